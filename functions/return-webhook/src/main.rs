@@ -1,0 +1,17 @@
+//! Lambda for Qapla's return webhook: `POST /qapla/{channel}/returns`.
+
+use bridge_core::qapla::ReturnsPayload;
+use bridge_core::{config::Config, telemetry, webhook};
+use lambda_http::{Error, Request, run, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    telemetry::init();
+    let config = Config::from_env()?;
+    let deps = config.webhook_deps().await?;
+    run(service_fn(|req: Request| {
+        let deps = &deps;
+        async move { Ok::<_, Error>(webhook::handle::<ReturnsPayload>(deps, req).await) }
+    }))
+    .await
+}

@@ -1,0 +1,12 @@
+//! Per-channel settings (one Qapla' channel = one secret), where they are stored, and
+//! authentication of a webhook against them.
+
+mod auth;
+mod id;
+mod settings;
+mod store;
+
+pub use auth::{AuthError, Authenticated, Authenticator, Presented};
+pub use id::{ChannelId, InvalidChannelId};
+pub use settings::{Aliases, ChannelSettings, ConnectifSettings, Endpoints, SettingsError};
+pub use store::{ChannelStore, MemoryStore, SecretsManagerStore, StoreError};

@@ -1,0 +1,311 @@
+//! The JSON a channel's secret holds, validated on load.
+//!
+//! Errors name the field (`connectif.endpoints.order`) and the problem, never the value:
+//! a secret's content must not reach a log line.
+
+use crate::Kind;
+use crate::status::{LabelStyle, Language};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+/// Everything the bridge knows about one Qapla' channel. See the README for an example.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ChannelSettings {
+    /// The Qapla' channel's private API key; every webhook must carry it.
+    pub qapla_api_key: SecretString,
+    /// Language of the channel's customers: the `language` field and the status label.
+    #[serde(default)]
+    pub language: Language,
+    /// How `qaplaStatus` names a status: `name` (default), `abbreviation` or `code`.
+    #[serde(default)]
+    pub label_style: LabelStyle,
+    /// The customer-facing tracking page, with placeholders `{trackingNumber}`,
+    /// `{reference}` and `{courier}` (URL-encoded when filled in).
+    pub tracking_url_template: String,
+    /// Connectif reception event alias per kind of event.
+    #[serde(default)]
+    pub aliases: Aliases,
+    /// Where and how events are delivered.
+    pub connectif: ConnectifSettings,
+}
+
+/// Connectif reception event aliases.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct Aliases {
+    pub shipment: String,
+    #[serde(rename = "return")]
+    pub returns: String,
+    pub order: String,
+}
+
+impl Default for Aliases {
+    fn default() -> Self {
+        Aliases {
+            shipment: "order-status-change".into(),
+            returns: "return-request".into(),
+            order: "order-shipped".into(),
+        }
+    }
+}
+
+impl Aliases {
+    pub fn get(&self, kind: Kind) -> &str {
+        match kind {
+            Kind::Shipment => &self.shipment,
+            Kind::Return => &self.returns,
+            Kind::Order => &self.order,
+        }
+    }
+}
+
+/// The two ways of delivering a reception event.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "mode", rename_all = "camelCase", deny_unknown_fields)]
+pub enum ConnectifSettings {
+    /// Each reception event's own Endpoint URL (webhook context, no auth header).
+    Endpoint { endpoints: Endpoints },
+    /// The Public API: `POST {baseUrl}/custom-events/alias/{alias}?createContact=true`.
+    #[serde(rename_all = "camelCase")]
+    Api {
+        /// `keyId:keySecret`, sent as `Authorization: apiKey <keyId>:<keySecret>`.
+        api_key: SecretString,
+        #[serde(default = "default_api_base")]
+        base_url: String,
+    },
+}
+
+fn default_api_base() -> String {
+    "https://api.connectif.cloud".into()
+}
+
+/// Endpoint URL per kind; a kind without one is not delivered (logged as `not_configured`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Endpoints {
+    pub shipment: Option<String>,
+    #[serde(rename = "return")]
+    pub returns: Option<String>,
+    pub order: Option<String>,
+}
+
+impl Endpoints {
+    pub fn get(&self, kind: Kind) -> Option<&str> {
+        match kind {
+            Kind::Shipment => self.shipment.as_deref(),
+            Kind::Return => self.returns.as_deref(),
+            Kind::Order => self.order.as_deref(),
+        }
+    }
+}
+
+/// A secret that does not hold valid channel settings.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("channel settings: field `{field}`: {problem}")]
+pub struct SettingsError {
+    pub field: String,
+    pub problem: String,
+}
+
+impl SettingsError {
+    fn new(field: &str, problem: &str) -> Self {
+        SettingsError {
+            field: field.into(),
+            problem: problem.into(),
+        }
+    }
+}
+
+impl ChannelSettings {
+    /// Parse and validate a secret's JSON text.
+    pub fn from_json(text: &str) -> Result<Self, SettingsError> {
+        let de = &mut serde_json::Deserializer::from_str(text);
+        let settings: ChannelSettings = serde_path_to_error::deserialize(de).map_err(|e| {
+            let field = e.path().to_string();
+            let problem = crate::qapla::describe_parse_error(e.inner());
+            let problem = problem
+                .split(" at line")
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            SettingsError { field, problem }
+        })?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), SettingsError> {
+        if self.qapla_api_key.expose_secret().trim().is_empty() {
+            return Err(SettingsError::new("qaplaApiKey", "must not be empty"));
+        }
+        check_url("trackingUrlTemplate", &self.tracking_url_template)?;
+        for kind in Kind::ALL {
+            let alias = self.aliases.get(kind);
+            let ok = !alias.is_empty()
+                && alias
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            if !ok {
+                let field = format!("aliases.{}", kind.as_str());
+                return Err(SettingsError::new(
+                    &field,
+                    "must be letters, digits, '-' or '_'",
+                ));
+            }
+        }
+        match &self.connectif {
+            ConnectifSettings::Endpoint { endpoints } => {
+                let mut any = false;
+                for kind in Kind::ALL {
+                    if let Some(url) = endpoints.get(kind) {
+                        check_url(&format!("connectif.endpoints.{}", kind.as_str()), url)?;
+                        any = true;
+                    }
+                }
+                if !any {
+                    return Err(SettingsError::new(
+                        "connectif.endpoints",
+                        "needs at least one endpoint URL",
+                    ));
+                }
+            }
+            ConnectifSettings::Api { api_key, base_url } => {
+                if api_key.expose_secret().trim().is_empty() {
+                    return Err(SettingsError::new("connectif.apiKey", "must not be empty"));
+                }
+                check_url("connectif.baseUrl", base_url)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Compare a presented key with the channel's, in constant time.
+    pub fn key_matches(&self, presented: &SecretString) -> bool {
+        use subtle::ConstantTimeEq;
+        let a = self.qapla_api_key.expose_secret().as_bytes();
+        let b = presented.expose_secret().as_bytes();
+        bool::from(a.ct_eq(b))
+    }
+}
+
+fn check_url(field: &str, url: &str) -> Result<(), SettingsError> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .filter(|r| !r.is_empty() && !r.starts_with('/') && !url.contains(char::is_whitespace));
+    match rest {
+        Some(_) => Ok(()),
+        None => Err(SettingsError::new(field, "must be an http(s) URL")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn endpoint_secret() -> serde_json::Value {
+        json!({
+            "qaplaApiKey": "k-123",
+            "trackingUrlTemplate": "https://shop.example/t/{trackingNumber}",
+            "connectif": { "mode": "endpoint", "endpoints": { "shipment": "https://webhook.example/a" } }
+        })
+    }
+
+    fn parse(v: &serde_json::Value) -> Result<ChannelSettings, SettingsError> {
+        ChannelSettings::from_json(&v.to_string())
+    }
+
+    #[test]
+    fn a_minimal_secret_gets_the_documented_defaults() {
+        let s = parse(&endpoint_secret()).expect("valid");
+        assert_eq!(s.language, Language::It);
+        assert_eq!(s.label_style, LabelStyle::Name);
+        assert_eq!(s.aliases.get(Kind::Shipment), "order-status-change");
+        assert_eq!(s.aliases.get(Kind::Return), "return-request");
+        assert_eq!(s.aliases.get(Kind::Order), "order-shipped");
+    }
+
+    #[test]
+    fn an_api_mode_secret_defaults_to_connectifs_base_url() {
+        let mut v = endpoint_secret();
+        v["connectif"] = json!({ "mode": "api", "apiKey": "id:secret" });
+        match parse(&v).expect("valid").connectif {
+            ConnectifSettings::Api { base_url, .. } => {
+                assert_eq!(base_url, "https://api.connectif.cloud")
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn errors_name_the_field_and_never_the_value() {
+        let cases = [
+            (json!({ "qaplaApiKey": "" }), "qaplaApiKey"),
+            (json!({ "qaplaApiKey": 12345678 }), "qaplaApiKey"),
+            (
+                json!({ "trackingUrlTemplate": "ftp://SECRETVALUE" }),
+                "trackingUrlTemplate",
+            ),
+            (json!({ "language": "fr" }), "language"),
+            (
+                json!({ "aliases": { "order": "bad alias" } }),
+                "aliases.order",
+            ),
+            (
+                json!({ "connectif": { "mode": "endpoint", "endpoints": {} } }),
+                "connectif.endpoints",
+            ),
+            (
+                json!({ "connectif": { "mode": "endpoint", "endpoints": { "order": "SECRETVALUE" } } }),
+                "connectif.endpoints.order",
+            ),
+            (
+                json!({ "connectif": { "mode": "api", "apiKey": " " } }),
+                "connectif.apiKey",
+            ),
+            (
+                json!({ "connectif": { "mode": "carrier-pigeon" } }),
+                "connectif",
+            ),
+            (
+                json!({ "trackingUrlTemplat": "https://x.example" }),
+                "trackingUrlTemplat",
+            ),
+        ];
+        for (patch, field) in cases {
+            let mut v = endpoint_secret();
+            for (k, val) in patch.as_object().expect("object") {
+                v[k] = val.clone();
+            }
+            let err = parse(&v).expect_err(field);
+            let text = err.to_string();
+            assert!(text.contains(field), "{text} should name {field}");
+            assert!(
+                !text.contains("SECRETVALUE") && !text.contains("12345678"),
+                "{text} leaks a value"
+            );
+        }
+    }
+
+    #[test]
+    fn a_missing_required_field_is_named() {
+        let err = ChannelSettings::from_json(r#"{"qaplaApiKey":"k"}"#).expect_err("incomplete");
+        assert!(
+            err.problem.contains("trackingUrlTemplate")
+                || err.field.contains("trackingUrlTemplate"),
+            "{err}"
+        );
+        assert!(ChannelSettings::from_json("not json").is_err());
+    }
+
+    #[test]
+    fn keys_are_compared_exactly() {
+        let s = parse(&endpoint_secret()).expect("valid");
+        assert!(s.key_matches(&SecretString::from("k-123")));
+        assert!(!s.key_matches(&SecretString::from("k-124")));
+        assert!(!s.key_matches(&SecretString::from("k-12")));
+        assert!(!s.key_matches(&SecretString::from("")));
+    }
+}

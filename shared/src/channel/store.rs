@@ -1,0 +1,115 @@
+//! Where channel settings live: AWS Secrets Manager in production (`<prefix>/<channel>`),
+//! an in-memory map (filled from a local JSON file) for local runs and tests.
+
+use super::{ChannelId, ChannelSettings, SettingsError};
+use async_trait::async_trait;
+use std::collections::HashMap;
+use std::sync::RwLock;
+
+/// A source of channel settings. `Ok(None)`: the channel does not exist.
+#[async_trait]
+pub trait ChannelStore: Send + Sync {
+    async fn load(&self, channel: &ChannelId) -> Result<Option<ChannelSettings>, StoreError>;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The store could not be asked (network, throttling, permissions): try again later.
+    #[error("channel settings store unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The channel's secret exists but does not hold valid settings.
+    #[error("invalid channel settings")]
+    Invalid(#[from] SettingsError),
+}
+
+/// Channel settings held in memory as secret JSON texts, parsed on each load like a secret.
+#[derive(Default)]
+pub struct MemoryStore {
+    secrets: RwLock<HashMap<ChannelId, String>>,
+}
+
+impl MemoryStore {
+    /// Read `{"<channel>": {<settings>}, ...}` from a local file (the embedded default for
+    /// local runs: `CHANNELS_FILE`).
+    pub fn from_file(path: &std::path::Path) -> Result<Self, std::io::Error> {
+        let text = std::fs::read_to_string(path)?;
+        let map: HashMap<String, serde_json::Value> = serde_json::from_str(&text)?;
+        let store = MemoryStore::default();
+        for (channel, settings) in map {
+            let id = ChannelId::try_from(channel.as_str())
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+            store.put(id, settings.to_string());
+        }
+        Ok(store)
+    }
+
+    /// Create or replace (rotate) a channel's secret text.
+    pub fn put(&self, channel: ChannelId, secret_json: String) {
+        self.secrets
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(channel, secret_json);
+    }
+}
+
+#[async_trait]
+impl ChannelStore for MemoryStore {
+    async fn load(&self, channel: &ChannelId) -> Result<Option<ChannelSettings>, StoreError> {
+        let text = self
+            .secrets
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(channel)
+            .cloned();
+        Ok(text.map(|t| ChannelSettings::from_json(&t)).transpose()?)
+    }
+}
+
+/// Secrets Manager: one secret per channel, named `<prefix>/<channel>`.
+pub struct SecretsManagerStore {
+    client: aws_sdk_secretsmanager::Client,
+    prefix: String,
+}
+
+impl SecretsManagerStore {
+    pub fn new(client: aws_sdk_secretsmanager::Client, prefix: impl Into<String>) -> Self {
+        SecretsManagerStore {
+            client,
+            prefix: prefix.into().trim_end_matches('/').to_owned(),
+        }
+    }
+
+    pub fn secret_name(&self, channel: &ChannelId) -> String {
+        format!("{}/{}", self.prefix, channel)
+    }
+}
+
+#[async_trait]
+impl ChannelStore for SecretsManagerStore {
+    #[tracing::instrument(skip_all, fields(channel = %channel))]
+    async fn load(&self, channel: &ChannelId) -> Result<Option<ChannelSettings>, StoreError> {
+        let answer = self
+            .client
+            .get_secret_value()
+            .secret_id(self.secret_name(channel))
+            .send()
+            .await;
+        let output = match answer {
+            Ok(output) => output,
+            Err(err) => {
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception())
+                {
+                    return Ok(None);
+                }
+                return Err(StoreError::Unavailable(Box::new(err)));
+            }
+        };
+        let text = output.secret_string().ok_or_else(|| SettingsError {
+            field: ".".into(),
+            problem: "the secret has no SecretString (binary secrets are not supported)".into(),
+        })?;
+        Ok(Some(ChannelSettings::from_json(text)?))
+    }
+}

@@ -1,0 +1,250 @@
+//! Building Connectif events from authenticated Qapla' payloads.
+//!
+//! Field sets (ids and Connectif types) are documented in the README, exactly as a shop
+//! creates them in Connectif. Every value is a string except `cashOnDelivery` (Boolean).
+
+use super::ConnectifEvent;
+use crate::Kind;
+use crate::channel::ChannelSettings;
+use crate::customer::Email;
+use crate::qapla::{Order, ReturnShipment, ShipmentPayload};
+use crate::status;
+use serde_json::{Map, Value};
+
+/// Why an accepted Qapla' event produces no Connectif event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SkipReason {
+    /// No customer e-mail in the payload (v1.2 shipments never have one).
+    NoCustomerEmail,
+    /// An e-mail that is not an address.
+    InvalidCustomerEmail,
+    /// No customer name (a required field of every event).
+    NoCustomerName,
+}
+
+impl SkipReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SkipReason::NoCustomerEmail => "no_customer_email",
+            SkipReason::InvalidCustomerEmail => "invalid_customer_email",
+            SkipReason::NoCustomerName => "no_customer_name",
+        }
+    }
+}
+
+/// The customer's e-mail and name, or why they are not usable.
+fn customer(email: Option<&str>, name: Option<&str>) -> Result<(Email, String), SkipReason> {
+    let email = email.ok_or(SkipReason::NoCustomerEmail)?;
+    let email = Email::try_from(email).map_err(|_| SkipReason::InvalidCustomerEmail)?;
+    let name = name
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .ok_or(SkipReason::NoCustomerName)?;
+    Ok((email, name.to_owned()))
+}
+
+fn event(alias: &str, fields: impl IntoIterator<Item = (&'static str, Value)>) -> ConnectifEvent {
+    ConnectifEvent {
+        alias: alias.to_owned(),
+        fields: fields
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect::<Map<_, _>>(),
+    }
+}
+
+fn text(s: &str) -> Value {
+    Value::String(s.trim().to_owned())
+}
+
+/// The channel's tracking page for a shipment: `{trackingNumber}`, `{reference}` and
+/// `{courier}` in the template are replaced by their URL-encoded values.
+pub fn tracking_url(
+    template: &str,
+    tracking_number: &str,
+    reference: &str,
+    courier: &str,
+) -> String {
+    template
+        .replace("{trackingNumber}", &url_encode(tracking_number.trim()))
+        .replace("{reference}", &url_encode(reference.trim()))
+        .replace("{courier}", &url_encode(courier.trim()))
+}
+
+fn url_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// `order-status-change`: exactly the nine fields of the Connectif–Qapla' guide.
+pub fn shipment_event(
+    s: &ShipmentPayload,
+    settings: &ChannelSettings,
+) -> Result<ConnectifEvent, SkipReason> {
+    let consignee = s.consignee.as_ref();
+    let (email, name) = customer(
+        consignee.and_then(|c| c.email.as_deref()),
+        consignee.and_then(|c| c.name.as_deref()),
+    )?;
+    let label = status::label(
+        &s.qapla_status_id,
+        &s.qapla_status,
+        s.first_detail(),
+        settings.language,
+        settings.label_style,
+    );
+    if !label.known {
+        tracing::warn!(
+            tracking_number = %s.tracking_number,
+            status_id = %s.qapla_status_id,
+            "status id or detail not in the status table: forwarded with Qapla's own label"
+        );
+    }
+    let url = tracking_url(
+        &settings.tracking_url_template,
+        &s.tracking_number,
+        &s.reference,
+        &s.courier,
+    );
+    Ok(event(
+        settings.aliases.get(Kind::Shipment),
+        [
+            ("courierStatus", text(&s.courier_status)),
+            ("customerEmail", text(email.as_str())),
+            ("customerName", text(&name)),
+            ("language", text(settings.language.code())),
+            ("qaplaStatus", text(&label.text)),
+            ("qaplaStatusID", text(&s.qapla_status_id)),
+            ("reference", text(&s.reference)),
+            ("trackingNumber", text(&s.tracking_number)),
+            ("trackingUrl", Value::String(url)),
+        ],
+    ))
+}
+
+/// `return-request`: one per return in the envelope; the customer is the return's sender.
+pub fn return_event(
+    r: &ReturnShipment,
+    settings: &ChannelSettings,
+) -> Result<ConnectifEvent, SkipReason> {
+    let sender = r.sender.as_ref();
+    let (email, name) = customer(
+        sender.and_then(|p| p.email.as_deref()),
+        sender.and_then(|p| p.name.as_deref()),
+    )?;
+    let items = r
+        .rows
+        .iter()
+        .map(|row| {
+            let qty = if row.qty.trim().is_empty() {
+                "1"
+            } else {
+                row.qty.trim()
+            };
+            match row.sku.trim() {
+                "" => format!("{qty} x {}", row.name.trim()),
+                sku => format!("{qty} x {} ({sku})", row.name.trim()),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    let mut reasons: Vec<&str> = Vec::new();
+    for reason in r
+        .rows
+        .iter()
+        .filter_map(|row| row.reason.as_deref().map(str::trim))
+    {
+        if !reasons.contains(&reason) {
+            reasons.push(reason);
+        }
+    }
+    Ok(event(
+        settings.aliases.get(Kind::Return),
+        [
+            ("customerEmail", text(email.as_str())),
+            ("customerName", text(&name)),
+            ("reference", text(&r.reference)),
+            ("rma", text(&r.rma)),
+            ("trackingNumber", text(&r.tracking_number)),
+            (
+                "courier",
+                text(r.courier.as_ref().map(|c| c.display()).unwrap_or_default()),
+            ),
+            ("requestDate", text(&r.date)),
+            ("items", Value::String(items)),
+            ("reasons", Value::String(reasons.join("; "))),
+            ("language", text(settings.language.code())),
+        ],
+    ))
+}
+
+/// `order-shipped`: one per order in the post.
+pub fn order_event(o: &Order, settings: &ChannelSettings) -> Result<ConnectifEvent, SkipReason> {
+    let (email, name) = customer(o.customer_email.as_deref(), o.customer_name.as_deref())?;
+    let url = tracking_url(
+        &settings.tracking_url_template,
+        &o.tracking_number,
+        &o.reference,
+        &o.courier,
+    );
+    Ok(event(
+        settings.aliases.get(Kind::Order),
+        [
+            ("customerEmail", text(email.as_str())),
+            ("customerName", text(&name)),
+            ("reference", text(&o.reference)),
+            ("orderDate", text(&o.order_date)),
+            ("shipDate", text(&o.ship_date)),
+            ("courier", text(&o.courier)),
+            ("trackingNumber", text(&o.tracking_number)),
+            ("trackingUrl", Value::String(url)),
+            ("amount", text(&o.amount)),
+            ("cashOnDelivery", Value::Bool(o.is_pod)),
+            ("language", text(settings.language.code())),
+        ],
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tracking_urls_fill_every_placeholder_url_encoded() {
+        let url = tracking_url(
+            "https://t.example/{courier}/{trackingNumber}?ref={reference}",
+            " 12 34 ",
+            "A&B/1",
+            "GLS-ITA",
+        );
+        assert_eq!(url, "https://t.example/GLS-ITA/12%2034?ref=A%26B%2F1");
+    }
+
+    #[test]
+    fn a_customer_needs_a_valid_email_and_a_name() {
+        assert_eq!(
+            customer(None, Some("A")).unwrap_err(),
+            SkipReason::NoCustomerEmail
+        );
+        assert_eq!(
+            customer(Some("nope"), Some("A")).unwrap_err(),
+            SkipReason::InvalidCustomerEmail
+        );
+        assert_eq!(
+            customer(Some("a@b.it"), Some("  ")).unwrap_err(),
+            SkipReason::NoCustomerName
+        );
+        assert_eq!(
+            customer(Some("a@b.it"), None).unwrap_err(),
+            SkipReason::NoCustomerName
+        );
+        assert!(customer(Some("a@b.it"), Some("A B")).is_ok());
+    }
+}

@@ -1,0 +1,159 @@
+//! The HTTP client that posts reception events, and how its failures are classified.
+
+use super::ConnectifEvent;
+use crate::Kind;
+use crate::channel::ConnectifSettings;
+use reqwest::StatusCode;
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
+use secrecy::ExposeSecret;
+use std::time::Duration;
+
+/// Why an event was not delivered. Reasons carry status codes and Connectif's error code or
+/// title, never response details (they may quote the contact's e-mail).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeliveryError {
+    /// 429, 5xx, timeouts, connection errors: worth another try (after `retry_after` when
+    /// Connectif said so).
+    #[error("retryable: {reason}")]
+    Retryable {
+        reason: String,
+        retry_after: Option<Duration>,
+    },
+    /// Other 4xx, or nothing to deliver to: another try would fail the same way.
+    #[error("permanent: {reason}")]
+    Permanent { reason: String },
+}
+
+impl DeliveryError {
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, DeliveryError::Retryable { .. })
+    }
+}
+
+/// One per process: reused across invocations, with connect and total timeouts.
+#[derive(Clone)]
+pub struct ConnectifClient {
+    http: reqwest::Client,
+}
+
+impl ConnectifClient {
+    pub fn new(connect_timeout: Duration, timeout: Duration) -> Result<Self, reqwest::Error> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(connect_timeout)
+            .timeout(timeout)
+            .user_agent(concat!(
+                "qapla-connectif-bridge/",
+                env!("CARGO_PKG_VERSION")
+            ))
+            .build()?;
+        Ok(ConnectifClient { http })
+    }
+
+    /// Post one event to the channel's Connectif, as its settings say.
+    #[tracing::instrument(skip_all, fields(alias = %event.alias))]
+    pub async fn send(
+        &self,
+        target: &ConnectifSettings,
+        kind: Kind,
+        event: &ConnectifEvent,
+    ) -> Result<(), DeliveryError> {
+        let body = serde_json::to_vec(&event.fields).map_err(|_| DeliveryError::Permanent {
+            reason: "event is not serializable".into(),
+        })?;
+        let request = match target {
+            ConnectifSettings::Endpoint { endpoints } => {
+                let url = endpoints
+                    .get(kind)
+                    .ok_or_else(|| DeliveryError::Permanent {
+                        reason: format!(
+                            "no Connectif endpoint configured for {} events",
+                            kind.as_str()
+                        ),
+                    })?;
+                self.http.post(url)
+            }
+            ConnectifSettings::Api { api_key, base_url } => {
+                let url = format!(
+                    "{}/custom-events/alias/{}?createContact=true",
+                    base_url.trim_end_matches('/'),
+                    event.alias
+                );
+                self.http
+                    .post(url)
+                    .header(AUTHORIZATION, format!("apiKey {}", api_key.expose_secret()))
+            }
+        };
+        let response = request
+            .header(CONTENT_TYPE, "application/json")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| DeliveryError::Retryable {
+                reason: transport_reason(&e),
+                retry_after: None,
+            })?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let reason = error_reason(status, &response.bytes().await.unwrap_or_default());
+        if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
+            Err(DeliveryError::Retryable {
+                reason,
+                retry_after,
+            })
+        } else {
+            Err(DeliveryError::Permanent { reason })
+        }
+    }
+}
+
+fn transport_reason(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "timeout".into()
+    } else if e.is_connect() {
+        "connection failed".into()
+    } else {
+        "transport error".into()
+    }
+}
+
+/// `HTTP 422 (E0501 Unprocessable Entity)`: status plus Connectif's `code`/`title` if any.
+fn error_reason(status: StatusCode, body: &[u8]) -> String {
+    let parsed: Option<serde_json::Value> = serde_json::from_slice(body).ok();
+    let pick = |k: &str| {
+        parsed
+            .as_ref()
+            .and_then(|v| v.get(k))
+            .and_then(|v| v.as_str())
+            .map(|s| s.chars().take(80).collect::<String>())
+    };
+    let extra: Vec<String> = [pick("code"), pick("title")]
+        .into_iter()
+        .flatten()
+        .collect();
+    if extra.is_empty() {
+        format!("HTTP {}", status.as_u16())
+    } else {
+        format!("HTTP {} ({})", status.as_u16(), extra.join(" "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_reasons_keep_code_and_title_but_not_the_detail() {
+        let body = br#"{"status":422,"title":"Unprocessable Entity","code":"E0501","detail":"contact giulia@example.com not found"}"#;
+        let reason = error_reason(StatusCode::UNPROCESSABLE_ENTITY, body);
+        assert_eq!(reason, "HTTP 422 (E0501 Unprocessable Entity)");
+        assert_eq!(error_reason(StatusCode::BAD_GATEWAY, b"<html>"), "HTTP 502");
+    }
+}

@@ -1,0 +1,47 @@
+//! The in-process hand-off: deliver now, retry briefly, never fail the webhook.
+//!
+//! It answers `Accepted` even when delivery fails, because a KO to Qapla' for a Connectif
+//! problem burns the channel's failure budget; the failure is logged instead. It does not
+//! survive a Connectif outage longer than its retry schedule: that is the durable queue's job.
+
+use super::{Accepted, Deliverer, Envelope, HandOff, HandOffError, RetryPolicy};
+use async_trait::async_trait;
+
+pub struct InProcessHandOff {
+    deliverer: Deliverer,
+    policy: RetryPolicy,
+}
+
+impl InProcessHandOff {
+    pub fn new(deliverer: Deliverer, policy: RetryPolicy) -> Self {
+        InProcessHandOff { deliverer, policy }
+    }
+}
+
+#[async_trait]
+impl HandOff for InProcessHandOff {
+    async fn hand_off(&self, envelope: Envelope) -> Result<Accepted, HandOffError> {
+        let mut tries = 0u32;
+        loop {
+            tries += 1;
+            let error = match self.deliverer.deliver(&envelope).await {
+                Ok(()) => return Ok(Accepted::Delivered { tries }),
+                Err(error) => error,
+            };
+            let retry = tries as usize - 1;
+            let wait = match &error {
+                crate::connectif::DeliveryError::Retryable { retry_after, .. } => {
+                    self.policy.next_delay(retry, *retry_after)
+                }
+                crate::connectif::DeliveryError::Permanent { .. } => None,
+            };
+            match wait {
+                Some(wait) => {
+                    tracing::warn!(channel = %envelope.channel, key = %envelope.key, tries, %error, wait_ms = wait.as_millis() as u64, "Connectif delivery failed, retrying");
+                    tokio::time::sleep(wait).await;
+                }
+                None => return Ok(Accepted::Failed { tries, error }),
+            }
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! Between "accepted" and "delivered": the hand-off port, the retry policy, and delivery of
+//! one event to Connectif.
+//!
+//! A webhook answers Qapla' OK once its events are handed off. The in-process hand-off
+//! (the embedded default for local runs and tests) delivers right away with a short,
+//! bounded retry; a durable queue implements the same port for production.
+
+mod in_process;
+mod retry;
+
+pub use in_process::InProcessHandOff;
+pub use retry::RetryPolicy;
+
+use crate::Kind;
+use crate::channel::{Authenticator, ChannelId, StoreError};
+use crate::connectif::{ConnectifClient, ConnectifEvent, DeliveryError};
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// One event on its way to Connectif: what the hand-off carries. It holds no secret: the
+/// delivery side reads the channel's Connectif settings itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Envelope {
+    pub channel: ChannelId,
+    pub kind: Kind,
+    /// Tracking number (shipments) or order reference (orders, returns).
+    pub key: String,
+    /// Qapla' status id (shipments only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_id: Option<String>,
+    pub event: ConnectifEvent,
+}
+
+/// What became of a handed-off event, for the log line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Accepted {
+    /// Stored durably; delivery happens later.
+    Queued,
+    /// Delivered to Connectif (in-process), after `tries` attempts.
+    Delivered { tries: u32 },
+    /// Not delivered (in-process): retries exhausted or a permanent refusal.
+    Failed { tries: u32, error: DeliveryError },
+}
+
+impl Accepted {
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            Accepted::Queued => "queued",
+            Accepted::Delivered { .. } => "delivered",
+            Accepted::Failed { .. } => "delivery_failed",
+        }
+    }
+}
+
+/// The hand-off could not take the event: the webhook must answer KO so Qapla' retries.
+#[derive(Debug, thiserror::Error)]
+#[error("hand-off failed")]
+pub struct HandOffError(#[source] pub Box<dyn std::error::Error + Send + Sync>);
+
+/// The port between a webhook and delivery.
+#[async_trait]
+pub trait HandOff: Send + Sync {
+    async fn hand_off(&self, envelope: Envelope) -> Result<Accepted, HandOffError>;
+}
+
+/// Delivers one envelope once, with the channel's current Connectif settings.
+#[derive(Clone)]
+pub struct Deliverer {
+    channels: Arc<Authenticator>,
+    client: ConnectifClient,
+}
+
+impl Deliverer {
+    pub fn new(channels: Arc<Authenticator>, client: ConnectifClient) -> Self {
+        Deliverer { channels, client }
+    }
+
+    pub async fn deliver(&self, envelope: &Envelope) -> Result<(), DeliveryError> {
+        let settings = match self.channels.settings(&envelope.channel).await {
+            Ok(Some(settings)) => settings,
+            Ok(None) => {
+                return Err(DeliveryError::Permanent {
+                    reason: "channel settings no longer exist".into(),
+                });
+            }
+            Err(StoreError::Invalid(e)) => {
+                return Err(DeliveryError::Retryable {
+                    reason: format!("channel settings invalid: {e}"),
+                    retry_after: None,
+                });
+            }
+            Err(e @ StoreError::Unavailable(_)) => {
+                return Err(DeliveryError::Retryable {
+                    reason: e.to_string(),
+                    retry_after: None,
+                });
+            }
+        };
+        self.client
+            .send(&settings.connectif, envelope.kind, &envelope.event)
+            .await
+    }
+}
