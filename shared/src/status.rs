@@ -217,3 +217,212 @@ pub fn label(
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The whole table, as the Connectif–Qapla' guide prints it: id, code, Italian, Spanish.
+    const GUIDE: [(u16, &str, &str, &str); 13] = [
+        (
+            0,
+            "WAITING TO COMPUTE",
+            "Attesa Elaborazione",
+            "Esperando elaboración",
+        ),
+        (1, "PENDING", "In sospeso", "Pendiente"),
+        (2, "INFO RECEIVED", "Attesa ritiro", "Pendiente de retirar"),
+        (3, "IN TRANSIT", "In transito", "En tránsito"),
+        (4, "OUT FOR DELIVERY", "In consegna", "En reparto"),
+        (
+            5,
+            "FAILED ATTEMPT",
+            "Tentativo di consegna fallito",
+            "Intento de entrega fallido",
+        ),
+        (6, "EXCEPTION", "Eccezione", "Problema"),
+        (8, "DELAY", "Ritardo", "En Retraso"),
+        (10, "PICKUP POINT", "Punto di Ritiro", "Punto de retiro"),
+        (20, "DEPARTED", "Partito", "Enviado"),
+        (50, "PROCESSING", "In lavorazione", "En elaboración"),
+        (95, "RETURNED", "Rientrato", "Restituido"),
+        (99, "DELIVERED", "Consegnato", "Entregado"),
+    ];
+
+    #[test]
+    fn every_documented_id_has_its_code_and_names_in_every_language() {
+        for (id, code, it, es) in GUIDE {
+            let s = lookup(id).unwrap_or_else(|| panic!("id {id} missing"));
+            assert_eq!((s.code, s.names.it, s.names.es), (code, it, es), "id {id}");
+            assert!(!s.names.en.is_empty());
+            for lang in Language::ALL {
+                let l = label(&id.to_string(), "ignored", None, lang, LabelStyle::Name);
+                assert_eq!(
+                    l,
+                    Label {
+                        text: s.names.get(lang).to_owned(),
+                        known: true
+                    }
+                );
+                let l = label(&id.to_string(), "ignored", None, lang, LabelStyle::Code);
+                assert_eq!(l.text, code);
+            }
+        }
+        assert_eq!(
+            STATUSES.len(),
+            GUIDE.len(),
+            "the table has rows the guide does not"
+        );
+    }
+
+    #[test]
+    fn english_labels_read_as_sentences() {
+        let english: Vec<&str> = STATUSES.iter().map(|s| s.names.en).collect();
+        assert_eq!(
+            english,
+            [
+                "Waiting to compute",
+                "Pending",
+                "Info received",
+                "In transit",
+                "Out for delivery",
+                "Failed attempt",
+                "Exception",
+                "Delay",
+                "Pickup point",
+                "Departed",
+                "Processing",
+                "Returned",
+                "Delivered"
+            ]
+        );
+    }
+
+    #[test]
+    fn abbreviations_are_the_guides_and_fall_back_to_the_full_name() {
+        let abbr =
+            |id: u16, lang| label(&id.to_string(), "", None, lang, LabelStyle::Abbreviation).text;
+        assert_eq!(abbr(0, Language::It), "Attesa Elab.");
+        assert_eq!(abbr(2, Language::Es), "Pendiente");
+        assert_eq!(abbr(5, Language::It), "Consegna fallita");
+        assert_eq!(abbr(5, Language::Es), "Entrega Fallida");
+        assert_eq!(abbr(6, Language::It), "Problemi");
+        // No abbreviation: the full name.
+        assert_eq!(abbr(6, Language::Es), "Problema");
+        assert_eq!(abbr(99, Language::It), "Consegnato");
+        for s in STATUSES {
+            assert_eq!(
+                s.abbreviation(Language::En),
+                s.names.en,
+                "English has no abbreviations"
+            );
+        }
+    }
+
+    #[test]
+    fn every_status_detail_is_named_in_every_language() {
+        let expected = [
+            (
+                1,
+                "On hold at the depot",
+                "In giacenza",
+                "Retenido en almacén",
+            ),
+            (
+                2,
+                "Returning to sender",
+                "In restituzione al mittente",
+                "En devolución al remitente",
+            ),
+            (3, "Damaged", "Danneggiato", "Dañado"),
+            (4, "Lost", "Smarrito", "Extraviado"),
+            (
+                5,
+                "Partially delivered",
+                "Consegna parziale",
+                "Entrega parcial",
+            ),
+        ];
+        for (id, en, it, es) in expected {
+            let d = lookup_detail(id).unwrap_or_else(|| panic!("detail {id} missing"));
+            assert_eq!(d.names, Names { en, it, es });
+        }
+        assert_eq!(DETAILS.len(), expected.len());
+    }
+
+    #[test]
+    fn a_known_detail_is_appended_to_the_status_in_the_channel_language() {
+        let on_hold = Some((1, Some("STOCK")));
+        let l = |lang, style| label("6", "EXCEPTION", on_hold, lang, style).text;
+        assert_eq!(l(Language::It, LabelStyle::Name), "Eccezione - In giacenza");
+        assert_eq!(
+            l(Language::Es, LabelStyle::Name),
+            "Problema - Retenido en almacén"
+        );
+        assert_eq!(
+            l(Language::En, LabelStyle::Name),
+            "Exception - On hold at the depot"
+        );
+        assert_eq!(
+            l(Language::It, LabelStyle::Abbreviation),
+            "Problemi - In giacenza"
+        );
+        assert_eq!(
+            l(Language::It, LabelStyle::Code),
+            "EXCEPTION - ON HOLD AT THE DEPOT"
+        );
+    }
+
+    #[test]
+    fn unknown_ids_and_details_are_forwarded_with_qaplas_own_label() {
+        let l = label("7", " NUOVO STATO ", None, Language::It, LabelStyle::Name);
+        assert_eq!(
+            l,
+            Label {
+                text: "NUOVO STATO".into(),
+                known: false
+            }
+        );
+        let l = label("not-a-number", "X", None, Language::Es, LabelStyle::Code);
+        assert_eq!(
+            l,
+            Label {
+                text: "X".into(),
+                known: false
+            }
+        );
+        let l = label(
+            "6",
+            "EXCEPTION",
+            Some((42, Some("MYSTERY"))),
+            Language::En,
+            LabelStyle::Name,
+        );
+        assert_eq!(
+            l,
+            Label {
+                text: "Exception - MYSTERY".into(),
+                known: false
+            }
+        );
+        let l = label(
+            "6",
+            "EXCEPTION",
+            Some((42, None)),
+            Language::En,
+            LabelStyle::Name,
+        );
+        assert_eq!(
+            l,
+            Label {
+                text: "Exception".into(),
+                known: false
+            }
+        );
+    }
+
+    #[test]
+    fn ids_with_spaces_or_as_numbers_text_are_known() {
+        assert!(label(" 99 ", "", None, Language::It, LabelStyle::Name).known);
+    }
+}

@@ -1,0 +1,241 @@
+//! Per-channel authentication: the key in the body against the channel's secret, cached,
+//! re-read once on a mismatch (rotation), read through the real SDK from moto_server.
+
+use crate::helpers::*;
+use bridge_core::channel::{ChannelStore, MemoryStore, SecretsManagerStore};
+use bridge_core::qapla::ShipmentPayload;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+use wiremock::matchers::method;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+async fn connectif(n: u64) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(201))
+        .expect(n)
+        .mount(&server)
+        .await;
+    server
+}
+
+fn delivered_with_key(key: &str) -> String {
+    fixture("shipment-v1.3-delivered.json").replace(IT_KEY, key)
+}
+
+#[tokio::test]
+async fn the_right_key_is_accepted() {
+    let server = connectif(1).await;
+    let deps = deps(Mode::Endpoint, &server.uri());
+    let (status, answer) = send::<ShipmentPayload>(
+        &deps,
+        post(
+            "/qapla/it/shipments",
+            fixture("shipment-v1.3-delivered.json"),
+        ),
+    )
+    .await;
+    assert_eq!((status, answer), (200, ok()));
+}
+
+#[tokio::test]
+async fn wrong_key_unknown_channel_and_missing_key_look_the_same() {
+    let server = connectif(0).await;
+    let deps = deps(Mode::Endpoint, &server.uri());
+    let mut missing = fixture_json("shipment-v1.3-delivered.json");
+    missing.as_object_mut().expect("object").remove("apiKey");
+    let cases = [
+        post(
+            "/qapla/it/shipments",
+            delivered_with_key("test-channel-key-xx"),
+        ),
+        post(
+            "/qapla/fr/shipments",
+            fixture("shipment-v1.3-delivered.json"),
+        ),
+        post("/qapla/it/shipments", missing.to_string()),
+        // the Spanish channel's real key, presented to the Italian channel
+        post("/qapla/it/shipments", delivered_with_key(ES_KEY)),
+    ];
+    for req in cases {
+        let (status, answer) = send::<ShipmentPayload>(&deps, req).await;
+        assert_eq!((status, answer), (401, ko()));
+    }
+}
+
+#[tokio::test]
+async fn a_rotated_key_is_picked_up_after_one_re_read() {
+    let server = connectif(2).await;
+    let memory = store(Mode::Endpoint, &server.uri());
+    let counting = Arc::new(CountingStore {
+        inner: memory.clone(),
+        loads: AtomicUsize::new(0),
+    });
+    let deps = deps_with(counting.clone(), Duration::ZERO);
+    let old = fixture("shipment-v1.3-delivered.json");
+    assert_eq!(
+        send::<ShipmentPayload>(&deps, post("/qapla/it/shipments", old.clone()))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(counting.loads.load(Ordering::SeqCst), 1);
+    // Rotate in the store: the cache still holds the old key.
+    memory.put(
+        channel("it"),
+        secret(Mode::Endpoint, &server.uri(), "rotated-key", "it").to_string(),
+    );
+    assert_eq!(
+        send::<ShipmentPayload>(
+            &deps,
+            post("/qapla/it/shipments", delivered_with_key("rotated-key"))
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        counting.loads.load(Ordering::SeqCst),
+        2,
+        "one re-read on the mismatch"
+    );
+    assert_eq!(
+        send::<ShipmentPayload>(&deps, post("/qapla/it/shipments", old))
+            .await
+            .0,
+        401,
+        "the old key is refused"
+    );
+}
+
+#[tokio::test]
+async fn wrong_keys_do_not_re_read_settings_more_than_once_per_interval() {
+    let server = connectif(0).await;
+    let counting = Arc::new(CountingStore {
+        inner: store(Mode::Endpoint, &server.uri()),
+        loads: AtomicUsize::new(0),
+    });
+    let deps = deps_with(counting.clone(), Duration::from_secs(60));
+    for _ in 0..20 {
+        let (status, _) = send::<ShipmentPayload>(
+            &deps,
+            post("/qapla/it/shipments", delivered_with_key("guess")),
+        )
+        .await;
+        assert_eq!(status, 401);
+    }
+    assert_eq!(counting.loads.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn settings_are_cached_across_invocations() {
+    let server = connectif(5).await;
+    let counting = Arc::new(CountingStore {
+        inner: store(Mode::Endpoint, &server.uri()),
+        loads: AtomicUsize::new(0),
+    });
+    let deps = deps_with(counting.clone(), Duration::ZERO);
+    for _ in 0..5 {
+        let (status, _) = send::<ShipmentPayload>(
+            &deps,
+            post(
+                "/qapla/it/shipments",
+                fixture("shipment-v1.3-delivered.json"),
+            ),
+        )
+        .await;
+        assert_eq!(status, 200);
+    }
+    assert_eq!(counting.loads.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn an_invalid_secret_answers_503_so_qapla_retries() {
+    let memory = MemoryStore::default();
+    memory.put(
+        channel("it"),
+        r#"{"qaplaApiKey":"test-channel-key-it"}"#.into(),
+    );
+    let deps = deps_with(Arc::new(memory), Duration::ZERO);
+    let logs = Logs::capture();
+    let (status, answer) = send::<ShipmentPayload>(
+        &deps,
+        post(
+            "/qapla/it/shipments",
+            fixture("shipment-v1.3-delivered.json"),
+        ),
+    )
+    .await;
+    assert_eq!((status, answer), (503, ko()));
+    assert!(
+        logs.text().contains("trackingUrlTemplate"),
+        "the log names the missing field"
+    );
+}
+
+#[tokio::test]
+async fn secrets_are_read_from_secrets_manager_through_the_real_sdk() {
+    let moto = Moto::start().await;
+    let client = moto.secrets_client();
+    let server = connectif(2).await;
+    client
+        .create_secret()
+        .name("qapla-connectif/it")
+        .secret_string(secret(Mode::Api, &server.uri(), IT_KEY, "it").to_string())
+        .send()
+        .await
+        .expect("secret created in moto");
+    let sm = Arc::new(SecretsManagerStore::new(client.clone(), "qapla-connectif/"));
+    assert!(sm.load(&channel("it")).await.expect("read").is_some());
+    assert!(
+        sm.load(&channel("es")).await.expect("read").is_none(),
+        "a missing secret is an unknown channel"
+    );
+
+    let deps = deps_with(sm, Duration::ZERO);
+    let delivered = fixture("shipment-v1.3-delivered.json");
+    assert_eq!(
+        send::<ShipmentPayload>(&deps, post("/qapla/it/shipments", delivered.clone())).await,
+        (200, ok())
+    );
+    assert_eq!(
+        send::<ShipmentPayload>(&deps, post("/qapla/es/shipments", delivered.clone())).await,
+        (401, ko())
+    );
+
+    client
+        .put_secret_value()
+        .secret_id("qapla-connectif/it")
+        .secret_string(
+            secret(Mode::Api, &server.uri(), "rotated-in-secrets-manager", "it").to_string(),
+        )
+        .send()
+        .await
+        .expect("secret rotated in moto");
+    let rotated = delivered.replace(IT_KEY, "rotated-in-secrets-manager");
+    assert_eq!(
+        send::<ShipmentPayload>(&deps, post("/qapla/it/shipments", rotated)).await,
+        (200, ok())
+    );
+}
+
+#[tokio::test]
+async fn secrets_manager_unreachable_answers_503() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port();
+    let client = secrets_client(&format!("http://127.0.0.1:{port}"));
+    let sm = Arc::new(SecretsManagerStore::new(client, "qapla-connectif"));
+    let deps = deps_with(sm, Duration::ZERO);
+    let (status, answer) = send::<ShipmentPayload>(
+        &deps,
+        post(
+            "/qapla/it/shipments",
+            fixture("shipment-v1.3-delivered.json"),
+        ),
+    )
+    .await;
+    assert_eq!((status, answer), (503, ko()));
+}

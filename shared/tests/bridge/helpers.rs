@@ -1,0 +1,269 @@
+//! Shared test wiring: channel settings pointing at a local wiremock "Connectif", the
+//! bridge's real dependencies around them, requests, and a real `moto_server`.
+
+use async_trait::async_trait;
+use bridge_core::channel::{
+    Authenticator, ChannelId, ChannelSettings, ChannelStore, MemoryStore, StoreError,
+};
+use bridge_core::connectif::ConnectifClient;
+use bridge_core::delivery::{Deliverer, InProcessHandOff, RetryPolicy};
+use bridge_core::webhook::{self, Deps, Webhook};
+use lambda_http::{Body, Request, Response};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+pub const IT_KEY: &str = "test-channel-key-it";
+pub const ES_KEY: &str = "test-channel-key-es";
+pub const CONNECTIF_API_KEY: &str = "key-id-1:key-secret-1";
+pub const TEMPLATE: &str = "https://shop.example/tracking?n={trackingNumber}&c={courier}";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Endpoint,
+    Api,
+}
+
+pub fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+pub fn fixture(name: &str) -> String {
+    std::fs::read_to_string(workspace().join("fixtures/qapla").join(name)).expect("fixture exists")
+}
+
+pub fn fixture_json(name: &str) -> Value {
+    serde_json::from_str(&fixture(name)).expect("fixture is JSON")
+}
+
+/// A channel secret delivering to `connectif` (a wiremock URI).
+pub fn secret(mode: Mode, connectif: &str, qapla_key: &str, language: &str) -> Value {
+    let target = match mode {
+        Mode::Endpoint => json!({
+            "mode": "endpoint",
+            "endpoints": {
+                "shipment": format!("{connectif}/hooks/shipment"),
+                "return": format!("{connectif}/hooks/return"),
+                "order": format!("{connectif}/hooks/order"),
+            }
+        }),
+        Mode::Api => json!({ "mode": "api", "apiKey": CONNECTIF_API_KEY, "baseUrl": connectif }),
+    };
+    json!({
+        "qaplaApiKey": qapla_key,
+        "language": language,
+        "trackingUrlTemplate": TEMPLATE,
+        "connectif": target,
+    })
+}
+
+pub fn channel(id: &str) -> ChannelId {
+    ChannelId::try_from(id).expect("valid channel id")
+}
+
+/// Channels `it` and `es` (keys of the fixtures) delivering to `connectif`.
+pub fn store(mode: Mode, connectif: &str) -> Arc<MemoryStore> {
+    let store = MemoryStore::default();
+    store.put(
+        channel("it"),
+        secret(mode, connectif, IT_KEY, "it").to_string(),
+    );
+    store.put(
+        channel("es"),
+        secret(mode, connectif, ES_KEY, "es").to_string(),
+    );
+    Arc::new(store)
+}
+
+/// Fast retries and short timeouts, so failure tests take milliseconds.
+pub fn fast_retry() -> RetryPolicy {
+    RetryPolicy {
+        delays: vec![Duration::from_millis(10), Duration::from_millis(20)],
+        max_retry_after: Duration::from_millis(50),
+    }
+}
+
+pub fn deps_with(store: Arc<dyn ChannelStore>, recheck: Duration) -> Deps {
+    let channels = Arc::new(Authenticator::new(store, Duration::from_secs(300), recheck));
+    let client = ConnectifClient::new(Duration::from_millis(500), Duration::from_millis(500))
+        .expect("client");
+    Deps {
+        channels: channels.clone(),
+        hand_off: Arc::new(InProcessHandOff::new(
+            Deliverer::new(channels, client),
+            fast_retry(),
+        )),
+        max_body_bytes: 64 * 1024,
+    }
+}
+
+pub fn deps(mode: Mode, connectif: &str) -> Deps {
+    deps_with(store(mode, connectif), Duration::ZERO)
+}
+
+/// A POST as API Gateway would pass it (no path parameters: the path fallback is used).
+pub fn post(path: &str, body: impl Into<String>) -> Request {
+    lambda_http::http::Request::builder()
+        .method("POST")
+        .uri(format!(
+            "https://abc123.execute-api.eu-west-1.amazonaws.com{path}"
+        ))
+        .header("content-type", "application/json;")
+        .header("user-agent", "Mozilla/5.0")
+        .body(Body::Text(body.into()))
+        .expect("request")
+}
+
+pub async fn send<W: Webhook>(deps: &Deps, req: Request) -> (u16, Value) {
+    let response: Response<Body> = webhook::handle::<W>(deps, req).await;
+    let status = response.status().as_u16();
+    assert_eq!(
+        response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("application/json")
+    );
+    let body = match response.body() {
+        Body::Text(t) => t.clone(),
+        other => panic!("unexpected body {other:?}"),
+    };
+    (status, serde_json::from_str(&body).expect("answer is JSON"))
+}
+
+pub fn ok() -> Value {
+    json!({ "result": "OK" })
+}
+
+pub fn ko() -> Value {
+    json!({ "result": "KO" })
+}
+
+/// Counts loads of a real store: to see how often settings are (re-)read.
+pub struct CountingStore {
+    pub inner: Arc<dyn ChannelStore>,
+    pub loads: AtomicUsize,
+}
+
+#[async_trait]
+impl ChannelStore for CountingStore {
+    async fn load(&self, channel: &ChannelId) -> Result<Option<ChannelSettings>, StoreError> {
+        self.loads.fetch_add(1, Ordering::SeqCst);
+        self.inner.load(channel).await
+    }
+}
+
+/// Captures this thread's log lines (JSON) while alive. Use in current-thread tokio tests.
+pub struct Logs {
+    buffer: Arc<std::sync::Mutex<Vec<u8>>>,
+    _guard: tracing::subscriber::DefaultGuard,
+}
+
+#[derive(Clone)]
+struct Writer(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Writer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("log buffer").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Logs {
+    pub fn capture() -> Self {
+        let buffer = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let writer = Writer(buffer.clone());
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .flatten_event(true)
+            .with_max_level(tracing::Level::DEBUG)
+            .with_writer(move || writer.clone())
+            .finish();
+        Logs {
+            buffer,
+            _guard: tracing::subscriber::set_default(subscriber),
+        }
+    }
+
+    pub fn lines(&self) -> Vec<Value> {
+        String::from_utf8_lossy(&self.buffer.lock().expect("log buffer"))
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("log line is JSON"))
+            .collect()
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.buffer.lock().expect("log buffer")).into_owned()
+    }
+}
+
+/// A real `moto_server` on 127.0.0.1, killed on drop. Found at `$MOTO_SERVER` or in the
+/// project's virtualenv (`make test` installs it there).
+pub struct Moto {
+    child: std::process::Child,
+    pub endpoint: String,
+}
+
+impl Moto {
+    pub async fn start() -> Moto {
+        let bin = std::env::var_os("MOTO_SERVER")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| workspace().join(".venv/bin/moto_server"));
+        assert!(
+            bin.exists(),
+            "moto_server not found at {bin:?}: run `make test` (it installs it)"
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let child = std::process::Command::new(bin)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("moto_server starts");
+        let moto = Moto {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
+        for _ in 0..300 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                return moto;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("moto_server did not start on port {port}");
+    }
+
+    pub fn secrets_client(&self) -> aws_sdk_secretsmanager::Client {
+        secrets_client(&self.endpoint)
+    }
+}
+
+/// A real SDK client with dummy credentials, pointed at a loopback endpoint.
+pub fn secrets_client(endpoint: &str) -> aws_sdk_secretsmanager::Client {
+    use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
+    let config = aws_sdk_secretsmanager::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("eu-west-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "test"))
+        .endpoint_url(endpoint)
+        .build();
+    aws_sdk_secretsmanager::Client::from_conf(config)
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

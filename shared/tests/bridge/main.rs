@@ -1,0 +1,10 @@
+//! Integration tests of the bridge core: real HTTP to a local wiremock Connectif, real AWS
+//! SDK calls to a local moto_server, real API Gateway events. Loopback only.
+
+mod auth;
+mod bad_input;
+mod fixtures;
+mod helpers;
+mod in_process;
+mod parsing;
+mod sample_events;

@@ -1,0 +1,132 @@
+//! What Qapla' really sends varies (0/1 or booleans, "3" or 3, nulls, extra fields): every
+//! variant builds the same Connectif event as the canonical fixture.
+
+use crate::helpers::*;
+use bridge_core::channel::ChannelSettings;
+use bridge_core::connectif::{self, ConnectifEvent, SkipReason};
+use bridge_core::qapla::{OrdersPayload, ReturnsPayload, ShipmentPayload};
+use serde_json::{Value, json};
+
+fn settings() -> ChannelSettings {
+    ChannelSettings::from_json(
+        &secret(Mode::Endpoint, "http://127.0.0.1:9", IT_KEY, "it").to_string(),
+    )
+    .expect("valid settings")
+}
+
+fn shipment(v: &Value) -> Result<ConnectifEvent, SkipReason> {
+    let payload: ShipmentPayload = serde_json::from_value(v.clone()).expect("parses");
+    connectif::shipment_event(&payload, &settings())
+}
+
+fn patched(base: &Value, patch: Value) -> Value {
+    let mut v = base.clone();
+    for (k, val) in patch.as_object().expect("object") {
+        v[k] = val.clone();
+    }
+    v
+}
+
+#[test]
+fn shipment_type_variants_build_the_same_event() {
+    let base = fixture_json("shipment-v1.3-delivered.json");
+    let expected = shipment(&base).expect("event");
+    let variants = [
+        json!({ "return": false, "hasChildren": false, "isChild": false }),
+        json!({ "return": "0", "hasChildren": "0", "isChild": null }),
+        json!({ "qaplaStatusID": 99 }),
+        json!({ "trackingNumber": 580104809 }),
+        json!({ "statusDetails": null }),
+        json!({ "rows": null, "parcels": null }),
+        json!({ "somethingNew": { "nested": [1, 2] }, "version": "1.4" }),
+        json!({ "consignee": { "name": "Giulia Rossi", "email": "giulia.rossi@example.com", "phone": null, "extra": 1 } }),
+    ];
+    for patch in variants {
+        let v = patched(&base, patch.clone());
+        assert_eq!(shipment(&v).expect("event"), expected, "variant {patch}");
+    }
+}
+
+#[test]
+fn missing_or_null_consignee_and_email_are_skips_not_errors() {
+    let base = fixture_json("shipment-v1.3-delivered.json");
+    let mut no_key = base.clone();
+    no_key.as_object_mut().expect("object").remove("consignee");
+    assert_eq!(shipment(&no_key), Err(SkipReason::NoCustomerEmail));
+    assert_eq!(
+        shipment(&patched(&base, json!({ "consignee": null }))),
+        Err(SkipReason::NoCustomerEmail)
+    );
+    let null_email = json!({ "consignee": { "name": "Giulia Rossi", "email": null } });
+    assert_eq!(
+        shipment(&patched(&base, null_email)),
+        Err(SkipReason::NoCustomerEmail)
+    );
+    let bad_email =
+        json!({ "consignee": { "name": "Giulia Rossi", "email": "giulia at example" } });
+    assert_eq!(
+        shipment(&patched(&base, bad_email)),
+        Err(SkipReason::InvalidCustomerEmail)
+    );
+    let no_name = json!({ "consignee": { "name": "", "email": "giulia.rossi@example.com" } });
+    assert_eq!(
+        shipment(&patched(&base, no_name)),
+        Err(SkipReason::NoCustomerName)
+    );
+}
+
+#[test]
+fn an_unknown_status_id_is_forwarded_with_qaplas_label() {
+    let base = fixture_json("shipment-v1.3-delivered.json");
+    let v = patched(
+        &base,
+        json!({ "qaplaStatusID": "77", "qaplaStatus": "BRAND NEW" }),
+    );
+    let event = shipment(&v).expect("event");
+    assert_eq!(event.fields["qaplaStatus"], "BRAND NEW");
+    assert_eq!(event.fields["qaplaStatusID"], "77");
+}
+
+#[test]
+fn a_return_envelope_parses_wrapped_or_bare_with_a_plain_courier_code() {
+    let wrapped = fixture_json("return-request.json");
+    let bare = wrapped["webhookReturnShipments"].clone();
+    let build = |v: &Value| {
+        let p: ReturnsPayload = serde_json::from_value(v.clone()).expect("parses");
+        assert!(p.api_key.is_some(), "the nested apiKey is found");
+        p.returns
+            .iter()
+            .map(|r| connectif::return_event(r, &settings()))
+            .collect::<Vec<_>>()
+    };
+    let expected = build(&wrapped);
+    assert_eq!(expected.len(), 1);
+    assert_eq!(build(&bare), expected);
+    let mut coded = wrapped.clone();
+    coded["webhookReturnShipments"]["returnShipments"][0]["courier"] = json!("GLS");
+    coded["webhookReturnShipments"]["returnShipments"][0]["parcels"] = json!("1");
+    coded["webhookReturnShipments"]["version"] = json!("1.0");
+    assert_eq!(build(&coded), expected);
+}
+
+#[test]
+fn order_type_variants_build_the_same_events() {
+    let base = fixture_json("orders.json");
+    let build = |v: &Value| {
+        let p: OrdersPayload = serde_json::from_value(v.clone()).expect("parses");
+        p.orders
+            .iter()
+            .map(|o| connectif::order_event(o, &settings()))
+            .collect::<Vec<_>>()
+    };
+    let expected = build(&base);
+    let mut v = base.clone();
+    v["orders"][1]["isPOD"] = json!(1);
+    v["orders"][0]["isPOD"] = json!("false");
+    v["orders"][0]["return"] = json!(0);
+    v["orders"][1]["trackingNumber"] = json!("SDA0000123456");
+    v["orders"][0]["trackingNumber"] = json!(580104809);
+    v["orders"][0]["weight"] = json!("1.2");
+    v["orders"][0]["unexpected"] = json!(true);
+    assert_eq!(build(&v), expected);
+}
