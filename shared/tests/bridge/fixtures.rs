@@ -140,7 +140,7 @@ async fn a_spanish_channel_sends_spanish_labels() {
             "shipment-v1.3-out-for-delivery-es.json",
             "shipment",
             "order-status-change",
-            &[expected.clone()],
+            std::slice::from_ref(&expected),
         )
         .await;
     }
@@ -219,7 +219,7 @@ async fn a_return_request_becomes_a_return_request_event_about_the_sender() {
             "return-request.json",
             "return",
             "return-request",
-            &[expected.clone()],
+            std::slice::from_ref(&expected),
         )
         .await;
     }

@@ -1,0 +1,159 @@
+#!/usr/bin/env python3
+"""`make demo`: run the three webhook functions locally and show what they do.
+
+- channel settings come from local/channels.example.json (not Secrets Manager);
+- Connectif is a capture server on 127.0.0.1 that records every request;
+- the functions run in `cargo lambda watch` (the Lambda runtime emulator), with the
+  in-process hand-off;
+- every sample in events/ is sent with `cargo lambda invoke`, then Qapla's answer and the
+  Connectif request(s) it caused are printed.
+Loopback only. Exits non-zero if any answer is not the expected one.
+"""
+import json
+import os
+import pathlib
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+OUT = ROOT / "target" / "demo"
+FUNCTIONS = {"shipments": "shipment-webhook", "returns": "return-webhook", "orders": "order-webhook"}
+CAPTURED = []
+
+
+class Capture(BaseHTTPRequestHandler):
+    """A stand-in for Connectif: records the request, answers 201 like the Public API."""
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("content-length") or 0))
+        auth = self.headers.get("authorization")
+        if auth and ":" in auth:  # show that the key is sent, not the secret half
+            auth = auth.split(":", 1)[0] + ":***"
+        CAPTURED.append({"url": self.path, "authorization": auth, "body": json.loads(body or b"null")})
+        self.send_response(201)
+        self.send_header("content-type", "application/json")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, *args):
+        pass
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(port, seconds=300):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    sys.exit(f"nothing listens on 127.0.0.1:{port} after {seconds}s")
+
+
+def invoke(function, port, data_file=None, data=None):
+    cmd = ["cargo", "lambda", "invoke", function, "--invoke-address", "127.0.0.1", "--invoke-port", str(port)]
+    cmd += ["--data-file", str(data_file)] if data_file else ["--data-ascii", data]
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    if done.returncode != 0:
+        return None, done.stderr.strip()[-500:]
+    response = json.loads(done.stdout)
+    return response["statusCode"], response["body"]
+
+
+def alias_of(url):
+    marker = "/custom-events/alias/"
+    return url.split(marker, 1)[1].split("?", 1)[0] if marker in url else "?"
+
+
+def log_lines(offset):
+    """Log lines the functions wrote after `offset`, as (new offset, event/refusal lines)."""
+    time.sleep(0.1)  # the emulator copies function output asynchronously
+    text = (OUT / "lambda.log").read_text(errors="replace")
+    found = []
+    for line in text[offset:].splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict) and entry.get("outcome") and "message" in entry:
+            found.append(entry)
+    return len(text), found
+
+
+def show(title, status, body, since, logs):
+    print(f"\n=== {title}")
+    print(f"    Qapla' gets: HTTP {status} {body}")
+    for entry in logs:
+        reason = f" ({entry['reason']})" if entry.get("reason") else ""
+        print(f"    Bridge log:  {entry.get('kind')} {entry.get('key', '')} -> {entry['outcome']}{reason}")
+    sent = CAPTURED[since:]
+    if not sent:
+        print("    Connectif:   nothing sent")
+    for req in sent:
+        print(f"    Connectif:   POST {req['url']}")
+        print(f"                 alias {alias_of(req['url'])}", end="")
+        print(f", Authorization: {req['authorization']}" if req["authorization"] else ", no Authorization (Endpoint URL)")
+        for line in json.dumps(req["body"], indent=2, ensure_ascii=False).splitlines():
+            print("                 " + line)
+
+
+def main():
+    OUT.mkdir(parents=True, exist_ok=True)
+    capture_port, lambda_port = free_port(), free_port()
+    capture = ThreadingHTTPServer(("127.0.0.1", capture_port), Capture)
+    threading.Thread(target=capture.serve_forever, daemon=True).start()
+    channels = (ROOT / "local" / "channels.example.json").read_text()
+    channels = channels.replace("http://127.0.0.1:9911", f"http://127.0.0.1:{capture_port}")
+    (OUT / "channels.json").write_text(channels)
+
+    print("Building the three functions (debug)...", flush=True)
+    subprocess.run(["cargo", "build", "-q", "-p", "shipment-webhook", "-p", "return-webhook", "-p", "order-webhook"], cwd=ROOT, check=True)
+    log = open(OUT / "lambda.log", "w")
+    watch = subprocess.Popen(
+        ["cargo", "lambda", "watch", "--invoke-address", "127.0.0.1", "--invoke-port", str(lambda_port), "--ignore-changes",
+         "--env-var", f"CHANNELS_FILE={OUT / 'channels.json'}"],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    failures = 0
+    try:
+        wait_for(lambda_port)
+        offset = 0
+        print(f"Functions run in `cargo lambda watch` on 127.0.0.1:{lambda_port}; Connectif capture on 127.0.0.1:{capture_port}.")
+        print(f"Function logs (JSON, one line per event): {OUT / 'lambda.log'}")
+        for path in sorted((ROOT / "events").glob("*.json")):
+            event = json.loads(path.read_text())
+            route = event["routeKey"].rsplit("/", 1)[1]
+            since = len(CAPTURED)
+            status, body = invoke(FUNCTIONS[route], lambda_port, data_file=path)
+            offset, logs = log_lines(offset)
+            show(f"events/{path.name} -> {FUNCTIONS[route]} ({event['rawPath']})", status, body, since, logs)
+            failures += status != 200 or body != '{"result":"OK"}'
+
+        # A wrong key: the same opaque KO as an unknown channel, and nothing sent.
+        bad = json.loads((ROOT / "events" / "shipment-v1.3-delivered.json").read_text())
+        bad["body"] = bad["body"].replace("test-channel-key-it", "not-the-key")
+        since = len(CAPTURED)
+        status, body = invoke("shipment-webhook", lambda_port, data=json.dumps(bad))
+        offset, logs = log_lines(offset)
+        show("a shipment with a wrong apiKey -> shipment-webhook", status, body, since, logs)
+        failures += status != 401 or body != '{"result":"KO"}'
+    finally:
+        os.killpg(watch.pid, signal.SIGTERM)
+        watch.wait(timeout=30)
+        capture.shutdown()
+    print(f"\n{len(CAPTURED)} Connectif requests captured; {failures} unexpected answers.")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
