@@ -189,3 +189,33 @@ async fn logs_never_carry_keys_emails_or_names() {
         assert!(!text.contains(secret), "log leaks {secret:?}");
     }
 }
+
+#[tokio::test]
+async fn content_type_variants_are_all_accepted() {
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(201))
+        .expect(5)
+        .mount(&server)
+        .await;
+    let deps = deps(Mode::Endpoint, &server.uri());
+    for content_type in [
+        Some("application/json;"),
+        Some("application/json; charset=utf-8"),
+        Some("application/json;charset=UTF-8"),
+        Some("text/plain"),
+        None,
+    ] {
+        let mut builder = lambda_http::http::Request::builder()
+            .method("POST")
+            .uri("/qapla/it/shipments");
+        if let Some(ct) = content_type {
+            builder = builder.header("content-type", ct);
+        }
+        let req = builder
+            .body(Body::Text(fixture("shipment-v1.3-delivered.json")))
+            .expect("request");
+        let (status, answer) = send::<ShipmentPayload>(&deps, req).await;
+        assert_eq!((status, answer), (200, ok()), "{content_type:?}");
+    }
+}

@@ -6,17 +6,18 @@
 //! only when an event could not be accepted (bad request, wrong key, hand-off failure) and
 //! never because of Connectif. Callers get an opaque KO; the log line says why.
 
-use crate::channel::{AuthError, Authenticated, Authenticator, ChannelId, Presented};
-use crate::connectif::{self, ConnectifEvent, SkipReason};
+mod answer;
+mod kinds;
+
+pub use kinds::{Planned, Webhook};
+
+use crate::channel::{AuthError, Authenticator, ChannelId};
 use crate::customer::Email;
-use crate::delivery::{Envelope, HandOff};
-use crate::qapla::{self, OrdersPayload, ReturnsPayload, ShipmentPayload};
-use crate::{Kind, metrics};
-use lambda_http::http::header::{ALLOW, CONTENT_TYPE, HeaderValue};
+use crate::delivery::{Accepted, Envelope, HandOff};
+use crate::{metrics, qapla};
+use answer::{Refusal, answer};
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
-use secrecy::SecretString;
-use serde::de::DeserializeOwned;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -26,130 +27,6 @@ pub struct Deps {
     pub hand_off: Arc<dyn HandOff>,
     /// Larger bodies are refused with 413.
     pub max_body_bytes: usize,
-}
-
-/// One Connectif event planned from a Qapla' post (a post may hold several).
-pub struct Planned {
-    /// Tracking number (shipments) or order reference (returns, orders).
-    pub key: String,
-    pub status_id: Option<String>,
-    pub built: Result<ConnectifEvent, SkipReason>,
-}
-
-/// A Qapla' webhook payload.
-pub trait Webhook: DeserializeOwned + Presented + Send + Sync {
-    const KIND: Kind;
-    fn plan(auth: &Authenticated<Self>) -> Vec<Planned>;
-}
-
-impl Presented for ShipmentPayload {
-    fn api_key(&self) -> Option<&SecretString> {
-        self.api_key.as_ref()
-    }
-}
-
-impl Webhook for ShipmentPayload {
-    const KIND: Kind = Kind::Shipment;
-    fn plan(auth: &Authenticated<Self>) -> Vec<Planned> {
-        let s = auth.payload();
-        vec![Planned {
-            key: s.tracking_number.trim().to_owned(),
-            status_id: Some(s.qapla_status_id.trim().to_owned()),
-            built: connectif::shipment_event(s, auth.settings()),
-        }]
-    }
-}
-
-impl Presented for ReturnsPayload {
-    fn api_key(&self) -> Option<&SecretString> {
-        self.api_key.as_ref()
-    }
-}
-
-impl Webhook for ReturnsPayload {
-    const KIND: Kind = Kind::Return;
-    fn plan(auth: &Authenticated<Self>) -> Vec<Planned> {
-        let settings = auth.settings();
-        auth.payload()
-            .returns
-            .iter()
-            .map(|r| Planned {
-                key: r.reference.trim().to_owned(),
-                status_id: None,
-                built: connectif::return_event(r, settings),
-            })
-            .collect()
-    }
-}
-
-impl Presented for OrdersPayload {
-    fn api_key(&self) -> Option<&SecretString> {
-        self.api_key.as_ref()
-    }
-}
-
-impl Webhook for OrdersPayload {
-    const KIND: Kind = Kind::Order;
-    fn plan(auth: &Authenticated<Self>) -> Vec<Planned> {
-        let settings = auth.settings();
-        auth.payload()
-            .orders
-            .iter()
-            .map(|o| Planned {
-                key: o.reference.trim().to_owned(),
-                status_id: None,
-                built: connectif::order_event(o, settings),
-            })
-            .collect()
-    }
-}
-
-/// Why a request was refused: the log's `reason`, and the status code of the KO.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Refusal {
-    MethodNotAllowed,
-    BadChannel,
-    EmptyBody,
-    TooLarge,
-    InvalidJson,
-    MissingKey,
-    UnknownChannel,
-    WrongKey,
-    SettingsUnavailable,
-    HandOffFailed,
-}
-
-impl Refusal {
-    fn reason(self) -> &'static str {
-        match self {
-            Refusal::MethodNotAllowed => "method_not_allowed",
-            Refusal::BadChannel => "invalid_channel_id",
-            Refusal::EmptyBody => "empty_body",
-            Refusal::TooLarge => "body_too_large",
-            Refusal::InvalidJson => "invalid_payload",
-            Refusal::MissingKey => "missing_api_key",
-            Refusal::UnknownChannel => "unknown_channel",
-            Refusal::WrongKey => "wrong_api_key",
-            Refusal::SettingsUnavailable => "channel_settings_unavailable",
-            Refusal::HandOffFailed => "hand_off_failed",
-        }
-    }
-
-    /// Unknown channel, bad channel id, missing and wrong key all answer the same 401.
-    fn status(self) -> StatusCode {
-        match self {
-            Refusal::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Refusal::EmptyBody | Refusal::InvalidJson => StatusCode::BAD_REQUEST,
-            Refusal::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Refusal::BadChannel
-            | Refusal::MissingKey
-            | Refusal::UnknownChannel
-            | Refusal::WrongKey => StatusCode::UNAUTHORIZED,
-            Refusal::SettingsUnavailable | Refusal::HandOffFailed => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
-        }
-    }
 }
 
 /// Handle one Qapla' post of kind `W`. Never fails: every problem becomes a KO answer.
@@ -265,7 +142,7 @@ async fn hand_off_one<W: Webhook>(
     match deps.hand_off.hand_off(envelope).await {
         Ok(accepted) => {
             let reason = match &accepted {
-                crate::delivery::Accepted::Failed { error, .. } => error.to_string(),
+                Accepted::Failed { error, .. } => error.to_string(),
                 _ => String::new(),
             };
             log(accepted.outcome(), &reason, &customer);
@@ -288,22 +165,6 @@ fn channel_from_path(req: &Request) -> Option<&str> {
     let mut segments = path.split('/');
     segments.by_ref().find(|s| *s == "qapla")?;
     segments.next().filter(|s| !s.is_empty())
-}
-
-fn answer(status: StatusCode) -> Response<Body> {
-    let text = if status.is_success() {
-        r#"{"result":"OK"}"#
-    } else {
-        r#"{"result":"KO"}"#
-    };
-    let mut response = Response::new(Body::Text(text.to_owned()));
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    if status == StatusCode::METHOD_NOT_ALLOWED {
-        headers.insert(ALLOW, HeaderValue::from_static("POST"));
-    }
-    response
 }
 
 /// `outer: inner: innermost`, for logs only.
