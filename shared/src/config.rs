@@ -5,7 +5,10 @@
 
 use crate::channel::{Authenticator, ChannelStore, MemoryStore, SecretsManagerStore};
 use crate::connectif::ConnectifClient;
-use crate::delivery::{Deliverer, InProcessHandOff, RetryPolicy};
+use crate::delivery::state::DynamoState;
+use crate::delivery::{
+    Deliverer, HandOff, InProcessHandOff, RetryPolicy, SqsQueue, Worker, WorkerPolicy,
+};
 use crate::webhook::Deps;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -31,6 +34,18 @@ pub struct Config {
     pub request_timeout: Duration,
     /// `DELIVERY_RETRY_DELAYS_MS`: comma-separated waits between in-process tries.
     pub retry: RetryPolicy,
+    /// `HAND_OFF_QUEUE_URL`: the SQS FIFO queue webhooks write to. Unset: in-process
+    /// delivery (local runs).
+    pub queue_url: Option<String>,
+    /// `DEAD_LETTER_QUEUE_URL`: where the delivery worker moves events it gives up on.
+    pub dead_letter_url: Option<String>,
+    /// `STATE_TABLE`: DynamoDB table of delivered events and newest statuses (worker).
+    pub state_table: Option<String>,
+    /// `IDEMPOTENCY_TTL_DAYS`: how long a delivered event is remembered.
+    pub idempotency_ttl: Duration,
+    /// `DELIVERY_BASE_DELAY_SECONDS`, `DELIVERY_MAX_DELAY_SECONDS` (backoff, doubling) and
+    /// `DELIVERY_MAX_AGE_HOURS` (then dead-letter) of the worker.
+    pub worker: WorkerPolicy,
 }
 
 impl Default for Config {
@@ -44,6 +59,11 @@ impl Default for Config {
             connect_timeout: Duration::from_secs(2),
             request_timeout: Duration::from_secs(8),
             retry: RetryPolicy::in_process(),
+            queue_url: None,
+            dead_letter_url: None,
+            state_table: None,
+            idempotency_ttl: Duration::from_secs(30 * 86_400),
+            worker: WorkerPolicy::production(),
         }
     }
 }
@@ -103,43 +123,119 @@ impl Config {
                     problem: "must be comma-separated whole milliseconds".into(),
                 })?;
         }
+        c.queue_url = var("HAND_OFF_QUEUE_URL");
+        c.dead_letter_url = var("DEAD_LETTER_QUEUE_URL");
+        c.state_table = var("STATE_TABLE");
+        if let Some(days) = number("IDEMPOTENCY_TTL_DAYS")? {
+            c.idempotency_ttl = Duration::from_secs(days * 86_400);
+        }
+        let base = number("DELIVERY_BASE_DELAY_SECONDS")?.map(Duration::from_secs);
+        let cap = number("DELIVERY_MAX_DELAY_SECONDS")?.map(Duration::from_secs);
+        if base.is_some() || cap.is_some() {
+            let default = WorkerPolicy::production().backoff;
+            let base = base.unwrap_or(default.delays[0]);
+            let cap = cap
+                .unwrap_or(default.max_retry_after)
+                .min(Duration::from_secs(43_200));
+            c.worker.backoff = RetryPolicy::exponential(base, cap);
+        }
+        if let Some(hours) = number("DELIVERY_MAX_AGE_HOURS")? {
+            c.worker.max_age = Duration::from_secs(hours * 3600);
+        }
         Ok(c)
+    }
+
+    fn required(value: &Option<String>, variable: &'static str) -> Result<String, ConfigError> {
+        value.clone().ok_or(ConfigError {
+            variable,
+            problem: "must be set".into(),
+        })
+    }
+
+    async fn aws() -> aws_config::SdkConfig {
+        aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+    }
+
+    fn connectif_client(&self) -> Result<ConnectifClient, ConfigError> {
+        ConnectifClient::new(self.connect_timeout, self.request_timeout).map_err(|e| ConfigError {
+            variable: "CONNECTIF_TIMEOUT_MS",
+            problem: format!("cannot build the HTTP client: {e}"),
+        })
+    }
+
+    fn channels(&self, store: Arc<dyn ChannelStore>) -> Arc<Authenticator> {
+        Arc::new(Authenticator::new(
+            store,
+            self.secret_ttl,
+            self.secret_recheck,
+        ))
+    }
+
+    /// The delivery worker: SQS queue and dead-letter queue, DynamoDB state, Connectif.
+    pub async fn worker(&self) -> Result<Worker, ConfigError> {
+        let queue_url = Self::required(&self.queue_url, "HAND_OFF_QUEUE_URL")?;
+        let dead_letter_url = Self::required(&self.dead_letter_url, "DEAD_LETTER_QUEUE_URL")?;
+        let table = Self::required(&self.state_table, "STATE_TABLE")?;
+        let aws = Self::aws().await;
+        let channels = self.channels(self.channel_store_with(&aws)?);
+        let queue = SqsQueue::new(
+            aws_sdk_sqs::Client::new(&aws),
+            queue_url,
+            Some(dead_letter_url),
+        );
+        let state = DynamoState::new(
+            aws_sdk_dynamodb::Client::new(&aws),
+            table,
+            self.idempotency_ttl,
+        );
+        Ok(Worker::new(
+            Deliverer::new(channels, self.connectif_client()?),
+            Arc::new(state),
+            Arc::new(queue),
+            self.worker.clone(),
+        ))
     }
 
     /// The channel settings store this configuration names.
     pub async fn channel_store(&self) -> Result<Arc<dyn ChannelStore>, ConfigError> {
+        self.channel_store_with(&Self::aws().await)
+    }
+
+    fn channel_store_with(
+        &self,
+        aws: &aws_config::SdkConfig,
+    ) -> Result<Arc<dyn ChannelStore>, ConfigError> {
         Ok(match &self.channels_file {
             Some(path) => Arc::new(MemoryStore::from_file(path).map_err(|e| ConfigError {
                 variable: "CHANNELS_FILE",
                 problem: format!("cannot read channel settings: {e}"),
             })?),
             None => {
-                let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-                let client = aws_sdk_secretsmanager::Client::new(&aws);
+                let client = aws_sdk_secretsmanager::Client::new(aws);
                 Arc::new(SecretsManagerStore::new(client, self.secret_prefix.clone()))
             }
         })
     }
 
-    /// Everything a webhook function needs: settings cache, Connectif client, hand-off.
+    /// Everything a webhook function needs: settings cache and hand-off (SQS when
+    /// `HAND_OFF_QUEUE_URL` is set, else in-process delivery).
     pub async fn webhook_deps(&self) -> Result<Deps, ConfigError> {
-        let channels = Arc::new(Authenticator::new(
-            self.channel_store().await?,
-            self.secret_ttl,
-            self.secret_recheck,
-        ));
-        let client =
-            ConnectifClient::new(self.connect_timeout, self.request_timeout).map_err(|e| {
-                ConfigError {
-                    variable: "CONNECTIF_TIMEOUT_MS",
-                    problem: format!("cannot build the HTTP client: {e}"),
-                }
-            })?;
-        let hand_off =
-            InProcessHandOff::new(Deliverer::new(channels.clone(), client), self.retry.clone());
+        let aws = Self::aws().await;
+        let channels = self.channels(self.channel_store_with(&aws)?);
+        let hand_off: Arc<dyn HandOff> = match &self.queue_url {
+            Some(url) => Arc::new(SqsQueue::new(
+                aws_sdk_sqs::Client::new(&aws),
+                url.clone(),
+                None,
+            )),
+            None => Arc::new(InProcessHandOff::new(
+                Deliverer::new(channels.clone(), self.connectif_client()?),
+                self.retry.clone(),
+            )),
+        };
         Ok(Deps {
             channels,
-            hand_off: Arc::new(hand_off),
+            hand_off,
             max_body_bytes: self.max_body_bytes,
         })
     }
@@ -180,5 +276,33 @@ mod tests {
         );
         let err = from(&[("MAX_BODY_BYTES", "lots")]).expect_err("invalid");
         assert_eq!(err.variable, "MAX_BODY_BYTES");
+        let c = from(&[
+            ("DELIVERY_BASE_DELAY_SECONDS", "1"),
+            ("DELIVERY_MAX_DELAY_SECONDS", "4"),
+            ("DELIVERY_MAX_AGE_HOURS", "72"),
+        ])
+        .expect("valid");
+        assert_eq!(c.worker.backoff.delays, [1, 2, 4].map(Duration::from_secs));
+        assert_eq!(c.worker.max_age, Duration::from_secs(72 * 3600));
+    }
+
+    #[tokio::test]
+    async fn the_worker_names_each_missing_variable() {
+        let err = from(&[])
+            .expect("defaults")
+            .worker()
+            .await
+            .err()
+            .expect("incomplete");
+        assert_eq!(err.variable, "HAND_OFF_QUEUE_URL");
+        let c = from(&[
+            ("HAND_OFF_QUEUE_URL", "http://127.0.0.1:1/q"),
+            ("DEAD_LETTER_QUEUE_URL", "http://127.0.0.1:1/d"),
+        ])
+        .expect("valid");
+        assert_eq!(
+            c.worker().await.err().expect("incomplete").variable,
+            "STATE_TABLE"
+        );
     }
 }

@@ -50,6 +50,14 @@ impl MemoryStore {
             .unwrap_or_else(|e| e.into_inner())
             .insert(channel, secret_json);
     }
+
+    /// Delete a channel's secret.
+    pub fn remove(&self, channel: &ChannelId) {
+        self.secrets
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(channel);
+    }
 }
 
 #[async_trait]

@@ -6,10 +6,19 @@
 //! bounded retry; a durable queue implements the same port for production.
 
 mod in_process;
+mod queue;
+pub mod replay;
 mod retry;
+pub mod state;
+mod worker;
 
 pub use in_process::InProcessHandOff;
+pub use queue::{
+    MemoryQueue, QueueControl, QueueError, QueueMessage, SqsQueue, from_sdk, group_id,
+    receive_attributes,
+};
 pub use retry::RetryPolicy;
+pub use worker::{Worker, WorkerPolicy};
 
 use crate::Kind;
 use crate::channel::{Authenticator, ChannelId, StoreError};
@@ -23,6 +32,8 @@ use std::sync::Arc;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Envelope {
+    /// Stable id of the Qapla' event (see `webhook::event_id`): deduplication key.
+    pub event_id: String,
     pub channel: ChannelId,
     pub kind: Kind,
     /// Tracking number (shipments) or order reference (orders, returns).
@@ -30,7 +41,17 @@ pub struct Envelope {
     /// Qapla' status id (shipments only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_id: Option<String>,
+    /// Qapla's status time, `YYYY-MM-DD HH:MM:SS` (shipments only): orders statuses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub occurred_at: Option<String>,
     pub event: ConnectifEvent,
+}
+
+impl Envelope {
+    /// FIFO message group: one per shipment (or order), so its events stay in order.
+    pub fn group(&self) -> String {
+        format!("{}:{}:{}", self.channel, self.kind.as_str(), self.key)
+    }
 }
 
 /// What became of a handed-off event, for the log line.
@@ -47,7 +68,7 @@ pub enum Accepted {
 impl Accepted {
     pub fn outcome(&self) -> &'static str {
         match self {
-            Accepted::Queued => "queued",
+            Accepted::Queued => "received",
             Accepted::Delivered { .. } => "delivered",
             Accepted::Failed { .. } => "delivery_failed",
         }

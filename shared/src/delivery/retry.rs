@@ -29,6 +29,26 @@ impl RetryPolicy {
         Some(jittered.max(floor))
     }
 
+    /// Delays doubling from `base` up to `cap` (both included).
+    pub fn exponential(base: Duration, cap: Duration) -> Self {
+        let mut delays = vec![base.min(cap)];
+        while let Some(&last) = delays.last().filter(|d| **d < cap) {
+            delays.push((last * 2).min(cap));
+        }
+        RetryPolicy {
+            delays,
+            max_retry_after: cap,
+        }
+    }
+
+    /// Like [`next_delay`](Self::next_delay), but past the schedule its last delay repeats.
+    pub fn delay_for(&self, retry: usize, retry_after: Option<Duration>) -> Duration {
+        let last = self.delays.len().saturating_sub(1);
+        self.next_delay(retry.min(last), retry_after)
+            .or(retry_after)
+            .unwrap_or_default()
+    }
+
     /// Total tries, the first included.
     pub fn max_tries(&self) -> u32 {
         u32::try_from(self.delays.len())
@@ -60,6 +80,18 @@ mod tests {
         }
         assert_eq!(p.next_delay(2, None), None);
         assert_eq!(p.max_tries(), 3);
+    }
+
+    #[test]
+    fn exponential_schedules_double_up_to_the_cap_then_repeat_it() {
+        let p = RetryPolicy::exponential(Duration::from_secs(30), Duration::from_secs(3600));
+        let secs: Vec<u64> = p.delays.iter().map(Duration::as_secs).collect();
+        assert_eq!(secs, [30, 60, 120, 240, 480, 960, 1920, 3600]);
+        let far = p.delay_for(500, None);
+        assert!(
+            far >= Duration::from_secs(2700) && far <= Duration::from_secs(4500),
+            "{far:?}"
+        );
     }
 
     #[test]

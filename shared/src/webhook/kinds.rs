@@ -1,7 +1,7 @@
 //! The three webhook kinds: how each authenticated payload becomes planned Connectif events.
 
 use crate::Kind;
-use crate::channel::{Authenticated, Presented};
+use crate::channel::{Authenticated, ChannelId, Presented};
 use crate::connectif::{self, ConnectifEvent, SkipReason};
 use crate::qapla::{OrdersPayload, ReturnsPayload, ShipmentPayload};
 use secrecy::SecretString;
@@ -9,10 +9,26 @@ use serde::de::DeserializeOwned;
 
 /// One Connectif event planned from a Qapla' post (a post may hold several).
 pub struct Planned {
+    /// Stable id of the Qapla' event: the same post sent again gets the same id.
+    pub event_id: String,
     /// Tracking number (shipments) or order reference (returns, orders).
     pub key: String,
     pub status_id: Option<String>,
+    /// When the status happened, as Qapla' reports it (shipments only).
+    pub occurred_at: Option<String>,
     pub built: Result<ConnectifEvent, SkipReason>,
+}
+
+/// SHA-256 (hex) of the channel, the kind and the fields that identify one Qapla' event.
+/// Qapla's own transmission ids are not used: a retried post may not keep them.
+pub fn event_id(channel: &ChannelId, kind: Kind, parts: &[&str]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    for part in [channel.as_str(), kind.as_str()].iter().chain(parts) {
+        hash.update(part.trim().as_bytes());
+        hash.update([0x1f]);
+    }
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A Qapla' webhook payload.
@@ -31,9 +47,21 @@ impl Webhook for ShipmentPayload {
     const KIND: Kind = Kind::Shipment;
     fn plan(auth: &Authenticated<Self>) -> Vec<Planned> {
         let s = auth.payload();
+        let details: Vec<&str> = s.status_details.iter().map(|d| d.id.as_str()).collect();
+        let details = details.join(",");
+        let identity = [
+            s.tracking_number.as_str(),
+            &s.qapla_status_id,
+            &details,
+            &s.date,
+            &s.courier_status,
+            &s.place,
+        ];
         vec![Planned {
+            event_id: event_id(auth.channel(), Self::KIND, &identity),
             key: s.tracking_number.trim().to_owned(),
             status_id: Some(s.qapla_status_id.trim().to_owned()),
+            occurred_at: Some(s.date.trim().to_owned()).filter(|d| !d.is_empty()),
             built: connectif::shipment_event(s, auth.settings()),
         }]
     }
@@ -53,8 +81,14 @@ impl Webhook for ReturnsPayload {
             .returns
             .iter()
             .map(|r| Planned {
+                event_id: event_id(
+                    auth.channel(),
+                    Self::KIND,
+                    &[&r.reference, &r.rma, &r.tracking_number, &r.date],
+                ),
                 key: r.reference.trim().to_owned(),
                 status_id: None,
+                occurred_at: None,
                 built: connectif::return_event(r, settings),
             })
             .collect()
@@ -75,10 +109,50 @@ impl Webhook for OrdersPayload {
             .orders
             .iter()
             .map(|o| Planned {
+                event_id: event_id(
+                    auth.channel(),
+                    Self::KIND,
+                    &[&o.reference, &o.tracking_number, &o.courier, &o.ship_date],
+                ),
                 key: o.reference.trim().to_owned(),
                 status_id: None,
+                occurred_at: None,
                 built: connectif::order_event(o, settings),
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_ids_are_stable_and_tell_events_apart() {
+        let it = ChannelId::try_from("it").expect("id");
+        let es = ChannelId::try_from("es").expect("id");
+        let a = event_id(&it, Kind::Shipment, &["1", "3", "2024-01-01 10:00:00"]);
+        assert_eq!(a.len(), 64);
+        assert_eq!(
+            a,
+            event_id(&it, Kind::Shipment, &[" 1", "3", "2024-01-01 10:00:00 "])
+        );
+        assert_ne!(
+            a,
+            event_id(&es, Kind::Shipment, &["1", "3", "2024-01-01 10:00:00"])
+        );
+        assert_ne!(
+            a,
+            event_id(&it, Kind::Order, &["1", "3", "2024-01-01 10:00:00"])
+        );
+        assert_ne!(
+            a,
+            event_id(&it, Kind::Shipment, &["1", "3", "2024-01-01 10:00:01"])
+        );
+        // Field boundaries count: ("13", "") is not ("1", "3").
+        assert_ne!(
+            event_id(&it, Kind::Shipment, &["13", ""]),
+            event_id(&it, Kind::Shipment, &["1", "3"])
+        );
     }
 }

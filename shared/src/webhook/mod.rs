@@ -9,7 +9,7 @@
 mod answer;
 mod kinds;
 
-pub use kinds::{Planned, Webhook};
+pub use kinds::{Planned, Webhook, event_id};
 
 use crate::channel::{AuthError, Authenticator, ChannelId};
 use crate::customer::Email;
@@ -100,8 +100,10 @@ async fn hand_off_one<W: Webhook>(
     started: Instant,
 ) -> Result<(), Refused> {
     let Planned {
+        event_id,
         key,
         status_id,
+        occurred_at,
         built,
     } = planned;
     let log = |outcome: &str, reason: &str, customer: &str| {
@@ -133,6 +135,8 @@ async fn hand_off_one<W: Webhook>(
         .map(|e| e.masked())
         .unwrap_or_default();
     let envelope = Envelope {
+        event_id,
+        occurred_at,
         channel: channel.clone(),
         kind: W::KIND,
         key: key.clone(),

@@ -222,10 +222,7 @@ async fn secrets_are_read_from_secrets_manager_through_the_real_sdk() {
 
 #[tokio::test]
 async fn secrets_manager_unreachable_answers_503() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("port")
-        .port();
+    let port = free_port();
     let client = secrets_client(&format!("http://127.0.0.1:{port}"));
     let sm = Arc::new(SecretsManagerStore::new(client, "qapla-connectif"));
     let deps = deps_with(sm, Duration::ZERO);

@@ -202,6 +202,14 @@ impl Logs {
     }
 }
 
+/// A loopback port nothing listens on (free when this returns): for "connection refused".
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
+}
+
 /// A real `moto_server` on 127.0.0.1, killed on drop. Found at `$MOTO_SERVER` or in the
 /// project's virtualenv (`make test` installs it there).
 pub struct Moto {
@@ -218,10 +226,7 @@ impl Moto {
             bin.exists(),
             "moto_server not found at {bin:?}: run `make test` (it installs it)"
         );
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
+        let port = free_port();
         let child = std::process::Command::new(bin)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(std::process::Stdio::null())

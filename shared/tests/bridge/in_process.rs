@@ -88,10 +88,7 @@ async fn a_422_is_not_retried_and_qapla_still_gets_ok() {
 
 #[tokio::test]
 async fn connectif_down_still_answers_ok_after_the_bounded_retries() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("port")
-        .port();
+    let port = free_port();
     let logs = Logs::capture();
     assert_eq!(
         post_delivered(&format!("http://127.0.0.1:{port}")).await,

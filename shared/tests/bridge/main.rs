@@ -3,6 +3,8 @@
 
 mod auth;
 mod bad_input;
+mod durable;
+mod durable_helpers;
 mod fixtures;
 mod helpers;
 mod in_process;

@@ -1,0 +1,330 @@
+//! The durable hand-off: an SQS FIFO queue (one message group per shipment or order, the
+//! event id as deduplication id) with a FIFO dead-letter queue, and an in-memory queue with
+//! the same group semantics for local runs and tests.
+
+use super::{Accepted, Envelope, HandOff, HandOffError};
+use async_trait::async_trait;
+use aws_sdk_sqs::types::{MessageAttributeValue, MessageSystemAttributeName};
+use std::collections::HashSet;
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// One message as the delivery worker receives it.
+#[derive(Debug, Clone)]
+pub struct QueueMessage {
+    pub id: String,
+    pub receipt: String,
+    pub body: String,
+    pub group: String,
+    /// How often SQS handed it out (approximate; inflated by held-back receives).
+    pub receive_count: u32,
+    /// When it was first enqueued: the delivery budget runs from here.
+    pub sent_at: SystemTime,
+}
+
+impl QueueMessage {
+    /// From a record of Lambda's SQS event.
+    pub fn from_sqs(m: &aws_lambda_events::event::sqs::SqsMessage) -> Self {
+        let attr = |k: &str| m.attributes.get(k).cloned().unwrap_or_default();
+        let sent_ms = attr("SentTimestamp").parse::<u64>().unwrap_or(0);
+        QueueMessage {
+            id: m.message_id.clone().unwrap_or_default(),
+            receipt: m.receipt_handle.clone().unwrap_or_default(),
+            body: m.body.clone().unwrap_or_default(),
+            group: attr("MessageGroupId"),
+            receive_count: attr("ApproximateReceiveCount").parse().unwrap_or(1),
+            sent_at: UNIX_EPOCH + Duration::from_millis(sent_ms),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("queue operation failed")]
+pub struct QueueError(#[source] pub Box<dyn std::error::Error + Send + Sync>);
+
+/// What the worker does to a message besides reporting it failed.
+#[async_trait]
+pub trait QueueControl: Send + Sync {
+    /// Make a failed message visible again after `delay` (the backoff).
+    async fn retry_later(&self, msg: &QueueMessage, delay: Duration) -> Result<(), QueueError>;
+    /// Move a message to the dead-letter queue with the reason; the caller then reports
+    /// it done so the queue deletes it.
+    async fn dead_letter(&self, msg: &QueueMessage, reason: &str) -> Result<(), QueueError>;
+}
+
+/// SQS group ids allow 128 printable ASCII characters: longer or odder groups are hashed.
+pub fn group_id(envelope: &Envelope) -> String {
+    let group = envelope.group();
+    if group.len() <= 128 && group.bytes().all(|b| b.is_ascii_graphic()) {
+        group
+    } else {
+        crate::webhook::event_id(&envelope.channel, envelope.kind, &[&envelope.key])
+    }
+}
+
+/// The SQS FIFO queue and its dead-letter queue.
+pub struct SqsQueue {
+    client: aws_sdk_sqs::Client,
+    queue_url: String,
+    dead_letter_url: Option<String>,
+}
+
+impl SqsQueue {
+    pub fn new(
+        client: aws_sdk_sqs::Client,
+        queue_url: String,
+        dead_letter_url: Option<String>,
+    ) -> Self {
+        SqsQueue {
+            client,
+            queue_url,
+            dead_letter_url,
+        }
+    }
+}
+
+fn text_attr(value: &str) -> Result<MessageAttributeValue, QueueError> {
+    MessageAttributeValue::builder()
+        .data_type("String")
+        .string_value(if value.is_empty() { "-" } else { value })
+        .build()
+        .map_err(|e| QueueError(Box::new(e)))
+}
+
+#[async_trait]
+impl HandOff for SqsQueue {
+    #[tracing::instrument(skip_all, fields(event_id = %envelope.event_id))]
+    async fn hand_off(&self, envelope: Envelope) -> Result<Accepted, HandOffError> {
+        let body = serde_json::to_string(&envelope).map_err(|e| HandOffError(Box::new(e)))?;
+        self.client
+            .send_message()
+            .queue_url(&self.queue_url)
+            .message_group_id(group_id(&envelope))
+            .message_deduplication_id(&envelope.event_id)
+            .message_body(body)
+            .send()
+            .await
+            .map_err(|e| HandOffError(Box::new(e)))?;
+        Ok(Accepted::Queued)
+    }
+}
+
+#[async_trait]
+impl QueueControl for SqsQueue {
+    async fn retry_later(&self, msg: &QueueMessage, delay: Duration) -> Result<(), QueueError> {
+        // SQS counts whole seconds, 12 hours at most.
+        let secs = delay.as_secs_f64().ceil().min(43_200.0) as i32;
+        self.client
+            .change_message_visibility()
+            .queue_url(&self.queue_url)
+            .receipt_handle(&msg.receipt)
+            .visibility_timeout(secs)
+            .send()
+            .await
+            .map_err(|e| QueueError(Box::new(e)))?;
+        Ok(())
+    }
+
+    async fn dead_letter(&self, msg: &QueueMessage, reason: &str) -> Result<(), QueueError> {
+        let Some(url) = &self.dead_letter_url else {
+            return Err(QueueError("no DEAD_LETTER_QUEUE_URL configured".into()));
+        };
+        let failed_at = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        self.client
+            .send_message()
+            .queue_url(url)
+            // One group per dead letter, so listing sees them all (FIFO would hide the rest
+            // of a group behind its head); redrive restores per-shipment order.
+            .message_group_id(&msg.id)
+            .message_deduplication_id(
+                format!("{}-{failed_at}", msg.id)
+                    .chars()
+                    .take(128)
+                    .collect::<String>(),
+            )
+            .message_body(&msg.body)
+            .message_attributes(
+                "reason",
+                text_attr(&reason.chars().take(500).collect::<String>())?,
+            )
+            .message_attributes("failed_at", text_attr(&failed_at.to_string())?)
+            .message_attributes("receive_count", text_attr(&msg.receive_count.to_string())?)
+            .send()
+            .await
+            .map_err(|e| QueueError(Box::new(e)))?;
+        Ok(())
+    }
+}
+
+/// Attribute names to ask SQS for when receiving (tests and the replay command).
+pub fn receive_attributes() -> [MessageSystemAttributeName; 3] {
+    [
+        MessageSystemAttributeName::ApproximateReceiveCount,
+        MessageSystemAttributeName::SentTimestamp,
+        MessageSystemAttributeName::MessageGroupId,
+    ]
+}
+
+/// From an SDK `ReceiveMessage` answer (tests and the replay command).
+pub fn from_sdk(m: &aws_sdk_sqs::types::Message) -> QueueMessage {
+    let attr = |k: MessageSystemAttributeName| {
+        m.attributes()
+            .and_then(|a| a.get(&k))
+            .cloned()
+            .unwrap_or_default()
+    };
+    QueueMessage {
+        id: m.message_id().unwrap_or_default().to_owned(),
+        receipt: m.receipt_handle().unwrap_or_default().to_owned(),
+        body: m.body().unwrap_or_default().to_owned(),
+        group: attr(MessageSystemAttributeName::MessageGroupId),
+        receive_count: attr(MessageSystemAttributeName::ApproximateReceiveCount)
+            .parse()
+            .unwrap_or(1),
+        sent_at: UNIX_EPOCH
+            + Duration::from_millis(
+                attr(MessageSystemAttributeName::SentTimestamp)
+                    .parse()
+                    .unwrap_or(0),
+            ),
+    }
+}
+
+struct Stored {
+    msg: QueueMessage,
+    visible_at: Instant,
+    in_flight: bool,
+}
+
+/// In-memory FIFO queue: groups in order, one batch per group in flight at a time,
+/// deduplication by event id, visibility delays, a dead-letter list.
+pub struct MemoryQueue {
+    visibility: Duration,
+    inner: Mutex<MemoryInner>,
+}
+
+#[derive(Default)]
+struct MemoryInner {
+    messages: Vec<Stored>,
+    dead: Vec<(String, String)>,
+    dedup: HashSet<String>,
+    next_id: u64,
+}
+
+impl MemoryQueue {
+    /// `visibility`: how long a received message stays hidden unless told otherwise.
+    pub fn new(visibility: Duration) -> Self {
+        MemoryQueue {
+            visibility,
+            inner: Mutex::default(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, MemoryInner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Up to `max` messages, FIFO per group; a group with a message in flight or hidden
+    /// yields nothing.
+    pub fn receive(&self, max: usize) -> Vec<QueueMessage> {
+        let now = Instant::now();
+        let visibility = self.visibility;
+        let mut inner = self.lock();
+        let mut blocked: HashSet<String> = HashSet::new();
+        let mut batch = Vec::new();
+        for stored in inner.messages.iter_mut() {
+            let group = stored.msg.group.clone();
+            if blocked.contains(&group) {
+                continue;
+            }
+            if stored.in_flight || stored.visible_at > now {
+                blocked.insert(group);
+                continue;
+            }
+            if batch.len() < max {
+                stored.in_flight = true;
+                stored.msg.receive_count += 1;
+                stored.visible_at = now + visibility;
+                batch.push(stored.msg.clone());
+            }
+        }
+        batch
+    }
+
+    /// What Lambda's event source does after the handler: delete the successes, release
+    /// the failures (which stay hidden for their visibility).
+    pub fn settle(&self, batch: &[QueueMessage], failed: &[String]) {
+        let failed: HashSet<&String> = failed.iter().collect();
+        let done: HashSet<&String> = batch
+            .iter()
+            .map(|m| &m.id)
+            .filter(|id| !failed.contains(id))
+            .collect();
+        let mut inner = self.lock();
+        inner.messages.retain(|s| !done.contains(&s.msg.id));
+        for s in inner
+            .messages
+            .iter_mut()
+            .filter(|s| failed.contains(&s.msg.id))
+        {
+            s.in_flight = false;
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.lock().messages.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Dead letters as (body, reason).
+    pub fn dead_letters(&self) -> Vec<(String, String)> {
+        self.lock().dead.clone()
+    }
+}
+
+#[async_trait]
+impl HandOff for MemoryQueue {
+    async fn hand_off(&self, envelope: Envelope) -> Result<Accepted, HandOffError> {
+        let body = serde_json::to_string(&envelope).map_err(|e| HandOffError(Box::new(e)))?;
+        let mut inner = self.lock();
+        if !inner.dedup.insert(envelope.event_id.clone()) {
+            return Ok(Accepted::Queued);
+        }
+        inner.next_id += 1;
+        let id = format!("m{}", inner.next_id);
+        inner.messages.push(Stored {
+            msg: QueueMessage {
+                receipt: id.clone(),
+                id,
+                body,
+                group: group_id(&envelope),
+                receive_count: 0,
+                sent_at: SystemTime::now(),
+            },
+            visible_at: Instant::now(),
+            in_flight: false,
+        });
+        Ok(Accepted::Queued)
+    }
+}
+
+#[async_trait]
+impl QueueControl for MemoryQueue {
+    async fn retry_later(&self, msg: &QueueMessage, delay: Duration) -> Result<(), QueueError> {
+        let mut inner = self.lock();
+        if let Some(s) = inner.messages.iter_mut().find(|s| s.msg.id == msg.id) {
+            s.visible_at = Instant::now() + delay;
+        }
+        Ok(())
+    }
+
+    async fn dead_letter(&self, msg: &QueueMessage, reason: &str) -> Result<(), QueueError> {
+        self.lock().dead.push((msg.body.clone(), reason.to_owned()));
+        Ok(())
+    }
+}

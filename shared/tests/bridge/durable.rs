@@ -1,0 +1,310 @@
+//! Durable hand-off through SQS FIFO, delivery with retries, dead letters, idempotency,
+//! order, replay — against moto_server and a Connectif fake that fails on command.
+
+use crate::durable_helpers::*;
+use crate::helpers::*;
+use bridge_core::delivery::{MemoryQueue, RetryPolicy, SqsQueue, WorkerPolicy, replay};
+use bridge_core::qapla::ShipmentPayload;
+use bridge_core::webhook::Deps;
+use std::sync::Arc;
+use std::time::Duration;
+
+const MINUTE: Duration = Duration::from_secs(60);
+
+async fn post_shipment(d: &Durable, body: String) {
+    let answer = send::<ShipmentPayload>(&d.deps, post("/qapla/it/shipments", body)).await;
+    assert_eq!(answer, (200, ok()), "accepted into the queue");
+}
+
+fn delivered() -> String {
+    fixture("shipment-v1.3-delivered.json")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_answers_ok_once_queued_without_calling_connectif() {
+    let (server, fake) = FakeConnectif::start().await;
+    let d = Durable::start(&server.uri(), test_policy()).await;
+    post_shipment(&d, delivered()).await;
+    assert!(
+        fake.tries().is_empty(),
+        "delivery happens later, in the worker"
+    );
+    assert_eq!(d.queued().await, 1);
+    d.drain(MINUTE).await;
+    assert_eq!(fake.accepted().len(), 1);
+    assert_eq!(fake.accepted()[0]["qaplaStatus"], "Consegnato");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connectif_failing_k_times_then_accepting_gets_the_event_exactly_once() {
+    let (server, fake) = FakeConnectif::start().await;
+    fake.script([Step::Status(500), Step::Status(502), Step::Status(503)]);
+    let d = Durable::start(&server.uri(), test_policy()).await;
+    post_shipment(&d, delivered()).await;
+    d.drain(MINUTE).await;
+    assert_eq!(fake.tries().len(), 4, "three failures and one success");
+    assert_eq!(fake.accepted().len(), 1);
+    assert!(
+        replay::list(&d.sqs, &d.dlq_url)
+            .await
+            .expect("list")
+            .is_empty()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429_retry_after_delays_the_next_try_at_least_that_long_clamped() {
+    let (server, fake) = FakeConnectif::start().await;
+    fake.script([Step::RetryAfter(2)]);
+    let d = Durable::start(&server.uri(), test_policy()).await;
+    post_shipment(&d, delivered()).await;
+    d.drain(MINUTE).await;
+    let tries = fake.tries();
+    assert_eq!(tries.len(), 2);
+    assert!(
+        tries[1] - tries[0] >= Duration::from_secs(2),
+        "waited {:?}",
+        tries[1] - tries[0]
+    );
+
+    // An absurd Retry-After is clamped to the policy's cap (2 s here), not obeyed.
+    let (server, fake) = FakeConnectif::start().await;
+    fake.script([Step::RetryAfter(86_400)]);
+    let d = Durable::start(&server.uri(), test_policy()).await;
+    post_shipment(&d, delivered()).await;
+    d.drain(MINUTE).await;
+    let tries = fake.tries();
+    assert!(
+        tries[1] - tries[0] < Duration::from_secs(10),
+        "clamped: {:?}",
+        tries[1] - tries[0]
+    );
+    assert_eq!(fake.accepted().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_422_is_dead_lettered_at_once_with_its_reason() {
+    let (server, fake) = FakeConnectif::start().await;
+    fake.script([Step::Status(422)]);
+    let d = Durable::start(&server.uri(), test_policy()).await;
+    post_shipment(&d, delivered()).await;
+    d.drain(MINUTE).await;
+    assert_eq!(fake.tries().len(), 1, "no retry of a permanent refusal");
+    let letters = replay::list(&d.sqs, &d.dlq_url).await.expect("list");
+    assert_eq!(letters.len(), 1);
+    assert_eq!(letters[0].reason, "HTTP 422");
+    assert_eq!(
+        letters[0].envelope.as_ref().map(|e| e.key.as_str()),
+        Some("580104809")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_of_a_channel_whose_secret_was_deleted_is_dead_lettered() {
+    let (server, fake) = FakeConnectif::start().await;
+    let d = Durable::start(&server.uri(), test_policy()).await;
+    post_shipment(&d, delivered()).await;
+    d.channels.remove(&channel("it"));
+    d.drain(MINUTE).await;
+    assert!(fake.tries().is_empty());
+    let letters = replay::list(&d.sqs, &d.dlq_url).await.expect("list");
+    assert_eq!(letters.len(), 1);
+    assert_eq!(letters[0].reason, "channel settings no longer exist");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_refused_and_timeouts_are_retried() {
+    // Connectif not listening yet.
+    let port = free_port();
+    let d = Durable::start(&format!("http://127.0.0.1:{port}"), test_policy()).await;
+    post_shipment(&d, delivered()).await;
+    assert_eq!(d.poll().await, 1);
+    assert_eq!(d.queued().await, 1, "kept for a retry");
+    // Connectif comes up on that port, slow on its first answer (a timeout), then fine.
+    let fake = FakeConnectif::default();
+    fake.script([Step::Slow(Duration::from_secs(2))]);
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port)).expect("the reserved port");
+    let server = wiremock::MockServer::builder()
+        .listener(listener)
+        .start()
+        .await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(fake.clone())
+        .mount(&server)
+        .await;
+    d.drain(MINUTE).await;
+    assert_eq!(
+        fake.tries().len(),
+        2,
+        "the timed-out try and the one that worked"
+    );
+    assert_eq!(fake.accepted().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_qapla_post_five_times_reaches_connectif_once_even_days_later() {
+    let (server, fake) = FakeConnectif::start().await;
+    let d = Durable::start(&server.uri(), test_policy()).await;
+    for _ in 0..5 {
+        post_shipment(&d, delivered()).await;
+    }
+    d.drain(MINUTE).await;
+    assert_eq!(fake.tries().len(), 1);
+    // Days later SQS's 5-minute deduplication is long over: the same event, enqueued anew
+    // under another deduplication id, is stopped by the state table.
+    let memory = Arc::new(MemoryQueue::new(Duration::from_secs(30)));
+    let deps = Deps {
+        channels: d.deps.channels.clone(),
+        hand_off: memory.clone(),
+        max_body_bytes: 64 * 1024,
+    };
+    let _ = send::<ShipmentPayload>(&deps, post("/qapla/it/shipments", delivered())).await;
+    let copy = memory.receive(1).remove(0);
+    d.sqs
+        .send_message()
+        .queue_url(&d.queue_url)
+        .message_group_id(copy.group)
+        .message_deduplication_id("re-posted-days-later")
+        .message_body(copy.body)
+        .send()
+        .await
+        .expect("enqueued again");
+    assert_eq!(d.queued().await, 1);
+    d.drain(MINUTE).await;
+    assert_eq!(fake.tries().len(), 1, "still one Connectif request");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statuses_arrive_in_order_and_a_late_older_status_is_not_sent() {
+    let (server, fake) = FakeConnectif::start().await;
+    fake.script([Step::Status(500)]);
+    let d = Durable::start(&server.uri(), test_policy()).await;
+    post_shipment(
+        &d,
+        shipment("T1", "3", "2024-03-15 10:00:00", "IN TRANSITO"),
+    )
+    .await;
+    post_shipment(
+        &d,
+        shipment("T1", "4", "2024-03-16 08:00:00", "IN CONSEGNA"),
+    )
+    .await;
+    post_shipment(
+        &d,
+        shipment("T1", "99", "2024-03-16 11:00:00", "CONSEGNATA"),
+    )
+    .await;
+    d.drain(MINUTE).await;
+    let ids: Vec<String> = fake
+        .accepted()
+        .iter()
+        .map(|b| b["qaplaStatusID"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert_eq!(
+        ids,
+        ["3", "4", "99"],
+        "in order despite the failure of the first"
+    );
+    // A scan from before "delivered", posted late.
+    post_shipment(
+        &d,
+        shipment("T1", "3", "2024-03-15 18:00:00", "IN TRANSITO"),
+    )
+    .await;
+    d.drain(MINUTE).await;
+    assert_eq!(
+        fake.accepted().len(),
+        3,
+        "the late in-transit is superseded"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_queue_unreachable_makes_the_webhook_answer_503() {
+    let client = {
+        use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region};
+        let conf = aws_sdk_sqs::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("eu-west-1"))
+            .credentials_provider(Credentials::new("test", "test", None, None, "test"))
+            .endpoint_url(format!("http://127.0.0.1:{}", free_port()))
+            .build();
+        aws_sdk_sqs::Client::from_conf(conf)
+    };
+    let queue = SqsQueue::new(
+        client,
+        "http://127.0.0.1:1/000000000000/q.fifo".into(),
+        None,
+    );
+    let mut deps = deps(Mode::Api, "http://127.0.0.1:9");
+    deps.hand_off = Arc::new(queue);
+    let answer = send::<ShipmentPayload>(&deps, post("/qapla/it/shipments", delivered())).await;
+    assert_eq!(answer, (503, ko()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_still_failing_past_the_delivery_budget_is_dead_lettered() {
+    let (server, fake) = FakeConnectif::start().await;
+    fake.fail_randomly(1.0);
+    let policy = WorkerPolicy {
+        backoff: RetryPolicy::exponential(Duration::from_secs(1), Duration::from_secs(1)),
+        max_age: Duration::from_secs(3),
+    };
+    let d = Durable::start(&server.uri(), policy).await;
+    post_shipment(&d, delivered()).await;
+    d.drain(MINUTE).await;
+    assert!(fake.tries().len() >= 2, "retried before giving up");
+    let letters = replay::list(&d.sqs, &d.dlq_url).await.expect("list");
+    assert_eq!(letters.len(), 1);
+    assert!(
+        letters[0].reason.starts_with("gave up after 0 h: HTTP 500"),
+        "{}",
+        letters[0].reason
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dead_letters_are_listed_and_redriven_per_channel_then_delivered_once() {
+    let (server, fake) = FakeConnectif::start().await;
+    fake.script([Step::Status(404), Step::Status(404), Step::Status(404)]);
+    let d = Durable::start(&server.uri(), test_policy()).await;
+    post_shipment(&d, shipment("T1", "3", "2024-03-15 10:00:00", "A")).await;
+    post_shipment(&d, shipment("T1", "4", "2024-03-16 08:00:00", "B")).await;
+    let es = fixture("shipment-v1.3-out-for-delivery-es.json");
+    let answer = send::<ShipmentPayload>(&d.deps, post("/qapla/es/shipments", es)).await;
+    assert_eq!(answer, (200, ok()));
+    d.drain(MINUTE).await;
+    assert_eq!(
+        replay::list(&d.sqs, &d.dlq_url).await.expect("list").len(),
+        3
+    );
+    assert!(fake.accepted().is_empty());
+
+    // The cause is fixed (the fake now accepts): redrive the Italian channel only.
+    let (moved, left) = replay::redrive(&d.sqs, &d.dlq_url, &d.queue_url, Some("it"))
+        .await
+        .expect("redrive");
+    assert_eq!((moved, left), (2, 1));
+    d.drain(MINUTE).await;
+    let scans: Vec<_> = fake
+        .accepted()
+        .iter()
+        .map(|b| b["courierStatus"].clone())
+        .collect();
+    assert_eq!(scans, ["A", "B"], "redriven in their original order");
+    // Then everything else; redriving again finds nothing for Italy.
+    assert_eq!(
+        replay::redrive(&d.sqs, &d.dlq_url, &d.queue_url, None)
+            .await
+            .expect("redrive"),
+        (1, 0)
+    );
+    d.drain(MINUTE).await;
+    assert_eq!(fake.accepted().len(), 3);
+    assert_eq!(
+        replay::redrive(&d.sqs, &d.dlq_url, &d.queue_url, None)
+            .await
+            .expect("redrive"),
+        (0, 0)
+    );
+}

@@ -1,0 +1,313 @@
+//! The durable path against real local parts: SQS FIFO + DLQ and DynamoDB in moto_server
+//! (real SDK clients), a Connectif fake that fails on command, and a poller that does what
+//! Lambda's SQS event source does (receive, invoke the worker, delete the successes).
+
+use crate::helpers::*;
+use bridge_core::channel::{Authenticator, MemoryStore};
+use bridge_core::connectif::ConnectifClient;
+use bridge_core::delivery::state::DynamoState;
+use bridge_core::delivery::{Deliverer, RetryPolicy, SqsQueue, Worker, WorkerPolicy, from_sdk};
+use bridge_core::webhook::Deps;
+use serde_json::{Value, json};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use wiremock::matchers::method;
+use wiremock::{Mock, MockServer, Respond, ResponseTemplate};
+
+/// One scripted answer of the fake.
+#[derive(Debug, Clone)]
+pub enum Step {
+    Status(u16),
+    RetryAfter(u64),
+    /// Answer 201 only after this long (longer than the client's timeout: a timeout).
+    Slow(Duration),
+}
+
+#[derive(Default)]
+struct FakeState {
+    script: VecDeque<Step>,
+    failure_rate: f64,
+    tries: Vec<Instant>,
+    accepted: Vec<Value>,
+}
+
+/// A local Connectif: scripted answers first, then random 500s at `failure_rate`, else 201.
+/// Records every try and, in order, every accepted body.
+#[derive(Clone, Default)]
+pub struct FakeConnectif {
+    state: Arc<Mutex<FakeState>>,
+}
+
+impl Respond for FakeConnectif {
+    fn respond(&self, req: &wiremock::Request) -> ResponseTemplate {
+        let mut s = self.state.lock().expect("fake state");
+        s.tries.push(Instant::now());
+        match s.script.pop_front() {
+            Some(Step::Status(code)) if !(200..300).contains(&code) => {
+                return ResponseTemplate::new(code);
+            }
+            Some(Step::RetryAfter(secs)) => {
+                return ResponseTemplate::new(429)
+                    .insert_header("retry-after", secs.to_string().as_str());
+            }
+            Some(Step::Slow(d)) => return ResponseTemplate::new(201).set_delay(d),
+            Some(Step::Status(_)) | None => {}
+        }
+        if s.failure_rate > 0.0 && fastrand::f64() < s.failure_rate {
+            return ResponseTemplate::new(500);
+        }
+        s.accepted
+            .push(serde_json::from_slice(&req.body).unwrap_or(Value::Null));
+        ResponseTemplate::new(201)
+    }
+}
+
+impl FakeConnectif {
+    pub async fn start() -> (MockServer, FakeConnectif) {
+        let fake = FakeConnectif::default();
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(fake.clone())
+            .mount(&server)
+            .await;
+        (server, fake)
+    }
+
+    pub fn script(&self, steps: impl IntoIterator<Item = Step>) {
+        self.state.lock().expect("fake state").script.extend(steps);
+    }
+
+    pub fn fail_randomly(&self, rate: f64) {
+        self.state.lock().expect("fake state").failure_rate = rate;
+    }
+
+    pub fn tries(&self) -> Vec<Instant> {
+        self.state.lock().expect("fake state").tries.clone()
+    }
+
+    pub fn accepted(&self) -> Vec<Value> {
+        self.state.lock().expect("fake state").accepted.clone()
+    }
+}
+
+/// A v1.3 shipment of `tracking` with status `id`, at `date`, scanned as `scan`.
+pub fn shipment(tracking: &str, id: &str, date: &str, scan: &str) -> String {
+    let mut v = fixture_json("shipment-v1.3-delivered.json");
+    v["trackingNumber"] = json!(tracking);
+    v["qaplaStatusID"] = json!(id);
+    v["date"] = json!(date);
+    v["courierStatus"] = json!(scan);
+    v.to_string()
+}
+
+/// Short backoff for tests: SQS counts whole seconds.
+pub fn test_policy() -> WorkerPolicy {
+    WorkerPolicy {
+        backoff: RetryPolicy::exponential(Duration::from_secs(1), Duration::from_secs(2)),
+        max_age: Duration::from_secs(3600),
+    }
+}
+
+fn aws_conf(endpoint: &str) -> (aws_sdk_sqs::Client, aws_sdk_dynamodb::Client) {
+    use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region};
+    let creds = Credentials::new("test", "test", None, None, "test");
+    let sqs = aws_sdk_sqs::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("eu-west-1"))
+        .credentials_provider(creds.clone())
+        .endpoint_url(endpoint)
+        .build();
+    let ddb = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("eu-west-1"))
+        .credentials_provider(creds)
+        .endpoint_url(endpoint)
+        .build();
+    (
+        aws_sdk_sqs::Client::from_conf(sqs),
+        aws_sdk_dynamodb::Client::from_conf(ddb),
+    )
+}
+
+/// Queue, dead-letter queue and state table in moto, the webhook deps writing to the queue,
+/// and the worker reading from it.
+pub struct Durable {
+    /// Kept alive for the test's length (killed on drop).
+    pub _moto: Moto,
+    pub sqs: aws_sdk_sqs::Client,
+    pub queue_url: String,
+    pub dlq_url: String,
+    pub channels: Arc<MemoryStore>,
+    pub deps: Deps,
+    pub worker: Worker,
+}
+
+impl Durable {
+    pub async fn start(connectif: &str, policy: WorkerPolicy) -> Durable {
+        use aws_sdk_dynamodb::types::{
+            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+        };
+        use aws_sdk_sqs::types::QueueAttributeName as A;
+        let moto = Moto::start().await;
+        let (sqs, ddb) = aws_conf(&moto.endpoint);
+        let dlq_url = sqs
+            .create_queue()
+            .queue_name("bridge-dead-letters.fifo")
+            .attributes(A::FifoQueue, "true")
+            .attributes(A::MessageRetentionPeriod, "1209600")
+            .send()
+            .await
+            .expect("dlq")
+            .queue_url
+            .expect("dlq url");
+        let dlq_arn = sqs
+            .get_queue_attributes()
+            .queue_url(&dlq_url)
+            .attribute_names(A::QueueArn)
+            .send()
+            .await
+            .expect("dlq attributes")
+            .attributes
+            .and_then(|a| a.get(&A::QueueArn).cloned())
+            .expect("dlq arn");
+        let queue_url = sqs
+            .create_queue()
+            .queue_name("bridge-events.fifo")
+            .attributes(A::FifoQueue, "true")
+            .attributes(A::VisibilityTimeout, "30")
+            .attributes(
+                A::RedrivePolicy,
+                json!({ "deadLetterTargetArn": dlq_arn, "maxReceiveCount": 1000 }).to_string(),
+            )
+            .send()
+            .await
+            .expect("queue")
+            .queue_url
+            .expect("queue url");
+        ddb.create_table()
+            .table_name("bridge-state")
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name("pk")
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .expect("attribute"),
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name("pk")
+                    .key_type(KeyType::Hash)
+                    .build()
+                    .expect("key"),
+            )
+            .billing_mode(BillingMode::PayPerRequest)
+            .send()
+            .await
+            .expect("table");
+        let channels = store(Mode::Api, connectif);
+        let auth = Arc::new(Authenticator::new(
+            channels.clone(),
+            Duration::ZERO,
+            Duration::ZERO,
+        ));
+        let client = ConnectifClient::new(Duration::from_millis(500), Duration::from_millis(500))
+            .expect("client");
+        let queue = Arc::new(SqsQueue::new(
+            sqs.clone(),
+            queue_url.clone(),
+            Some(dlq_url.clone()),
+        ));
+        let deps = Deps {
+            channels: auth.clone(),
+            hand_off: queue.clone(),
+            max_body_bytes: 64 * 1024,
+        };
+        let state = Arc::new(DynamoState::new(
+            ddb,
+            "bridge-state",
+            Duration::from_secs(86_400),
+        ));
+        let worker = Worker::new(Deliverer::new(auth, client), state, queue, policy);
+        Durable {
+            _moto: moto,
+            sqs,
+            queue_url,
+            dlq_url,
+            channels,
+            deps,
+            worker,
+        }
+    }
+
+    /// One Lambda invocation's worth: receive up to 10, process, delete the successes.
+    pub async fn poll(&self) -> usize {
+        let out = self
+            .sqs
+            .receive_message()
+            .queue_url(&self.queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(0)
+            .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
+            .send()
+            .await
+            .expect("receive");
+        let batch: Vec<_> = out
+            .messages
+            .unwrap_or_default()
+            .iter()
+            .map(from_sdk)
+            .collect();
+        let failed = self.worker.process(&batch).await;
+        for m in batch.iter().filter(|m| !failed.contains(&m.id)) {
+            self.sqs
+                .delete_message()
+                .queue_url(&self.queue_url)
+                .receipt_handle(&m.receipt)
+                .send()
+                .await
+                .expect("delete");
+        }
+        batch.len()
+    }
+
+    /// Messages still in the queue, visible or not.
+    pub async fn queued(&self) -> usize {
+        use aws_sdk_sqs::types::QueueAttributeName as A;
+        let attrs = self
+            .sqs
+            .get_queue_attributes()
+            .queue_url(&self.queue_url)
+            .attribute_names(A::ApproximateNumberOfMessages)
+            .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
+            .send()
+            .await
+            .expect("attributes")
+            .attributes
+            .unwrap_or_default();
+        let n = |k: &A| {
+            attrs
+                .get(k)
+                .and_then(|v| v.parse::<usize>().ok())
+                .unwrap_or(0)
+        };
+        n(&A::ApproximateNumberOfMessages) + n(&A::ApproximateNumberOfMessagesNotVisible)
+    }
+
+    /// Poll until the queue is empty; panics after `limit`.
+    pub async fn drain(&self, limit: Duration) {
+        let started = Instant::now();
+        loop {
+            if self.poll().await == 0 {
+                if self.queued().await == 0 {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            assert!(
+                started.elapsed() < limit,
+                "queue not drained within {limit:?}"
+            );
+        }
+    }
+}
