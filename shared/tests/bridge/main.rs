@@ -10,3 +10,4 @@ mod helpers;
 mod in_process;
 mod parsing;
 mod sample_events;
+mod soak;
