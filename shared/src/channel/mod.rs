@@ -8,5 +8,8 @@ mod store;
 
 pub use auth::{AuthError, Authenticated, Authenticator, Presented};
 pub use id::{ChannelId, InvalidChannelId};
-pub use settings::{Aliases, ChannelSettings, ConnectifSettings, Endpoints, SettingsError};
+pub use settings::{
+    Aliases, ChannelSettings, ConnectifSettings, Endpoints, ReturnShipments, SettingsError,
+    TrackingUrlSource,
+};
 pub use store::{ChannelStore, MemoryStore, SecretsManagerStore, StoreError};

@@ -21,13 +21,65 @@ pub struct ChannelSettings {
     #[serde(default)]
     pub label_style: LabelStyle,
     /// The customer-facing tracking page, with placeholders `{trackingNumber}`,
-    /// `{reference}` and `{courier}` (URL-encoded when filled in).
+    /// `{reference}` and `{courier}` (URL-encoded when filled in). Required unless
+    /// `trackingUrlSource` is `qapla`.
+    #[serde(default)]
     pub tracking_url_template: String,
+    /// Where `trackingUrl` comes from: `template` (default) or `qapla` (the shipment's
+    /// Qapla' tracking page, read with `getShipment`).
+    #[serde(default)]
+    pub tracking_url_source: TrackingUrlSource,
+    /// Contact language by the consignee's country (ISO 3166-1 alpha-2, e.g. `"ES": "es"`);
+    /// countries not listed get `language`.
+    #[serde(default)]
+    pub language_by_country: std::collections::HashMap<String, Language>,
+    /// Send a shipment status only when its status id (and detail) differs from the last
+    /// one delivered for that shipment. Repeated scans are counted as `repeat`.
+    #[serde(default = "yes")]
+    pub notify_only_changes: bool,
+    /// Status updates of return shipments (`return = 1`): `separate` (default, to the
+    /// `returnStatus` alias), `same` (to the shipment alias), or `skip`.
+    #[serde(default)]
+    pub return_shipments: ReturnShipments,
+    /// Notify the statuses of child shipments of a multi-parcel order (`isChild = 1`).
+    /// Off by default: the parent shipment already tells the customer.
+    #[serde(default)]
+    pub notify_child_shipments: bool,
+    /// Qapla' API base URL (for `getShipment`).
+    #[serde(default = "default_qapla_base")]
+    pub qapla_api_base_url: String,
     /// Connectif reception event alias per kind of event.
     #[serde(default)]
     pub aliases: Aliases,
     /// Where and how events are delivered.
     pub connectif: ConnectifSettings,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_qapla_base() -> String {
+    "https://api.qapla.it/1.3".into()
+}
+
+/// See [`ChannelSettings::tracking_url_source`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum TrackingUrlSource {
+    #[default]
+    Template,
+    Qapla,
+}
+
+/// See [`ChannelSettings::return_shipments`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ReturnShipments {
+    #[default]
+    Separate,
+    Same,
+    Skip,
 }
 
 /// Connectif reception event aliases.
@@ -38,6 +90,8 @@ pub struct Aliases {
     #[serde(rename = "return")]
     pub returns: String,
     pub order: String,
+    /// Status updates of return shipments (see `returnShipments`).
+    pub return_status: String,
 }
 
 impl Default for Aliases {
@@ -46,6 +100,7 @@ impl Default for Aliases {
             shipment: "order-status-change".into(),
             returns: "return-request".into(),
             order: "order-shipped".into(),
+            return_status: "return-status-change".into(),
         }
     }
 }
@@ -139,15 +194,25 @@ impl ChannelSettings {
         if self.qapla_api_key.expose_secret().trim().is_empty() {
             return Err(SettingsError::new("qaplaApiKey", "must not be empty"));
         }
-        check_url("trackingUrlTemplate", &self.tracking_url_template)?;
-        for kind in Kind::ALL {
-            let alias = self.aliases.get(kind);
+        if self.tracking_url_source == TrackingUrlSource::Template
+            || !self.tracking_url_template.is_empty()
+        {
+            check_url("trackingUrlTemplate", &self.tracking_url_template)?;
+        }
+        check_url("qaplaApiBaseUrl", &self.qapla_api_base_url)?;
+        let aliases = [
+            ("shipment", self.aliases.shipment.as_str()),
+            ("return", &self.aliases.returns),
+            ("order", &self.aliases.order),
+            ("returnStatus", &self.aliases.return_status),
+        ];
+        for (name, alias) in aliases {
             let ok = !alias.is_empty()
                 && alias
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
             if !ok {
-                let field = format!("aliases.{}", kind.as_str());
+                let field = format!("aliases.{name}");
                 return Err(SettingsError::new(
                     &field,
                     "must be letters, digits, '-' or '_'",
@@ -178,6 +243,14 @@ impl ChannelSettings {
             }
         }
         Ok(())
+    }
+
+    /// The contact's language: by the consignee's country if mapped, else the channel's.
+    pub fn language_for(&self, country: Option<&str>) -> Language {
+        country
+            .map(|c| c.trim().to_ascii_uppercase())
+            .and_then(|c| self.language_by_country.get(&c).copied())
+            .unwrap_or(self.language)
     }
 
     /// Compare a presented key with the channel's, in constant time.
@@ -225,6 +298,38 @@ mod tests {
         assert_eq!(s.aliases.get(Kind::Shipment), "order-status-change");
         assert_eq!(s.aliases.get(Kind::Return), "return-request");
         assert_eq!(s.aliases.get(Kind::Order), "order-shipped");
+        assert_eq!(s.aliases.return_status, "return-status-change");
+        assert_eq!(s.tracking_url_source, TrackingUrlSource::Template);
+        assert!(s.notify_only_changes);
+        assert!(!s.notify_child_shipments);
+        assert_eq!(s.return_shipments, ReturnShipments::Separate);
+        assert_eq!(s.qapla_api_base_url, "https://api.qapla.it/1.3");
+    }
+
+    #[test]
+    fn the_language_follows_the_country_map_then_the_channel_default() {
+        let mut v = endpoint_secret();
+        v["languageByCountry"] = json!({ "ES": "es", "GB": "en" });
+        let s = parse(&v).expect("valid");
+        assert_eq!(s.language_for(Some("es")), Language::Es);
+        assert_eq!(s.language_for(Some("GB")), Language::En);
+        assert_eq!(s.language_for(Some("FR")), Language::It);
+        assert_eq!(s.language_for(None), Language::It);
+    }
+
+    #[test]
+    fn qaplas_tracking_page_makes_the_template_optional() {
+        let mut v = endpoint_secret();
+        v.as_object_mut()
+            .expect("object")
+            .remove("trackingUrlTemplate");
+        assert_eq!(
+            parse(&v).expect_err("template needed").field,
+            "trackingUrlTemplate"
+        );
+        v["trackingUrlSource"] = json!("qapla");
+        let parsed = parse(&v);
+        assert!(parsed.is_ok(), "{:?}", parsed.err());
     }
 
     #[test]
@@ -293,8 +398,7 @@ mod tests {
     fn a_missing_required_field_is_named() {
         let err = ChannelSettings::from_json(r#"{"qaplaApiKey":"k"}"#).expect_err("incomplete");
         assert!(
-            err.problem.contains("trackingUrlTemplate")
-                || err.field.contains("trackingUrlTemplate"),
+            err.problem.contains("connectif") || err.field.contains("connectif"),
             "{err}"
         );
         assert!(ChannelSettings::from_json("not json").is_err());

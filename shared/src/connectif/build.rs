@@ -5,8 +5,9 @@
 
 use super::ConnectifEvent;
 use crate::Kind;
-use crate::channel::ChannelSettings;
+use crate::channel::{ChannelSettings, ReturnShipments, TrackingUrlSource};
 use crate::customer::Email;
+use crate::enrich::{Enrich, StatusRef};
 use crate::qapla::{Order, ReturnShipment, ShipmentPayload};
 use crate::status;
 use serde_json::{Map, Value};
@@ -20,6 +21,10 @@ pub enum SkipReason {
     InvalidCustomerEmail,
     /// No customer name (a required field of every event).
     NoCustomerName,
+    /// A child shipment of a multi-parcel order (`notifyChildShipments` is off).
+    ChildShipment,
+    /// A return shipment's status (`returnShipments` is `skip`).
+    ReturnShipment,
 }
 
 impl SkipReason {
@@ -28,6 +33,8 @@ impl SkipReason {
             SkipReason::NoCustomerEmail => "no_customer_email",
             SkipReason::InvalidCustomerEmail => "invalid_customer_email",
             SkipReason::NoCustomerName => "no_customer_name",
+            SkipReason::ChildShipment => "child_shipment",
+            SkipReason::ReturnShipment => "return_shipment",
         }
     }
 }
@@ -71,7 +78,8 @@ pub fn tracking_url(
         .replace("{courier}", &url_encode(courier.trim()))
 }
 
-fn url_encode(s: &str) -> String {
+/// Percent-encode everything but RFC 3986 unreserved characters.
+pub fn url_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
@@ -83,21 +91,34 @@ fn url_encode(s: &str) -> String {
     out
 }
 
-/// `order-status-change`: exactly the nine fields of the Connectif–Qapla' guide.
+/// `order-status-change` (or `return-status-change` for a return shipment): exactly the
+/// nine fields of the Connectif–Qapla' guide. What the payload lacks (the customer, in v1.2)
+/// or what the channel wants from Qapla' (its tracking page) is left empty and marked in the
+/// returned [`Enrich`], for the delivery stage to fill in from Qapla's API.
 pub fn shipment_event(
     s: &ShipmentPayload,
     settings: &ChannelSettings,
-) -> Result<ConnectifEvent, SkipReason> {
+) -> Result<(ConnectifEvent, Option<Enrich>), SkipReason> {
+    if s.is_child && !settings.notify_child_shipments {
+        return Err(SkipReason::ChildShipment);
+    }
+    let alias = match (s.is_return, settings.return_shipments) {
+        (true, ReturnShipments::Skip) => return Err(SkipReason::ReturnShipment),
+        (true, ReturnShipments::Separate) => &settings.aliases.return_status,
+        _ => &settings.aliases.shipment,
+    };
     let consignee = s.consignee.as_ref();
-    let (email, name) = customer(
+    let known = customer(
         consignee.and_then(|c| c.email.as_deref()),
         consignee.and_then(|c| c.name.as_deref()),
-    )?;
+    )
+    .ok();
+    let language = settings.language_for(consignee.and_then(|c| c.country.as_deref()));
     let label = status::label(
         &s.qapla_status_id,
         &s.qapla_status,
         s.first_detail(),
-        settings.language,
+        language,
         settings.label_style,
     );
     if !label.known {
@@ -107,26 +128,48 @@ pub fn shipment_event(
             "status id or detail not in the status table: forwarded with Qapla's own label"
         );
     }
-    let url = tracking_url(
-        &settings.tracking_url_template,
-        &s.tracking_number,
-        &s.reference,
-        &s.courier,
-    );
-    Ok(event(
-        settings.aliases.get(Kind::Shipment),
+    let from_qapla = settings.tracking_url_source == TrackingUrlSource::Qapla;
+    let url = if from_qapla {
+        String::new()
+    } else {
+        tracking_url(
+            &settings.tracking_url_template,
+            &s.tracking_number,
+            &s.reference,
+            &s.courier,
+        )
+    };
+    let (email, name) = known
+        .as_ref()
+        .map_or((String::new(), String::new()), |(e, n)| {
+            (e.as_str().to_owned(), n.clone())
+        });
+    let enrich = (known.is_none() || from_qapla).then(|| Enrich {
+        tracking_number: s.tracking_number.trim().to_owned(),
+        customer: known.is_none(),
+        tracking_url: from_qapla,
+        status: Some(StatusRef {
+            id: s.qapla_status_id.trim().to_owned(),
+            label: s.qapla_status.trim().to_owned(),
+            detail_id: s.first_detail().map(|(id, _)| id),
+            detail_text: s.first_detail().and_then(|(_, t)| t.map(str::to_owned)),
+        }),
+    });
+    let event = event(
+        alias,
         [
             ("courierStatus", text(&s.courier_status)),
-            ("customerEmail", text(email.as_str())),
+            ("customerEmail", text(&email)),
             ("customerName", text(&name)),
-            ("language", text(settings.language.code())),
+            ("language", text(language.code())),
             ("qaplaStatus", text(&label.text)),
             ("qaplaStatusID", text(&s.qapla_status_id)),
             ("reference", text(&s.reference)),
             ("trackingNumber", text(&s.tracking_number)),
             ("trackingUrl", Value::String(url)),
         ],
-    ))
+    );
+    Ok((event, enrich))
 }
 
 /// `return-request`: one per return in the envelope; the customer is the return's sender.
@@ -180,7 +223,14 @@ pub fn return_event(
             ("requestDate", text(&r.date)),
             ("items", Value::String(items)),
             ("reasons", Value::String(reasons.join("; "))),
-            ("language", text(settings.language.code())),
+            (
+                "language",
+                text(
+                    settings
+                        .language_for(sender.and_then(|p| p.country.as_deref()))
+                        .code(),
+                ),
+            ),
         ],
     ))
 }
@@ -207,7 +257,10 @@ pub fn order_event(o: &Order, settings: &ChannelSettings) -> Result<ConnectifEve
             ("trackingUrl", Value::String(url)),
             ("amount", text(&o.amount)),
             ("cashOnDelivery", Value::Bool(o.is_pod)),
-            ("language", text(settings.language.code())),
+            (
+                "language",
+                text(settings.language_for(o.customer_country.as_deref()).code()),
+            ),
         ],
     ))
 }

@@ -49,6 +49,11 @@ impl ConnectifClient {
         Ok(ConnectifClient { http })
     }
 
+    /// The underlying HTTP client (shared with the Qapla' API client).
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
     /// Post one event to the channel's Connectif, as its settings say.
     #[tracing::instrument(skip_all, fields(alias = %event.alias))]
     pub async fn send(

@@ -23,6 +23,7 @@ pub use worker::{Worker, WorkerPolicy};
 use crate::Kind;
 use crate::channel::{Authenticator, ChannelId, StoreError};
 use crate::connectif::{ConnectifClient, ConnectifEvent, DeliveryError};
+use crate::enrich::{Enrich, Enricher};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -44,6 +45,12 @@ pub struct Envelope {
     /// Qapla's status time, `YYYY-MM-DD HH:MM:SS` (shipments only): orders statuses.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub occurred_at: Option<String>,
+    /// `status id/detail id`: set when the channel notifies only real changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeat_key: Option<String>,
+    /// What must still be filled in from Qapla's API before delivery.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enrich: Option<Enrich>,
     pub event: ConnectifEvent,
 }
 
@@ -86,16 +93,31 @@ pub trait HandOff: Send + Sync {
     async fn hand_off(&self, envelope: Envelope) -> Result<Accepted, HandOffError>;
 }
 
-/// Delivers one envelope once, with the channel's current Connectif settings.
+/// Delivers one envelope once, with the channel's current settings: completes it from
+/// Qapla's API if needed, then posts it to Connectif.
 #[derive(Clone)]
 pub struct Deliverer {
     channels: Arc<Authenticator>,
     client: ConnectifClient,
+    enricher: Arc<Enricher>,
 }
 
 impl Deliverer {
     pub fn new(channels: Arc<Authenticator>, client: ConnectifClient) -> Self {
-        Deliverer { channels, client }
+        let enricher = Arc::new(Enricher::new(
+            client.http().clone(),
+            std::time::Duration::from_secs(3600),
+        ));
+        Deliverer {
+            channels,
+            client,
+            enricher,
+        }
+    }
+
+    /// Qapla' API calls made so far by this deliverer.
+    pub fn qapla_calls(&self) -> u64 {
+        self.enricher.calls()
     }
 
     pub async fn deliver(&self, envelope: &Envelope) -> Result<(), DeliveryError> {
@@ -119,8 +141,19 @@ impl Deliverer {
                 });
             }
         };
+        let completed;
+        let event = match &envelope.enrich {
+            None => &envelope.event,
+            Some(enrich) => {
+                completed = self
+                    .enricher
+                    .complete(&envelope.channel, &settings, &envelope.event, enrich)
+                    .await?;
+                &completed
+            }
+        };
         self.client
-            .send(&settings.connectif, envelope.kind, &envelope.event)
+            .send(&settings.connectif, envelope.kind, event)
             .await
     }
 }

@@ -21,6 +21,9 @@ pub enum Seen {
     Duplicate,
     /// A newer status of the same shipment was delivered already.
     Superseded { newest: String },
+    /// The same status (id and detail) as the last one delivered for the shipment, and the
+    /// channel notifies only real changes.
+    Repeat,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -41,19 +44,31 @@ fn now_secs() -> u64 {
 }
 
 fn shipment_pk(e: &Envelope) -> Option<String> {
-    e.occurred_at
-        .as_ref()
-        .map(|_| format!("shipment#{}#{}", e.channel, e.key))
+    (e.kind == crate::Kind::Shipment).then(|| format!("shipment#{}#{}", e.channel, e.key))
 }
 
-/// The decision, given what is stored. `newest` is the newest delivered status time.
-fn decide(envelope: &Envelope, delivered: bool, newest: Option<String>) -> Seen {
+/// The newest status delivered for a shipment: its time and its `status/detail` key.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Newest {
+    at: String,
+    status: String,
+}
+
+/// The decision, given what is stored.
+fn decide(envelope: &Envelope, delivered: bool, newest: Option<Newest>) -> Seen {
     if delivered {
         return Seen::Duplicate;
     }
-    match (envelope.occurred_at.as_deref(), newest) {
-        // `YYYY-MM-DD HH:MM:SS` sorts as text. Equal times are not "older": both are sent.
-        (Some(at), Some(newest)) if at < newest.as_str() => Seen::Superseded { newest },
+    let Some(newest) = newest else {
+        return Seen::Fresh;
+    };
+    let at = envelope.occurred_at.as_deref().unwrap_or_default();
+    // `YYYY-MM-DD HH:MM:SS` sorts as text. Equal times are not "older".
+    if at < newest.at.as_str() {
+        return Seen::Superseded { newest: newest.at };
+    }
+    match &envelope.repeat_key {
+        Some(key) if *key == newest.status => Seen::Repeat,
         _ => Seen::Fresh,
     }
 }
@@ -62,7 +77,7 @@ fn decide(envelope: &Envelope, delivered: bool, newest: Option<String>) -> Seen 
 #[derive(Default)]
 pub struct MemoryState {
     ttl: Option<Duration>,
-    items: Mutex<HashMap<String, (String, u64)>>,
+    items: Mutex<HashMap<String, (Newest, u64)>>,
 }
 
 impl MemoryState {
@@ -73,7 +88,7 @@ impl MemoryState {
         }
     }
 
-    fn get(&self, pk: &str) -> Option<String> {
+    fn get(&self, pk: &str) -> Option<Newest> {
         let items = self.items.lock().unwrap_or_else(|e| e.into_inner());
         items
             .get(pk)
@@ -91,22 +106,21 @@ impl StateStore for MemoryState {
     }
 
     async fn record(&self, envelope: &Envelope) -> Result<(), StateError> {
-        let expires = now_secs()
-            + self
-                .ttl
-                .unwrap_or(Duration::from_secs(30 * 86_400))
-                .as_secs();
+        let ttl = self.ttl.unwrap_or(Duration::from_secs(30 * 86_400));
+        let expires = now_secs() + ttl.as_secs();
         let mut items = self.items.lock().unwrap_or_else(|e| e.into_inner());
         items.insert(
             format!("event#{}", envelope.event_id),
-            (String::new(), expires),
+            (Newest::default(), expires),
         );
-        if let (Some(pk), Some(at)) = (shipment_pk(envelope), envelope.occurred_at.clone()) {
-            let keep = items
-                .get(&pk)
-                .is_some_and(|(v, _)| v.as_str() > at.as_str());
+        if let Some(pk) = shipment_pk(envelope) {
+            let newest = Newest {
+                at: envelope.occurred_at.clone().unwrap_or_default(),
+                status: envelope.repeat_key.clone().unwrap_or_default(),
+            };
+            let keep = items.get(&pk).is_some_and(|(v, _)| v.at > newest.at);
             if !keep {
-                items.insert(pk, (at, expires));
+                items.insert(pk, (newest, expires));
             }
         }
         Ok(())
@@ -129,8 +143,8 @@ impl DynamoState {
         }
     }
 
-    /// The item's `value`, if it exists and has not expired.
-    async fn get(&self, pk: &str) -> Result<Option<String>, StateError> {
+    /// The item's `value` and `status`, if it exists and has not expired.
+    async fn get(&self, pk: &str) -> Result<Option<Newest>, StateError> {
         let out = self
             .client
             .get_item()
@@ -151,12 +165,16 @@ impl DynamoState {
         if expires <= now_secs() {
             return Ok(None);
         }
-        Ok(Some(
-            item.get("value")
+        let text = |k: &str| {
+            item.get(k)
                 .and_then(|v| v.as_s().ok())
                 .cloned()
-                .unwrap_or_default(),
-        ))
+                .unwrap_or_default()
+        };
+        Ok(Some(Newest {
+            at: text("value"),
+            status: text("status"),
+        }))
     }
 }
 
@@ -194,9 +212,10 @@ impl StateStore for DynamoState {
             .send()
             .await
             .map_err(|e| StateError(Box::new(e)))?;
-        let (Some(pk), Some(at)) = (shipment_pk(envelope), envelope.occurred_at.clone()) else {
+        let Some(pk) = shipment_pk(envelope) else {
             return Ok(());
         };
+        let at = envelope.occurred_at.clone().unwrap_or_default();
         // Only move forward: an older status never overwrites a newer one.
         let result = self
             .client
@@ -204,6 +223,10 @@ impl StateStore for DynamoState {
             .table_name(&self.table)
             .item("pk", AttributeValue::S(pk))
             .item("value", AttributeValue::S(at.clone()))
+            .item(
+                "status",
+                AttributeValue::S(envelope.repeat_key.clone().unwrap_or_default()),
+            )
             .item("expires_at", expires)
             .condition_expression("attribute_not_exists(pk) OR #v <= :at OR expires_at <= :now")
             .expression_attribute_names("#v", "value")

@@ -50,6 +50,7 @@ enum Outcome {
     Delivered,
     Duplicate,
     Superseded,
+    Repeat,
     Retried,
     HeldBack,
     DeadLettered,
@@ -61,6 +62,7 @@ impl Outcome {
             Outcome::Delivered => "delivered",
             Outcome::Duplicate => "duplicate",
             Outcome::Superseded => "superseded",
+            Outcome::Repeat => "repeat",
             Outcome::Retried => "retried",
             Outcome::HeldBack => "held_back",
             Outcome::DeadLettered => "dead_lettered",
@@ -141,6 +143,15 @@ impl Worker {
                 let reason = format!("a newer status ({newest}) was delivered already");
                 self.log(msg, Some(&envelope), Outcome::Superseded, &reason);
                 return Outcome::Superseded;
+            }
+            Ok(Seen::Repeat) => {
+                self.log(
+                    msg,
+                    Some(&envelope),
+                    Outcome::Repeat,
+                    "same status as the last one sent",
+                );
+                return Outcome::Repeat;
             }
             Err(e) => {
                 let reason = crate::webhook::error_chain(&e);

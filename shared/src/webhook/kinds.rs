@@ -3,6 +3,7 @@
 use crate::Kind;
 use crate::channel::{Authenticated, ChannelId, Presented};
 use crate::connectif::{self, ConnectifEvent, SkipReason};
+use crate::enrich::Enrich;
 use crate::qapla::{OrdersPayload, ReturnsPayload, ShipmentPayload};
 use secrecy::SecretString;
 use serde::de::DeserializeOwned;
@@ -16,7 +17,10 @@ pub struct Planned {
     pub status_id: Option<String>,
     /// When the status happened, as Qapla' reports it (shipments only).
     pub occurred_at: Option<String>,
-    pub built: Result<ConnectifEvent, SkipReason>,
+    /// `status id/detail id` when the channel notifies only real changes (shipments).
+    pub repeat_key: Option<String>,
+    /// The event, and what the delivery stage must still fill in from Qapla'.
+    pub built: Result<(ConnectifEvent, Option<Enrich>), SkipReason>,
 }
 
 /// SHA-256 (hex) of the channel, the kind and the fields that identify one Qapla' event.
@@ -62,6 +66,13 @@ impl Webhook for ShipmentPayload {
             key: s.tracking_number.trim().to_owned(),
             status_id: Some(s.qapla_status_id.trim().to_owned()),
             occurred_at: Some(s.date.trim().to_owned()).filter(|d| !d.is_empty()),
+            repeat_key: auth.settings().notify_only_changes.then(|| {
+                let detail = s
+                    .first_detail()
+                    .map(|(id, _)| id.to_string())
+                    .unwrap_or_default();
+                format!("{}/{detail}", s.qapla_status_id.trim())
+            }),
             built: connectif::shipment_event(s, auth.settings()),
         }]
     }
@@ -89,7 +100,8 @@ impl Webhook for ReturnsPayload {
                 key: r.reference.trim().to_owned(),
                 status_id: None,
                 occurred_at: None,
-                built: connectif::return_event(r, settings),
+                repeat_key: None,
+                built: connectif::return_event(r, settings).map(|e| (e, None)),
             })
             .collect()
     }
@@ -117,7 +129,8 @@ impl Webhook for OrdersPayload {
                 key: o.reference.trim().to_owned(),
                 status_id: None,
                 occurred_at: None,
-                built: connectif::order_event(o, settings),
+                repeat_key: None,
+                built: connectif::order_event(o, settings).map(|e| (e, None)),
             })
             .collect()
     }

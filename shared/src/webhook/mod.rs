@@ -104,6 +104,7 @@ async fn hand_off_one<W: Webhook>(
         key,
         status_id,
         occurred_at,
+        repeat_key,
         built,
     } = planned;
     let log = |outcome: &str, reason: &str, customer: &str| {
@@ -120,8 +121,8 @@ async fn hand_off_one<W: Webhook>(
         );
         metrics::count_event(channel.as_str(), W::KIND, outcome);
     };
-    let event = match built {
-        Ok(event) => event,
+    let (event, enrich) = match built {
+        Ok(built) => built,
         Err(skip) => {
             log("skipped", skip.as_str(), "");
             return Ok(());
@@ -137,6 +138,8 @@ async fn hand_off_one<W: Webhook>(
     let envelope = Envelope {
         event_id,
         occurred_at,
+        repeat_key,
+        enrich,
         channel: channel.clone(),
         kind: W::KIND,
         key: key.clone(),

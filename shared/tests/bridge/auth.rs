@@ -169,7 +169,7 @@ async fn an_invalid_secret_answers_503_so_qapla_retries() {
     .await;
     assert_eq!((status, answer), (503, ko()));
     assert!(
-        logs.text().contains("trackingUrlTemplate"),
+        logs.text().contains("missing field `connectif`"),
         "the log names the missing field"
     );
 }

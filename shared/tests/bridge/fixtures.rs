@@ -30,6 +30,10 @@ async fn expect_posts(server: &MockServer, mode: Mode, kind: &str, alias: &str, 
 /// The bodies Connectif received, in order.
 async fn received(server: &MockServer) -> Vec<Value> {
     let requests = server.received_requests().await.expect("recording on");
+    let requests: Vec<_> = requests
+        .into_iter()
+        .filter(|r| r.method.as_str() == "POST")
+        .collect();
     if let Some(r) = requests
         .iter()
         .find(|r| r.headers.get("authorization").is_some())
@@ -147,22 +151,78 @@ async fn a_spanish_channel_sends_spanish_labels() {
 }
 
 #[tokio::test]
-async fn shipments_without_a_customer_email_are_accepted_but_not_sent() {
-    for name in [
-        "shipment-v1.2-in-transit.json",
-        "shipment-v1.2-exception-on-hold.json",
-        "shipment-v1.3-no-consignee.json",
-    ] {
+async fn v12_shipments_are_completed_from_qaplas_get_shipment() {
+    let cases = [
+        (
+            "shipment-v1.2-in-transit.json",
+            "In transito",
+            "3",
+            "PL",
+            "2253647804",
+            "2007135",
+            "DHL",
+        ),
+        (
+            "shipment-v1.2-exception-on-hold.json",
+            "Eccezione - In giacenza",
+            "6",
+            "SHIPMENT ON HOLD - RECIPIENT ABSENT",
+            "2253647804",
+            "2007135",
+            "DHL",
+        ),
+        (
+            "shipment-v1.3-no-consignee.json",
+            "Partito",
+            "20",
+            "PARTITA",
+            "00998877",
+            "2007199",
+            "GLS-ITA",
+        ),
+    ];
+    for (name, label, id, scan, tracking, reference, courier) in cases {
         for mode in [Mode::Endpoint, Mode::Api] {
-            run::<ShipmentPayload>(
-                mode,
-                "shipments",
-                name,
-                "shipment",
-                "order-status-change",
-                &[],
+            let server = MockServer::start().await;
+            mount_get_shipment(
+                &server,
+                get_shipment_answer(
+                    "anna.verdi@example.com",
+                    "Anna Verdi",
+                    "IT",
+                    "https://tracking.qapla.it/x1",
+                ),
+                1,
             )
             .await;
+            expect_posts(&server, mode, "shipment", "order-status-change", 1).await;
+            let deps = deps(mode, &server.uri());
+            let (status, answer) =
+                send::<ShipmentPayload>(&deps, post("/qapla/it/shipments", fixture(name))).await;
+            assert_eq!((status, answer), (200, ok()), "{name}");
+            let bodies: Vec<Value> = server
+                .received_requests()
+                .await
+                .expect("recording")
+                .iter()
+                .filter(|r| r.method.as_str() == "POST")
+                .map(|r| serde_json::from_slice(&r.body).expect("JSON"))
+                .collect();
+            assert_eq!(bodies.len(), 1, "{name} in {mode:?} mode");
+            assert_fields(
+                &bodies[0],
+                &json!({
+                    "courierStatus": scan,
+                    "customerEmail": "anna.verdi@example.com",
+                    "customerName": "Anna Verdi",
+                    "language": "it",
+                    "qaplaStatus": label,
+                    "qaplaStatusID": id,
+                    "reference": reference,
+                    "trackingNumber": tracking,
+                    "trackingUrl": format!("https://shop.example/tracking?n={tracking}&c={courier}")
+                }),
+            );
         }
     }
 }

@@ -55,6 +55,8 @@ pub fn secret(mode: Mode, connectif: &str, qapla_key: &str, language: &str) -> V
         "qaplaApiKey": qapla_key,
         "language": language,
         "trackingUrlTemplate": TEMPLATE,
+        // Loopback only: Qapla's API is faked on the same local server.
+        "qaplaApiBaseUrl": format!("{connectif}/qapla-api/1.3"),
         "connectif": target,
     })
 }
@@ -131,6 +133,25 @@ pub async fn send<W: Webhook>(deps: &Deps, req: Request) -> (u16, Value) {
         other => panic!("unexpected body {other:?}"),
     };
     (status, serde_json::from_str(&body).expect("answer is JSON"))
+}
+
+/// Qapla's `getShipment` answer for a shipment whose consignee is known.
+pub fn get_shipment_answer(email: &str, name: &str, country: &str, url: &str) -> Value {
+    json!({ "getShipment": { "result": "OK", "error": "", "shipment": {
+        "trackingNumber": "any", "url": url, "qaplaStatus": { "id": 3 },
+        "consignee": { "name": name, "email": email, "country": country }
+    }}})
+}
+
+/// Mount Qapla's `getShipment` on `server`, answering `answer`, expecting `n` calls.
+pub async fn mount_get_shipment(server: &wiremock::MockServer, answer: Value, n: u64) {
+    use wiremock::matchers::{method, path};
+    wiremock::Mock::given(method("GET"))
+        .and(path("/qapla-api/1.3/getShipment/"))
+        .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(answer))
+        .expect(n)
+        .mount(server)
+        .await;
 }
 
 pub fn ok() -> Value {

@@ -4,6 +4,7 @@
 use crate::helpers::*;
 use bridge_core::channel::ChannelSettings;
 use bridge_core::connectif::{self, ConnectifEvent, SkipReason};
+use bridge_core::enrich::Enrich;
 use bridge_core::qapla::{OrdersPayload, ReturnsPayload, ShipmentPayload};
 use serde_json::{Value, json};
 
@@ -14,7 +15,7 @@ fn settings() -> ChannelSettings {
     .expect("valid settings")
 }
 
-fn shipment(v: &Value) -> Result<ConnectifEvent, SkipReason> {
+fn shipment(v: &Value) -> Result<(ConnectifEvent, Option<Enrich>), SkipReason> {
     let payload: ShipmentPayload = serde_json::from_value(v.clone()).expect("parses");
     connectif::shipment_event(&payload, &settings())
 }
@@ -31,6 +32,10 @@ fn patched(base: &Value, patch: Value) -> Value {
 fn shipment_type_variants_build_the_same_event() {
     let base = fixture_json("shipment-v1.3-delivered.json");
     let expected = shipment(&base).expect("event");
+    assert_eq!(
+        expected.1, None,
+        "a v1.3 payload with a consignee needs nothing from Qapla'"
+    );
     let variants = [
         json!({ "return": false, "hasChildren": false, "isChild": false }),
         json!({ "return": "0", "hasChildren": "0", "isChild": null }),
@@ -48,31 +53,34 @@ fn shipment_type_variants_build_the_same_event() {
 }
 
 #[test]
-fn missing_or_null_consignee_and_email_are_skips_not_errors() {
+fn a_missing_or_unusable_customer_is_left_for_qaplas_api() {
     let base = fixture_json("shipment-v1.3-delivered.json");
     let mut no_key = base.clone();
     no_key.as_object_mut().expect("object").remove("consignee");
-    assert_eq!(shipment(&no_key), Err(SkipReason::NoCustomerEmail));
-    assert_eq!(
-        shipment(&patched(&base, json!({ "consignee": null }))),
-        Err(SkipReason::NoCustomerEmail)
-    );
-    let null_email = json!({ "consignee": { "name": "Giulia Rossi", "email": null } });
-    assert_eq!(
-        shipment(&patched(&base, null_email)),
-        Err(SkipReason::NoCustomerEmail)
-    );
-    let bad_email =
-        json!({ "consignee": { "name": "Giulia Rossi", "email": "giulia at example" } });
-    assert_eq!(
-        shipment(&patched(&base, bad_email)),
-        Err(SkipReason::InvalidCustomerEmail)
-    );
-    let no_name = json!({ "consignee": { "name": "", "email": "giulia.rossi@example.com" } });
-    assert_eq!(
-        shipment(&patched(&base, no_name)),
-        Err(SkipReason::NoCustomerName)
-    );
+    let cases = [
+        no_key,
+        patched(&base, json!({ "consignee": null })),
+        patched(
+            &base,
+            json!({ "consignee": { "name": "Giulia Rossi", "email": null } }),
+        ),
+        patched(
+            &base,
+            json!({ "consignee": { "name": "Giulia Rossi", "email": "giulia at example" } }),
+        ),
+        patched(
+            &base,
+            json!({ "consignee": { "name": "", "email": "giulia.rossi@example.com" } }),
+        ),
+    ];
+    for v in cases {
+        let (event, enrich) = shipment(&v).expect("not a skip");
+        let enrich = enrich.expect("to be completed from Qapla'");
+        assert!(enrich.customer && !enrich.tracking_url, "{v}");
+        assert_eq!(enrich.tracking_number, "580104809");
+        assert_eq!(event.fields["customerEmail"], "");
+        assert_eq!(event.fields.len(), 9);
+    }
 }
 
 #[test]
@@ -82,7 +90,7 @@ fn an_unknown_status_id_is_forwarded_with_qaplas_label() {
         &base,
         json!({ "qaplaStatusID": "77", "qaplaStatus": "BRAND NEW" }),
     );
-    let event = shipment(&v).expect("event");
+    let (event, _) = shipment(&v).expect("event");
     assert_eq!(event.fields["qaplaStatus"], "BRAND NEW");
     assert_eq!(event.fields["qaplaStatusID"], "77");
 }

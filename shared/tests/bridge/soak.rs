@@ -46,11 +46,13 @@ fn assert_exactly_once_in_order(accepted: &[Value], shipments: usize, per_shipme
 }
 
 /// Posts `shipments × per_shipment` statuses through the webhook, round-robin across
-/// shipments (so groups interleave in the queue as they would in real traffic).
+/// shipments (so groups interleave in the queue as they would in real traffic). The status
+/// alternates, so no event is a repeat of the one before.
 async fn post_all(deps: &Deps, shipments: usize, per_shipment: usize) {
     for i in 0..per_shipment {
         for s in 0..shipments {
-            let body = shipment(&format!("S{s:04}"), "3", &date(i), &i.to_string());
+            let status = if i % 2 == 0 { "3" } else { "20" };
+            let body = shipment(&format!("S{s:04}"), status, &date(i), &i.to_string());
             let answer = send::<ShipmentPayload>(deps, post("/qapla/it/shipments", body)).await;
             assert_eq!(answer, (200, ok()));
         }
