@@ -2,7 +2,8 @@
 """`make demo`: run the three webhook functions locally and show what they do.
 
 - channel settings come from local/channels.example.json (not Secrets Manager);
-- Connectif is a capture server on 127.0.0.1 that records every request;
+- Connectif is a capture server on 127.0.0.1 that records every request; the same server
+  stands in for Qapla's getShipment API (v1.2 payloads carry no customer);
 - the functions run in `cargo lambda watch` (the Lambda runtime emulator), with the
   in-process hand-off;
 - every sample in events/ is sent with `cargo lambda invoke`, then Qapla's answer and the
@@ -24,6 +25,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 OUT = ROOT / "target" / "demo"
 FUNCTIONS = {"shipments": "shipment-webhook", "returns": "return-webhook", "orders": "order-webhook"}
 CAPTURED = []
+QAPLA_CALLS = []
 
 
 class Capture(BaseHTTPRequestHandler):
@@ -39,6 +41,24 @@ class Capture(BaseHTTPRequestHandler):
         self.send_header("content-type", "application/json")
         self.end_headers()
         self.wfile.write(b"{}")
+
+    def do_GET(self):
+        """Qapla's getShipment: a demo customer for any tracking number."""
+        from urllib.parse import parse_qs, urlparse
+        url = urlparse(self.path)
+        query = parse_qs(url.query)
+        tracking = (query.get("trackingNumber") or [""])[0]
+        QAPLA_CALLS.append(tracking)
+        body = {"getShipment": {"result": "OK", "error": "", "shipment": {
+            "trackingNumber": tracking,
+            "url": f"https://tracking.qapla.it/demo-{tracking}",
+            "consignee": {"name": "Luca Neri", "email": "luca.neri@example.com", "country": "IT"},
+        }}}
+        payload = json.dumps(body).encode()
+        self.send_response(200 if url.path.endswith("/getShipment/") else 404)
+        self.send_header("content-type", "application/json")
+        self.end_headers()
+        self.wfile.write(payload)
 
     def log_message(self, *args):
         pass
@@ -90,9 +110,11 @@ def log_lines(offset):
     return len(text), found
 
 
-def show(title, status, body, since, logs):
+def show(title, status, body, since, logs, qapla_since=None):
     print(f"\n=== {title}")
     print(f"    Qapla' gets: HTTP {status} {body}")
+    for tracking in QAPLA_CALLS[qapla_since:] if qapla_since is not None else []:
+        print(f"    Qapla' API:  GET getShipment?trackingNumber={tracking} (to complete the event)")
     for entry in logs:
         reason = f" ({entry['reason']})" if entry.get("reason") else ""
         print(f"    Bridge log:  {entry.get('kind')} {entry.get('key', '')} -> {entry['outcome']}{reason}")
@@ -133,10 +155,10 @@ def main():
         for path in sorted((ROOT / "events").glob("*.json")):
             event = json.loads(path.read_text())
             route = event["routeKey"].rsplit("/", 1)[1]
-            since = len(CAPTURED)
+            since, qapla_since = len(CAPTURED), len(QAPLA_CALLS)
             status, body = invoke(FUNCTIONS[route], lambda_port, data_file=path)
             offset, logs = log_lines(offset)
-            show(f"events/{path.name} -> {FUNCTIONS[route]} ({event['rawPath']})", status, body, since, logs)
+            show(f"events/{path.name} -> {FUNCTIONS[route]} ({event['rawPath']})", status, body, since, logs, qapla_since)
             failures += status != 200 or body != '{"result":"OK"}'
 
         # A wrong key: the same opaque KO as an unknown channel, and nothing sent.

@@ -311,3 +311,77 @@ impl Durable {
         }
     }
 }
+
+/// The same delivery path in memory (queue, worker, state): fast tests of the worker's
+/// decisions. `patch` is merged into the `it` channel's secret.
+pub struct LocalDurable {
+    pub queue: Arc<bridge_core::delivery::MemoryQueue>,
+    pub worker: Worker,
+    pub deps: Deps,
+}
+
+impl LocalDurable {
+    pub fn start(connectif: &str, patch: Value) -> LocalDurable {
+        use bridge_core::delivery::MemoryQueue;
+        use bridge_core::delivery::state::MemoryState;
+        let channels = store(Mode::Api, connectif);
+        let mut secret = secret(Mode::Api, connectif, IT_KEY, "it");
+        for (k, v) in patch.as_object().expect("object") {
+            secret[k] = v.clone();
+        }
+        channels.put(channel("it"), secret.to_string());
+        let auth = Arc::new(Authenticator::new(
+            channels,
+            Duration::from_secs(300),
+            Duration::ZERO,
+        ));
+        let queue = Arc::new(MemoryQueue::new(Duration::from_millis(20)));
+        let client = ConnectifClient::new(Duration::from_millis(500), Duration::from_millis(500))
+            .expect("client");
+        let worker = Worker::new(
+            Deliverer::new(auth.clone(), client),
+            Arc::new(MemoryState::default()),
+            queue.clone(),
+            WorkerPolicy {
+                backoff: RetryPolicy::exponential(
+                    Duration::from_millis(5),
+                    Duration::from_millis(20),
+                ),
+                max_age: Duration::from_secs(3600),
+            },
+        );
+        let deps = Deps {
+            channels: auth,
+            hand_off: queue.clone(),
+            max_body_bytes: 64 * 1024,
+        };
+        LocalDurable {
+            queue,
+            worker,
+            deps,
+        }
+    }
+
+    pub async fn post(&self, body: String) {
+        let answer = send::<bridge_core::qapla::ShipmentPayload>(
+            &self.deps,
+            post("/qapla/it/shipments", body),
+        )
+        .await;
+        assert_eq!(answer, (200, ok()));
+    }
+
+    pub async fn drain(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !self.queue.is_empty() {
+            assert!(Instant::now() < deadline, "not drained");
+            let batch = self.queue.receive(10);
+            if batch.is_empty() {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+                continue;
+            }
+            let failed = self.worker.process(&batch).await;
+            self.queue.settle(&batch, &failed);
+        }
+    }
+}

@@ -1,0 +1,239 @@
+//! Every event complete and meaningful: the customer and the tracking page from Qapla's
+//! `getShipment` (a local fake of Qapla's API), the contact's language, one notification
+//! per real change, return and child shipments.
+
+use crate::durable_helpers::*;
+use crate::helpers::*;
+use bridge_core::qapla::ShipmentPayload;
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const QAPLA_PAGE: &str = "https://tracking.qapla.it/a1b2c3";
+
+fn anna() -> Value {
+    get_shipment_answer("anna.verdi@example.com", "Anna Verdi", "IT", QAPLA_PAGE)
+}
+
+fn v12(id: &str, date: &str, scan: &str) -> String {
+    let mut v = fixture_json("shipment-v1.2-in-transit.json");
+    v["qaplaStatusID"] = json!(id);
+    v["date"] = json!(date);
+    v["courierStatus"] = json!(scan);
+    v.to_string()
+}
+
+fn ids(fake: &FakeConnectif) -> Vec<String> {
+    fake.accepted()
+        .iter()
+        .map(|b| b["qaplaStatusID"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_v12_payload_is_delivered_with_the_customer_and_tracking_page_from_get_shipment() {
+    let (server, fake) = FakeConnectif::start().await;
+    Mock::given(method("GET"))
+        .and(path("/qapla-api/1.3/getShipment/"))
+        .and(query_param("apiKey", IT_KEY))
+        .and(query_param("trackingNumber", "2253647804"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(anna()))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let local = LocalDurable::start(&server.uri(), json!({ "trackingUrlSource": "qapla" }));
+    local.post(fixture("shipment-v1.2-in-transit.json")).await;
+    local.drain().await;
+    let sent = fake.accepted();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0]["customerEmail"], "anna.verdi@example.com");
+    assert_eq!(sent[0]["customerName"], "Anna Verdi");
+    assert_eq!(sent[0]["trackingUrl"], QAPLA_PAGE);
+    assert_eq!(sent[0]["qaplaStatus"], "In transito");
+}
+
+#[tokio::test]
+async fn ten_statuses_of_one_shipment_cost_one_get_shipment_call() {
+    let (server, fake) = FakeConnectif::start().await;
+    mount_get_shipment(&server, anna(), 1).await;
+    let local = LocalDurable::start(&server.uri(), json!({}));
+    for i in 0..10 {
+        let id = if i % 2 == 0 { "3" } else { "20" };
+        local
+            .post(v12(
+                id,
+                &format!("2024-03-15 10:00:0{i}"),
+                &format!("scan {i}"),
+            ))
+            .await;
+    }
+    local.drain().await;
+    assert_eq!(fake.accepted().len(), 10);
+}
+
+#[tokio::test]
+async fn qapla_throttling_delays_the_event_and_it_is_delivered_once() {
+    let (server, fake) = FakeConnectif::start().await;
+    Mock::given(method("GET"))
+        .and(path("/qapla-api/1.3/getShipment/"))
+        .respond_with(ResponseTemplate::new(429).set_body_json(
+            json!({ "getShipment": { "result": "KO", "error": "Too Many Requests" } }),
+        ))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_get_shipment(&server, anna(), 1).await;
+    let local = LocalDurable::start(&server.uri(), json!({}));
+    local.post(fixture("shipment-v1.2-in-transit.json")).await;
+    local.drain().await;
+    assert_eq!(fake.accepted().len(), 1);
+    assert!(local.queue.dead_letters().is_empty());
+}
+
+#[tokio::test]
+async fn an_unknown_shipment_or_one_without_email_is_dead_lettered_with_the_reason() {
+    let cases = [
+        (
+            json!({ "getShipment": { "result": "KO", "error": "Shipment not found" } }),
+            "shipment not found in Qapla'",
+        ),
+        (
+            get_shipment_answer("", "Anna Verdi", "IT", QAPLA_PAGE),
+            "no customer e-mail in Qapla' either",
+        ),
+    ];
+    for (answer, reason) in cases {
+        let (server, fake) = FakeConnectif::start().await;
+        mount_get_shipment(&server, answer, 1).await;
+        let local = LocalDurable::start(&server.uri(), json!({}));
+        local.post(fixture("shipment-v1.2-in-transit.json")).await;
+        local.drain().await;
+        assert!(fake.tries().is_empty());
+        let dead = local.queue.dead_letters();
+        assert_eq!(dead.len(), 1);
+        assert!(
+            dead[0].1.starts_with(reason),
+            "{} should start with {reason}",
+            dead[0].1
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_spanish_consignee_on_an_italian_channel_gets_spanish_labels_in_every_style() {
+    let styles = [
+        ("name", "Intento de entrega fallido"),
+        ("abbreviation", "Entrega Fallida"),
+        ("code", "FAILED ATTEMPT"),
+    ];
+    for (style, expected) in styles {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(201))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let store = bridge_core::channel::MemoryStore::default();
+        let mut secret = secret(Mode::Api, &server.uri(), ES_KEY, "it");
+        secret["languageByCountry"] = json!({ "ES": "es" });
+        secret["labelStyle"] = json!(style);
+        store.put(channel("es"), secret.to_string());
+        let deps = deps_with(std::sync::Arc::new(store), std::time::Duration::ZERO);
+        let mut payload = fixture_json("shipment-v1.3-out-for-delivery-es.json");
+        payload["qaplaStatusID"] = json!("5");
+        let answer =
+            send::<ShipmentPayload>(&deps, post("/qapla/es/shipments", payload.to_string())).await;
+        assert_eq!(answer, (200, ok()));
+        let body: Value =
+            serde_json::from_slice(&server.received_requests().await.expect("recorded")[0].body)
+                .expect("JSON");
+        assert_eq!(body["qaplaStatus"], expected, "{style}");
+        assert_eq!(body["language"], "es");
+    }
+}
+
+#[tokio::test]
+async fn a_v12_customer_found_in_spain_gets_spanish_labels() {
+    let (server, fake) = FakeConnectif::start().await;
+    mount_get_shipment(
+        &server,
+        get_shipment_answer("ana@example.es", "Ana Ruiz", "ES", QAPLA_PAGE),
+        1,
+    )
+    .await;
+    let local = LocalDurable::start(
+        &server.uri(),
+        json!({ "languageByCountry": { "ES": "es" } }),
+    );
+    local
+        .post(fixture("shipment-v1.2-exception-on-hold.json"))
+        .await;
+    local.drain().await;
+    let sent = fake.accepted();
+    assert_eq!(sent[0]["language"], "es");
+    assert_eq!(sent[0]["qaplaStatus"], "Problema - Retenido en almacén");
+}
+
+#[tokio::test]
+async fn repeated_scans_of_the_same_status_notify_once_unless_turned_off() {
+    for (option, expected) in [(true, vec!["3", "4"]), (false, vec!["3", "3", "3", "4"])] {
+        let (server, fake) = FakeConnectif::start().await;
+        mount_get_shipment(&server, anna(), 1).await;
+        let local = LocalDurable::start(&server.uri(), json!({ "notifyOnlyChanges": option }));
+        local
+            .post(v12("3", "2024-03-15 10:00:00", "PARTITA DA HUB"))
+            .await;
+        local
+            .post(v12("3", "2024-03-15 18:00:00", "IN TRANSITO"))
+            .await;
+        local
+            .post(v12("3", "2024-03-16 06:00:00", "ARRIVATA IN FILIALE"))
+            .await;
+        local
+            .post(v12("4", "2024-03-16 08:00:00", "IN CONSEGNA"))
+            .await;
+        local.drain().await;
+        assert_eq!(ids(&fake), expected, "notifyOnlyChanges = {option}");
+    }
+}
+
+#[tokio::test]
+async fn a_return_shipments_status_goes_to_the_return_alias() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/custom-events/alias/return-status-change"))
+        .respond_with(ResponseTemplate::new(201))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/custom-events/alias/order-status-change"))
+        .respond_with(ResponseTemplate::new(201))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let deps = deps(Mode::Api, &server.uri());
+    let mut payload = fixture_json("shipment-v1.3-delivered.json");
+    payload["return"] = json!(1);
+    let answer =
+        send::<ShipmentPayload>(&deps, post("/qapla/it/shipments", payload.to_string())).await;
+    assert_eq!(answer, (200, ok()));
+}
+
+#[tokio::test]
+async fn a_child_shipment_of_a_multi_parcel_order_does_not_notify_twice() {
+    let (server, fake) = FakeConnectif::start().await;
+    let local = LocalDurable::start(&server.uri(), json!({}));
+    let parent =
+        fixture("shipment-v1.3-delivered.json").replace("\"hasChildren\": 0", "\"hasChildren\": 1");
+    let mut child = fixture_json("shipment-v1.3-delivered.json");
+    child["isChild"] = json!(1);
+    child["trackingNumber"] = json!("580104809-2");
+    local.post(parent).await;
+    local.post(child.to_string()).await;
+    local.drain().await;
+    let sent = fake.accepted();
+    assert_eq!(sent.len(), 1, "the parent only");
+    assert_eq!(sent[0]["trackingNumber"], "580104809");
+}
