@@ -122,7 +122,7 @@ async fn connection_refused_and_timeouts_are_retried() {
     assert_eq!(d.queued().await, 1, "kept for a retry");
     // Connectif comes up on that port, slow on its first answer (a timeout), then fine.
     let fake = FakeConnectif::default();
-    fake.script([Step::Slow(Duration::from_secs(2))]);
+    fake.script([Step::Slow(TOO_SLOW)]);
     let listener = std::net::TcpListener::bind(("127.0.0.1", port)).expect("the reserved port");
     let server = wiremock::MockServer::builder()
         .listener(listener)

@@ -211,8 +211,7 @@ impl Durable {
             Duration::ZERO,
             Duration::ZERO,
         ));
-        let client = ConnectifClient::new(Duration::from_millis(500), Duration::from_millis(500))
-            .expect("client");
+        let client = ConnectifClient::new(TEST_TIMEOUT, TEST_TIMEOUT).expect("client");
         let queue = Arc::new(SqsQueue::new(
             sqs.clone(),
             queue_url.clone(),
@@ -336,8 +335,7 @@ impl LocalDurable {
             Duration::ZERO,
         ));
         let queue = Arc::new(MemoryQueue::new(Duration::from_millis(20)));
-        let client = ConnectifClient::new(Duration::from_millis(500), Duration::from_millis(500))
-            .expect("client");
+        let client = ConnectifClient::new(TEST_TIMEOUT, TEST_TIMEOUT).expect("client");
         let worker = Worker::new(
             Deliverer::new(auth.clone(), client),
             Arc::new(MemoryState::default()),

@@ -18,6 +18,11 @@ use std::time::Duration;
 pub const IT_KEY: &str = "test-channel-key-it";
 pub const ES_KEY: &str = "test-channel-key-es";
 pub const CONNECTIF_API_KEY: &str = "key-id-1:key-secret-1";
+/// Connect and total timeout towards the local fakes: generous, so a loaded CI machine
+/// does not turn a normal answer into a timeout (and a legitimate extra try).
+pub const TEST_TIMEOUT: Duration = Duration::from_secs(2);
+/// Longer than [`TEST_TIMEOUT`]: an answer this slow is a timeout.
+pub const TOO_SLOW: Duration = Duration::from_secs(5);
 pub const TEMPLATE: &str = "https://shop.example/tracking?n={trackingNumber}&c={courier}";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,8 +94,7 @@ pub fn fast_retry() -> RetryPolicy {
 
 pub fn deps_with(store: Arc<dyn ChannelStore>, recheck: Duration) -> Deps {
     let channels = Arc::new(Authenticator::new(store, Duration::from_secs(300), recheck));
-    let client = ConnectifClient::new(Duration::from_millis(500), Duration::from_millis(500))
-        .expect("client");
+    let client = ConnectifClient::new(TEST_TIMEOUT, TEST_TIMEOUT).expect("client");
     Deps {
         channels: channels.clone(),
         hand_off: Arc::new(InProcessHandOff::new(

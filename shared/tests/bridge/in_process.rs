@@ -3,7 +3,6 @@
 
 use crate::helpers::*;
 use bridge_core::qapla::ShipmentPayload;
-use std::time::Duration;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -107,7 +106,7 @@ async fn connectif_down_still_answers_ok_after_the_bounded_retries() {
 async fn a_slow_connectif_times_out_and_still_answers_ok() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(201).set_delay(Duration::from_secs(2)))
+        .respond_with(ResponseTemplate::new(201).set_delay(TOO_SLOW))
         .expect(3)
         .mount(&server)
         .await;
