@@ -213,12 +213,7 @@ impl Enricher {
                 retry_after: None,
             })?;
         let status = response.status();
-        let retry_after = response
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+        let retry_after = crate::connectif::retry_after(response.headers());
         let body: Value = response.json_value().await;
         let inner = body.get("getShipment").unwrap_or(&body);
         let error = inner

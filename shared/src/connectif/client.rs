@@ -101,12 +101,7 @@ impl ConnectifClient {
         if status.is_success() {
             return Ok(());
         }
-        let retry_after = response
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+        let retry_after = retry_after(response.headers());
         let reason = error_reason(status, &response.bytes().await.unwrap_or_default());
         if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
             Err(DeliveryError::Retryable {
@@ -117,6 +112,15 @@ impl ConnectifClient {
             Err(DeliveryError::Permanent { reason })
         }
     }
+}
+
+/// A `Retry-After` in seconds (the HTTP-date form is ignored: the backoff applies).
+pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    headers
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs)
 }
 
 fn transport_reason(e: &reqwest::Error) -> String {

@@ -5,6 +5,7 @@ mod build;
 mod client;
 
 pub use build::{SkipReason, order_event, return_event, shipment_event, tracking_url, url_encode};
+pub(crate) use client::retry_after;
 pub use client::{ConnectifClient, DeliveryError};
 
 use serde::{Deserialize, Serialize};
