@@ -6,6 +6,7 @@
 //! bounded retry; a durable queue implements the same port for production.
 
 mod in_process;
+mod memory_queue;
 mod queue;
 pub mod replay;
 mod retry;
@@ -13,10 +14,8 @@ pub mod state;
 mod worker;
 
 pub use in_process::InProcessHandOff;
-pub use queue::{
-    MemoryQueue, QueueControl, QueueError, QueueMessage, SqsQueue, from_sdk, group_id,
-    receive_attributes,
-};
+pub use memory_queue::MemoryQueue;
+pub use queue::{QueueControl, QueueError, QueueMessage, SqsQueue, from_sdk, group_id};
 pub use retry::RetryPolicy;
 pub use worker::{Worker, WorkerPolicy};
 
