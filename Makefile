@@ -23,8 +23,6 @@ $(STAMP): requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
-	# Lambda runs arm64: the Rust standard library for that target (no-op when present).
-	rustup target add aarch64-unknown-linux-gnu
 	touch $@
 
 tools: $(STAMP)
@@ -45,6 +43,8 @@ sam-validate: tools
 	sam validate --lint --region $(REGION)
 
 sam-build: tools
+	# Lambda runs arm64: the Rust standard library for that target (no-op when present).
+	rustup target add aarch64-unknown-linux-gnu
 	sam build
 
 test: fmt lint unit demo sam-validate sam-build
