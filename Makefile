@@ -37,7 +37,8 @@ lint:
 	cargo clippy --workspace --all-targets -- -D warnings
 
 unit: tools
-	cargo test --workspace
+	mkdir -p target
+	cargo test --workspace 2>&1 | tee target/test-output.txt
 
 sam-validate: tools
 	sam validate --lint --region $(REGION)
@@ -49,6 +50,7 @@ sam-build: tools
 
 test: fmt lint unit demo sam-validate sam-build
 	@echo "make test: all checks passed"
+	@awk '/^test result:/ { p += $$4; f += $$6 } END { printf "tests: %d passed, %d failed\n", p, f }' target/test-output.txt
 
 clean:
 	cargo clean
