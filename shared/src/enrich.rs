@@ -214,7 +214,7 @@ impl Enricher {
             })?;
         let status = response.status();
         let retry_after = crate::connectif::retry_after(response.headers());
-        let body: Value = response.json_value().await;
+        let body = json_body(response).await;
         let inner = body.get("getShipment").unwrap_or(&body);
         let error = inner
             .get("error")
@@ -263,14 +263,8 @@ fn permanent(reason: &str) -> DeliveryError {
     }
 }
 
-trait JsonValue {
-    async fn json_value(self) -> Value;
-}
-
-impl JsonValue for reqwest::Response {
-    /// The body as JSON, `null` when it is not JSON.
-    async fn json_value(self) -> Value {
-        let bytes = self.bytes().await.unwrap_or_default();
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null)
-    }
+/// The body as JSON, `null` when it is not JSON.
+async fn json_body(response: reqwest::Response) -> Value {
+    let bytes = response.bytes().await.unwrap_or_default();
+    serde_json::from_slice(&bytes).unwrap_or(Value::Null)
 }

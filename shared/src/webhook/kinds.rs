@@ -3,24 +3,54 @@
 use crate::Kind;
 use crate::channel::{Authenticated, ChannelId, Presented};
 use crate::connectif::{self, ConnectifEvent, SkipReason};
+use crate::delivery::Envelope;
 use crate::enrich::Enrich;
 use crate::qapla::{OrdersPayload, ReturnsPayload, ShipmentPayload};
 use secrecy::SecretString;
 use serde::de::DeserializeOwned;
 
-/// One Connectif event planned from a Qapla' post (a post may hold several).
-pub struct Planned {
-    /// Stable id of the Qapla' event: the same post sent again gets the same id.
-    pub event_id: String,
-    /// Tracking number (shipments) or order reference (returns, orders).
-    pub key: String,
-    pub status_id: Option<String>,
-    /// When the status happened, as Qapla' reports it (shipments only).
-    pub occurred_at: Option<String>,
-    /// `status id/detail id` when the channel notifies only real changes (shipments).
-    pub repeat_key: Option<String>,
-    /// The event, and what the delivery stage must still fill in from Qapla'.
-    pub built: Result<(ConnectifEvent, Option<Enrich>), SkipReason>,
+/// One Connectif event planned from a Qapla' post (a post may hold several): ready for
+/// the hand-off, or skipped with the reason.
+pub enum Planned {
+    Send(Box<Envelope>),
+    Skip {
+        /// Tracking number (shipments) or order reference (returns, orders).
+        key: String,
+        status_id: Option<String>,
+        reason: SkipReason,
+    },
+}
+
+type Built = Result<(ConnectifEvent, Option<Enrich>), SkipReason>;
+
+/// The envelope of one event: `identity` are the fields that make the event id.
+fn plan<T>(
+    auth: &Authenticated<T>,
+    kind: Kind,
+    key: &str,
+    status_id: Option<String>,
+    identity: &[&str],
+    built: Built,
+) -> Planned {
+    let key = key.trim().to_owned();
+    match built {
+        Ok((event, enrich)) => Planned::Send(Box::new(Envelope {
+            event_id: event_id(auth.channel(), kind, identity),
+            channel: auth.channel().clone(),
+            kind,
+            key,
+            status_id,
+            occurred_at: None,
+            repeat_key: None,
+            enrich,
+            event,
+        })),
+        Err(reason) => Planned::Skip {
+            key,
+            status_id,
+            reason,
+        },
+    }
 }
 
 /// SHA-256 (hex) of the channel, the kind and the fields that identify one Qapla' event.
@@ -61,20 +91,27 @@ impl Webhook for ShipmentPayload {
             &s.courier_status,
             &s.place,
         ];
-        vec![Planned {
-            event_id: event_id(auth.channel(), Self::KIND, &identity),
-            key: s.tracking_number.trim().to_owned(),
-            status_id: Some(s.qapla_status_id.trim().to_owned()),
-            occurred_at: Some(s.date.trim().to_owned()).filter(|d| !d.is_empty()),
-            repeat_key: auth.settings().notify_only_changes.then(|| {
+        let status_id = Some(s.qapla_status_id.trim().to_owned());
+        let built = connectif::shipment_event(s, auth.settings());
+        let mut planned = plan(
+            auth,
+            Self::KIND,
+            &s.tracking_number,
+            status_id,
+            &identity,
+            built,
+        );
+        if let Planned::Send(envelope) = &mut planned {
+            envelope.occurred_at = Some(s.date.trim().to_owned()).filter(|d| !d.is_empty());
+            envelope.repeat_key = auth.settings().notify_only_changes.then(|| {
                 let detail = s
                     .first_detail()
                     .map(|(id, _)| id.to_string())
                     .unwrap_or_default();
                 format!("{}/{detail}", s.qapla_status_id.trim())
-            }),
-            built: connectif::shipment_event(s, auth.settings()),
-        }]
+            });
+        }
+        vec![planned]
     }
 }
 
@@ -88,22 +125,12 @@ impl Webhook for ReturnsPayload {
     const KIND: Kind = Kind::Return;
     fn plan(auth: &Authenticated<Self>) -> Vec<Planned> {
         let settings = auth.settings();
-        auth.payload()
-            .returns
-            .iter()
-            .map(|r| Planned {
-                event_id: event_id(
-                    auth.channel(),
-                    Self::KIND,
-                    &[&r.reference, &r.rma, &r.tracking_number, &r.date],
-                ),
-                key: r.reference.trim().to_owned(),
-                status_id: None,
-                occurred_at: None,
-                repeat_key: None,
-                built: connectif::return_event(r, settings).map(|e| (e, None)),
-            })
-            .collect()
+        let plan_one = |r: &crate::qapla::ReturnShipment| {
+            let identity = [r.reference.as_str(), &r.rma, &r.tracking_number, &r.date];
+            let built = connectif::return_event(r, settings).map(|e| (e, None));
+            plan(auth, Self::KIND, &r.reference, None, &identity, built)
+        };
+        auth.payload().returns.iter().map(plan_one).collect()
     }
 }
 
@@ -117,22 +144,17 @@ impl Webhook for OrdersPayload {
     const KIND: Kind = Kind::Order;
     fn plan(auth: &Authenticated<Self>) -> Vec<Planned> {
         let settings = auth.settings();
-        auth.payload()
-            .orders
-            .iter()
-            .map(|o| Planned {
-                event_id: event_id(
-                    auth.channel(),
-                    Self::KIND,
-                    &[&o.reference, &o.tracking_number, &o.courier, &o.ship_date],
-                ),
-                key: o.reference.trim().to_owned(),
-                status_id: None,
-                occurred_at: None,
-                repeat_key: None,
-                built: connectif::order_event(o, settings).map(|e| (e, None)),
-            })
-            .collect()
+        let plan_one = |o: &crate::qapla::Order| {
+            let identity = [
+                o.reference.as_str(),
+                &o.tracking_number,
+                &o.courier,
+                &o.ship_date,
+            ];
+            let built = connectif::order_event(o, settings).map(|e| (e, None));
+            plan(auth, Self::KIND, &o.reference, None, &identity, built)
+        };
+        auth.payload().orders.iter().map(plan_one).collect()
     }
 }
 

@@ -13,7 +13,7 @@ pub use kinds::{Planned, Webhook, event_id};
 
 use crate::channel::{AuthError, Authenticator, ChannelId};
 use crate::customer::Email;
-use crate::delivery::{Accepted, Envelope, HandOff};
+use crate::delivery::{Accepted, HandOff};
 use crate::{metrics, qapla};
 use answer::{Refusal, answer};
 use lambda_http::http::{Method, StatusCode};
@@ -99,20 +99,12 @@ async fn hand_off_one<W: Webhook>(
     planned: Planned,
     started: Instant,
 ) -> Result<(), Refused> {
-    let Planned {
-        event_id,
-        key,
-        status_id,
-        occurred_at,
-        repeat_key,
-        built,
-    } = planned;
-    let log = |outcome: &str, reason: &str, customer: &str| {
+    let log = |key: &str, status_id: Option<&str>, outcome: &str, reason: &str, customer: &str| {
         tracing::info!(
             channel = %channel,
             kind = W::KIND.as_str(),
-            key = %key,
-            status_id = status_id.as_deref().unwrap_or(""),
+            key,
+            status_id = status_id.unwrap_or(""),
             customer,
             outcome,
             reason,
@@ -121,42 +113,49 @@ async fn hand_off_one<W: Webhook>(
         );
         metrics::count_event(channel.as_str(), W::KIND, outcome);
     };
-    let (event, enrich) = match built {
-        Ok(built) => built,
-        Err(skip) => {
-            log("skipped", skip.as_str(), "");
+    let envelope = match planned {
+        Planned::Send(envelope) => *envelope,
+        Planned::Skip {
+            key,
+            status_id,
+            reason,
+        } => {
+            log(&key, status_id.as_deref(), "skipped", reason.as_str(), "");
             return Ok(());
         }
     };
-    let customer = event
+    let customer = envelope
+        .event
         .fields
         .get("customerEmail")
         .and_then(|v| v.as_str())
         .and_then(|e| Email::try_from(e).ok())
         .map(|e| e.masked())
         .unwrap_or_default();
-    let envelope = Envelope {
-        event_id,
-        occurred_at,
-        repeat_key,
-        enrich,
-        channel: channel.clone(),
-        kind: W::KIND,
-        key: key.clone(),
-        status_id: status_id.clone(),
-        event,
-    };
+    let (key, status_id) = (envelope.key.clone(), envelope.status_id.clone());
     match deps.hand_off.hand_off(envelope).await {
         Ok(accepted) => {
             let reason = match &accepted {
                 Accepted::Failed { error, .. } => error.to_string(),
                 _ => String::new(),
             };
-            log(accepted.outcome(), &reason, &customer);
+            log(
+                &key,
+                status_id.as_deref(),
+                accepted.outcome(),
+                &reason,
+                &customer,
+            );
             Ok(())
         }
         Err(e) => {
-            log("hand_off_failed", &error_chain(&e), &customer);
+            log(
+                &key,
+                status_id.as_deref(),
+                "hand_off_failed",
+                &error_chain(&e),
+                &customer,
+            );
             Err((Refusal::HandOffFailed, None))
         }
     }
