@@ -4,7 +4,9 @@
 use std::fmt;
 
 /// A syntactically plausible e-mail address (one `@`, non-empty local part, a dotted
-/// domain, no whitespace). Connectif decides the rest.
+/// domain, no whitespace), trimmed and lower-cased: Connectif keys contacts by e-mail, so
+/// `Mario.Rossi@Example.IT` and `mario.rossi@example.it` must be one contact. Every e-mail
+/// the bridge sends goes through here. Connectif decides the rest.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Email(String);
 
@@ -26,7 +28,7 @@ impl TryFrom<&str> for Email {
             && !domain.ends_with('.')
             && !s.chars().any(|c| c.is_whitespace() || c.is_control());
         if ok {
-            Ok(Email(s.to_owned()))
+            Ok(Email(s.to_lowercase()))
         } else {
             Err(InvalidEmail)
         }
@@ -70,6 +72,15 @@ mod tests {
     fn valid_addresses_parse_and_are_trimmed() {
         let e = Email::try_from(" giulia.rossi@example.com ").expect("valid");
         assert_eq!(e.as_str(), "giulia.rossi@example.com");
+    }
+
+    #[test]
+    fn addresses_differing_only_in_case_are_one_contact() {
+        let a = Email::try_from("Mario.Rossi@Example.IT").expect("valid");
+        let b = Email::try_from(" mario.rossi@example.it").expect("valid");
+        assert_eq!(a, b);
+        assert_eq!(a.as_str(), "mario.rossi@example.it");
+        assert_eq!(a.masked(), "m***@example.it");
     }
 
     #[test]

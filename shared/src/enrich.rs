@@ -5,7 +5,8 @@
 //! are cached per shipment (a burst of statuses costs one call) and calls are paced per
 //! channel by a token bucket matching Qapla's limit (120 burst, 2 per second). Throttling
 //! and 5xx are retryable: they delay an event, never lose it. A shipment Qapla' does not
-//! know, or that has no e-mail even there, is a permanent failure (dead-lettered).
+//! know (its panel's "Test" button posts one) is skipped as `unknown_to_qapla`; one that
+//! has no e-mail even there is a permanent failure (dead-lettered).
 
 use crate::channel::{ChannelId, ChannelSettings};
 use crate::connectif::{ConnectifEvent, DeliveryError};
@@ -230,17 +231,28 @@ impl Enricher {
             });
         }
         let ok = inner.get("result").and_then(Value::as_str) == Some("OK");
-        if !status.is_success() || !ok {
+        if status.is_client_error() && status != StatusCode::NOT_FOUND {
             let error: String = error.chars().take(80).collect();
             return Err(permanent(&format!(
-                "shipment not found in Qapla' (HTTP {}: {error})",
+                "Qapla' API refused getShipment (HTTP {}: {error})",
                 status.as_u16()
             )));
         }
+        // Qapla' does not know the shipment: its panel's "Test" button posts a made-up one.
+        // Nothing to tell a customer, and nothing an operator must replay.
         let shipment = inner
             .get("shipment")
-            .or_else(|| inner.get("shipments").and_then(|s| s.get(0)))
+            .or_else(|| {
+                inner
+                    .get("shipments")
+                    .map(|s| s.get(0).unwrap_or(&Value::Null))
+            })
             .unwrap_or(inner);
+        if !status.is_success() || !ok || shipment.is_null() {
+            return Err(DeliveryError::Skip {
+                reason: UNKNOWN_TO_QAPLA,
+            });
+        }
         let text = |v: Option<&Value>| {
             v.and_then(Value::as_str)
                 .map(str::trim)
@@ -256,6 +268,9 @@ impl Enricher {
         })
     }
 }
+
+/// The skip reason of a shipment `getShipment` does not find.
+pub const UNKNOWN_TO_QAPLA: &str = "unknown_to_qapla";
 
 fn permanent(reason: &str) -> DeliveryError {
     DeliveryError::Permanent {

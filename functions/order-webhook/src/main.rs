@@ -2,16 +2,15 @@
 
 use bridge_core::qapla::OrdersPayload;
 use bridge_core::{config::Config, telemetry, webhook};
-use lambda_http::{Error, Request, run, service_fn};
+use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     telemetry::init();
     let config = Config::from_env()?;
     let deps = config.webhook_deps().await?;
-    run(service_fn(|req: Request| {
-        let deps = &deps;
-        async move { Ok::<_, Error>(webhook::handle::<OrdersPayload>(deps, req).await) }
+    run(service_fn(|event: LambdaEvent<serde_json::Value>| {
+        webhook::invoke::<OrdersPayload>(&deps, event)
     }))
     .await
 }

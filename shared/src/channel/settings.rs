@@ -3,7 +3,7 @@
 //! Errors name the field (`connectif.endpoints.order`) and the problem, never the value:
 //! a secret's content must not reach a log line.
 
-use crate::Kind;
+use crate::connectif::Reception;
 use crate::status::{LabelStyle, Language};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -106,11 +106,12 @@ impl Default for Aliases {
 }
 
 impl Aliases {
-    pub fn get(&self, kind: Kind) -> &str {
-        match kind {
-            Kind::Shipment => &self.shipment,
-            Kind::Return => &self.returns,
-            Kind::Order => &self.order,
+    pub fn get(&self, reception: Reception) -> &str {
+        match reception {
+            Reception::ShipmentStatus => &self.shipment,
+            Reception::ReturnStatus => &self.return_status,
+            Reception::ReturnRequest => &self.returns,
+            Reception::OrderShipped => &self.order,
         }
     }
 }
@@ -135,22 +136,37 @@ fn default_api_base() -> String {
     "https://api.connectif.cloud".into()
 }
 
-/// Endpoint URL per kind; a kind without one is not delivered (logged as `not_configured`).
+/// Endpoint URL per reception event; an event without one is not sent (logged and counted
+/// as `skipped`, reason `no_endpoint`).
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Endpoints {
     pub shipment: Option<String>,
+    /// Status updates of return shipments (`returnShipments: separate`). Without it they
+    /// are not sent: never to the shipment endpoint.
+    pub return_status: Option<String>,
     #[serde(rename = "return")]
     pub returns: Option<String>,
     pub order: Option<String>,
 }
 
 impl Endpoints {
-    pub fn get(&self, kind: Kind) -> Option<&str> {
-        match kind {
-            Kind::Shipment => self.shipment.as_deref(),
-            Kind::Return => self.returns.as_deref(),
-            Kind::Order => self.order.as_deref(),
+    pub fn get(&self, reception: Reception) -> Option<&str> {
+        match reception {
+            Reception::ShipmentStatus => self.shipment.as_deref(),
+            Reception::ReturnStatus => self.return_status.as_deref(),
+            Reception::ReturnRequest => self.returns.as_deref(),
+            Reception::OrderShipped => self.order.as_deref(),
+        }
+    }
+}
+
+impl ConnectifSettings {
+    /// Whether events of `reception` have somewhere to go (API mode: always).
+    pub fn delivers(&self, reception: Reception) -> bool {
+        match self {
+            ConnectifSettings::Endpoint { endpoints } => endpoints.get(reception).is_some(),
+            ConnectifSettings::Api { .. } => true,
         }
     }
 }
@@ -222,9 +238,9 @@ impl ChannelSettings {
         match &self.connectif {
             ConnectifSettings::Endpoint { endpoints } => {
                 let mut any = false;
-                for kind in Kind::ALL {
-                    if let Some(url) = endpoints.get(kind) {
-                        check_url(&format!("connectif.endpoints.{}", kind.as_str()), url)?;
+                for reception in Reception::ALL {
+                    if let Some(url) = endpoints.get(reception) {
+                        check_url(&format!("connectif.endpoints.{}", reception.setting()), url)?;
                         any = true;
                     }
                 }
@@ -295,10 +311,16 @@ mod tests {
         let s = parse(&endpoint_secret()).expect("valid");
         assert_eq!(s.language, Language::It);
         assert_eq!(s.label_style, LabelStyle::Name);
-        assert_eq!(s.aliases.get(Kind::Shipment), "order-status-change");
-        assert_eq!(s.aliases.get(Kind::Return), "return-request");
-        assert_eq!(s.aliases.get(Kind::Order), "order-shipped");
-        assert_eq!(s.aliases.return_status, "return-status-change");
+        assert_eq!(
+            s.aliases.get(Reception::ShipmentStatus),
+            "order-status-change"
+        );
+        assert_eq!(s.aliases.get(Reception::ReturnRequest), "return-request");
+        assert_eq!(s.aliases.get(Reception::OrderShipped), "order-shipped");
+        assert_eq!(
+            s.aliases.get(Reception::ReturnStatus),
+            "return-status-change"
+        );
         assert_eq!(s.tracking_url_source, TrackingUrlSource::Template);
         assert!(s.notify_only_changes);
         assert!(!s.notify_child_shipments);

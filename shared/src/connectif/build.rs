@@ -3,8 +3,7 @@
 //! Field sets (ids and Connectif types) are documented in the README, exactly as a shop
 //! creates them in Connectif. Every value is a string except `cashOnDelivery` (Boolean).
 
-use super::ConnectifEvent;
-use crate::Kind;
+use super::{ConnectifEvent, Reception};
 use crate::channel::{ChannelSettings, ReturnShipments, TrackingUrlSource};
 use crate::customer::Email;
 use crate::enrich::{Enrich, StatusRef};
@@ -25,6 +24,10 @@ pub enum SkipReason {
     ChildShipment,
     /// A return shipment's status (`returnShipments` is `skip`).
     ReturnShipment,
+    /// The channel has no Connectif endpoint for this reception event (endpoint mode).
+    NoEndpoint,
+    /// The channel wants Qapla's tracking page, which needs a tracking number.
+    NoTrackingNumber,
 }
 
 impl SkipReason {
@@ -35,6 +38,8 @@ impl SkipReason {
             SkipReason::NoCustomerName => "no_customer_name",
             SkipReason::ChildShipment => "child_shipment",
             SkipReason::ReturnShipment => "return_shipment",
+            SkipReason::NoEndpoint => "no_endpoint",
+            SkipReason::NoTrackingNumber => "no_tracking_number",
         }
     }
 }
@@ -50,9 +55,14 @@ fn customer(email: Option<&str>, name: Option<&str>) -> Result<(Email, String), 
     Ok((email, name.to_owned()))
 }
 
-fn event(alias: &str, fields: impl IntoIterator<Item = (&'static str, Value)>) -> ConnectifEvent {
+fn event(
+    reception: Reception,
+    settings: &ChannelSettings,
+    fields: impl IntoIterator<Item = (&'static str, Value)>,
+) -> ConnectifEvent {
     ConnectifEvent {
-        alias: alias.to_owned(),
+        alias: settings.aliases.get(reception).to_owned(),
+        reception: Some(reception),
         fields: fields
             .into_iter()
             .map(|(k, v)| (k.to_owned(), v))
@@ -102,10 +112,10 @@ pub fn shipment_event(
     if s.is_child && !settings.notify_child_shipments {
         return Err(SkipReason::ChildShipment);
     }
-    let alias = match (s.is_return, settings.return_shipments) {
+    let reception = match (s.is_return, settings.return_shipments) {
         (true, ReturnShipments::Skip) => return Err(SkipReason::ReturnShipment),
-        (true, ReturnShipments::Separate) => &settings.aliases.return_status,
-        _ => &settings.aliases.shipment,
+        (true, ReturnShipments::Separate) => Reception::ReturnStatus,
+        _ => Reception::ShipmentStatus,
     };
     let consignee = s.consignee.as_ref();
     let known = customer(
@@ -156,7 +166,8 @@ pub fn shipment_event(
         }),
     });
     let event = event(
-        alias,
+        reception,
+        settings,
         [
             ("courierStatus", text(&s.courier_status)),
             ("customerEmail", text(&email)),
@@ -209,7 +220,8 @@ pub fn return_event(
         }
     }
     Ok(event(
-        settings.aliases.get(Kind::Return),
+        Reception::ReturnRequest,
+        settings,
         [
             ("customerEmail", text(email.as_str())),
             ("customerName", text(&name)),
@@ -235,17 +247,41 @@ pub fn return_event(
     ))
 }
 
-/// `order-shipped`: one per order in the post.
-pub fn order_event(o: &Order, settings: &ChannelSettings) -> Result<ConnectifEvent, SkipReason> {
+/// `order-shipped`: one per order in the post. Its `trackingUrl` comes from the channel's
+/// template, or, with `trackingUrlSource: qapla`, from Qapla's API in the delivery stage
+/// (as for shipments).
+pub fn order_event(
+    o: &Order,
+    settings: &ChannelSettings,
+) -> Result<(ConnectifEvent, Option<Enrich>), SkipReason> {
     let (email, name) = customer(o.customer_email.as_deref(), o.customer_name.as_deref())?;
-    let url = tracking_url(
-        &settings.tracking_url_template,
-        &o.tracking_number,
-        &o.reference,
-        &o.courier,
-    );
-    Ok(event(
-        settings.aliases.get(Kind::Order),
+    let tracking = o.tracking_number.trim();
+    let (url, enrich) = match settings.tracking_url_source {
+        TrackingUrlSource::Qapla if tracking.is_empty() => {
+            return Err(SkipReason::NoTrackingNumber);
+        }
+        TrackingUrlSource::Qapla => (
+            String::new(),
+            Some(Enrich {
+                tracking_number: tracking.to_owned(),
+                customer: false,
+                tracking_url: true,
+                status: None,
+            }),
+        ),
+        TrackingUrlSource::Template => (
+            tracking_url(
+                &settings.tracking_url_template,
+                tracking,
+                &o.reference,
+                &o.courier,
+            ),
+            None,
+        ),
+    };
+    let event = event(
+        Reception::OrderShipped,
+        settings,
         [
             ("customerEmail", text(email.as_str())),
             ("customerName", text(&name)),
@@ -262,7 +298,8 @@ pub fn order_event(o: &Order, settings: &ChannelSettings) -> Result<ConnectifEve
                 text(settings.language_for(o.customer_country.as_deref()).code()),
             ),
         ],
-    ))
+    );
+    Ok((event, enrich))
 }
 
 #[cfg(test)]

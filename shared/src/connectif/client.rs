@@ -1,7 +1,6 @@
 //! The HTTP client that posts reception events, and how its failures are classified.
 
-use super::ConnectifEvent;
-use crate::Kind;
+use super::{ConnectifEvent, Reception};
 use crate::channel::ConnectifSettings;
 use reqwest::StatusCode;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
@@ -22,6 +21,10 @@ pub enum DeliveryError {
     /// Other 4xx, or nothing to deliver to: another try would fail the same way.
     #[error("permanent: {reason}")]
     Permanent { reason: String },
+    /// Nothing to deliver, and rightly so (e.g. `unknown_to_qapla`: the shipment of Qapla's
+    /// panel "Test" button): logged and counted as skipped, not dead-lettered.
+    #[error("skipped: {reason}")]
+    Skip { reason: &'static str },
 }
 
 impl DeliveryError {
@@ -59,7 +62,7 @@ impl ConnectifClient {
     pub async fn send(
         &self,
         target: &ConnectifSettings,
-        kind: Kind,
+        reception: Reception,
         event: &ConnectifEvent,
     ) -> Result<(), DeliveryError> {
         let body = serde_json::to_vec(&event.fields).map_err(|_| DeliveryError::Permanent {
@@ -68,11 +71,11 @@ impl ConnectifClient {
         let request = match target {
             ConnectifSettings::Endpoint { endpoints } => {
                 let url = endpoints
-                    .get(kind)
+                    .get(reception)
                     .ok_or_else(|| DeliveryError::Permanent {
                         reason: format!(
-                            "no Connectif endpoint configured for {} events",
-                            kind.as_str()
+                            "no Connectif endpoint configured (connectif.endpoints.{})",
+                            reception.setting()
                         ),
                     })?;
                 self.http.post(url)

@@ -34,6 +34,10 @@ impl HandOff for InProcessHandOff {
                     self.policy.next_delay(retry, *retry_after)
                 }
                 crate::connectif::DeliveryError::Permanent { .. } => None,
+                crate::connectif::DeliveryError::Skip { reason } => {
+                    let reason = (*reason).to_owned();
+                    return Ok(Accepted::Skipped { reason });
+                }
             };
             match wait {
                 Some(wait) => {

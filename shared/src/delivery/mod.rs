@@ -21,7 +21,7 @@ pub use worker::{Worker, WorkerPolicy};
 
 use crate::Kind;
 use crate::channel::{Authenticator, ChannelId, StoreError};
-use crate::connectif::{ConnectifClient, ConnectifEvent, DeliveryError};
+use crate::connectif::{ConnectifClient, ConnectifEvent, DeliveryError, Reception};
 use crate::enrich::{Enrich, Enricher};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -54,6 +54,11 @@ pub struct Envelope {
 }
 
 impl Envelope {
+    /// The reception event it is for.
+    pub fn reception(&self) -> Reception {
+        self.event.reception.unwrap_or(Reception::of(self.kind))
+    }
+
     /// FIFO message group: one per shipment (or order), so its events stay in order.
     pub fn group(&self) -> String {
         format!("{}:{}:{}", self.channel, self.kind.as_str(), self.key)
@@ -69,6 +74,8 @@ pub enum Accepted {
     Delivered { tries: u32 },
     /// Not delivered (in-process): retries exhausted or a permanent refusal.
     Failed { tries: u32, error: DeliveryError },
+    /// Not sent, and rightly so (in-process): e.g. a shipment Qapla' itself does not know.
+    Skipped { reason: String },
 }
 
 impl Accepted {
@@ -77,6 +84,7 @@ impl Accepted {
             Accepted::Queued => "received",
             Accepted::Delivered { .. } => "delivered",
             Accepted::Failed { .. } => "delivery_failed",
+            Accepted::Skipped { .. } => "skipped",
         }
     }
 }
@@ -90,6 +98,16 @@ pub struct HandOffError(#[source] pub Box<dyn std::error::Error + Send + Sync>);
 #[async_trait]
 pub trait HandOff: Send + Sync {
     async fn hand_off(&self, envelope: Envelope) -> Result<Accepted, HandOffError>;
+
+    /// Every event of one post, results in the same order. The default hands them off one
+    /// after another; a queue sends them in batches.
+    async fn hand_off_all(&self, envelopes: Vec<Envelope>) -> Vec<Result<Accepted, HandOffError>> {
+        let mut results = Vec::with_capacity(envelopes.len());
+        for envelope in envelopes {
+            results.push(self.hand_off(envelope).await);
+        }
+        results
+    }
 }
 
 /// Delivers one envelope once, with the channel's current settings: completes it from
@@ -151,8 +169,14 @@ impl Deliverer {
                 &completed
             }
         };
+        let reception = envelope.reception();
+        if let Some(field) = event.missing_required(reception) {
+            return Err(DeliveryError::Permanent {
+                reason: format!("required field `{field}` is empty"),
+            });
+        }
         self.client
-            .send(&settings.connectif, envelope.kind, event)
+            .send(&settings.connectif, reception, event)
             .await
     }
 }

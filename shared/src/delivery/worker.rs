@@ -51,6 +51,7 @@ enum Outcome {
     Duplicate,
     Superseded,
     Repeat,
+    Skipped,
     Retried,
     HeldBack,
     DeadLettered,
@@ -63,6 +64,7 @@ impl Outcome {
             Outcome::Duplicate => "duplicate",
             Outcome::Superseded => "superseded",
             Outcome::Repeat => "repeat",
+            Outcome::Skipped => "skipped",
             Outcome::Retried => "retried",
             Outcome::HeldBack => "held_back",
             Outcome::DeadLettered => "dead_lettered",
@@ -166,6 +168,10 @@ impl Worker {
                 }
                 self.log(msg, Some(&envelope), Outcome::Delivered, "");
                 Outcome::Delivered
+            }
+            Err(DeliveryError::Skip { reason }) => {
+                self.log(msg, Some(&envelope), Outcome::Skipped, reason);
+                Outcome::Skipped
             }
             Err(DeliveryError::Permanent { reason }) => {
                 self.dead_letter(msg, Some(&envelope), &reason).await

@@ -1,6 +1,6 @@
 //! The orders webhook (label printed, or shipment transmitted to the courier).
 
-use super::{flex_bool, flex_opt_bool, flex_opt_string, flex_string};
+use super::{flag, flex_opt_string, flex_string, id, opt_flag, required_id};
 use secrecy::SecretString;
 use serde::Deserialize;
 
@@ -17,7 +17,8 @@ pub struct OrdersPayload {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Order {
-    #[serde(deserialize_with = "flex_string")]
+    /// Never blank: it keys the order's FIFO group.
+    #[serde(deserialize_with = "required_id")]
     pub reference: String,
     #[serde(default, deserialize_with = "flex_string")]
     pub order_date: String,
@@ -25,9 +26,9 @@ pub struct Order {
     pub ship_date: String,
     #[serde(default, deserialize_with = "flex_string")]
     pub courier: String,
-    #[serde(default, deserialize_with = "flex_string")]
+    #[serde(default, deserialize_with = "id")]
     pub tracking_number: String,
-    #[serde(default, rename = "return", deserialize_with = "flex_opt_bool")]
+    #[serde(default, rename = "return", deserialize_with = "opt_flag")]
     pub is_return: Option<bool>,
     #[serde(default, deserialize_with = "flex_opt_string")]
     pub return_tracking_number: Option<String>,
@@ -35,7 +36,7 @@ pub struct Order {
     #[serde(default, deserialize_with = "flex_string")]
     pub amount: String,
     /// Cash on delivery.
-    #[serde(default, rename = "isPOD", deserialize_with = "flex_bool")]
+    #[serde(default, rename = "isPOD", deserialize_with = "flag")]
     pub is_pod: bool,
     #[serde(default, deserialize_with = "flex_opt_string")]
     pub customer_name: Option<String>,

@@ -3,9 +3,10 @@
 //! The envelope shape comes from Qapla's reference repository, not the webhook page, so it
 //! is parsed tolerantly: the `webhookReturnShipments` wrapper may be present or not.
 
-use super::{flex_opt_string, flex_string, null_as_empty};
+use super::{ParseError, flex_opt_string, flex_string, id, null_as_empty, parse, required_id};
 use secrecy::SecretString;
 use serde::Deserialize;
+use serde::de::IgnoredAny;
 
 /// The whole return post, wrapper removed.
 #[derive(Debug)]
@@ -18,13 +19,9 @@ pub struct ReturnsPayload {
 }
 
 #[derive(Deserialize)]
-#[serde(untagged)]
-enum Wire {
-    Wrapped {
-        #[serde(rename = "webhookReturnShipments")]
-        inner: Envelope,
-    },
-    Bare(Envelope),
+struct Wrapped {
+    #[serde(rename = "webhookReturnShipments")]
+    inner: Envelope,
 }
 
 #[derive(Deserialize)]
@@ -38,13 +35,22 @@ struct Envelope {
     return_shipments: Vec<ReturnShipment>,
 }
 
-impl<'de> Deserialize<'de> for ReturnsPayload {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (Wire::Wrapped { inner: e } | Wire::Bare(e)) = Wire::deserialize(d).map_err(|_| {
-            serde::de::Error::custom(
-                "expected an object with webhookReturnShipments.returnShipments",
-            )
-        })?;
+impl ReturnsPayload {
+    /// Parse a return post, wrapped in `webhookReturnShipments` or bare. Parsed straight
+    /// from the text (not through an untagged enum) so errors name their field and ids keep
+    /// their digits.
+    pub fn parse(body: &[u8]) -> Result<Self, ParseError> {
+        #[derive(Deserialize)]
+        struct Probe {
+            #[serde(default, rename = "webhookReturnShipments")]
+            wrapped: Option<IgnoredAny>,
+        }
+        let wrapped = serde_json::from_slice::<Probe>(body).is_ok_and(|p| p.wrapped.is_some());
+        let e = if wrapped {
+            parse::<Wrapped>(body)?.inner
+        } else {
+            parse::<Envelope>(body)?
+        };
         Ok(ReturnsPayload {
             id: e.id,
             api_key: e.api_key,
@@ -60,13 +66,13 @@ pub struct ReturnShipment {
     /// Creation time, `YYYY-MM-DD HH:MM:SS` Italian local time.
     #[serde(default, deserialize_with = "flex_string")]
     pub date: String,
-    /// The order reference.
-    #[serde(default, deserialize_with = "flex_string")]
+    /// The order reference; never blank (it keys the return's FIFO group).
+    #[serde(deserialize_with = "required_id")]
     pub reference: String,
-    #[serde(default, rename = "RMA", deserialize_with = "flex_string")]
+    #[serde(default, rename = "RMA", deserialize_with = "id")]
     pub rma: String,
     /// Tracking number of the return shipment.
-    #[serde(default, deserialize_with = "flex_string")]
+    #[serde(default, deserialize_with = "id")]
     pub tracking_number: String,
     #[serde(default, deserialize_with = "flex_opt_string")]
     pub refund_method_code: Option<String>,

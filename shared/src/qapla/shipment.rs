@@ -1,6 +1,6 @@
 //! The shipments webhook (a tracking status change), versions 1.2 and 1.3.
 
-use super::{flex_bool, flex_opt_string, flex_string, null_as_empty};
+use super::{flag, flex_opt_string, flex_string, id, null_as_empty, required_id, required_text};
 use secrecy::SecretString;
 use serde::Deserialize;
 
@@ -11,18 +11,19 @@ pub struct ShipmentPayload {
     /// The channel's private API key; checked, never logged.
     #[serde(default)]
     pub api_key: Option<SecretString>,
-    #[serde(deserialize_with = "flex_string")]
+    /// Never blank: it keys the shipment's FIFO group and state.
+    #[serde(deserialize_with = "required_id")]
     pub tracking_number: String,
     /// 1 = a return shipment.
-    #[serde(default, rename = "return", deserialize_with = "flex_bool")]
+    #[serde(default, rename = "return", deserialize_with = "flag")]
     pub is_return: bool,
-    #[serde(default, deserialize_with = "flex_bool")]
+    #[serde(default, deserialize_with = "flag")]
     pub has_children: bool,
-    #[serde(default, deserialize_with = "flex_bool")]
+    #[serde(default, deserialize_with = "flag")]
     pub is_child: bool,
     #[serde(default, deserialize_with = "flex_string")]
     pub courier: String,
-    #[serde(default, deserialize_with = "flex_string")]
+    #[serde(default, deserialize_with = "id")]
     pub reference: String,
     /// `YYYY-MM-DD HH:MM:SS`, Italian local time, as the courier reported it.
     #[serde(default, deserialize_with = "flex_string")]
@@ -31,10 +32,11 @@ pub struct ShipmentPayload {
     pub courier_status: String,
     #[serde(default, deserialize_with = "flex_string")]
     pub place: String,
-    /// Qapla' status id as text (`"3"`); numbers are accepted too.
-    #[serde(rename = "qaplaStatusID", deserialize_with = "flex_string")]
+    /// Qapla' status id as text (`"3"`); numbers are accepted and kept as their digits.
+    #[serde(rename = "qaplaStatusID", deserialize_with = "required_id")]
     pub qapla_status_id: String,
-    #[serde(default, deserialize_with = "flex_string")]
+    /// Qapla's status label; never blank (a required Connectif field for unknown ids).
+    #[serde(deserialize_with = "required_text")]
     pub qapla_status: String,
     #[serde(default, deserialize_with = "null_as_empty")]
     pub status_details: Vec<StatusDetail>,
@@ -52,7 +54,7 @@ pub struct ShipmentPayload {
 /// A sub-status (e.g. 1 = on hold at the depot, for status 6).
 #[derive(Debug, Clone, Deserialize)]
 pub struct StatusDetail {
-    #[serde(deserialize_with = "flex_string")]
+    #[serde(deserialize_with = "id")]
     pub id: String,
     #[serde(default, deserialize_with = "flex_opt_string")]
     pub detail: Option<String>,

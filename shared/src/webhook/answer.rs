@@ -1,15 +1,16 @@
 //! Qapla's answer contract: `{"result":"OK"}` with 200, or an opaque `{"result":"KO"}`
 //! with a status that fits the refusal. The reason goes to the log, never to the caller.
 
-use lambda_http::http::StatusCode;
-use lambda_http::http::header::{ALLOW, CONTENT_TYPE, HeaderValue};
-use lambda_http::{Body, Response};
+use super::HttpResponse;
+use std::collections::BTreeMap;
 
 /// Why a request was refused: the log's `reason`, and the status code of the KO.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Refusal {
+    NotAnHttpEvent,
     MethodNotAllowed,
     BadChannel,
+    BadBase64,
     EmptyBody,
     TooLarge,
     InvalidJson,
@@ -18,13 +19,16 @@ pub(super) enum Refusal {
     WrongKey,
     SettingsUnavailable,
     HandOffFailed,
+    HandOffTimeout,
 }
 
 impl Refusal {
     pub(super) fn reason(self) -> &'static str {
         match self {
+            Refusal::NotAnHttpEvent => "not_an_http_event",
             Refusal::MethodNotAllowed => "method_not_allowed",
             Refusal::BadChannel => "invalid_channel_id",
+            Refusal::BadBase64 => "invalid_base64_body",
             Refusal::EmptyBody => "empty_body",
             Refusal::TooLarge => "body_too_large",
             Refusal::InvalidJson => "invalid_payload",
@@ -33,38 +37,42 @@ impl Refusal {
             Refusal::WrongKey => "wrong_api_key",
             Refusal::SettingsUnavailable => "channel_settings_unavailable",
             Refusal::HandOffFailed => "hand_off_failed",
+            Refusal::HandOffTimeout => "hand_off_timeout",
         }
     }
 
     /// Unknown channel, bad channel id, missing and wrong key all answer the same 401.
-    pub(super) fn status(self) -> StatusCode {
+    pub(super) fn status(self) -> u16 {
         match self {
-            Refusal::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Refusal::EmptyBody | Refusal::InvalidJson => StatusCode::BAD_REQUEST,
-            Refusal::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Refusal::MethodNotAllowed => 405,
+            Refusal::NotAnHttpEvent
+            | Refusal::BadBase64
+            | Refusal::EmptyBody
+            | Refusal::InvalidJson => 400,
+            Refusal::TooLarge => 413,
             Refusal::BadChannel
             | Refusal::MissingKey
             | Refusal::UnknownChannel
-            | Refusal::WrongKey => StatusCode::UNAUTHORIZED,
-            Refusal::SettingsUnavailable | Refusal::HandOffFailed => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            | Refusal::WrongKey => 401,
+            Refusal::SettingsUnavailable | Refusal::HandOffFailed | Refusal::HandOffTimeout => 503,
         }
     }
 }
 
-pub(super) fn answer(status: StatusCode) -> Response<Body> {
-    let text = if status.is_success() {
+pub(super) fn answer(status: u16) -> HttpResponse {
+    let body = if (200..300).contains(&status) {
         r#"{"result":"OK"}"#
     } else {
         r#"{"result":"KO"}"#
     };
-    let mut response = Response::new(Body::Text(text.to_owned()));
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    if status == StatusCode::METHOD_NOT_ALLOWED {
-        headers.insert(ALLOW, HeaderValue::from_static("POST"));
+    let mut headers = BTreeMap::from([("content-type".to_owned(), "application/json".to_owned())]);
+    if status == 405 {
+        headers.insert("allow".to_owned(), "POST".to_owned());
     }
-    response
+    HttpResponse {
+        status_code: status,
+        headers,
+        body: body.to_owned(),
+        is_base64_encoded: false,
+    }
 }

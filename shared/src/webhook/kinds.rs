@@ -5,9 +5,8 @@ use crate::channel::{Authenticated, ChannelId, Presented};
 use crate::connectif::{self, ConnectifEvent, SkipReason};
 use crate::delivery::Envelope;
 use crate::enrich::Enrich;
-use crate::qapla::{OrdersPayload, ReturnsPayload, ShipmentPayload};
+use crate::qapla::{OrdersPayload, ParseError, ReturnsPayload, ShipmentPayload};
 use secrecy::SecretString;
-use serde::de::DeserializeOwned;
 
 /// One Connectif event planned from a Qapla' post (a post may hold several): ready for
 /// the hand-off, or skipped with the reason.
@@ -33,6 +32,18 @@ fn plan<T>(
     built: Built,
 ) -> Planned {
     let key = key.trim().to_owned();
+    // An event whose reception has no endpoint (endpoint mode) is not sent at all: never to
+    // another kind's endpoint.
+    let built = built.and_then(|(event, enrich)| {
+        let reception = event
+            .reception
+            .unwrap_or(crate::connectif::Reception::of(kind));
+        if auth.settings().connectif.delivers(reception) {
+            Ok((event, enrich))
+        } else {
+            Err(SkipReason::NoEndpoint)
+        }
+    });
     match built {
         Ok((event, enrich)) => Planned::Send(Box::new(Envelope {
             event_id: event_id(auth.channel(), kind, identity),
@@ -66,8 +77,10 @@ pub fn event_id(channel: &ChannelId, kind: Kind, parts: &[&str]) -> String {
 }
 
 /// A Qapla' webhook payload.
-pub trait Webhook: DeserializeOwned + Presented + Send + Sync {
+pub trait Webhook: Presented + Send + Sync + Sized {
     const KIND: Kind;
+    /// Read a post's body (a JSON object; errors name the field, never its value).
+    fn parse(body: &[u8]) -> Result<Self, ParseError>;
     fn plan(auth: &Authenticated<Self>) -> Vec<Planned>;
 }
 
@@ -79,6 +92,9 @@ impl Presented for ShipmentPayload {
 
 impl Webhook for ShipmentPayload {
     const KIND: Kind = Kind::Shipment;
+    fn parse(body: &[u8]) -> Result<Self, ParseError> {
+        crate::qapla::parse(body)
+    }
     fn plan(auth: &Authenticated<Self>) -> Vec<Planned> {
         let s = auth.payload();
         let details: Vec<&str> = s.status_details.iter().map(|d| d.id.as_str()).collect();
@@ -123,6 +139,9 @@ impl Presented for ReturnsPayload {
 
 impl Webhook for ReturnsPayload {
     const KIND: Kind = Kind::Return;
+    fn parse(body: &[u8]) -> Result<Self, ParseError> {
+        ReturnsPayload::parse(body)
+    }
     fn plan(auth: &Authenticated<Self>) -> Vec<Planned> {
         let settings = auth.settings();
         let plan_one = |r: &crate::qapla::ReturnShipment| {
@@ -142,6 +161,9 @@ impl Presented for OrdersPayload {
 
 impl Webhook for OrdersPayload {
     const KIND: Kind = Kind::Order;
+    fn parse(body: &[u8]) -> Result<Self, ParseError> {
+        crate::qapla::parse(body)
+    }
     fn plan(auth: &Authenticated<Self>) -> Vec<Planned> {
         let settings = auth.settings();
         let plan_one = |o: &crate::qapla::Order| {
@@ -151,7 +173,7 @@ impl Webhook for OrdersPayload {
                 &o.courier,
                 &o.ship_date,
             ];
-            let built = connectif::order_event(o, settings).map(|e| (e, None));
+            let built = connectif::order_event(o, settings);
             plan(auth, Self::KIND, &o.reference, None, &identity, built)
         };
         auth.payload().orders.iter().map(plan_one).collect()

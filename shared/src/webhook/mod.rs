@@ -7,19 +7,19 @@
 //! never because of Connectif. Callers get an opaque KO; the log line says why.
 
 mod answer;
+mod event;
 mod kinds;
 
+pub use event::{HttpEvent, HttpResponse};
 pub use kinds::{Planned, Webhook, event_id};
 
 use crate::channel::{AuthError, Authenticator, ChannelId};
 use crate::customer::Email;
-use crate::delivery::{Accepted, HandOff};
-use crate::{metrics, qapla};
+use crate::delivery::{Accepted, Envelope, HandOff};
+use crate::metrics;
 use answer::{Refusal, answer};
-use lambda_http::http::{Method, StatusCode};
-use lambda_http::{Body, Request, RequestExt, Response};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant, SystemTime};
 
 /// What a webhook function needs, built once per process.
 pub struct Deps {
@@ -29,23 +29,54 @@ pub struct Deps {
     pub max_body_bytes: usize,
 }
 
-/// Handle one Qapla' post of kind `W`. Never fails: every problem becomes a KO answer.
-pub async fn handle<W: Webhook>(deps: &Deps, req: Request) -> Response<Body> {
+/// Time kept back from the invocation's deadline to log and answer: a post that is not fully
+/// handed off by then is answered KO (Qapla' retries it; the repeats are no-ops).
+const ANSWER_MARGIN: Duration = Duration::from_secs(1);
+
+/// The Lambda handler of a webhook function: the raw event, and the invocation's deadline.
+pub async fn invoke<W: Webhook>(
+    deps: &Deps,
+    event: lambda_runtime::LambdaEvent<serde_json::Value>,
+) -> Result<HttpResponse, lambda_runtime::Error> {
+    let left = event
+        .context
+        .deadline()
+        .duration_since(SystemTime::now())
+        .unwrap_or_default();
+    Ok(handle::<W>(deps, event.payload, Instant::now() + left).await)
+}
+
+/// Handle one Qapla' post of kind `W` (an API Gateway HTTP API event) that must be answered
+/// by `deadline`. Never fails: every problem becomes a KO answer.
+pub async fn handle<W: Webhook>(
+    deps: &Deps,
+    event: serde_json::Value,
+    deadline: Instant,
+) -> HttpResponse {
     let started = Instant::now();
-    let channel_text = channel_from_path(&req).unwrap_or_default().to_owned();
-    match accept::<W>(deps, req, started).await {
-        Ok(()) => answer(StatusCode::OK),
+    let event = serde_json::from_value::<HttpEvent>(event);
+    let channel_text = event
+        .as_ref()
+        .ok()
+        .and_then(HttpEvent::channel)
+        .unwrap_or_default()
+        .to_owned();
+    let accepted = match &event {
+        Ok(event) => accept::<W>(deps, event, started, deadline).await,
+        Err(e) => Err((Refusal::NotAnHttpEvent, Some(e.to_string()))),
+    };
+    match accepted {
+        Ok(()) => answer(200),
         Err((refusal, detail)) => {
             let status = refusal.status();
-            let latency_ms = started.elapsed().as_millis() as u64;
             tracing::warn!(
                 channel = %channel_text,
                 kind = W::KIND.as_str(),
                 outcome = "rejected",
                 reason = refusal.reason(),
                 detail = detail.as_deref().unwrap_or(""),
-                status = status.as_u16(),
-                latency_ms,
+                status,
+                latency_ms = started.elapsed().as_millis() as u64,
                 "Qapla' post refused"
             );
             metrics::count_event(&channel_text, W::KIND, "rejected");
@@ -56,27 +87,33 @@ pub async fn handle<W: Webhook>(deps: &Deps, req: Request) -> Response<Body> {
 
 type Refused = (Refusal, Option<String>);
 
-async fn accept<W: Webhook>(deps: &Deps, req: Request, started: Instant) -> Result<(), Refused> {
-    if req.method() != Method::POST {
-        return Err((Refusal::MethodNotAllowed, Some(req.method().to_string())));
+async fn accept<W: Webhook>(
+    deps: &Deps,
+    req: &HttpEvent,
+    started: Instant,
+    deadline: Instant,
+) -> Result<(), Refused> {
+    if req.method() != "POST" {
+        return Err((Refusal::MethodNotAllowed, Some(req.method().to_owned())));
     }
-    let channel = channel_from_path(&req)
+    let channel = req
+        .channel()
         .and_then(|c| ChannelId::try_from(c).ok())
         .ok_or((Refusal::BadChannel, None))?;
-    let body: &[u8] = match req.body() {
-        Body::Empty => &[],
-        Body::Text(t) => t.as_bytes(),
-        Body::Binary(b) => b,
-        _ => &[],
-    };
+    // Base64 grows a body by a third: refuse an oversized one before decoding it.
+    if req.raw_len() / 4 * 3 > deps.max_body_bytes {
+        return Err((Refusal::TooLarge, Some(format!("{} bytes", req.raw_len()))));
+    }
+    let body = req
+        .body()
+        .map_err(|e| (Refusal::BadBase64, Some(e.to_string())))?;
     if body.len() > deps.max_body_bytes {
         return Err((Refusal::TooLarge, Some(format!("{} bytes", body.len()))));
     }
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err((Refusal::EmptyBody, None));
     }
-    let payload: W = serde_json::from_slice(body)
-        .map_err(|e| (Refusal::InvalidJson, Some(qapla::describe_parse_error(&e))))?;
+    let payload = W::parse(&body).map_err(|e| (Refusal::InvalidJson, Some(e.to_string())))?;
     let auth = deps
         .channels
         .authenticate(channel, payload)
@@ -87,90 +124,116 @@ async fn accept<W: Webhook>(deps: &Deps, req: Request, started: Instant) -> Resu
             AuthError::WrongKey => (Refusal::WrongKey, None),
             AuthError::Store(e) => (Refusal::SettingsUnavailable, Some(error_chain(&e))),
         })?;
+    let log = EventLog {
+        channel: auth.channel(),
+        kind: W::KIND,
+        started,
+    };
+    let mut envelopes = Vec::new();
     for planned in W::plan(&auth) {
-        hand_off_one::<W>(deps, auth.channel(), planned, started).await?;
+        match planned {
+            Planned::Send(envelope) => envelopes.push(*envelope),
+            Planned::Skip {
+                key,
+                status_id,
+                reason,
+            } => log.line(&key, status_id.as_deref(), "skipped", reason.as_str(), ""),
+        }
+    }
+    let count = envelopes.len();
+    let summaries: Vec<_> = envelopes.iter().map(Summary::of).collect();
+    let hand_off = deps.hand_off.hand_off_all(envelopes);
+    let results = tokio::time::timeout_at(
+        deadline
+            .checked_sub(ANSWER_MARGIN)
+            .unwrap_or(deadline)
+            .into(),
+        hand_off,
+    )
+    .await
+    .map_err(|_| {
+        let detail = format!("{count} events not all handed off before the deadline");
+        (Refusal::HandOffTimeout, Some(detail))
+    })?;
+    let mut failed = 0;
+    for (summary, result) in summaries.iter().zip(results) {
+        let (outcome, reason) = match &result {
+            Ok(accepted @ Accepted::Failed { error, .. }) => {
+                (accepted.outcome(), error.to_string())
+            }
+            Ok(accepted @ Accepted::Skipped { reason }) => (accepted.outcome(), reason.clone()),
+            Ok(accepted) => (accepted.outcome(), String::new()),
+            Err(e) => {
+                failed += 1;
+                ("hand_off_failed", error_chain(e))
+            }
+        };
+        let status = summary.status_id.as_deref();
+        log.line(&summary.key, status, outcome, &reason, &summary.customer);
+    }
+    if failed > 0 {
+        return Err((
+            Refusal::HandOffFailed,
+            Some(format!("{failed} of {count} events")),
+        ));
     }
     Ok(())
 }
 
-async fn hand_off_one<W: Webhook>(
-    deps: &Deps,
-    channel: &ChannelId,
-    planned: Planned,
+/// What the log line of a handed-off event needs (the envelope itself moves into the queue).
+struct Summary {
+    key: String,
+    status_id: Option<String>,
+    customer: String,
+}
+
+impl Summary {
+    fn of(envelope: &Envelope) -> Self {
+        let customer = envelope
+            .event
+            .fields
+            .get("customerEmail")
+            .and_then(|v| v.as_str())
+            .and_then(|e| Email::try_from(e).ok())
+            .map(|e| e.masked())
+            .unwrap_or_default();
+        Summary {
+            key: envelope.key.clone(),
+            status_id: envelope.status_id.clone(),
+            customer,
+        }
+    }
+}
+
+/// One log line (and one metric) per event of a post.
+struct EventLog<'a> {
+    channel: &'a ChannelId,
+    kind: crate::Kind,
     started: Instant,
-) -> Result<(), Refused> {
-    let log = |key: &str, status_id: Option<&str>, outcome: &str, reason: &str, customer: &str| {
+}
+
+impl EventLog<'_> {
+    fn line(
+        &self,
+        key: &str,
+        status_id: Option<&str>,
+        outcome: &str,
+        reason: &str,
+        customer: &str,
+    ) {
         tracing::info!(
-            channel = %channel,
-            kind = W::KIND.as_str(),
+            channel = %self.channel,
+            kind = self.kind.as_str(),
             key,
             status_id = status_id.unwrap_or(""),
             customer,
             outcome,
             reason,
-            latency_ms = started.elapsed().as_millis() as u64,
+            latency_ms = self.started.elapsed().as_millis() as u64,
             "event"
         );
-        metrics::count_event(channel.as_str(), W::KIND, outcome);
-    };
-    let envelope = match planned {
-        Planned::Send(envelope) => *envelope,
-        Planned::Skip {
-            key,
-            status_id,
-            reason,
-        } => {
-            log(&key, status_id.as_deref(), "skipped", reason.as_str(), "");
-            return Ok(());
-        }
-    };
-    let customer = envelope
-        .event
-        .fields
-        .get("customerEmail")
-        .and_then(|v| v.as_str())
-        .and_then(|e| Email::try_from(e).ok())
-        .map(|e| e.masked())
-        .unwrap_or_default();
-    let (key, status_id) = (envelope.key.clone(), envelope.status_id.clone());
-    match deps.hand_off.hand_off(envelope).await {
-        Ok(accepted) => {
-            let reason = match &accepted {
-                Accepted::Failed { error, .. } => error.to_string(),
-                _ => String::new(),
-            };
-            log(
-                &key,
-                status_id.as_deref(),
-                accepted.outcome(),
-                &reason,
-                &customer,
-            );
-            Ok(())
-        }
-        Err(e) => {
-            log(
-                &key,
-                status_id.as_deref(),
-                "hand_off_failed",
-                &error_chain(&e),
-                &customer,
-            );
-            Err((Refusal::HandOffFailed, None))
-        }
+        metrics::count_event(self.channel.as_str(), self.kind, outcome);
     }
-}
-
-/// The channel id: API Gateway's `{channel}` path parameter, else the segment after
-/// `qapla` in the path (local emulators do not fill path parameters).
-fn channel_from_path(req: &Request) -> Option<&str> {
-    if let Some(c) = req.path_parameters_ref().and_then(|p| p.first("channel")) {
-        return Some(c);
-    }
-    let path = req.uri().path();
-    let mut segments = path.split('/');
-    segments.by_ref().find(|s| *s == "qapla")?;
-    segments.next().filter(|s| !s.is_empty())
 }
 
 /// `outer: inner: innermost`, for logs only.

@@ -3,7 +3,7 @@
 
 use crate::helpers::*;
 use bridge_core::qapla::{OrdersPayload, ReturnsPayload, ShipmentPayload};
-use lambda_http::{Body, Request};
+use serde_json::Value;
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -18,7 +18,7 @@ async fn connectif_expecting_nothing() -> MockServer {
 }
 
 /// The answer, and the `reason` of the refusal's log line.
-async fn refused(req: Request) -> (u16, serde_json::Value, String) {
+async fn refused(req: Value) -> (u16, serde_json::Value, String) {
     let server = connectif_expecting_nothing().await;
     let deps = deps(Mode::Endpoint, &server.uri());
     let logs = Logs::capture();
@@ -43,16 +43,8 @@ async fn non_json_is_a_400_ko() {
 
 #[tokio::test]
 async fn an_empty_body_is_a_400_ko() {
-    for body in [
-        Body::Empty,
-        Body::Text(String::new()),
-        Body::Text(" \n".into()),
-    ] {
-        let req = lambda_http::http::Request::builder()
-            .method("POST")
-            .uri("/qapla/it/shipments")
-            .body(body)
-            .expect("request");
+    for body in [None, Some(""), Some(" \n")] {
+        let req = request("POST", "/qapla/it/shipments", body);
         let (status, answer, reason) = refused(req).await;
         assert_eq!((status, answer, reason.as_str()), (400, ko(), "empty_body"));
     }
@@ -103,11 +95,8 @@ async fn a_body_over_the_cap_is_a_413_ko() {
 #[tokio::test]
 async fn a_method_other_than_post_is_a_405_ko() {
     for m in ["GET", "PUT", "DELETE"] {
-        let req = lambda_http::http::Request::builder()
-            .method(m)
-            .uri("/qapla/it/shipments")
-            .body(Body::Text(fixture("shipment-v1.3-delivered.json")))
-            .expect("request");
+        let body = fixture("shipment-v1.3-delivered.json");
+        let req = request(m, "/qapla/it/shipments", Some(&body));
         let (status, answer, reason) = refused(req).await;
         assert_eq!(
             (status, answer, reason.as_str()),
@@ -206,15 +195,18 @@ async fn content_type_variants_are_all_accepted() {
         Some("text/plain"),
         None,
     ] {
-        let mut builder = lambda_http::http::Request::builder()
-            .method("POST")
-            .uri("/qapla/it/shipments");
-        if let Some(ct) = content_type {
-            builder = builder.header("content-type", ct);
+        let mut req = post(
+            "/qapla/it/shipments",
+            fixture("shipment-v1.3-delivered.json"),
+        );
+        match content_type {
+            Some(ct) => req["headers"]["content-type"] = ct.into(),
+            None => drop(
+                req["headers"]
+                    .as_object_mut()
+                    .map(|h| h.remove("content-type")),
+            ),
         }
-        let req = builder
-            .body(Body::Text(fixture("shipment-v1.3-delivered.json")))
-            .expect("request");
         let (status, answer) = send::<ShipmentPayload>(&deps, req).await;
         assert_eq!((status, answer), (200, ok()), "{content_type:?}");
     }

@@ -92,17 +92,37 @@ async fn qapla_throttling_delays_the_event_and_it_is_delivered_once() {
 }
 
 #[tokio::test]
-async fn an_unknown_shipment_or_one_without_email_is_dead_lettered_with_the_reason() {
-    let cases = [
-        (
-            json!({ "getShipment": { "result": "KO", "error": "Shipment not found" } }),
-            "shipment not found in Qapla'",
-        ),
-        (
-            get_shipment_answer("", "Anna Verdi", "IT", QAPLA_PAGE),
-            "no customer e-mail in Qapla' either",
-        ),
+async fn a_shipment_qapla_does_not_know_is_skipped_not_dead_lettered() {
+    // What Qapla's panel "Test" button causes: a made-up shipment, unknown to getShipment.
+    let unknown = [
+        json!({ "getShipment": { "result": "KO", "error": "Shipment not found" } }),
+        json!({ "getShipment": { "result": "OK", "error": null, "count": 0, "shipments": [] } }),
     ];
+    for answer in unknown {
+        let (server, fake) = FakeConnectif::start().await;
+        mount_get_shipment(&server, answer.clone(), 1).await;
+        let local = LocalDurable::start(&server.uri(), json!({}));
+        let logs = Logs::capture();
+        local.post(fixture("shipment-v1.2-in-transit.json")).await;
+        local.drain().await;
+        assert!(fake.tries().is_empty());
+        assert!(local.queue.dead_letters().is_empty(), "{answer}");
+        assert!(local.queue.is_empty(), "done with, not retried: {answer}");
+        let skipped = logs
+            .lines()
+            .into_iter()
+            .filter(|l| l["outcome"] == "skipped" && l["reason"] == "unknown_to_qapla")
+            .count();
+        assert_eq!(skipped, 1, "{answer}: {}", logs.text());
+    }
+}
+
+#[tokio::test]
+async fn a_shipment_without_email_even_in_qapla_is_dead_lettered_with_the_reason() {
+    let cases = [(
+        get_shipment_answer("", "Anna Verdi", "IT", QAPLA_PAGE),
+        "no customer e-mail in Qapla' either",
+    )];
     for (answer, reason) in cases {
         let (server, fake) = FakeConnectif::start().await;
         mount_get_shipment(&server, answer, 1).await;

@@ -356,8 +356,10 @@ async fn a_kind_without_an_endpoint_is_accepted_and_not_sent() {
     let (status, answer) =
         send::<OrdersPayload>(&deps, post("/qapla/it/orders", fixture("orders.json"))).await;
     assert_eq!((status, answer), (200, ok()));
-    assert!(
-        logs.text()
-            .contains("no Connectif endpoint configured for order events")
-    );
+    let skipped: Vec<_> = logs
+        .lines()
+        .into_iter()
+        .filter(|l| l["outcome"] == "skipped" && l["reason"] == "no_endpoint")
+        .collect();
+    assert_eq!(skipped.len(), 2, "both orders are skipped, with the reason");
 }

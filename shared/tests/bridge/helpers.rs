@@ -8,7 +8,6 @@ use bridge_core::channel::{
 use bridge_core::connectif::ConnectifClient;
 use bridge_core::delivery::{Deliverer, InProcessHandOff, RetryPolicy};
 use bridge_core::webhook::{self, Deps, Webhook};
-use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -109,34 +108,35 @@ pub fn deps(mode: Mode, connectif: &str) -> Deps {
     deps_with(store(mode, connectif), Duration::ZERO)
 }
 
-/// A POST as API Gateway would pass it (no path parameters: the path fallback is used).
-pub fn post(path: &str, body: impl Into<String>) -> Request {
-    lambda_http::http::Request::builder()
-        .method("POST")
-        .uri(format!(
-            "https://abc123.execute-api.eu-west-1.amazonaws.com{path}"
-        ))
-        .header("content-type", "application/json;")
-        .header("user-agent", "Mozilla/5.0")
-        .body(Body::Text(body.into()))
-        .expect("request")
+/// An API Gateway HTTP API event (payload 2.0) of `method` to `path` carrying `body`, with
+/// no path parameters (the path fallback is used), as API Gateway would pass it.
+pub fn request(method: &str, path: &str, body: Option<&str>) -> Value {
+    json!({
+        "version": "2.0",
+        "routeKey": "ANY /qapla/{channel}/x",
+        "rawPath": path,
+        "headers": { "content-type": "application/json;", "user-agent": "Mozilla/5.0" },
+        "requestContext": { "http": { "method": method, "path": path } },
+        "body": body,
+        "isBase64Encoded": false,
+    })
 }
 
-pub async fn send<W: Webhook>(deps: &Deps, req: Request) -> (u16, Value) {
-    let response: Response<Body> = webhook::handle::<W>(deps, req).await;
-    let status = response.status().as_u16();
+/// A POST of `body` to `path`.
+pub fn post(path: &str, body: impl Into<String>) -> Value {
+    request("POST", path, Some(&body.into()))
+}
+
+/// Qapla's answer to `event`, given the usual 29 s to answer.
+pub async fn send<W: Webhook>(deps: &Deps, event: Value) -> (u16, Value) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(29);
+    let response = webhook::handle::<W>(deps, event, deadline).await;
     assert_eq!(
-        response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok()),
+        response.headers.get("content-type").map(String::as_str),
         Some("application/json")
     );
-    let body = match response.body() {
-        Body::Text(t) => t.clone(),
-        other => panic!("unexpected body {other:?}"),
-    };
-    (status, serde_json::from_str(&body).expect("answer is JSON"))
+    let answer = serde_json::from_str(&response.body).expect("answer is JSON");
+    (response.status_code, answer)
 }
 
 /// Qapla's `getShipment` answer for a shipment whose consignee is known.
@@ -201,6 +201,16 @@ impl std::io::Write for Writer {
 
 impl Logs {
     pub fn capture() -> Self {
+        // A callsite first hit on a thread with no subscriber is cached as "never
+        // interested", and later captures on other threads would miss its lines. A global
+        // subscriber that wants everything (and writes it nowhere) keeps every callsite live.
+        static GLOBAL: std::sync::Once = std::sync::Once::new();
+        GLOBAL.call_once(|| {
+            let _ = tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::TRACE)
+                .with_writer(std::io::sink)
+                .try_init();
+        });
         let buffer = Arc::new(std::sync::Mutex::new(Vec::new()));
         let writer = Writer(buffer.clone());
         let subscriber = tracing_subscriber::fmt()
