@@ -5,6 +5,7 @@ mod auth;
 mod bad_input;
 mod durable;
 mod durable_helpers;
+mod edges;
 mod enrichment;
 mod fixtures;
 mod helpers;
