@@ -3,7 +3,7 @@
 //! Every variable is optional; the defaults (in [`Config::default`]) are those of the SAM
 //! template. A malformed value fails start-up with a message naming the variable.
 
-use crate::channel::{Authenticator, ChannelStore, MemoryStore, SecretsManagerStore};
+use crate::channel::{Authenticator, CacheLimits, ChannelStore, MemoryStore, SecretsManagerStore};
 use crate::connectif::ConnectifClient;
 use crate::delivery::state::DynamoState;
 use crate::delivery::{
@@ -26,6 +26,10 @@ pub struct Config {
     /// `SECRET_RECHECK_SECONDS`: on a key mismatch, settings older than this are re-read
     /// once (picks up a rotated key; bounds reads caused by wrong keys).
     pub secret_recheck: Duration,
+    /// `UNKNOWN_CHANNEL_LOOKUPS_PER_MINUTE`, `SECRET_STALE_HOURS`: reads of channels not
+    /// known to exist per minute, and how long the last good settings are served while
+    /// Secrets Manager fails (see `channel::Authenticator`).
+    pub cache_limits: CacheLimits,
     /// `MAX_BODY_BYTES`: larger posts are refused with 413.
     pub max_body_bytes: usize,
     /// `CONNECTIF_CONNECT_TIMEOUT_MS`.
@@ -55,6 +59,7 @@ impl Default for Config {
             channels_file: None,
             secret_ttl: Duration::from_secs(300),
             secret_recheck: Duration::from_secs(10),
+            cache_limits: CacheLimits::default(),
             max_body_bytes: 1024 * 1024,
             connect_timeout: Duration::from_secs(2),
             request_timeout: Duration::from_secs(8),
@@ -103,6 +108,12 @@ impl Config {
         }
         if let Some(s) = number("SECRET_RECHECK_SECONDS")? {
             c.secret_recheck = Duration::from_secs(s);
+        }
+        if let Some(n) = number("UNKNOWN_CHANNEL_LOOKUPS_PER_MINUTE")? {
+            c.cache_limits.unknown_lookups_per_minute = u32::try_from(n).unwrap_or(u32::MAX);
+        }
+        if let Some(hours) = number("SECRET_STALE_HOURS")? {
+            c.cache_limits.stale_for = Duration::from_secs(hours * 3600);
         }
         if let Some(n) = number("MAX_BODY_BYTES")? {
             c.max_body_bytes = usize::try_from(n).unwrap_or(usize::MAX);
@@ -164,10 +175,11 @@ impl Config {
     }
 
     fn channels(&self, store: Arc<dyn ChannelStore>) -> Arc<Authenticator> {
-        Arc::new(Authenticator::new(
+        Arc::new(Authenticator::with_limits(
             store,
             self.secret_ttl,
             self.secret_recheck,
+            self.cache_limits.clone(),
         ))
     }
 

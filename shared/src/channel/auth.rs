@@ -1,11 +1,19 @@
-//! Authentication of a webhook against its channel, over a cache of channel settings.
+//! Authentication of a webhook against its channel, over a bounded cache of channel
+//! settings.
 //!
-//! Settings are cached per channel for a TTL. When a presented key does not match (or the
-//! channel is unknown), the settings are read again once — so a rotated key works without a
-//! redeploy — but not more often than every `recheck_after`, so a stream of wrong keys
-//! cannot turn into a stream of Secrets Manager calls.
+//! - Settings are cached per channel for a TTL. When a presented key does not match (or the
+//!   channel is unknown), the settings are read again once — so a rotated key works without
+//!   a redeploy — but not more often than every `recheck_after`.
+//! - Channels that do not exist are remembered for [`NEGATIVE_TTL`]; the cache holds at most
+//!   `max_entries`; and reading a channel not known to exist spends a token of a small
+//!   budget (`unknown_lookups_per_minute`), so a flood of made-up channel names costs a
+//!   bounded number of Secrets Manager calls per minute and bounded memory.
+//! - Stale-if-error: when a refresh fails (a Secrets Manager blip, a broken edit), the last
+//!   good settings are served for up to `stale_for` and the failure is logged; only a
+//!   channel never read successfully answers 503.
 
 use super::{ChannelId, ChannelSettings, ChannelStore, StoreError};
+use crate::webhook::error_chain;
 use secrecy::SecretString;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -46,13 +54,53 @@ pub enum AuthError {
     UnknownChannel,
     #[error("apiKey does not match the channel's")]
     WrongKey,
+    /// A channel not known to exist, not looked up: the budget for such look-ups is spent.
+    #[error("unknown channel (look-up budget for unknown channels spent)")]
+    LookupThrottled,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
+/// How long a channel found not to exist is remembered.
+pub const NEGATIVE_TTL: Duration = Duration::from_secs(60);
+
+/// Bounds of the settings cache (see the module docs).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CacheLimits {
+    pub max_entries: usize,
+    pub unknown_lookups_per_minute: u32,
+    pub stale_for: Duration,
+}
+
+impl Default for CacheLimits {
+    fn default() -> Self {
+        CacheLimits {
+            max_entries: 1000,
+            unknown_lookups_per_minute: 60,
+            stale_for: Duration::from_secs(24 * 3600),
+        }
+    }
+}
+
 struct Cached {
+    /// `None`: the channel does not exist.
     settings: Option<Arc<ChannelSettings>>,
+    /// When this answer was read.
     loaded: Instant,
+    /// A refresh failed: serve this (stale) answer without asking again until then.
+    retry_at: Option<Instant>,
+}
+
+/// A token bucket: `per_minute` burst, refilled evenly.
+struct Budget {
+    tokens: f64,
+    at: Instant,
+}
+
+#[derive(Default)]
+struct Cache {
+    entries: HashMap<ChannelId, Cached>,
+    unknown_budget: Option<Budget>,
 }
 
 /// Cached channel settings and the key check.
@@ -60,24 +108,47 @@ pub struct Authenticator {
     store: Arc<dyn ChannelStore>,
     ttl: Duration,
     recheck_after: Duration,
-    cache: Mutex<HashMap<ChannelId, Cached>>,
+    limits: CacheLimits,
+    cache: Mutex<Cache>,
 }
+
+/// What a look-up found: the settings, and the age of the cached copy (`None`: just read).
+type Found = (Option<Arc<ChannelSettings>>, Option<Duration>);
 
 impl Authenticator {
     pub fn new(store: Arc<dyn ChannelStore>, ttl: Duration, recheck_after: Duration) -> Self {
+        Self::with_limits(store, ttl, recheck_after, CacheLimits::default())
+    }
+
+    pub fn with_limits(
+        store: Arc<dyn ChannelStore>,
+        ttl: Duration,
+        recheck_after: Duration,
+        limits: CacheLimits,
+    ) -> Self {
         Authenticator {
             store,
             ttl,
             recheck_after,
+            limits,
             cache: Mutex::default(),
         }
+    }
+
+    /// Channels currently cached (existing or not).
+    pub fn cached_channels(&self) -> usize {
+        self.lock().entries.len()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Cache> {
+        self.cache.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The channel's settings, from the cache while younger than the TTL.
     pub async fn settings(
         &self,
         channel: &ChannelId,
-    ) -> Result<Option<Arc<ChannelSettings>>, StoreError> {
+    ) -> Result<Option<Arc<ChannelSettings>>, AuthError> {
         Ok(self.cached_or_load(channel).await?.0)
     }
 
@@ -93,7 +164,7 @@ impl Authenticator {
         // `age` is None when the settings were read just now: no point reading them again.
         if !matches && age.is_some_and(|age| age >= self.recheck_after) {
             tracing::info!(channel = %channel, "key mismatch or unknown channel: re-reading channel settings");
-            settings = self.load(&channel).await?;
+            settings = self.load(&channel).await?.0;
         }
         match settings {
             None => Err(AuthError::UnknownChannel),
@@ -106,33 +177,112 @@ impl Authenticator {
         }
     }
 
-    /// Settings and the age of the cached copy (`None` when just loaded).
-    async fn cached_or_load(
-        &self,
-        channel: &ChannelId,
-    ) -> Result<(Option<Arc<ChannelSettings>>, Option<Duration>), StoreError> {
+    async fn cached_or_load(&self, channel: &ChannelId) -> Result<Found, AuthError> {
         let hit = {
-            let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-            cache.get(channel).and_then(|c| {
+            let cache = self.lock();
+            cache.entries.get(channel).and_then(|c| {
                 let age = c.loaded.elapsed();
-                (age < self.ttl).then(|| (c.settings.clone(), Some(age)))
+                let ttl = if c.settings.is_some() {
+                    self.ttl
+                } else {
+                    NEGATIVE_TTL
+                };
+                let waiting = c.retry_at.is_some_and(|t| Instant::now() < t);
+                (age < ttl || waiting).then(|| (c.settings.clone(), Some(age)))
             })
         };
         match hit {
             Some(hit) => Ok(hit),
-            None => Ok((self.load(channel).await?, None)),
+            None => self.load(channel).await,
         }
     }
 
-    async fn load(&self, channel: &ChannelId) -> Result<Option<Arc<ChannelSettings>>, StoreError> {
-        let settings = self.store.load(channel).await?.map(Arc::new);
-        self.cache.lock().unwrap_or_else(|e| e.into_inner()).insert(
+    /// Read the channel's settings from the store, within the budget for channels not known
+    /// to exist, falling back to the last good settings when the read fails.
+    async fn load(&self, channel: &ChannelId) -> Result<Found, AuthError> {
+        let last_good = {
+            let mut cache = self.lock();
+            if let Some(c) = cache.entries.get(channel)
+                && c.retry_at.is_some_and(|t| Instant::now() < t)
+            {
+                // A refresh failed moments ago: do not ask the store again yet.
+                return Ok((c.settings.clone(), Some(c.loaded.elapsed())));
+            }
+            let known = cache.entries.get(channel).and_then(|c| {
+                let age = c.loaded.elapsed();
+                c.settings.clone().map(|s| (s, age))
+            });
+            if known.is_none() && !self.spend_unknown_budget(&mut cache) {
+                return Err(AuthError::LookupThrottled);
+            }
+            known.filter(|(_, age)| *age < self.limits.stale_for)
+        };
+        match self.store.load(channel).await {
+            Ok(settings) => {
+                let settings = settings.map(Arc::new);
+                self.insert(channel, settings.clone());
+                Ok((settings, None))
+            }
+            Err(error) => {
+                let Some((settings, age)) = last_good else {
+                    return Err(error.into());
+                };
+                tracing::warn!(
+                    channel = %channel,
+                    error = %error_chain(&error),
+                    stale_secs = age.as_secs(),
+                    "channel settings could not be refreshed: serving the last good ones"
+                );
+                if let Some(c) = self.lock().entries.get_mut(channel) {
+                    c.retry_at =
+                        Some(Instant::now() + self.recheck_after.max(Duration::from_secs(1)));
+                }
+                Ok((Some(settings), Some(age)))
+            }
+        }
+    }
+
+    fn spend_unknown_budget(&self, cache: &mut Cache) -> bool {
+        let per_minute = f64::from(self.limits.unknown_lookups_per_minute);
+        let budget = cache.unknown_budget.get_or_insert(Budget {
+            tokens: per_minute,
+            at: Instant::now(),
+        });
+        let refill = budget.at.elapsed().as_secs_f64() * per_minute / 60.0;
+        budget.tokens = (budget.tokens + refill).min(per_minute);
+        budget.at = Instant::now();
+        if budget.tokens >= 1.0 {
+            budget.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn insert(&self, channel: &ChannelId, settings: Option<Arc<ChannelSettings>>) {
+        let mut cache = self.lock();
+        let entries = &mut cache.entries;
+        if entries.len() >= self.limits.max_entries && !entries.contains_key(channel) {
+            // Forget channels that do not exist first, then the oldest answers.
+            entries.retain(|_, c| c.settings.is_some());
+            while entries.len() >= self.limits.max_entries {
+                let oldest = entries
+                    .iter()
+                    .min_by_key(|(_, c)| c.loaded)
+                    .map(|(id, _)| id.clone());
+                match oldest {
+                    Some(id) => entries.remove(&id),
+                    None => break,
+                };
+            }
+        }
+        entries.insert(
             channel.clone(),
             Cached {
-                settings: settings.clone(),
+                settings,
                 loaded: Instant::now(),
+                retry_at: None,
             },
         );
-        Ok(settings)
     }
 }

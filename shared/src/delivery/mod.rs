@@ -20,7 +20,7 @@ pub use retry::RetryPolicy;
 pub use worker::{Worker, WorkerPolicy};
 
 use crate::Kind;
-use crate::channel::{Authenticator, ChannelId, StoreError};
+use crate::channel::{AuthError, Authenticator, ChannelId, StoreError};
 use crate::connectif::{ConnectifClient, ConnectifEvent, DeliveryError, Reception};
 use crate::enrich::{Enrich, Enricher};
 use async_trait::async_trait;
@@ -145,13 +145,13 @@ impl Deliverer {
                     reason: "channel settings no longer exist".into(),
                 });
             }
-            Err(StoreError::Invalid(e)) => {
+            Err(AuthError::Store(StoreError::Invalid(e))) => {
                 return Err(DeliveryError::Retryable {
                     reason: format!("channel settings invalid: {e}"),
                     retry_after: None,
                 });
             }
-            Err(e @ StoreError::Unavailable(_)) => {
+            Err(e) => {
                 return Err(DeliveryError::Retryable {
                     reason: e.to_string(),
                     retry_after: None,

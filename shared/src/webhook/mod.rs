@@ -122,6 +122,7 @@ async fn accept<W: Webhook>(
             AuthError::MissingKey => (Refusal::MissingKey, None),
             AuthError::UnknownChannel => (Refusal::UnknownChannel, None),
             AuthError::WrongKey => (Refusal::WrongKey, None),
+            AuthError::LookupThrottled => (Refusal::UnknownChannel, Some(e.to_string())),
             AuthError::Store(e) => (Refusal::SettingsUnavailable, Some(error_chain(&e))),
         })?;
     let log = EventLog {

@@ -2,8 +2,11 @@
 //! re-read once on a mismatch (rotation), read through the real SDK from moto_server.
 
 use crate::helpers::*;
-use bridge_core::channel::{ChannelStore, MemoryStore, SecretsManagerStore};
+use bridge_core::channel::{
+    Authenticator, CacheLimits, ChannelStore, MemoryStore, SecretsManagerStore,
+};
 use bridge_core::qapla::ShipmentPayload;
+use bridge_core::webhook::{Deps, Webhook};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -235,4 +238,122 @@ async fn secrets_manager_unreachable_answers_503() {
     )
     .await;
     assert_eq!((status, answer), (503, ko()));
+}
+
+#[tokio::test]
+async fn a_flood_of_made_up_channels_costs_a_bounded_number_of_store_reads_and_memory() {
+    let server = connectif(0).await;
+    let counting = Arc::new(CountingStore {
+        inner: store(Mode::Endpoint, &server.uri()),
+        loads: AtomicUsize::new(0),
+    });
+    let limits = CacheLimits {
+        max_entries: 100,
+        unknown_lookups_per_minute: 60,
+        ..CacheLimits::default()
+    };
+    let channels = Authenticator::with_limits(
+        counting.clone(),
+        Duration::from_secs(300),
+        Duration::from_secs(10),
+        limits,
+    );
+    let key = || {
+        ShipmentPayload::parse(fixture("shipment-v1.3-delivered.json").as_bytes()).expect("payload")
+    };
+    // The real channel, read once before the flood.
+    assert!(channels.authenticate(channel("it"), key()).await.is_ok());
+    let started = std::time::Instant::now();
+    for i in 0..40_000 {
+        let made_up = channel(&format!("made-up-{i}"));
+        assert!(channels.authenticate(made_up, key()).await.is_err());
+    }
+    let minutes = started.elapsed().as_secs_f64() / 60.0;
+    let reads = counting.loads.load(Ordering::SeqCst) - 1;
+    assert!(
+        reads as f64 <= 60.0 + 60.0 * minutes + 1.0,
+        "{reads} store reads in {minutes:.2} min"
+    );
+    assert!(
+        channels.cached_channels() <= 100,
+        "{}",
+        channels.cached_channels()
+    );
+    // The real channel is still served from the cache, without another read.
+    assert!(channels.authenticate(channel("it"), key()).await.is_ok());
+    assert_eq!(counting.loads.load(Ordering::SeqCst), reads + 1);
+}
+
+#[tokio::test]
+async fn a_secrets_manager_blip_serves_the_last_good_settings_and_a_never_read_channel_gets_503() {
+    let moto = Moto::start().await;
+    let client = moto.secrets_client();
+    let server = connectif(2).await;
+    for (name, key) in [("it", IT_KEY), ("es", ES_KEY)] {
+        client
+            .create_secret()
+            .name(format!("qapla-connectif/{name}"))
+            .secret_string(secret(Mode::Api, &server.uri(), key, name).to_string())
+            .send()
+            .await
+            .expect("secret created in moto");
+    }
+    let sm = Arc::new(SecretsManagerStore::new(client, "qapla-connectif"));
+    // A TTL of zero: every post refreshes the settings.
+    let channels = Arc::new(Authenticator::new(sm, Duration::ZERO, Duration::ZERO));
+    let deps = Deps {
+        channels: channels.clone(),
+        ..deps(Mode::Api, &server.uri())
+    };
+    let it = fixture("shipment-v1.3-delivered.json");
+    let es = fixture("shipment-v1.3-out-for-delivery-es.json");
+    assert_eq!(
+        send::<ShipmentPayload>(&deps, post("/qapla/it/shipments", it.clone())).await,
+        (200, ok())
+    );
+    drop(moto); // Secrets Manager is gone.
+    let logs = Logs::capture();
+    assert_eq!(
+        send::<ShipmentPayload>(&deps, post("/qapla/it/shipments", it.clone())).await,
+        (200, ok()),
+        "the last good settings are served"
+    );
+    assert!(
+        logs.text().contains("serving the last good ones"),
+        "{}",
+        logs.text()
+    );
+    assert_eq!(
+        send::<ShipmentPayload>(&deps, post("/qapla/es/shipments", es)).await,
+        (503, ko()),
+        "a channel never read has nothing to fall back on"
+    );
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn stale_settings_are_served_for_a_bounded_time_only() {
+    let memory = Arc::new(MemoryStore::default());
+    memory.put(
+        channel("it"),
+        secret(Mode::Api, "http://127.0.0.1:9", IT_KEY, "it").to_string(),
+    );
+    let limits = CacheLimits {
+        stale_for: Duration::from_millis(200),
+        ..CacheLimits::default()
+    };
+    let channels =
+        Authenticator::with_limits(memory.clone(), Duration::ZERO, Duration::ZERO, limits);
+    let key = || {
+        ShipmentPayload::parse(fixture("shipment-v1.3-delivered.json").as_bytes()).expect("payload")
+    };
+    assert!(channels.authenticate(channel("it"), key()).await.is_ok());
+    // Someone breaks the secret: the last good settings go on serving, for a while.
+    memory.put(channel("it"), r#"{"qaplaApiKey":"k"}"#.into());
+    assert!(channels.authenticate(channel("it"), key()).await.is_ok());
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert!(matches!(
+        channels.authenticate(channel("it"), key()).await,
+        Err(bridge_core::channel::AuthError::Store(_))
+    ));
 }
