@@ -105,6 +105,114 @@ impl HandOff for SqsQueue {
             .map_err(|e| HandOffError(Box::new(e)))?;
         Ok(Accepted::Queued)
     }
+
+    /// In batches of 10, several batches at once; results in the envelopes' order.
+    async fn hand_off_all(&self, envelopes: Vec<Envelope>) -> Vec<Result<Accepted, HandOffError>> {
+        use futures_util::StreamExt;
+        let count = envelopes.len();
+        let sent: Vec<_> = futures_util::stream::iter(batches(&envelopes))
+            .map(|batch| self.send_batch(batch))
+            .buffer_unordered(BATCHES_IN_FLIGHT)
+            .collect()
+            .await;
+        let mut results: Vec<Option<Result<Accepted, HandOffError>>> =
+            (0..count).map(|_| None).collect();
+        for (i, result) in sent.into_iter().flatten() {
+            results[i] = Some(result);
+        }
+        results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(HandOffError("not sent".into()))))
+            .collect()
+    }
+}
+
+/// SQS takes at most 10 messages and 256 KiB per `SendMessageBatch`.
+const BATCH_COUNT: usize = 10;
+const BATCH_BYTES: usize = 256 * 1024;
+/// Batches in flight at once: 1,000 orders are 100 calls, about 13 round trips.
+const BATCHES_IN_FLIGHT: usize = 8;
+
+/// Envelopes (index, group, dedup id, body) split into batches SQS accepts.
+fn batches(envelopes: &[Envelope]) -> Vec<Vec<(usize, String, String, String)>> {
+    let mut out: Vec<Vec<(usize, String, String, String)>> = Vec::new();
+    let mut bytes = 0;
+    for (i, envelope) in envelopes.iter().enumerate() {
+        let body = serde_json::to_string(envelope).unwrap_or_default();
+        let full = out
+            .last()
+            .is_none_or(|b| b.len() == BATCH_COUNT || bytes + body.len() > BATCH_BYTES);
+        if full {
+            out.push(Vec::new());
+            bytes = 0;
+        }
+        bytes += body.len();
+        let entry = (i, group_id(envelope), envelope.event_id.clone(), body);
+        out.last_mut().expect("a batch was pushed").push(entry);
+    }
+    out
+}
+
+impl SqsQueue {
+    /// One `SendMessageBatch`; entries SQS refuses are tried once more, singly.
+    async fn send_batch(
+        &self,
+        batch: Vec<(usize, String, String, String)>,
+    ) -> Vec<(usize, Result<Accepted, HandOffError>)> {
+        use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+        let entries: Result<Vec<_>, _> = batch
+            .iter()
+            .map(|(i, group, dedup, body)| {
+                SendMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .message_group_id(group)
+                    .message_deduplication_id(dedup)
+                    .message_body(body)
+                    .build()
+            })
+            .collect();
+        let answer = match entries {
+            Ok(entries) => self
+                .client
+                .send_message_batch()
+                .queue_url(&self.queue_url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|e| HandOffError(Box::new(e))),
+            Err(e) => Err(HandOffError(Box::new(e))),
+        };
+        let refused: Vec<String> = match answer {
+            Ok(out) => out.failed.into_iter().map(|f| f.id).collect(),
+            Err(e) => {
+                tracing::warn!(error = %crate::webhook::error_chain(&e), "SendMessageBatch failed: sending its messages singly");
+                batch.iter().map(|(i, ..)| i.to_string()).collect()
+            }
+        };
+        let mut results = Vec::with_capacity(batch.len());
+        for (i, group, dedup, body) in batch {
+            if !refused.contains(&i.to_string()) {
+                results.push((i, Ok(Accepted::Queued)));
+                continue;
+            }
+            let single = self
+                .client
+                .send_message()
+                .queue_url(&self.queue_url)
+                .message_group_id(group)
+                .message_deduplication_id(dedup)
+                .message_body(body)
+                .send()
+                .await;
+            results.push((
+                i,
+                single
+                    .map(|_| Accepted::Queued)
+                    .map_err(|e| HandOffError(Box::new(e))),
+            ));
+        }
+        results
+    }
 }
 
 #[async_trait]

@@ -308,3 +308,65 @@ async fn dead_letters_are_listed_and_redriven_per_channel_then_delivered_once() 
         (0, 0)
     );
 }
+
+/// An orders post of `n` orders with distinct references.
+fn orders_post(n: usize) -> String {
+    let mut v = fixture_json("orders.json");
+    let first = v["orders"][0].clone();
+    v["orders"] = (0..n)
+        .map(|i| {
+            let mut o = first.clone();
+            o["reference"] = serde_json::json!(format!("ORDER-{i:05}"));
+            o
+        })
+        .collect();
+    v.to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_post_of_1000_orders_is_queued_in_100_batch_calls() {
+    use bridge_core::qapla::OrdersPayload;
+    use std::sync::atomic::Ordering;
+    let (server, fake) = FakeConnectif::start().await;
+    let d = Durable::start(&server.uri(), test_policy()).await;
+    let deps = Deps {
+        channels: d.deps.channels.clone(),
+        hand_off: d.deps.hand_off.clone(),
+        max_body_bytes: 6_000_000,
+    };
+    let before = d.sqs_calls.0.load(Ordering::SeqCst);
+    let started = std::time::Instant::now();
+    // moto's FIFO queue scans every stored message on each send (about a minute for 1,000
+    // messages, from any client): a deadline for moto, not for SQS.
+    let deadline = started + Duration::from_secs(300);
+    let event = post("/qapla/it/orders", orders_post(1000));
+    let answer = bridge_core::webhook::handle::<OrdersPayload>(&deps, event, deadline).await;
+    let took = started.elapsed();
+    let calls = d.sqs_calls.0.load(Ordering::SeqCst) - before;
+    println!("1,000 orders queued through moto in {took:?} with {calls} SQS calls");
+    assert_eq!(answer.status_code, 200);
+    assert_eq!(calls, 100, "SendMessageBatch, 10 messages each");
+    assert_eq!(d.queued().await, 1000);
+    assert!(fake.tries().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_post_not_queued_before_the_deadline_is_a_ko_and_its_retry_a_no_op() {
+    use bridge_core::qapla::OrdersPayload;
+    let (server, _fake) = FakeConnectif::start().await;
+    let d = Durable::start(&server.uri(), test_policy()).await;
+    let body = orders_post(40);
+    // Less than the answer margin left: KO at once, so Qapla' retries the post later.
+    let too_close = std::time::Instant::now() + Duration::from_millis(500);
+    let event = post("/qapla/it/orders", body.clone());
+    let answer = bridge_core::webhook::handle::<OrdersPayload>(&d.deps, event, too_close).await;
+    assert_eq!(
+        (answer.status_code, answer.body.as_str()),
+        (503, r#"{"result":"KO"}"#)
+    );
+    for _ in 0..2 {
+        let answer = send::<OrdersPayload>(&d.deps, post("/qapla/it/orders", body.clone())).await;
+        assert_eq!(answer, (200, ok()));
+    }
+    assert_eq!(d.queued().await, 40, "the repeat is de-duplicated");
+}

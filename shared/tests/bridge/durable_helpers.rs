@@ -109,7 +109,26 @@ pub fn test_policy() -> WorkerPolicy {
     }
 }
 
-fn aws_conf(endpoint: &str) -> (aws_sdk_sqs::Client, aws_sdk_dynamodb::Client) {
+/// Counts SQS operations (one per call, retries not counted).
+#[derive(Debug, Clone, Default)]
+pub struct CountCalls(pub Arc<std::sync::atomic::AtomicUsize>);
+
+impl aws_sdk_sqs::config::Intercept for CountCalls {
+    fn name(&self) -> &'static str {
+        "CountCalls"
+    }
+
+    fn read_before_execution(
+        &self,
+        _: &aws_sdk_sqs::config::interceptors::BeforeSerializationInterceptorContextRef<'_>,
+        _: &mut aws_sdk_sqs::config::ConfigBag,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+fn aws_conf(endpoint: &str, calls: &CountCalls) -> (aws_sdk_sqs::Client, aws_sdk_dynamodb::Client) {
     use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region};
     let creds = Credentials::new("test", "test", None, None, "test");
     let sqs = aws_sdk_sqs::Config::builder()
@@ -117,6 +136,7 @@ fn aws_conf(endpoint: &str) -> (aws_sdk_sqs::Client, aws_sdk_dynamodb::Client) {
         .region(Region::new("eu-west-1"))
         .credentials_provider(creds.clone())
         .endpoint_url(endpoint)
+        .interceptor(calls.clone())
         .build();
     let ddb = aws_sdk_dynamodb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
@@ -136,6 +156,8 @@ pub struct Durable {
     /// Kept alive for the test's length (killed on drop).
     pub _moto: Moto,
     pub sqs: aws_sdk_sqs::Client,
+    /// SQS operations made through `sqs` (and so by the webhooks' hand-off).
+    pub sqs_calls: CountCalls,
     pub queue_url: String,
     pub dlq_url: String,
     pub channels: Arc<MemoryStore>,
@@ -150,7 +172,8 @@ impl Durable {
         };
         use aws_sdk_sqs::types::QueueAttributeName as A;
         let moto = Moto::start().await;
-        let (sqs, ddb) = aws_conf(&moto.endpoint);
+        let sqs_calls = CountCalls::default();
+        let (sqs, ddb) = aws_conf(&moto.endpoint, &sqs_calls);
         let dlq_url = sqs
             .create_queue()
             .queue_name("bridge-dead-letters.fifo")
@@ -231,6 +254,7 @@ impl Durable {
         Durable {
             _moto: moto,
             sqs,
+            sqs_calls,
             queue_url,
             dlq_url,
             channels,
