@@ -6,6 +6,7 @@
 //! Items: `event#<event id>` and `shipment#<channel>#<tracking number>`.
 
 use super::Envelope;
+use crate::qapla::time::{parse_time, too_far_ahead};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
@@ -62,9 +63,13 @@ fn decide(envelope: &Envelope, delivered: bool, newest: Option<Newest>) -> Seen 
     let Some(newest) = newest else {
         return Seen::Fresh;
     };
-    let at = envelope.occurred_at.as_deref().unwrap_or_default();
-    // `YYYY-MM-DD HH:MM:SS` sorts as text. Equal times are not "older".
-    if at < newest.at.as_str() {
+    // Compared as instants (`T` and space forms alike). A stored time far in the future
+    // (a courier's wrong date, or one recorded before this check) orders nothing.
+    let stored = parse_time(&newest.at).filter(|t| !too_far_ahead(*t));
+    let at = envelope.occurred_at.as_deref().and_then(parse_time);
+    if let (Some(at), Some(stored)) = (at, stored)
+        && at < stored
+    {
         return Seen::Superseded { newest: newest.at };
     }
     match &envelope.repeat_key {
@@ -113,12 +118,14 @@ impl StateStore for MemoryState {
             format!("event#{}", envelope.event_id),
             (Newest::default(), expires),
         );
-        if let Some(pk) = shipment_pk(envelope) {
+        if let (Some(pk), Some(at)) = (shipment_pk(envelope), &envelope.occurred_at) {
             let newest = Newest {
-                at: envelope.occurred_at.clone().unwrap_or_default(),
+                at: at.clone(),
                 status: envelope.repeat_key.clone().unwrap_or_default(),
             };
-            let keep = items.get(&pk).is_some_and(|(v, _)| v.at > newest.at);
+            let keep = items
+                .get(&pk)
+                .is_some_and(|(v, _)| parse_time(&v.at) > parse_time(&newest.at));
             if !keep {
                 items.insert(pk, (newest, expires));
             }
@@ -212,10 +219,11 @@ impl StateStore for DynamoState {
             .send()
             .await
             .map_err(|e| StateError(Box::new(e)))?;
-        let Some(pk) = shipment_pk(envelope) else {
+        // Without a usable status time the event orders nothing (see `decide`).
+        let (Some(pk), Some(at)) = (shipment_pk(envelope), envelope.occurred_at.clone()) else {
             return Ok(());
         };
-        let at = envelope.occurred_at.clone().unwrap_or_default();
+        // `at` is normalised (`YYYY-MM-DD HH:MM:SS`), so the condition compares as text.
         // Only move forward: an older status never overwrites a newer one.
         let result = self
             .client

@@ -7,6 +7,7 @@
 mod orders;
 mod returns;
 mod shipment;
+pub mod time;
 
 pub use orders::{Order, OrdersPayload};
 pub use returns::{ReturnCourier, ReturnParty, ReturnRow, ReturnShipment, ReturnsPayload};

@@ -118,7 +118,14 @@ impl Webhook for ShipmentPayload {
             built,
         );
         if let Planned::Send(envelope) = &mut planned {
-            envelope.occurred_at = Some(s.date.trim().to_owned()).filter(|d| !d.is_empty());
+            envelope.occurred_at = crate::qapla::time::status_time(&s.date);
+            if envelope.occurred_at.is_none() {
+                tracing::warn!(
+                    channel = %auth.channel(),
+                    tracking_number = %s.tracking_number,
+                    "status date unreadable or more than a day ahead: not used to order statuses"
+                );
+            }
             envelope.repeat_key = auth.settings().notify_only_changes.then(|| {
                 let detail = s
                     .first_detail()

@@ -257,3 +257,52 @@ async fn a_child_shipment_of_a_multi_parcel_order_does_not_notify_twice() {
     assert_eq!(sent.len(), 1, "the parent only");
     assert_eq!(sent[0]["trackingNumber"], "580104809");
 }
+
+#[tokio::test]
+async fn statuses_are_ordered_by_time_not_by_how_the_date_is_written() {
+    let (server, fake) = FakeConnectif::start().await;
+    let local = LocalDurable::start(&server.uri(), json!({}));
+    // The same shipment: 11:42:10 written ISO-style, then one second later with a space.
+    local
+        .post(shipment("T-1", "3", "2024-03-16T11:42:10", "a"))
+        .await;
+    local.drain().await;
+    local
+        .post(shipment("T-1", "4", "2024-03-16 11:42:11", "b"))
+        .await;
+    local.drain().await;
+    // An older status still arriving late is superseded, whatever its form.
+    local
+        .post(shipment("T-1", "5", "2024-03-16T11:00:00", "c"))
+        .await;
+    local.drain().await;
+    let ids: Vec<_> = fake
+        .accepted()
+        .iter()
+        .map(|e| e["qaplaStatusID"].clone())
+        .collect();
+    assert_eq!(ids, [json!("3"), json!("4")]);
+}
+
+#[tokio::test]
+async fn a_date_far_in_the_future_supersedes_nothing() {
+    let (server, fake) = FakeConnectif::start().await;
+    let local = LocalDurable::start(&server.uri(), json!({}));
+    local
+        .post(shipment("T-2", "3", "2999-01-01 00:00:00", "a"))
+        .await;
+    local.drain().await;
+    local
+        .post(shipment("T-2", "4", "2024-03-16 12:00:00", "b"))
+        .await;
+    local
+        .post(shipment("T-2", "99", "2024-03-17 09:00:00", "c"))
+        .await;
+    local.drain().await;
+    let ids: Vec<_> = fake
+        .accepted()
+        .iter()
+        .map(|e| e["qaplaStatusID"].clone())
+        .collect();
+    assert_eq!(ids, [json!("3"), json!("4"), json!("99")]);
+}

@@ -1,0 +1,105 @@
+//! Qapla's status times: `YYYY-MM-DD HH:MM:SS` (Italian local time, no zone), sometimes
+//! written ISO-style with a `T`, sometimes with a fraction. Compared as instants, never as
+//! text (`T` sorts after a space), and a time far in the future is not trusted to order
+//! anything: one wrong courier date must not suppress every later status of a shipment.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// How far ahead of now a status time may be and still order statuses: a day, plus the
+/// largest Italian offset from UTC (the times have no zone).
+const FUTURE_SLACK_SECS: i64 = 86_400 + 2 * 3600;
+
+/// Seconds since 1970-01-01 00:00:00 of a Qapla' time read as if it were UTC (ordering
+/// only needs consistency); `None` when it is not a time.
+pub fn parse_time(text: &str) -> Option<i64> {
+    let t = text.trim().as_bytes();
+    if t.len() < 19 || !matches!(t[10], b' ' | b'T') {
+        return None;
+    }
+    let num = |range: std::ops::Range<usize>| -> Option<i64> {
+        let part = t.get(range)?;
+        part.iter()
+            .all(u8::is_ascii_digit)
+            .then(|| std::str::from_utf8(part).ok()?.parse().ok())?
+    };
+    let seps = [(4, b'-'), (7, b'-'), (13, b':'), (16, b':')];
+    if seps.iter().any(|&(i, c)| t[i] != c) {
+        return None;
+    }
+    // Only a fraction of a second may follow.
+    let rest = &t[19..];
+    if !(rest.is_empty() || rest[0] == b'.' && rest[1..].iter().all(u8::is_ascii_digit)) {
+        return None;
+    }
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, mi, s) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
+        return None;
+    }
+    Some(days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s)
+}
+
+/// A status time fit to order statuses: `YYYY-MM-DD HH:MM:SS`, not more than a day ahead.
+pub fn status_time(text: &str) -> Option<String> {
+    parse_time(text).filter(|s| !too_far_ahead(*s))?;
+    let t = text.trim();
+    Some(format!("{} {}", &t[..10], &t[11..19]))
+}
+
+/// Whether a parsed time lies more than a day ahead of now.
+pub fn too_far_ahead(secs: i64) -> bool {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    secs > now + FUTURE_SLACK_SECS
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso_and_space_forms_of_one_moment_are_equal() {
+        let a = parse_time("2024-03-16 11:42:10");
+        assert_eq!(a, parse_time("2024-03-16T11:42:10"));
+        assert_eq!(a, parse_time("2024-03-16T11:42:10.000"));
+        assert!(parse_time("2024-03-16 11:42:09") < a);
+        assert!(parse_time("2024-03-16T11:42:11") > a);
+        assert_eq!(parse_time("1970-01-01 00:00:00"), Some(0));
+        assert_eq!(parse_time("2000-03-01 00:00:00"), Some(951_868_800));
+    }
+
+    #[test]
+    fn what_is_not_a_time_is_refused() {
+        for bad in [
+            "",
+            "yesterday",
+            "2024-13-01 00:00:00",
+            "2024-03-16",
+            "2024-03-16 11:42:10+02:00",
+            "2024/03/16 11:42:10",
+        ] {
+            assert_eq!(parse_time(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn status_times_are_normalised_and_far_future_ones_dropped() {
+        assert_eq!(
+            status_time("2024-03-16T11:42:10.5").as_deref(),
+            Some("2024-03-16 11:42:10")
+        );
+        assert_eq!(status_time("2999-01-01 00:00:00"), None);
+    }
+}
