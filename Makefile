@@ -13,7 +13,7 @@ export PATH := $(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 export MOTO_SERVER := $(VENV)/bin/moto_server
 
-.PHONY: help tools demo test fmt lint unit sam-validate sam-build clean
+.PHONY: help tools demo test fmt lint unit local-invoke sam-validate sam-build clean
 
 help:
 	@echo "make demo   run the three functions locally on every sample event (no AWS, no internet)"
@@ -29,6 +29,12 @@ tools: $(STAMP)
 
 demo: tools
 	$(VENV)/bin/python scripts/demo.py
+
+# `sam local invoke --env-vars events/env.json` without Docker: the env file matches the
+# template, and the same environment and every sample event answer OK through cargo lambda,
+# touching no AWS endpoint.
+local-invoke: tools
+	$(VENV)/bin/python scripts/local-invoke.py
 
 fmt:
 	cargo fmt --all -- --check
@@ -48,7 +54,7 @@ sam-build: tools
 	rustup target add aarch64-unknown-linux-gnu
 	sam build
 
-test: fmt lint unit demo sam-validate sam-build
+test: fmt lint unit demo local-invoke sam-validate sam-build
 	@echo "make test: all checks passed"
 	@awk '/^test result:/ { p += $$4; f += $$6 } END { printf "tests: %d passed, %d failed\n", p, f }' target/test-output.txt
 

@@ -4,7 +4,10 @@
 Usage: python3 scripts/make-events.py   (from the repository root)
 Each event posts one fixture to the route Qapla' would use; the channel comes from the
 fixture's key (test-channel-key-<channel>). One extra event sends a body base64-encoded,
-as API Gateway does for some content types.
+as API Gateway does for some content types. Also writes:
+- events/sqs-shipment-delivered.json: an SQS event for the delivery function (DeliveryFunction);
+- events/env.json: `sam local invoke --env-vars` file putting every function in local mode
+  (in-process delivery, channel settings inline from local/channels.example.json).
 """
 import base64
 import json
@@ -68,6 +71,54 @@ def main():
             path = out / f"{name}.json"
             path.write_text(json.dumps(event(route, channel, text, b64, name), indent=2, ensure_ascii=False) + "\n")
             print(f"wrote {path.relative_to(ROOT)}")
+    write_extras(out)
+
+
+def sqs_event():
+    """One queued envelope, as the shipment webhook hands it off (see delivery::Envelope)."""
+    fields = {
+        "courierStatus": "CONSEGNATA", "customerEmail": "giulia.rossi@example.com",
+        "customerName": "Giulia Rossi", "language": "it", "qaplaStatus": "Consegnato",
+        "qaplaStatusID": "99", "reference": "ORDER-51704", "trackingNumber": "580104809",
+        "trackingUrl": "https://www.example-shop.it/tracking?number=580104809&courier=BRT",
+    }
+    envelope = {
+        "eventId": "5a0f3c1e0d6b4e1f9a7c2b8d6e4f1a3c5b7d9e0f1a2b3c4d5e6f708192a3b4c5",
+        "channel": "it", "kind": "shipment", "key": "580104809", "statusId": "99",
+        "occurredAt": "2024-03-16 11:42:10", "repeatKey": "99/",
+        "event": {"alias": "order-status-change", "reception": "shipmentStatus", "fields": fields},
+    }
+    group = "it:shipment:580104809"
+    return {"Records": [{
+        "messageId": "11d6ee51-4cc7-4302-9e22-7cd8afdaadf5",
+        "receiptHandle": "AQEBBX8nesZEXmkhsmZeyIE8iQAMig7qw",
+        "body": json.dumps(envelope, ensure_ascii=False),
+        "attributes": {
+            "ApproximateReceiveCount": "1", "SentTimestamp": "1710585730000",
+            "SenderId": "AIDAIENQZJOLO23YVJ4VO", "ApproximateFirstReceiveTimestamp": "1710585730100",
+            "SequenceNumber": "18849496460467696128", "MessageGroupId": group,
+            "MessageDeduplicationId": envelope["eventId"],
+        },
+        "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:eu-west-1:123456789012:bridge-EventQueue.fifo",
+        "awsRegion": "eu-west-1",
+    }]}
+
+
+def env_file():
+    """Local mode for every function of template.yaml (keys are its logical ids)."""
+    channels = json.dumps(json.loads((ROOT / "local" / "channels.example.json").read_text()), separators=(",", ":"))
+    webhook = {"HAND_OFF_QUEUE_URL": "", "CHANNELS_JSON": channels}
+    return {
+        "ShipmentFunction": webhook, "ReturnFunction": webhook, "OrderFunction": webhook,
+        "DeliveryFunction": {**webhook, "DEAD_LETTER_QUEUE_URL": "", "STATE_TABLE": ""},
+    }
+
+
+def write_extras(out):
+    for name, doc in [("sqs-shipment-delivered.json", sqs_event()), ("env.json", env_file())]:
+        (out / name).write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+        print(f"wrote events/{name}")
 
 
 if __name__ == "__main__":

@@ -5,9 +5,9 @@
 
 use crate::channel::{Authenticator, CacheLimits, ChannelStore, MemoryStore, SecretsManagerStore};
 use crate::connectif::ConnectifClient;
-use crate::delivery::state::DynamoState;
+use crate::delivery::state::{DynamoState, MemoryState};
 use crate::delivery::{
-    Deliverer, HandOff, InProcessHandOff, RetryPolicy, SqsQueue, Worker, WorkerPolicy,
+    Deliverer, HandOff, InProcessHandOff, MemoryQueue, RetryPolicy, SqsQueue, Worker, WorkerPolicy,
 };
 use crate::webhook::Deps;
 use std::path::PathBuf;
@@ -21,6 +21,9 @@ pub struct Config {
     /// `CHANNELS_FILE`: read channel settings from this local JSON file
     /// (`{"<channel>": {<secret JSON>}}`) instead of Secrets Manager. For local runs.
     pub channels_file: Option<PathBuf>,
+    /// `CHANNELS_JSON`: the same JSON inline (for `sam local invoke --env-vars`, where a
+    /// file of the host is not inside the container).
+    pub channels_json: Option<String>,
     /// `SECRET_CACHE_TTL_SECONDS`: how long channel settings are cached.
     pub secret_ttl: Duration,
     /// `SECRET_RECHECK_SECONDS`: on a key mismatch, settings older than this are re-read
@@ -57,6 +60,7 @@ impl Default for Config {
         Config {
             secret_prefix: "qapla-connectif".into(),
             channels_file: None,
+            channels_json: None,
             secret_ttl: Duration::from_secs(300),
             secret_recheck: Duration::from_secs(10),
             cache_limits: CacheLimits::default(),
@@ -103,6 +107,7 @@ impl Config {
             c.secret_prefix = p.trim().trim_end_matches('/').to_owned();
         }
         c.channels_file = var("CHANNELS_FILE").map(PathBuf::from);
+        c.channels_json = var("CHANNELS_JSON");
         if let Some(s) = number("SECRET_CACHE_TTL_SECONDS")? {
             c.secret_ttl = Duration::from_secs(s);
         }
@@ -183,13 +188,44 @@ impl Config {
         ))
     }
 
-    /// The delivery worker: SQS queue and dead-letter queue, DynamoDB state, Connectif.
+    /// Local mode: channel settings from `CHANNELS_FILE`/`CHANNELS_JSON` and no queue. It
+    /// touches no AWS endpoint at all (not even to find a region or credentials).
+    pub fn is_local(&self) -> bool {
+        self.queue_url.is_none() && (self.channels_file.is_some() || self.channels_json.is_some())
+    }
+
+    /// The AWS configuration, loaded only when something needs AWS.
+    async fn aws_unless_local(&self) -> Option<aws_config::SdkConfig> {
+        if self.is_local() {
+            None
+        } else {
+            Some(Self::aws().await)
+        }
+    }
+
+    /// The delivery worker: SQS queue and dead-letter queue, DynamoDB state, Connectif. In
+    /// local mode (no `HAND_OFF_QUEUE_URL`, channels from a file or inline JSON) the state
+    /// and dead letters are kept in memory, for `sam local invoke` with the SQS samples.
     pub async fn worker(&self) -> Result<Worker, ConfigError> {
+        let deliverer = |store| -> Result<Deliverer, ConfigError> {
+            Ok(Deliverer::new(
+                self.channels(store),
+                self.connectif_client()?,
+            ))
+        };
+        if self.is_local() {
+            let local = MemoryQueue::new(Duration::ZERO);
+            return Ok(Worker::new(
+                deliverer(self.channel_store_with(None)?)?,
+                Arc::new(MemoryState::default()),
+                Arc::new(local),
+                self.worker.clone(),
+            ));
+        }
         let queue_url = Self::required(&self.queue_url, "HAND_OFF_QUEUE_URL")?;
         let dead_letter_url = Self::required(&self.dead_letter_url, "DEAD_LETTER_QUEUE_URL")?;
         let table = Self::required(&self.state_table, "STATE_TABLE")?;
         let aws = Self::aws().await;
-        let channels = self.channels(self.channel_store_with(&aws)?);
         let queue = SqsQueue::new(
             aws_sdk_sqs::Client::new(&aws),
             queue_url,
@@ -201,7 +237,7 @@ impl Config {
             self.idempotency_ttl,
         );
         Ok(Worker::new(
-            Deliverer::new(channels, self.connectif_client()?),
+            deliverer(self.channel_store_with(Some(&aws))?)?,
             Arc::new(state),
             Arc::new(queue),
             self.worker.clone(),
@@ -210,37 +246,48 @@ impl Config {
 
     /// The channel settings store this configuration names.
     pub async fn channel_store(&self) -> Result<Arc<dyn ChannelStore>, ConfigError> {
-        self.channel_store_with(&Self::aws().await)
+        self.channel_store_with(self.aws_unless_local().await.as_ref())
     }
 
     fn channel_store_with(
         &self,
-        aws: &aws_config::SdkConfig,
+        aws: Option<&aws_config::SdkConfig>,
     ) -> Result<Arc<dyn ChannelStore>, ConfigError> {
-        Ok(match &self.channels_file {
-            Some(path) => Arc::new(MemoryStore::from_file(path).map_err(|e| ConfigError {
-                variable: "CHANNELS_FILE",
-                problem: format!("cannot read channel settings: {e}"),
-            })?),
-            None => {
-                let client = aws_sdk_secretsmanager::Client::new(aws);
-                Arc::new(SecretsManagerStore::new(client, self.secret_prefix.clone()))
-            }
-        })
+        let unreadable = |variable, e: std::io::Error| ConfigError {
+            variable,
+            problem: format!("cannot read channel settings: {e}"),
+        };
+        if let Some(text) = &self.channels_json {
+            let store = MemoryStore::from_json(text).map_err(|e| unreadable("CHANNELS_JSON", e))?;
+            return Ok(Arc::new(store));
+        }
+        if let Some(path) = &self.channels_file {
+            let store = MemoryStore::from_file(path).map_err(|e| unreadable("CHANNELS_FILE", e))?;
+            return Ok(Arc::new(store));
+        }
+        let aws = aws.ok_or(ConfigError {
+            variable: "CHANNELS_FILE",
+            problem: "no channel settings source".into(),
+        })?;
+        let client = aws_sdk_secretsmanager::Client::new(aws);
+        Ok(Arc::new(SecretsManagerStore::new(
+            client,
+            self.secret_prefix.clone(),
+        )))
     }
 
     /// Everything a webhook function needs: settings cache and hand-off (SQS when
     /// `HAND_OFF_QUEUE_URL` is set, else in-process delivery).
     pub async fn webhook_deps(&self) -> Result<Deps, ConfigError> {
-        let aws = Self::aws().await;
-        let channels = self.channels(self.channel_store_with(&aws)?);
-        let hand_off: Arc<dyn HandOff> = match &self.queue_url {
-            Some(url) => Arc::new(SqsQueue::new(
-                aws_sdk_sqs::Client::new(&aws),
+        let aws = self.aws_unless_local().await;
+        let channels = self.channels(self.channel_store_with(aws.as_ref())?);
+        let hand_off: Arc<dyn HandOff> = match (&self.queue_url, &aws) {
+            (Some(url), Some(aws)) => Arc::new(SqsQueue::new(
+                aws_sdk_sqs::Client::new(aws),
                 url.clone(),
                 None,
             )),
-            None => Arc::new(InProcessHandOff::new(
+            _ => Arc::new(InProcessHandOff::new(
                 Deliverer::new(channels.clone(), self.connectif_client()?),
                 self.retry.clone(),
             )),
@@ -316,5 +363,22 @@ mod tests {
             c.worker().await.err().expect("incomplete").variable,
             "STATE_TABLE"
         );
+    }
+
+    #[tokio::test]
+    async fn local_mode_builds_every_function_from_inline_channels_without_aws() {
+        let channels = r#"{"it": {"qaplaApiKey": "k", "trackingUrlTemplate": "https://t.example/{trackingNumber}",
+            "connectif": {"mode": "api", "apiKey": "a:b", "baseUrl": "http://127.0.0.1:9"}}}"#;
+        let c = from(&[("CHANNELS_JSON", channels), ("HAND_OFF_QUEUE_URL", "")]).expect("valid");
+        assert!(c.is_local());
+        assert!(c.webhook_deps().await.is_ok());
+        assert!(c.worker().await.is_ok());
+        let err = from(&[("CHANNELS_JSON", "{not json")])
+            .expect("valid")
+            .worker()
+            .await
+            .err()
+            .expect("unreadable");
+        assert_eq!(err.variable, "CHANNELS_JSON");
     }
 }

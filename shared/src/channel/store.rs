@@ -32,8 +32,12 @@ impl MemoryStore {
     /// Read `{"<channel>": {<settings>}, ...}` from a local file (the embedded default for
     /// local runs: `CHANNELS_FILE`).
     pub fn from_file(path: &std::path::Path) -> Result<Self, std::io::Error> {
-        let text = std::fs::read_to_string(path)?;
-        let map: HashMap<String, serde_json::Value> = serde_json::from_str(&text)?;
+        Self::from_json(&std::fs::read_to_string(path)?)
+    }
+
+    /// The same JSON as [`from_file`](Self::from_file), inline (`CHANNELS_JSON`).
+    pub fn from_json(text: &str) -> Result<Self, std::io::Error> {
+        let map: HashMap<String, serde_json::Value> = serde_json::from_str(text)?;
         let store = MemoryStore::default();
         for (channel, settings) in map {
             let id = ChannelId::try_from(channel.as_str())

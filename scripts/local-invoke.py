@@ -1,0 +1,149 @@
+#!/usr/bin/env python3
+"""What `sam local invoke --env-vars events/env.json` does, checked without Docker.
+
+1. events/env.json names exactly the template's functions (logical ids), and every variable
+   it sets is declared for that function in template.yaml (SAM ignores any other).
+2. The same environment and every sample event in events/ go through `cargo lambda watch`:
+   each HTTP event must answer {"result":"OK"}, each SQS event must report no failure.
+3. Local mode touches no AWS endpoint: the EC2 metadata address and every AWS endpoint are
+   pointed at a local server that must see no request.
+Connectif and Qapla's API are the demo's capture server on 127.0.0.1:9911, the address
+local/channels.example.json (and so env.json) names. Loopback only.
+"""
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import threading
+from http.server import ThreadingHTTPServer
+
+import yaml
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import demo  # noqa: E402  (the capture server and helpers)
+
+ROOT = demo.ROOT
+PORT = 9911
+AWS_CALLS = []
+FUNCTIONS = {"ShipmentFunction": "shipment-webhook", "ReturnFunction": "return-webhook",
+             "OrderFunction": "order-webhook", "DeliveryFunction": "delivery-worker"}
+
+
+class Capture(demo.Capture):
+    """The demo's Connectif/Qapla' stand-in, which also records any AWS or IMDS call."""
+
+    def _aws(self):
+        AWS_CALLS.append(f"{self.command} {self.path}")
+        self.send_response(500)
+        self.end_headers()
+
+    def do_POST(self):
+        if self.headers.get("x-amz-target") or self.path == "/":
+            return self._aws()
+        super().do_POST()
+
+    def do_GET(self):
+        if self.path.startswith("/latest/"):
+            return self._aws()
+        super().do_GET()
+
+    do_PUT = _aws
+
+
+def template_functions():
+    class Loader(yaml.SafeLoader):
+        pass
+    Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
+    doc = yaml.load((ROOT / "template.yaml").read_text(), Loader=Loader)
+    shared = set(doc["Globals"]["Function"]["Environment"]["Variables"])
+    return {
+        name: shared | set(((res["Properties"].get("Environment") or {}).get("Variables") or {}))
+        for name, res in doc["Resources"].items() if res["Type"] == "AWS::Serverless::Function"
+    }
+
+
+def check_env_file(env):
+    declared = template_functions()
+    problems = []
+    if set(env) != set(declared):
+        problems.append(f"env.json functions {sorted(env)} != template functions {sorted(declared)}")
+    for function, variables in env.items():
+        undeclared = set(variables) - declared.get(function, set())
+        if undeclared:
+            problems.append(f"{function}: {sorted(undeclared)} not declared in template.yaml (SAM would drop them)")
+    return problems
+
+
+def invoke(function, port, path):
+    cmd = ["cargo", "lambda", "invoke", function, "--invoke-address", "127.0.0.1",
+           "--invoke-port", str(port), "--data-file", str(path)]
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    if done.returncode != 0:
+        return None, done.stderr.strip()[-300:]
+    return json.loads(done.stdout), ""
+
+
+def main():
+    env = json.loads((ROOT / "events" / "env.json").read_text())
+    problems = check_env_file(env)
+    for p in problems:
+        print("env.json:", p)
+    variables = {}
+    for function_env in env.values():
+        for key, value in function_env.items():
+            if variables.setdefault(key, value) != value:
+                problems.append(f"{key} differs between functions: one `cargo lambda watch` cannot serve them")
+    # Every AWS endpoint and the metadata address lead to the recorder.
+    variables.update({
+        "AWS_EC2_METADATA_SERVICE_ENDPOINT": f"http://127.0.0.1:{PORT}",
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{PORT}",
+    })
+    server = ThreadingHTTPServer(("127.0.0.1", PORT), Capture)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    demo.OUT.mkdir(parents=True, exist_ok=True)
+    lambda_port = demo.free_port()
+    child_env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    cmd = ["cargo", "lambda", "watch", "--invoke-address", "127.0.0.1", "--invoke-port", str(lambda_port),
+           "--ignore-changes"]
+    # An env file, not --env-var: that splits values (JSON) at commas. Empty values are left
+    # out (cargo lambda refuses `KEY=`; the functions read an empty variable as unset).
+    env_file = demo.OUT / "local-invoke.env"
+    env_file.write_text("".join(f"{k}='{v}'\n" for k, v in variables.items() if v))
+    cmd += ["--env-file", str(env_file)]
+    log = open(demo.OUT / "local-invoke.log", "w")
+    watch = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=child_env,
+                             start_new_session=True)
+    try:
+        demo.wait_for(lambda_port)
+        for path in sorted((ROOT / "events").glob("*.json")):
+            if path.name == "env.json":
+                continue
+            event = json.loads(path.read_text())
+            if "Records" in event:
+                function = FUNCTIONS["DeliveryFunction"]
+                answer, err = invoke(function, lambda_port, path)
+                ok = answer is not None and answer.get("batchItemFailures") == []
+            else:
+                route = event["routeKey"].rsplit("/", 1)[1]
+                function = demo.FUNCTIONS[route]
+                answer, err = invoke(function, lambda_port, path)
+                ok = answer is not None and answer.get("body") == '{"result":"OK"}'
+            print(f"{'ok ' if ok else 'BAD'} {function:17} events/{path.name}: {answer or err}")
+            if not ok:
+                problems.append(f"events/{path.name}: {answer or err}")
+    finally:
+        os.killpg(watch.pid, signal.SIGTERM)
+        watch.wait(timeout=30)
+        server.shutdown()
+    if AWS_CALLS:
+        problems.append(f"local mode called AWS: {AWS_CALLS[:5]}")
+    print(f"{len(demo.CAPTURED)} Connectif requests, {len(AWS_CALLS)} AWS/IMDS requests; {len(problems)} problems")
+    for p in problems:
+        print("PROBLEM:", p)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
