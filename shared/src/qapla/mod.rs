@@ -240,6 +240,7 @@ mod tests {
             let err = probe(&format!(r#"{{"req":{blank}}}"#)).expect_err(blank);
             assert_eq!(err.to_string(), "field `req`: must not be blank");
         }
+        assert_eq!(probe(r#"{"req":" 7 "}"#).expect("present").req, " 7 ");
     }
 
     #[test]
