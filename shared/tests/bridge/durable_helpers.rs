@@ -322,8 +322,12 @@ impl Durable {
         let started = Instant::now();
         loop {
             if self.poll().await == 0 {
+                // moto's counts can read 0 for a moment under load: confirm once more.
                 if self.queued().await == 0 {
-                    return;
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    if self.queued().await == 0 && self.poll().await == 0 {
+                        return;
+                    }
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
