@@ -129,6 +129,14 @@ def show(title, status, body, since, logs, qapla_since=None):
             print("                 " + line)
 
 
+def webhook_samples():
+    """The API Gateway sample events in events/ (not env.json, not the SQS sample): (path, event, function)."""
+    for path in sorted((ROOT / "events").glob("*.json")):
+        event = json.loads(path.read_text())
+        if "routeKey" in event:
+            yield path, event, FUNCTIONS[event["routeKey"].rsplit("/", 1)[1]]
+
+
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
     capture_port, lambda_port = free_port(), free_port()
@@ -152,13 +160,11 @@ def main():
         offset = 0
         print(f"Functions run in `cargo lambda watch` on 127.0.0.1:{lambda_port}; Connectif capture on 127.0.0.1:{capture_port}.")
         print(f"Function logs (JSON, one line per event): {OUT / 'lambda.log'}")
-        for path in sorted((ROOT / "events").glob("*.json")):
-            event = json.loads(path.read_text())
-            route = event["routeKey"].rsplit("/", 1)[1]
+        for path, event, function in webhook_samples():
             since, qapla_since = len(CAPTURED), len(QAPLA_CALLS)
-            status, body = invoke(FUNCTIONS[route], lambda_port, data_file=path)
+            status, body = invoke(function, lambda_port, data_file=path)
             offset, logs = log_lines(offset)
-            show(f"events/{path.name} -> {FUNCTIONS[route]} ({event['rawPath']})", status, body, since, logs, qapla_since)
+            show(f"events/{path.name} -> {function} ({event['rawPath']})", status, body, since, logs, qapla_since)
             failures += status != 200 or body != '{"result":"OK"}'
 
         # A wrong key: the same opaque KO as an unknown channel, and nothing sent.
