@@ -13,11 +13,11 @@ export PATH := $(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 export MOTO_SERVER := $(VENV)/bin/moto_server
 
-.PHONY: help tools demo test fmt lint unit local-invoke sam-validate sam-build clean
+.PHONY: help tools demo test fmt lint structure unit local-invoke sam-validate sam-build clean
 
 help:
 	@echo "make demo   run the three functions locally on every sample event (no AWS, no internet)"
-	@echo "make test   fmt, clippy, unit + integration tests, demo smoke, sam validate --lint, sam build"
+	@echo "make test   fmt, clippy, structure, unit + integration tests, demo smoke, sam validate --lint, sam build"
 
 $(STAMP): requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ fmt:
 lint:
 	cargo clippy --workspace --all-targets -- -D warnings
 
+# House rules of the code (file and function sizes, imports one way): see the script.
+structure:
+	$(PYTHON) scripts/check-structure.py
+
 unit: tools
 	mkdir -p target
 	cargo test --workspace 2>&1 | tee target/test-output.txt
@@ -54,7 +58,7 @@ sam-build: tools
 	rustup target add aarch64-unknown-linux-gnu
 	sam build
 
-test: fmt lint unit demo local-invoke sam-validate sam-build
+test: fmt lint structure unit demo local-invoke sam-validate sam-build
 	@echo "make test: all checks passed"
 	@awk '/^test result:/ { p += $$4; f += $$6 } END { printf "tests: %d passed, %d failed\n", p, f }' target/test-output.txt
 

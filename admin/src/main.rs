@@ -24,7 +24,7 @@ async fn run(args: &[String]) -> Result<(), String> {
         [cmd] if cmd == "dead-letters" => {
             let letters = replay::list(&sqs, &env("DEAD_LETTER_QUEUE_URL")?)
                 .await
-                .map_err(|e| bridge_core::webhook::error_chain(&e))?;
+                .map_err(|e| bridge_core::telemetry::error_chain(&e))?;
             println!("{} dead letter(s)", letters.len());
             for l in letters {
                 let (channel, kind, key, status) =
@@ -57,7 +57,7 @@ async fn run(args: &[String]) -> Result<(), String> {
                 channel,
             )
             .await
-            .map_err(|e| bridge_core::webhook::error_chain(&e))?;
+            .map_err(|e| bridge_core::telemetry::error_chain(&e))?;
             println!("redriven: {moved}; left in the dead-letter queue: {left}");
             Ok(())
         }

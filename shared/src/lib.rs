@@ -8,7 +8,7 @@ pub mod config;
 pub mod connectif;
 pub mod customer;
 pub mod delivery;
-pub mod enrich;
+pub mod http;
 pub mod metrics;
 pub mod qapla;
 pub mod status;

@@ -4,10 +4,10 @@
 //! abbreviations), plus English labels. Unknown ids are not an error: the caller forwards
 //! them with Qapla's own label and logs them (see [`Label`]).
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// A language a channel (and its customers) reads. Picks the label sent to Connectif.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Language {
     #[default]

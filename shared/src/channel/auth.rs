@@ -13,7 +13,7 @@
 //!   channel never read successfully answers 503.
 
 use super::{ChannelId, ChannelSettings, ChannelStore, StoreError};
-use crate::webhook::error_chain;
+use crate::telemetry::error_chain;
 use secrecy::SecretString;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

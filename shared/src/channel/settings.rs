@@ -194,7 +194,7 @@ impl ChannelSettings {
         let de = &mut serde_json::Deserializer::from_str(text);
         let settings: ChannelSettings = serde_path_to_error::deserialize(de).map_err(|e| {
             let field = e.path().to_string();
-            let problem = crate::qapla::describe_parse_error(e.inner());
+            let problem = crate::telemetry::describe_json_error(e.inner());
             let problem = problem
                 .split(" at line")
                 .next()

@@ -3,13 +3,13 @@
 //! Field sets (ids and Connectif types) are documented in the README, exactly as a shop
 //! creates them in Connectif. Every value is a string except `cashOnDelivery` (Boolean).
 
-use super::{ConnectifEvent, Reception};
+use super::{ConnectifEvent, Enrich, Fields, Reception, StatusRef};
+use super::{OrderShipped, ReturnRequest, ShipmentStatus};
 use crate::channel::{ChannelSettings, ReturnShipments, TrackingUrlSource};
 use crate::customer::Email;
-use crate::enrich::{Enrich, StatusRef};
+use crate::http::url_encode;
 use crate::qapla::{Order, ReturnShipment, ShipmentPayload};
-use crate::status;
-use serde_json::{Map, Value};
+use crate::status::{self, Language};
 
 /// Why an accepted Qapla' event produces no Connectif event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,23 +55,16 @@ fn customer(email: Option<&str>, name: Option<&str>) -> Result<(Email, String), 
     Ok((email, name.to_owned()))
 }
 
-fn event(
-    reception: Reception,
-    settings: &ChannelSettings,
-    fields: impl IntoIterator<Item = (&'static str, Value)>,
-) -> ConnectifEvent {
+fn event(reception: Reception, settings: &ChannelSettings, fields: Fields) -> ConnectifEvent {
     ConnectifEvent {
         alias: settings.aliases.get(reception).to_owned(),
         reception: Some(reception),
-        fields: fields
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v))
-            .collect::<Map<_, _>>(),
+        fields,
     }
 }
 
-fn text(s: &str) -> Value {
-    Value::String(s.trim().to_owned())
+fn text(s: &str) -> String {
+    s.trim().to_owned()
 }
 
 /// The channel's tracking page for a shipment: `{trackingNumber}`, `{reference}` and
@@ -88,42 +81,33 @@ pub fn tracking_url(
         .replace("{courier}", &url_encode(courier.trim()))
 }
 
-/// Percent-encode everything but RFC 3986 unreserved characters.
-pub fn url_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-/// `order-status-change` (or `return-status-change` for a return shipment): exactly the
-/// nine fields of the Connectif–Qapla' guide. What the payload lacks (the customer, in v1.2)
-/// or what the channel wants from Qapla' (its tracking page) is left empty and marked in the
-/// returned [`Enrich`], for the delivery stage to fill in from Qapla's API.
-pub fn shipment_event(
+/// Which reception event a shipment status is for, or why it is not sent.
+fn shipment_reception(
     s: &ShipmentPayload,
     settings: &ChannelSettings,
-) -> Result<(ConnectifEvent, Option<Enrich>), SkipReason> {
+) -> Result<Reception, SkipReason> {
     if s.is_child && !settings.notify_child_shipments {
         return Err(SkipReason::ChildShipment);
     }
-    let reception = match (s.is_return, settings.return_shipments) {
-        (true, ReturnShipments::Skip) => return Err(SkipReason::ReturnShipment),
-        (true, ReturnShipments::Separate) => Reception::ReturnStatus,
-        _ => Reception::ShipmentStatus,
-    };
-    let consignee = s.consignee.as_ref();
-    let known = customer(
-        consignee.and_then(|c| c.email.as_deref()),
-        consignee.and_then(|c| c.name.as_deref()),
-    )
-    .ok();
-    let language = settings.language_for(consignee.and_then(|c| c.country.as_deref()));
+    match (s.is_return, settings.return_shipments) {
+        (true, ReturnShipments::Skip) => Err(SkipReason::ReturnShipment),
+        (true, ReturnShipments::Separate) => Ok(Reception::ReturnStatus),
+        _ => Ok(Reception::ShipmentStatus),
+    }
+}
+
+/// The status as Qapla' sent it.
+fn status_ref(s: &ShipmentPayload) -> StatusRef {
+    StatusRef {
+        id: s.qapla_status_id.trim().to_owned(),
+        label: s.qapla_status.trim().to_owned(),
+        detail_id: s.first_detail().map(|(id, _)| id),
+        detail_text: s.first_detail().and_then(|(_, t)| t.map(str::to_owned)),
+    }
+}
+
+/// The status label in `language` (Qapla's own for an id not in the table, logged).
+fn label(s: &ShipmentPayload, language: Language, settings: &ChannelSettings) -> String {
     let label = status::label(
         &s.qapla_status_id,
         &s.qapla_status,
@@ -138,49 +122,90 @@ pub fn shipment_event(
             "status id or detail not in the status table: forwarded with Qapla's own label"
         );
     }
+    label.text
+}
+
+/// `order-status-change` (or `return-status-change` for a return shipment): exactly the
+/// nine fields of the Connectif–Qapla' guide. What the payload lacks (the customer, in v1.2)
+/// or what the channel wants from Qapla' (its tracking page) is left empty and marked in the
+/// returned [`Enrich`], for the delivery stage to fill in from Qapla's API.
+pub fn shipment_event(
+    s: &ShipmentPayload,
+    settings: &ChannelSettings,
+) -> Result<(ConnectifEvent, Option<Enrich>), SkipReason> {
+    let reception = shipment_reception(s, settings)?;
+    let consignee = s.consignee.as_ref();
+    let known = customer(
+        consignee.and_then(|c| c.email.as_deref()),
+        consignee.and_then(|c| c.name.as_deref()),
+    )
+    .ok();
+    let language = settings.language_for(consignee.and_then(|c| c.country.as_deref()));
     let from_qapla = settings.tracking_url_source == TrackingUrlSource::Qapla;
-    let url = if from_qapla {
-        String::new()
-    } else {
-        tracking_url(
-            &settings.tracking_url_template,
-            &s.tracking_number,
-            &s.reference,
-            &s.courier,
-        )
-    };
-    let (email, name) = known
-        .as_ref()
-        .map_or((String::new(), String::new()), |(e, n)| {
-            (e.as_str().to_owned(), n.clone())
-        });
     let enrich = (known.is_none() || from_qapla).then(|| Enrich {
-        tracking_number: s.tracking_number.trim().to_owned(),
+        tracking_number: text(&s.tracking_number),
         customer: known.is_none(),
         tracking_url: from_qapla,
-        status: Some(StatusRef {
-            id: s.qapla_status_id.trim().to_owned(),
-            label: s.qapla_status.trim().to_owned(),
-            detail_id: s.first_detail().map(|(id, _)| id),
-            detail_text: s.first_detail().and_then(|(_, t)| t.map(str::to_owned)),
-        }),
+        status: Some(status_ref(s)),
     });
-    let event = event(
-        reception,
-        settings,
-        [
-            ("courierStatus", text(&s.courier_status)),
-            ("customerEmail", text(&email)),
-            ("customerName", text(&name)),
-            ("language", text(language.code())),
-            ("qaplaStatus", text(&label.text)),
-            ("qaplaStatusID", text(&s.qapla_status_id)),
-            ("reference", text(&s.reference)),
-            ("trackingNumber", text(&s.tracking_number)),
-            ("trackingUrl", Value::String(url)),
-        ],
-    );
-    Ok((event, enrich))
+    let (customer_email, customer_name) =
+        known.map_or((None, String::new()), |(e, n)| (Some(e), n));
+    let fields = ShipmentStatus {
+        courier_status: text(&s.courier_status),
+        customer_email,
+        customer_name,
+        language,
+        qapla_status: text(&label(s, language, settings)),
+        qapla_status_id: text(&s.qapla_status_id),
+        reference: text(&s.reference),
+        tracking_number: text(&s.tracking_number),
+        tracking_url: match from_qapla {
+            true => String::new(),
+            false => tracking_url(
+                &settings.tracking_url_template,
+                &s.tracking_number,
+                &s.reference,
+                &s.courier,
+            ),
+        },
+    };
+    Ok((
+        event(reception, settings, Fields::ShipmentStatus(fields)),
+        enrich,
+    ))
+}
+
+/// `2 x Scarpa (SKU1); 1 x Borsa`: a return's rows (quantity 1 when not given).
+fn return_items(r: &ReturnShipment) -> String {
+    r.rows
+        .iter()
+        .map(|row| {
+            let qty = match row.qty.trim() {
+                "" => "1",
+                qty => qty,
+            };
+            match row.sku.trim() {
+                "" => format!("{qty} x {}", row.name.trim()),
+                sku => format!("{qty} x {} ({sku})", row.name.trim()),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The distinct reasons of a return's rows, in order.
+fn return_reasons(r: &ReturnShipment) -> String {
+    let mut reasons: Vec<&str> = Vec::new();
+    for reason in r
+        .rows
+        .iter()
+        .filter_map(|row| row.reason.as_deref().map(str::trim))
+    {
+        if !reasons.contains(&reason) {
+            reasons.push(reason);
+        }
+    }
+    reasons.join("; ")
 }
 
 /// `return-request`: one per return in the envelope; the customer is the return's sender.
@@ -193,57 +218,22 @@ pub fn return_event(
         sender.and_then(|p| p.email.as_deref()),
         sender.and_then(|p| p.name.as_deref()),
     )?;
-    let items = r
-        .rows
-        .iter()
-        .map(|row| {
-            let qty = if row.qty.trim().is_empty() {
-                "1"
-            } else {
-                row.qty.trim()
-            };
-            match row.sku.trim() {
-                "" => format!("{qty} x {}", row.name.trim()),
-                sku => format!("{qty} x {} ({sku})", row.name.trim()),
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("; ");
-    let mut reasons: Vec<&str> = Vec::new();
-    for reason in r
-        .rows
-        .iter()
-        .filter_map(|row| row.reason.as_deref().map(str::trim))
-    {
-        if !reasons.contains(&reason) {
-            reasons.push(reason);
-        }
-    }
+    let fields = ReturnRequest {
+        courier: text(r.courier.as_ref().map(|c| c.display()).unwrap_or_default()),
+        customer_email: Some(email),
+        customer_name: text(&name),
+        items: return_items(r),
+        language: settings.language_for(sender.and_then(|p| p.country.as_deref())),
+        reasons: return_reasons(r),
+        reference: text(&r.reference),
+        request_date: text(&r.date),
+        rma: text(&r.rma),
+        tracking_number: text(&r.tracking_number),
+    };
     Ok(event(
         Reception::ReturnRequest,
         settings,
-        [
-            ("customerEmail", text(email.as_str())),
-            ("customerName", text(&name)),
-            ("reference", text(&r.reference)),
-            ("rma", text(&r.rma)),
-            ("trackingNumber", text(&r.tracking_number)),
-            (
-                "courier",
-                text(r.courier.as_ref().map(|c| c.display()).unwrap_or_default()),
-            ),
-            ("requestDate", text(&r.date)),
-            ("items", Value::String(items)),
-            ("reasons", Value::String(reasons.join("; "))),
-            (
-                "language",
-                text(
-                    settings
-                        .language_for(sender.and_then(|p| p.country.as_deref()))
-                        .code(),
-                ),
-            ),
-        ],
+        Fields::ReturnRequest(fields),
     ))
 }
 
@@ -279,27 +269,27 @@ pub fn order_event(
             None,
         ),
     };
-    let event = event(
-        Reception::OrderShipped,
-        settings,
-        [
-            ("customerEmail", text(email.as_str())),
-            ("customerName", text(&name)),
-            ("reference", text(&o.reference)),
-            ("orderDate", text(&o.order_date)),
-            ("shipDate", text(&o.ship_date)),
-            ("courier", text(&o.courier)),
-            ("trackingNumber", text(&o.tracking_number)),
-            ("trackingUrl", Value::String(url)),
-            ("amount", text(&o.amount)),
-            ("cashOnDelivery", Value::Bool(o.is_pod)),
-            (
-                "language",
-                text(settings.language_for(o.customer_country.as_deref()).code()),
-            ),
-        ],
-    );
-    Ok((event, enrich))
+    let fields = OrderShipped {
+        amount: text(&o.amount),
+        cash_on_delivery: o.is_pod,
+        courier: text(&o.courier),
+        customer_email: Some(email),
+        customer_name: text(&name),
+        language: settings.language_for(o.customer_country.as_deref()),
+        order_date: text(&o.order_date),
+        reference: text(&o.reference),
+        ship_date: text(&o.ship_date),
+        tracking_number: text(&o.tracking_number),
+        tracking_url: url,
+    };
+    Ok((
+        event(
+            Reception::OrderShipped,
+            settings,
+            Fields::OrderShipped(fields),
+        ),
+        enrich,
+    ))
 }
 
 #[cfg(test)]

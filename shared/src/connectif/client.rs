@@ -2,8 +2,9 @@
 
 use super::{ConnectifEvent, Reception};
 use crate::channel::ConnectifSettings;
+use crate::http::{Class, retry_after, transport_reason};
 use reqwest::StatusCode;
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
 use secrecy::ExposeSecret;
 use std::time::Duration;
 
@@ -97,42 +98,23 @@ impl ConnectifClient {
             .send()
             .await
             .map_err(|e| DeliveryError::Retryable {
-                reason: transport_reason(&e),
+                reason: transport_reason(&e).into(),
                 retry_after: None,
             })?;
         let status = response.status();
-        if status.is_success() {
+        let class = Class::of(status);
+        if class == Class::Success {
             return Ok(());
         }
         let retry_after = retry_after(response.headers());
         let reason = error_reason(status, &response.bytes().await.unwrap_or_default());
-        if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
-            Err(DeliveryError::Retryable {
+        match class {
+            Class::Retryable => Err(DeliveryError::Retryable {
                 reason,
                 retry_after,
-            })
-        } else {
-            Err(DeliveryError::Permanent { reason })
+            }),
+            _ => Err(DeliveryError::Permanent { reason }),
         }
-    }
-}
-
-/// A `Retry-After` in seconds (the HTTP-date form is ignored: the backoff applies).
-pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    headers
-        .get(RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs)
-}
-
-fn transport_reason(e: &reqwest::Error) -> String {
-    if e.is_timeout() {
-        "timeout".into()
-    } else if e.is_connect() {
-        "connection failed".into()
-    } else {
-        "transport error".into()
     }
 }
 

@@ -3,14 +3,14 @@
 
 mod build;
 mod client;
+mod events;
 
-pub use build::{SkipReason, order_event, return_event, shipment_event, tracking_url, url_encode};
-pub(crate) use client::retry_after;
+pub use build::{SkipReason, order_event, return_event, shipment_event, tracking_url};
 pub use client::{ConnectifClient, DeliveryError};
+pub use events::{Fields, OrderShipped, ReturnRequest, ShipmentStatus};
 
 use crate::Kind;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 use std::fmt;
 
 /// The four reception events a shop creates in Connectif (their aliases are settings).
@@ -53,27 +53,9 @@ impl Reception {
             Reception::OrderShipped => "order",
         }
     }
-
-    /// The fields the shop creates as required (README): never sent empty.
-    pub fn required_fields(self) -> &'static [&'static str] {
-        match self {
-            Reception::ShipmentStatus | Reception::ReturnStatus => &[
-                "customerEmail",
-                "customerName",
-                "qaplaStatus",
-                "reference",
-                "trackingNumber",
-                "trackingUrl",
-            ],
-            Reception::ReturnRequest => &["customerEmail", "customerName", "reference"],
-            Reception::OrderShipped => {
-                &["customerEmail", "customerName", "reference", "trackingUrl"]
-            }
-        }
-    }
 }
 
-/// One reception event: its alias and the flat JSON body keyed by Connectif field ids.
+/// One reception event: its alias and its fields (the flat JSON body Connectif receives).
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConnectifEvent {
     pub alias: String,
@@ -81,27 +63,42 @@ pub struct ConnectifEvent {
     /// kind's default, see [`Reception::of`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reception: Option<Reception>,
-    pub fields: Map<String, Value>,
+    pub fields: Fields,
 }
 
-impl ConnectifEvent {
-    /// The first required field of `reception` that is missing or blank.
-    pub fn missing_required(&self, reception: Reception) -> Option<&'static str> {
-        reception.required_fields().iter().copied().find(|f| {
-            self.fields
-                .get(*f)
-                .and_then(Value::as_str)
-                .is_none_or(|v| v.trim().is_empty())
-        })
-    }
-}
-
-/// Debug shows the alias and field ids only: values hold e-mails and names.
+/// Debug shows the alias and the reception only: the fields hold e-mails and names.
 impl fmt::Debug for ConnectifEvent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ConnectifEvent")
             .field("alias", &self.alias)
-            .field("fields", &self.fields.keys().collect::<Vec<_>>())
-            .finish()
+            .field("reception", &self.reception)
+            .finish_non_exhaustive()
     }
+}
+
+/// What an event still needs from Qapla's API before delivery (set when it is built,
+/// carried in its envelope, done by the delivery stage).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Enrich {
+    pub tracking_number: String,
+    /// The payload had no usable customer e-mail or name.
+    pub customer: bool,
+    /// The channel wants Qapla's tracking page.
+    pub tracking_url: bool,
+    /// The status as Qapla' sent it, to label it in the contact's language once known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<StatusRef>,
+}
+
+/// A shipment status as Qapla' sent it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusRef {
+    pub id: String,
+    pub label: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail_id: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail_text: Option<String>,
 }

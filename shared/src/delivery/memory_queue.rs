@@ -1,5 +1,5 @@
-//! An in-memory FIFO queue with SQS's group semantics: the embedded default for local
-//! runs and the soak test.
+//! An in-memory FIFO queue with SQS's group semantics: the queue of the local worker (the
+//! SQS sample event run without AWS) and of the soak and durable tests.
 
 use super::{
     Accepted, Envelope, HandOff, HandOffError, QueueControl, QueueError, QueueMessage, group_id,

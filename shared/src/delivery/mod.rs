@@ -1,38 +1,45 @@
-//! Between "accepted" and "delivered": the hand-off port, the retry policy, and delivery of
-//! one event to Connectif.
+//! Between "accepted" and "delivered": the hand-off port and what carries an event through
+//! it ([`Envelope`]), then delivery of one event to Connectif (completed from Qapla's API
+//! when needed), by the worker of the durable queue.
 //!
-//! A webhook answers Qapla' OK once its events are handed off. The in-process hand-off
-//! (the embedded default for local runs and tests) delivers right away with a short,
-//! bounded retry; a durable queue implements the same port for production.
+//! A webhook answers Qapla' OK once its events are handed off. In the stack the hand-off is
+//! the SQS FIFO queue ([`SqsQueue`]) and the delivery worker drains it. Without a queue
+//! (local runs, `make demo`) the in-process hand-off delivers right away with a short,
+//! bounded retry. [`MemoryQueue`] and [`state::MemoryState`] are the queue and state store
+//! of the local worker (`sam local invoke` of the SQS sample) and of the tests.
 
+mod deliver;
+pub mod enrich;
 mod in_process;
+pub mod lambda;
 mod memory_queue;
+mod message;
 mod queue;
 pub mod replay;
 mod retry;
 pub mod state;
 mod worker;
 
+pub use deliver::Deliverer;
 pub use in_process::InProcessHandOff;
 pub use memory_queue::MemoryQueue;
-pub use queue::{QueueControl, QueueError, QueueMessage, SqsQueue, from_sdk, group_id};
+pub use message::{QueueControl, QueueError, QueueMessage, group_id};
+pub use queue::SqsQueue;
 pub use retry::RetryPolicy;
 pub use worker::{Worker, WorkerPolicy};
 
 use crate::Kind;
-use crate::channel::{AuthError, Authenticator, ChannelId, StoreError};
-use crate::connectif::{ConnectifClient, ConnectifEvent, DeliveryError, Reception};
-use crate::enrich::{Enrich, Enricher};
+use crate::channel::ChannelId;
+use crate::connectif::{ConnectifEvent, DeliveryError, Enrich, Reception};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
 
 /// One event on its way to Connectif: what the hand-off carries. It holds no secret: the
 /// delivery side reads the channel's Connectif settings itself.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Envelope {
-    /// Stable id of the Qapla' event (see `webhook::event_id`): deduplication key.
+    /// Stable id of the Qapla' event (see [`Envelope::id_of`]): deduplication key.
     pub event_id: String,
     pub channel: ChannelId,
     pub kind: Kind,
@@ -54,6 +61,18 @@ pub struct Envelope {
 }
 
 impl Envelope {
+    /// SHA-256 (hex) of the channel, the kind and the fields that identify one Qapla' event.
+    /// Qapla's own transmission ids are not used: a retried post may not keep them.
+    pub fn id_of(channel: &ChannelId, kind: Kind, parts: &[&str]) -> String {
+        use sha2::{Digest, Sha256};
+        let mut hash = Sha256::new();
+        for part in [channel.as_str(), kind.as_str()].iter().chain(parts) {
+            hash.update(part.trim().as_bytes());
+            hash.update([0x1f]);
+        }
+        hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
     /// The reception event it is for.
     pub fn reception(&self) -> Reception {
         self.event.reception.unwrap_or(Reception::of(self.kind))
@@ -110,73 +129,34 @@ pub trait HandOff: Send + Sync {
     }
 }
 
-/// Delivers one envelope once, with the channel's current settings: completes it from
-/// Qapla's API if needed, then posts it to Connectif.
-#[derive(Clone)]
-pub struct Deliverer {
-    channels: Arc<Authenticator>,
-    client: ConnectifClient,
-    enricher: Arc<Enricher>,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl Deliverer {
-    pub fn new(channels: Arc<Authenticator>, client: ConnectifClient) -> Self {
-        let enricher = Arc::new(Enricher::new(
-            client.http().clone(),
-            std::time::Duration::from_secs(3600),
-        ));
-        Deliverer {
-            channels,
-            client,
-            enricher,
-        }
-    }
-
-    /// Qapla' API calls made so far by this deliverer.
-    pub fn qapla_calls(&self) -> u64 {
-        self.enricher.calls()
-    }
-
-    pub async fn deliver(&self, envelope: &Envelope) -> Result<(), DeliveryError> {
-        let settings = match self.channels.settings(&envelope.channel).await {
-            Ok(Some(settings)) => settings,
-            Ok(None) => {
-                return Err(DeliveryError::Permanent {
-                    reason: "channel settings no longer exist".into(),
-                });
-            }
-            Err(AuthError::Store(StoreError::Invalid(e))) => {
-                return Err(DeliveryError::Retryable {
-                    reason: format!("channel settings invalid: {e}"),
-                    retry_after: None,
-                });
-            }
-            Err(e) => {
-                return Err(DeliveryError::Retryable {
-                    reason: e.to_string(),
-                    retry_after: None,
-                });
-            }
-        };
-        let completed;
-        let event = match &envelope.enrich {
-            None => &envelope.event,
-            Some(enrich) => {
-                completed = self
-                    .enricher
-                    .complete(&envelope.channel, &settings, &envelope.event, enrich)
-                    .await?;
-                &completed
-            }
-        };
-        let reception = envelope.reception();
-        if let Some(field) = event.missing_required(reception) {
-            return Err(DeliveryError::Permanent {
-                reason: format!("required field `{field}` is empty"),
-            });
-        }
-        self.client
-            .send(&settings.connectif, reception, event)
-            .await
+    #[test]
+    fn event_ids_are_stable_and_tell_events_apart() {
+        let it = ChannelId::try_from("it").expect("id");
+        let es = ChannelId::try_from("es").expect("id");
+        let id = Envelope::id_of;
+        let a = id(&it, Kind::Shipment, &["1", "3", "2024-01-01 10:00:00"]);
+        assert_eq!(a.len(), 64);
+        assert_eq!(
+            a,
+            id(&it, Kind::Shipment, &[" 1", "3", "2024-01-01 10:00:00 "])
+        );
+        assert_ne!(
+            a,
+            id(&es, Kind::Shipment, &["1", "3", "2024-01-01 10:00:00"])
+        );
+        assert_ne!(a, id(&it, Kind::Order, &["1", "3", "2024-01-01 10:00:00"]));
+        assert_ne!(
+            a,
+            id(&it, Kind::Shipment, &["1", "3", "2024-01-01 10:00:01"])
+        );
+        // Field boundaries count: ("13", "") is not ("1", "3").
+        assert_ne!(
+            id(&it, Kind::Shipment, &["13", ""]),
+            id(&it, Kind::Shipment, &["1", "3"])
+        );
     }
 }

@@ -1,64 +1,15 @@
 //! The durable hand-off: an SQS FIFO queue (one message group per shipment or order, the
-//! event id as deduplication id) with a FIFO dead-letter queue, and an in-memory queue with
-//! the same group semantics for local runs and tests.
+//! event id as deduplication id) with a FIFO dead-letter queue. (The in-memory queue with
+//! the same group semantics is in `memory_queue.rs`.)
 
+use super::message::{
+    QueueControl, QueueError, QueueMessage, dead_letter_attr, epoch_now, group_id, sqs_id,
+};
 use super::{Accepted, Envelope, HandOff, HandOffError};
+use crate::telemetry::error_chain;
 use async_trait::async_trait;
-use aws_sdk_sqs::types::{MessageAttributeValue, MessageSystemAttributeName};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-/// One message as the delivery worker receives it.
-#[derive(Debug, Clone)]
-pub struct QueueMessage {
-    pub id: String,
-    pub receipt: String,
-    pub body: String,
-    pub group: String,
-    /// How often SQS handed it out (approximate; inflated by held-back receives).
-    pub receive_count: u32,
-    /// When it was first enqueued: the delivery budget runs from here.
-    pub sent_at: SystemTime,
-}
-
-impl QueueMessage {
-    /// From a record of Lambda's SQS event.
-    pub fn from_sqs(m: &aws_lambda_events::event::sqs::SqsMessage) -> Self {
-        let attr = |k: &str| m.attributes.get(k).cloned().unwrap_or_default();
-        let sent_ms = attr("SentTimestamp").parse::<u64>().unwrap_or(0);
-        QueueMessage {
-            id: m.message_id.clone().unwrap_or_default(),
-            receipt: m.receipt_handle.clone().unwrap_or_default(),
-            body: m.body.clone().unwrap_or_default(),
-            group: attr("MessageGroupId"),
-            receive_count: attr("ApproximateReceiveCount").parse().unwrap_or(1),
-            sent_at: UNIX_EPOCH + Duration::from_millis(sent_ms),
-        }
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error("queue operation failed")]
-pub struct QueueError(#[source] pub Box<dyn std::error::Error + Send + Sync>);
-
-/// What the worker does to a message besides reporting it failed.
-#[async_trait]
-pub trait QueueControl: Send + Sync {
-    /// Make a failed message visible again after `delay` (the backoff).
-    async fn retry_later(&self, msg: &QueueMessage, delay: Duration) -> Result<(), QueueError>;
-    /// Move a message to the dead-letter queue with the reason; the caller then reports
-    /// it done so the queue deletes it.
-    async fn dead_letter(&self, msg: &QueueMessage, reason: &str) -> Result<(), QueueError>;
-}
-
-/// SQS group ids allow 128 printable ASCII characters: longer or odder groups are hashed.
-pub fn group_id(envelope: &Envelope) -> String {
-    let group = envelope.group();
-    if group.len() <= 128 && group.bytes().all(|b| b.is_ascii_graphic()) {
-        group
-    } else {
-        crate::webhook::event_id(&envelope.channel, envelope.kind, &[&envelope.key])
-    }
-}
+use aws_sdk_sqs::types::MessageAttributeValue;
+use std::time::Duration;
 
 /// The SQS FIFO queue and its dead-letter queue.
 pub struct SqsQueue {
@@ -185,7 +136,7 @@ impl SqsQueue {
         let refused: Vec<String> = match answer {
             Ok(out) => out.failed.into_iter().map(|f| f.id).collect(),
             Err(e) => {
-                tracing::warn!(error = %crate::webhook::error_chain(&e), "SendMessageBatch failed: sending its messages singly");
+                tracing::warn!(error = %error_chain(&e), "SendMessageBatch failed: sending its messages singly");
                 batch.iter().map(|(i, ..)| i.to_string()).collect()
             }
         };
@@ -235,56 +186,30 @@ impl QueueControl for SqsQueue {
         let Some(url) = &self.dead_letter_url else {
             return Err(QueueError("no DEAD_LETTER_QUEUE_URL configured".into()));
         };
-        let failed_at = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+        let failed_at = epoch_now().as_secs();
         self.client
             .send_message()
             .queue_url(url)
             // One group per dead letter, so listing sees them all (FIFO would hide the rest
             // of a group behind its head); redrive restores per-shipment order.
             .message_group_id(&msg.id)
-            .message_deduplication_id(
-                format!("{}-{failed_at}", msg.id)
-                    .chars()
-                    .take(128)
-                    .collect::<String>(),
-            )
+            .message_deduplication_id(sqs_id(&format!("{}-{failed_at}", msg.id)))
             .message_body(&msg.body)
             .message_attributes(
-                "reason",
+                dead_letter_attr::REASON,
                 text_attr(&reason.chars().take(500).collect::<String>())?,
             )
-            .message_attributes("failed_at", text_attr(&failed_at.to_string())?)
-            .message_attributes("receive_count", text_attr(&msg.receive_count.to_string())?)
+            .message_attributes(
+                dead_letter_attr::FAILED_AT,
+                text_attr(&failed_at.to_string())?,
+            )
+            .message_attributes(
+                dead_letter_attr::RECEIVE_COUNT,
+                text_attr(&msg.receive_count.to_string())?,
+            )
             .send()
             .await
             .map_err(|e| QueueError(Box::new(e)))?;
         Ok(())
-    }
-}
-
-/// From an SDK `ReceiveMessage` answer (tests and the replay command).
-pub fn from_sdk(m: &aws_sdk_sqs::types::Message) -> QueueMessage {
-    let attr = |k: MessageSystemAttributeName| {
-        m.attributes()
-            .and_then(|a| a.get(&k))
-            .cloned()
-            .unwrap_or_default()
-    };
-    QueueMessage {
-        id: m.message_id().unwrap_or_default().to_owned(),
-        receipt: m.receipt_handle().unwrap_or_default().to_owned(),
-        body: m.body().unwrap_or_default().to_owned(),
-        group: attr(MessageSystemAttributeName::MessageGroupId),
-        receive_count: attr(MessageSystemAttributeName::ApproximateReceiveCount)
-            .parse()
-            .unwrap_or(1),
-        sent_at: UNIX_EPOCH
-            + Duration::from_millis(
-                attr(MessageSystemAttributeName::SentTimestamp)
-                    .parse()
-                    .unwrap_or(0),
-            ),
     }
 }

@@ -4,10 +4,10 @@
 //! Redriven events get a fresh delivery budget; the idempotency table still guarantees
 //! that an event delivered in the meantime is not sent twice.
 
-use super::{Envelope, from_sdk, group_id};
-use aws_sdk_sqs::types::MessageSystemAttributeName;
+use super::message::{dead_letter_attr, epoch_now, sqs_id};
+use super::{Envelope, QueueMessage, group_id};
+use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
 use std::collections::HashSet;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// One dead letter.
 #[derive(Debug, Clone)]
@@ -57,47 +57,52 @@ async fn receive_all(
         if messages.is_empty() {
             break;
         }
-        for m in &messages {
-            let msg = from_sdk(m);
-            if !seen.insert(msg.id.clone()) {
-                continue;
+        for letter in messages.iter().map(DeadLetter::of) {
+            if seen.insert(letter.message_id.clone()) {
+                letters.push(letter);
             }
-            let attr = |k: &str| {
-                m.message_attributes()
-                    .and_then(|a| a.get(k))
-                    .and_then(|v| v.string_value())
-                    .map(str::to_owned)
-            };
-            let system = |k: MessageSystemAttributeName| {
-                m.attributes()
-                    .and_then(|a| a.get(&k))
-                    .and_then(|v| v.parse::<u128>().ok())
-                    .unwrap_or(0)
-            };
-            let envelope: Option<Envelope> = serde_json::from_str(&msg.body).ok();
-            let order = (
-                envelope
-                    .as_ref()
-                    .and_then(|e| e.occurred_at.clone())
-                    .unwrap_or_default(),
-                system(MessageSystemAttributeName::SentTimestamp) as u64,
-                system(MessageSystemAttributeName::SequenceNumber),
-            );
-            letters.push(DeadLetter {
-                envelope,
-                message_id: msg.id,
-                receipt: msg.receipt,
-                body: msg.body,
-                reason: attr("reason").unwrap_or_else(|| "-".into()),
-                failed_at: attr("failed_at").and_then(|v| v.parse().ok()),
-                order,
-            });
         }
     }
     // Oldest first: a shipment's statuses in the order they happened, the rest in the order
     // they were dead-lettered.
     letters.sort_by(|a, b| a.order.cmp(&b.order));
     Ok(letters)
+}
+
+impl DeadLetter {
+    fn of(m: &Message) -> Self {
+        let msg = QueueMessage::from_sdk(m);
+        let attr = |k: &str| {
+            m.message_attributes()
+                .and_then(|a| a.get(k))
+                .and_then(|v| v.string_value())
+                .map(str::to_owned)
+        };
+        let system = |k: MessageSystemAttributeName| {
+            m.attributes()
+                .and_then(|a| a.get(&k))
+                .and_then(|v| v.parse::<u128>().ok())
+                .unwrap_or(0)
+        };
+        let envelope: Option<Envelope> = serde_json::from_str(&msg.body).ok();
+        let order = (
+            envelope
+                .as_ref()
+                .and_then(|e| e.occurred_at.clone())
+                .unwrap_or_default(),
+            system(MessageSystemAttributeName::SentTimestamp) as u64,
+            system(MessageSystemAttributeName::SequenceNumber),
+        );
+        DeadLetter {
+            envelope,
+            message_id: msg.id,
+            receipt: msg.receipt,
+            body: msg.body,
+            reason: attr(dead_letter_attr::REASON).unwrap_or_else(|| "-".into()),
+            failed_at: attr(dead_letter_attr::FAILED_AT).and_then(|v| v.parse().ok()),
+            order,
+        }
+    }
 }
 
 async fn release(
@@ -139,9 +144,7 @@ pub async fn redrive(
     let (chosen, left): (Vec<_>, Vec<_>) = letters.into_iter().partition(|l| {
         channel.is_none_or(|c| l.envelope.as_ref().is_some_and(|e| e.channel.as_str() == c))
     });
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis());
+    let now = epoch_now().as_millis();
     for l in &chosen {
         let (group, dedup) = match &l.envelope {
             Some(e) => (group_id(e), format!("{}-r{now}", e.event_id)),
@@ -150,7 +153,7 @@ pub async fn redrive(
         sqs.send_message()
             .queue_url(queue_url)
             .message_group_id(group)
-            .message_deduplication_id(dedup.chars().take(128).collect::<String>())
+            .message_deduplication_id(sqs_id(&dedup))
             .message_body(&l.body)
             .send()
             .await

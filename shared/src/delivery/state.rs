@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 /// What the state says about an envelope before delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,9 +39,7 @@ pub trait StateStore: Send + Sync {
 }
 
 fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+    super::message::epoch_now().as_secs()
 }
 
 fn shipment_pk(e: &Envelope) -> Option<String> {

@@ -13,6 +13,7 @@ use super::state::{Seen, StateStore};
 use super::{Deliverer, Envelope, QueueControl, QueueMessage, RetryPolicy};
 use crate::connectif::DeliveryError;
 use crate::metrics;
+use crate::telemetry::{describe_json_error, error_chain};
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -123,63 +124,52 @@ impl Worker {
         let envelope: Envelope = match serde_json::from_str(&msg.body) {
             Ok(e) => e,
             Err(e) => {
-                let reason = format!(
-                    "unreadable message: {}",
-                    crate::qapla::describe_parse_error(&e)
-                );
+                let reason = format!("unreadable message: {}", describe_json_error(&e));
                 return self.dead_letter(msg, None, &reason).await;
             }
         };
-        match self.state.check(&envelope).await {
-            Ok(Seen::Fresh) => {}
-            Ok(Seen::Duplicate) => {
-                self.log(
-                    msg,
-                    Some(&envelope),
-                    Outcome::Duplicate,
-                    "already delivered",
-                );
-                return Outcome::Duplicate;
-            }
-            Ok(Seen::Superseded { newest }) => {
-                let reason = format!("a newer status ({newest}) was delivered already");
-                self.log(msg, Some(&envelope), Outcome::Superseded, &reason);
-                return Outcome::Superseded;
-            }
-            Ok(Seen::Repeat) => {
-                self.log(
-                    msg,
-                    Some(&envelope),
-                    Outcome::Repeat,
-                    "same status as the last one sent",
-                );
-                return Outcome::Repeat;
-            }
-            Err(e) => {
-                let reason = crate::webhook::error_chain(&e);
-                return self.retry(msg, &envelope, &reason, None).await;
-            }
+        let settled = match self.state.check(&envelope).await {
+            Ok(Seen::Fresh) => None,
+            Ok(Seen::Duplicate) => Some((Outcome::Duplicate, "already delivered".to_owned())),
+            Ok(Seen::Superseded { newest }) => Some((
+                Outcome::Superseded,
+                format!("a newer status ({newest}) was delivered already"),
+            )),
+            Ok(Seen::Repeat) => Some((
+                Outcome::Repeat,
+                "same status as the last one sent".to_owned(),
+            )),
+            Err(e) => return self.retry(msg, &envelope, &error_chain(&e), None).await,
+        };
+        if let Some((outcome, reason)) = settled {
+            self.log(msg, Some(&envelope), outcome, &reason);
+            return outcome;
         }
-        match self.deliverer.deliver(&envelope).await {
+        self.deliver(msg, &envelope).await
+    }
+
+    /// Deliver a fresh envelope and act on the result.
+    async fn deliver(&self, msg: &QueueMessage, envelope: &Envelope) -> Outcome {
+        match self.deliverer.deliver(envelope).await {
             Ok(()) => {
-                if let Err(e) = self.state.record(&envelope).await {
+                if let Err(e) = self.state.record(envelope).await {
                     // Delivered all the same; only a later re-post could now be sent twice.
-                    tracing::error!(event_id = %envelope.event_id, error = %crate::webhook::error_chain(&e), "delivered but not recorded");
+                    tracing::error!(event_id = %envelope.event_id, error = %error_chain(&e), "delivered but not recorded");
                 }
-                self.log(msg, Some(&envelope), Outcome::Delivered, "");
+                self.log(msg, Some(envelope), Outcome::Delivered, "");
                 Outcome::Delivered
             }
             Err(DeliveryError::Skip { reason }) => {
-                self.log(msg, Some(&envelope), Outcome::Skipped, reason);
+                self.log(msg, Some(envelope), Outcome::Skipped, reason);
                 Outcome::Skipped
             }
             Err(DeliveryError::Permanent { reason }) => {
-                self.dead_letter(msg, Some(&envelope), &reason).await
+                self.dead_letter(msg, Some(envelope), &reason).await
             }
             Err(DeliveryError::Retryable {
                 reason,
                 retry_after,
-            }) => self.retry(msg, &envelope, &reason, retry_after).await,
+            }) => self.retry(msg, envelope, &reason, retry_after).await,
         }
     }
 
@@ -200,7 +190,7 @@ impl Worker {
         let retry = msg.receive_count.saturating_sub(1) as usize;
         let delay = self.policy.backoff.delay_for(retry, retry_after);
         if let Err(e) = self.queue.retry_later(msg, delay).await {
-            tracing::warn!(error = %crate::webhook::error_chain(&e), "could not set the retry delay: the queue's visibility timeout applies");
+            tracing::warn!(error = %error_chain(&e), "could not set the retry delay: the queue's visibility timeout applies");
         }
         let reason = format!("{reason}; next try in {} ms", delay.as_millis());
         self.log(msg, Some(envelope), Outcome::Retried, &reason);
@@ -222,7 +212,7 @@ impl Worker {
                 // Not moved: keep it in the queue rather than lose it.
                 let why = format!(
                     "{reason}; dead-letter queue unavailable: {}",
-                    crate::webhook::error_chain(&e)
+                    error_chain(&e)
                 );
                 let _ = self
                     .queue

@@ -1,9 +1,11 @@
-//! What arrives from Qapla': the three webhook payloads as sent on the wire.
+//! What arrives from Qapla': the three webhook payloads as sent on the wire, and the answers
+//! of its REST API ([`api`]).
 //!
 //! Wire types are deliberately tolerant (see `reference/qapla.md`): 0/1 or booleans, ids as
 //! strings or numbers, `null` where an object or string was expected, unknown fields
 //! ignored. Domain invariants are established later, when events are built.
 
+pub mod api;
 mod orders;
 mod returns;
 mod shipment;
@@ -102,27 +104,8 @@ where
     Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
 }
 
-/// A parse error described without quoting the input: serde's "missing/unknown field" and
-/// "unknown variant" messages name only fields and variants; any other message may quote a
-/// value (an e-mail, a key), so only its category and position are kept.
-pub fn describe_parse_error(e: &serde_json::Error) -> String {
-    let msg = e.to_string();
-    let safe = ["missing field", "unknown field", "unknown variant", "must "];
-    if safe.iter().any(|p| msg.starts_with(p)) || e.is_eof() {
-        msg
-    } else if e.is_syntax() {
-        format!("not valid JSON at line {} column {}", e.line(), e.column())
-    } else {
-        format!(
-            "a field has the wrong type or value at line {} column {}",
-            e.line(),
-            e.column()
-        )
-    }
-}
-
 /// Why a body is not a payload of the expected kind: the field's path and the problem,
-/// never the value (see [`describe_parse_error`]).
+/// never the value (see [`crate::telemetry::describe_json_error`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{}", if field.is_empty() || field == "." { problem.clone() } else { format!("field `{field}`: {problem}") })]
 pub struct ParseError {
@@ -142,7 +125,7 @@ pub fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ParseErro
     }
     let de = &mut serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize(de).map_err(|e| {
-        let problem = describe_parse_error(e.inner());
+        let problem = crate::telemetry::describe_json_error(e.inner());
         let problem = match problem.split_once(" at line") {
             // The path names the field; a position adds nothing but for syntax errors.
             Some((text, _)) if !e.inner().is_syntax() => text.to_owned(),

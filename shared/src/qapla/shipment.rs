@@ -60,8 +60,8 @@ pub struct StatusDetail {
     pub detail: Option<String>,
 }
 
-/// The receiving customer (v1.3).
-#[derive(Debug, Clone, Default, Deserialize)]
+/// The receiving customer (v1.3, and Qapla's API).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Consignee {
     #[serde(default, deserialize_with = "flex_opt_string")]

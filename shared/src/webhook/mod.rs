@@ -11,13 +11,14 @@ mod event;
 mod kinds;
 
 pub use event::{HttpEvent, HttpResponse};
-pub use kinds::{Planned, Webhook, event_id};
+pub use kinds::{Planned, Webhook};
 
-use crate::channel::{AuthError, Authenticator, ChannelId};
-use crate::customer::Email;
-use crate::delivery::{Accepted, Envelope, HandOff};
+use crate::channel::{AuthError, Authenticated, Authenticator, ChannelId};
+use crate::delivery::{Accepted, Envelope, HandOff, HandOffError};
 use crate::metrics;
+use crate::telemetry::error_chain;
 use answer::{Refusal, answer};
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -96,6 +97,34 @@ async fn accept<W: Webhook>(
     started: Instant,
     deadline: Instant,
 ) -> Result<(), Refused> {
+    let (channel, body) = read(deps, req)?;
+    let payload = W::parse(&body).map_err(|e| (Refusal::InvalidJson, Some(e.to_string())))?;
+    let auth = authenticate(deps, channel, payload).await?;
+    let log = EventLog {
+        channel: auth.channel(),
+        kind: W::KIND,
+        started,
+    };
+    let mut envelopes = Vec::new();
+    for planned in W::plan(&auth) {
+        match planned {
+            Planned::Send(envelope) => envelopes.push(*envelope),
+            Planned::Skip {
+                key,
+                status_id,
+                reason,
+            } => log.emit(
+                &EventRef::skipped(key, status_id),
+                "skipped",
+                reason.as_str(),
+            ),
+        }
+    }
+    hand_off(deps, &log, envelopes, deadline).await
+}
+
+/// The channel and the body of a well-formed post.
+fn read<'a>(deps: &Deps, req: &'a HttpEvent) -> Result<(ChannelId, Cow<'a, [u8]>), Refused> {
     if req.method() != "POST" {
         return Err((Refusal::MethodNotAllowed, Some(req.method().to_owned())));
     }
@@ -116,9 +145,15 @@ async fn accept<W: Webhook>(
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err((Refusal::EmptyBody, None));
     }
-    let payload = W::parse(&body).map_err(|e| (Refusal::InvalidJson, Some(e.to_string())))?;
-    let auth = deps
-        .channels
+    Ok((channel, body))
+}
+
+async fn authenticate<W: Webhook>(
+    deps: &Deps,
+    channel: ChannelId,
+    payload: W,
+) -> Result<Authenticated<W>, Refused> {
+    deps.channels
         .authenticate(channel, payload)
         .await
         .map_err(|e| match e {
@@ -127,53 +162,30 @@ async fn accept<W: Webhook>(
             AuthError::WrongKey => (Refusal::WrongKey, None),
             AuthError::LookupThrottled => (Refusal::UnknownChannel, Some(e.to_string())),
             AuthError::Store(e) => (Refusal::SettingsUnavailable, Some(error_chain(&e))),
-        })?;
-    let log = EventLog {
-        channel: auth.channel(),
-        kind: W::KIND,
-        started,
-    };
-    let mut envelopes = Vec::new();
-    for planned in W::plan(&auth) {
-        match planned {
-            Planned::Send(envelope) => envelopes.push(*envelope),
-            Planned::Skip {
-                key,
-                status_id,
-                reason,
-            } => log.line(&key, status_id.as_deref(), "skipped", reason.as_str(), ""),
-        }
-    }
+        })
+}
+
+/// Hand every planned event off before the deadline, one log line each; KO if any failed.
+async fn hand_off(
+    deps: &Deps,
+    log: &EventLog<'_>,
+    envelopes: Vec<Envelope>,
+    deadline: Instant,
+) -> Result<(), Refused> {
     let count = envelopes.len();
-    let summaries: Vec<_> = envelopes.iter().map(Summary::of).collect();
-    let hand_off = deps.hand_off.hand_off_all(envelopes);
-    let results = tokio::time::timeout_at(
-        deadline
-            .checked_sub(ANSWER_MARGIN)
-            .unwrap_or(deadline)
-            .into(),
-        hand_off,
-    )
-    .await
-    .map_err(|_| {
-        let detail = format!("{count} events not all handed off before the deadline");
-        (Refusal::HandOffTimeout, Some(detail))
-    })?;
+    let events: Vec<_> = envelopes.iter().map(EventRef::of).collect();
+    let answer_by = deadline.checked_sub(ANSWER_MARGIN).unwrap_or(deadline);
+    let results = tokio::time::timeout_at(answer_by.into(), deps.hand_off.hand_off_all(envelopes))
+        .await
+        .map_err(|_| {
+            let detail = format!("{count} events not all handed off before the deadline");
+            (Refusal::HandOffTimeout, Some(detail))
+        })?;
     let mut failed = 0;
-    for (summary, result) in summaries.iter().zip(results) {
-        let (outcome, reason) = match &result {
-            Ok(accepted @ Accepted::Failed { error, .. }) => {
-                (accepted.outcome(), error.to_string())
-            }
-            Ok(accepted @ Accepted::Skipped { reason }) => (accepted.outcome(), reason.clone()),
-            Ok(accepted) => (accepted.outcome(), String::new()),
-            Err(e) => {
-                failed += 1;
-                ("hand_off_failed", error_chain(e))
-            }
-        };
-        let status = summary.status_id.as_deref();
-        log.line(&summary.key, status, outcome, &reason, &summary.customer);
+    for (event, result) in events.iter().zip(results) {
+        failed += usize::from(result.is_err());
+        let (outcome, reason) = outcome_of(&result);
+        log.emit(event, outcome, &reason);
     }
     if failed > 0 {
         return Err((
@@ -184,27 +196,43 @@ async fn accept<W: Webhook>(
     Ok(())
 }
 
-/// What the log line of a handed-off event needs (the envelope itself moves into the queue).
-struct Summary {
+/// The log's `outcome` and `reason` of one hand-off.
+fn outcome_of(result: &Result<Accepted, HandOffError>) -> (&'static str, String) {
+    match result {
+        Ok(accepted @ Accepted::Failed { error, .. }) => (accepted.outcome(), error.to_string()),
+        Ok(accepted @ Accepted::Skipped { reason }) => (accepted.outcome(), reason.clone()),
+        Ok(accepted) => (accepted.outcome(), String::new()),
+        Err(e) => ("hand_off_failed", error_chain(e)),
+    }
+}
+
+/// Which event of a post a log line is about (the envelope itself moves into the queue).
+struct EventRef {
     key: String,
     status_id: Option<String>,
+    /// The masked e-mail, once known.
     customer: String,
 }
 
-impl Summary {
+impl EventRef {
     fn of(envelope: &Envelope) -> Self {
-        let customer = envelope
-            .event
-            .fields
-            .get("customerEmail")
-            .and_then(|v| v.as_str())
-            .and_then(|e| Email::try_from(e).ok())
-            .map(|e| e.masked())
-            .unwrap_or_default();
-        Summary {
+        EventRef {
             key: envelope.key.clone(),
             status_id: envelope.status_id.clone(),
-            customer,
+            customer: envelope
+                .event
+                .fields
+                .customer_email()
+                .map(|e| e.masked())
+                .unwrap_or_default(),
+        }
+    }
+
+    fn skipped(key: String, status_id: Option<String>) -> Self {
+        EventRef {
+            key,
+            status_id,
+            customer: String::new(),
         }
     }
 }
@@ -217,20 +245,13 @@ struct EventLog<'a> {
 }
 
 impl EventLog<'_> {
-    fn line(
-        &self,
-        key: &str,
-        status_id: Option<&str>,
-        outcome: &str,
-        reason: &str,
-        customer: &str,
-    ) {
+    fn emit(&self, event: &EventRef, outcome: &str, reason: &str) {
         tracing::info!(
             channel = %self.channel,
             kind = self.kind.as_str(),
-            key,
-            status_id = status_id.unwrap_or(""),
-            customer,
+            key = event.key,
+            status_id = event.status_id.as_deref().unwrap_or(""),
+            customer = event.customer,
             outcome,
             reason,
             latency_ms = self.started.elapsed().as_millis() as u64,
@@ -238,16 +259,4 @@ impl EventLog<'_> {
         );
         metrics::count_event(self.channel.as_str(), self.kind, outcome);
     }
-}
-
-/// `outer: inner: innermost`, for logs only.
-pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }

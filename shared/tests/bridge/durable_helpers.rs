@@ -6,7 +6,7 @@ use crate::helpers::*;
 use bridge_core::channel::{Authenticator, MemoryStore};
 use bridge_core::connectif::ConnectifClient;
 use bridge_core::delivery::state::DynamoState;
-use bridge_core::delivery::{Deliverer, RetryPolicy, SqsQueue, Worker, WorkerPolicy, from_sdk};
+use bridge_core::delivery::{Deliverer, QueueMessage, RetryPolicy, SqsQueue, Worker, WorkerPolicy};
 use bridge_core::webhook::Deps;
 use serde_json::{Value, json};
 use std::collections::VecDeque;
@@ -279,7 +279,7 @@ impl Durable {
             .messages
             .unwrap_or_default()
             .iter()
-            .map(from_sdk)
+            .map(QueueMessage::from_sdk)
             .collect();
         let failed = self.worker.process(&batch).await;
         for m in batch.iter().filter(|m| !failed.contains(&m.id)) {

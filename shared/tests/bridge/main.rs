@@ -11,5 +11,8 @@ mod fixtures;
 mod helpers;
 mod in_process;
 mod parsing;
+mod qapla_api;
 mod sample_events;
 mod soak;
+mod wire_format;
+mod worker_handler;

@@ -1,0 +1,288 @@
+//! Process configuration, read once from the environment at cold start.
+//!
+//! Every variable is optional; the defaults (in [`Config::default`]) are those of the SAM
+//! template. A malformed value fails start-up with a message naming the variable. What is
+//! built from it (clients, adapters, the functions' dependencies) is in [`wiring`].
+
+mod wiring;
+
+use crate::channel::CacheLimits;
+use crate::delivery::{RetryPolicy, WorkerPolicy};
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `SECRET_PREFIX`: channel secrets are named `<prefix>/<channel>`.
+    pub secret_prefix: String,
+    /// `CHANNELS_FILE`: read channel settings from this local JSON file
+    /// (`{"<channel>": {<secret JSON>}}`) instead of Secrets Manager. For local runs.
+    pub channels_file: Option<PathBuf>,
+    /// `CHANNELS_JSON`: the same JSON inline (for `sam local invoke --env-vars`, where a
+    /// file of the host is not inside the container).
+    pub channels_json: Option<String>,
+    /// `SECRET_CACHE_TTL_SECONDS`: how long channel settings are cached.
+    pub secret_ttl: Duration,
+    /// `SECRET_RECHECK_SECONDS`: on a key mismatch, settings older than this are re-read
+    /// once (picks up a rotated key; bounds reads caused by wrong keys).
+    pub secret_recheck: Duration,
+    /// `UNKNOWN_CHANNEL_LOOKUPS_PER_MINUTE`, `SECRET_STALE_HOURS`: reads of channels not
+    /// known to exist per minute, and how long the last good settings are served while
+    /// Secrets Manager fails (see `channel::Authenticator`).
+    pub cache_limits: CacheLimits,
+    /// `MAX_BODY_BYTES`: larger posts are refused with 413.
+    pub max_body_bytes: usize,
+    /// `CONNECTIF_CONNECT_TIMEOUT_MS`.
+    pub connect_timeout: Duration,
+    /// `CONNECTIF_TIMEOUT_MS`: whole request, connection included.
+    pub request_timeout: Duration,
+    /// `DELIVERY_RETRY_DELAYS_MS`: comma-separated waits between in-process tries.
+    pub retry: RetryPolicy,
+    /// `HAND_OFF_QUEUE_URL`: the SQS FIFO queue webhooks write to. Unset: in-process
+    /// delivery (local runs).
+    pub queue_url: Option<String>,
+    /// `DEAD_LETTER_QUEUE_URL`: where the delivery worker moves events it gives up on.
+    pub dead_letter_url: Option<String>,
+    /// `STATE_TABLE`: DynamoDB table of delivered events and newest statuses (worker).
+    pub state_table: Option<String>,
+    /// `IDEMPOTENCY_TTL_DAYS`: how long a delivered event is remembered.
+    pub idempotency_ttl: Duration,
+    /// `DELIVERY_BASE_DELAY_SECONDS`, `DELIVERY_MAX_DELAY_SECONDS` (backoff, doubling) and
+    /// `DELIVERY_MAX_AGE_HOURS` (then dead-letter) of the worker.
+    pub worker: WorkerPolicy,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            secret_prefix: "qapla-connectif".into(),
+            channels_file: None,
+            channels_json: None,
+            secret_ttl: Duration::from_secs(300),
+            secret_recheck: Duration::from_secs(10),
+            cache_limits: CacheLimits::default(),
+            max_body_bytes: 1024 * 1024,
+            connect_timeout: Duration::from_secs(2),
+            request_timeout: Duration::from_secs(8),
+            retry: RetryPolicy::in_process(),
+            queue_url: None,
+            dead_letter_url: None,
+            state_table: None,
+            idempotency_ttl: Duration::from_secs(30 * 86_400),
+            worker: WorkerPolicy::production(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {variable}: {problem}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Build from any variable lookup (tests pass a map).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let v = Vars(get);
+        let mut c = Config::default();
+        if let Some(p) = v.text("SECRET_PREFIX") {
+            c.secret_prefix = p.trim().trim_end_matches('/').to_owned();
+        }
+        c.channels_file = v.text("CHANNELS_FILE").map(PathBuf::from);
+        c.channels_json = v.text("CHANNELS_JSON");
+        set(
+            &mut c.secret_ttl,
+            v.duration("SECRET_CACHE_TTL_SECONDS", SECOND)?,
+        );
+        set(
+            &mut c.secret_recheck,
+            v.duration("SECRET_RECHECK_SECONDS", SECOND)?,
+        );
+        if let Some(n) = v.number("UNKNOWN_CHANNEL_LOOKUPS_PER_MINUTE")? {
+            c.cache_limits.unknown_lookups_per_minute = u32::try_from(n).unwrap_or(u32::MAX);
+        }
+        set(
+            &mut c.cache_limits.stale_for,
+            v.duration("SECRET_STALE_HOURS", HOUR)?,
+        );
+        if let Some(n) = v.number("MAX_BODY_BYTES")? {
+            c.max_body_bytes = usize::try_from(n).unwrap_or(usize::MAX);
+        }
+        set(
+            &mut c.connect_timeout,
+            v.duration("CONNECTIF_CONNECT_TIMEOUT_MS", MILLI)?,
+        );
+        set(
+            &mut c.request_timeout,
+            v.duration("CONNECTIF_TIMEOUT_MS", MILLI)?,
+        );
+        if let Some(list) = v.text("DELIVERY_RETRY_DELAYS_MS") {
+            c.retry.delays = list
+                .split(',')
+                .map(|v| v.trim().parse::<u64>().map(Duration::from_millis))
+                .collect::<Result<_, _>>()
+                .map_err(|_| ConfigError {
+                    variable: "DELIVERY_RETRY_DELAYS_MS",
+                    problem: "must be comma-separated whole milliseconds".into(),
+                })?;
+        }
+        c.queue_url = v.text("HAND_OFF_QUEUE_URL");
+        c.dead_letter_url = v.text("DEAD_LETTER_QUEUE_URL");
+        c.state_table = v.text("STATE_TABLE");
+        set(
+            &mut c.idempotency_ttl,
+            v.duration("IDEMPOTENCY_TTL_DAYS", DAY)?,
+        );
+        c.worker = worker_policy(&v)?;
+        Ok(c)
+    }
+}
+
+const MILLI: Duration = Duration::from_millis(1);
+const SECOND: Duration = Duration::from_secs(1);
+const HOUR: Duration = Duration::from_secs(3600);
+const DAY: Duration = Duration::from_secs(86_400);
+
+/// Environment variables by name: blank is unset; numbers are whole and non-negative.
+struct Vars<F>(F);
+
+impl<F: Fn(&str) -> Option<String>> Vars<F> {
+    fn text(&self, name: &str) -> Option<String> {
+        (self.0)(name).filter(|v| !v.trim().is_empty())
+    }
+
+    fn number(&self, name: &'static str) -> Result<Option<u64>, ConfigError> {
+        let parse = |v: String| {
+            v.trim().parse::<u64>().map_err(|_| ConfigError {
+                variable: name,
+                problem: "must be a whole number".into(),
+            })
+        };
+        self.text(name).map(parse).transpose()
+    }
+
+    /// A number of `unit`s.
+    fn duration(
+        &self,
+        name: &'static str,
+        unit: Duration,
+    ) -> Result<Option<Duration>, ConfigError> {
+        let times = |n: u64| unit.saturating_mul(u32::try_from(n).unwrap_or(u32::MAX));
+        Ok(self.number(name)?.map(times))
+    }
+}
+
+fn set<T>(slot: &mut T, value: Option<T>) {
+    if let Some(value) = value {
+        *slot = value;
+    }
+}
+
+/// The worker's backoff (`DELIVERY_BASE_DELAY_SECONDS`, `DELIVERY_MAX_DELAY_SECONDS`, at most
+/// 12 h, SQS's limit) and budget (`DELIVERY_MAX_AGE_HOURS`).
+fn worker_policy<F: Fn(&str) -> Option<String>>(v: &Vars<F>) -> Result<WorkerPolicy, ConfigError> {
+    let mut policy = WorkerPolicy::production();
+    let base = v.duration("DELIVERY_BASE_DELAY_SECONDS", SECOND)?;
+    let cap = v.duration("DELIVERY_MAX_DELAY_SECONDS", SECOND)?;
+    if base.is_some() || cap.is_some() {
+        let default = &policy.backoff;
+        let base = base.unwrap_or(default.delays[0]);
+        let cap = cap
+            .unwrap_or(default.max_retry_after)
+            .min(Duration::from_secs(43_200));
+        policy.backoff = RetryPolicy::exponential(base, cap);
+    }
+    set(
+        &mut policy.max_age,
+        v.duration("DELIVERY_MAX_AGE_HOURS", HOUR)?,
+    );
+    Ok(policy)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn from(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_apply_when_nothing_is_set() {
+        let c = from(&[]).expect("defaults");
+        assert_eq!(c.secret_prefix, "qapla-connectif");
+        assert_eq!(c.max_body_bytes, 1_048_576);
+        assert_eq!(c.retry, RetryPolicy::in_process());
+    }
+
+    #[test]
+    fn variables_override_and_bad_values_name_the_variable() {
+        let c = from(&[
+            ("SECRET_PREFIX", "shop/"),
+            ("DELIVERY_RETRY_DELAYS_MS", "1, 2"),
+        ])
+        .expect("valid");
+        assert_eq!(c.secret_prefix, "shop");
+        assert_eq!(
+            c.retry.delays,
+            vec![Duration::from_millis(1), Duration::from_millis(2)]
+        );
+        let err = from(&[("MAX_BODY_BYTES", "lots")]).expect_err("invalid");
+        assert_eq!(err.variable, "MAX_BODY_BYTES");
+        let c = from(&[
+            ("DELIVERY_BASE_DELAY_SECONDS", "1"),
+            ("DELIVERY_MAX_DELAY_SECONDS", "4"),
+            ("DELIVERY_MAX_AGE_HOURS", "72"),
+        ])
+        .expect("valid");
+        assert_eq!(c.worker.backoff.delays, [1, 2, 4].map(Duration::from_secs));
+        assert_eq!(c.worker.max_age, Duration::from_secs(72 * 3600));
+    }
+
+    #[tokio::test]
+    async fn the_worker_names_each_missing_variable() {
+        let err = from(&[])
+            .expect("defaults")
+            .worker()
+            .await
+            .err()
+            .expect("incomplete");
+        assert_eq!(err.variable, "HAND_OFF_QUEUE_URL");
+        let c = from(&[
+            ("HAND_OFF_QUEUE_URL", "http://127.0.0.1:1/q"),
+            ("DEAD_LETTER_QUEUE_URL", "http://127.0.0.1:1/d"),
+        ])
+        .expect("valid");
+        assert_eq!(
+            c.worker().await.err().expect("incomplete").variable,
+            "STATE_TABLE"
+        );
+    }
+
+    #[tokio::test]
+    async fn local_mode_builds_every_function_from_inline_channels_without_aws() {
+        let channels = r#"{"it": {"qaplaApiKey": "k", "trackingUrlTemplate": "https://t.example/{trackingNumber}",
+            "connectif": {"mode": "api", "apiKey": "a:b", "baseUrl": "http://127.0.0.1:9"}}}"#;
+        let c = from(&[("CHANNELS_JSON", channels), ("HAND_OFF_QUEUE_URL", "")]).expect("valid");
+        assert!(c.is_local());
+        assert!(c.webhook_deps().await.is_ok());
+        assert!(c.worker().await.is_ok());
+        let err = from(&[("CHANNELS_JSON", "{not json")])
+            .expect("valid")
+            .worker()
+            .await
+            .err()
+            .expect("unreadable");
+        assert_eq!(err.variable, "CHANNELS_JSON");
+    }
+}

@@ -1,0 +1,81 @@
+//! Delivery of one envelope: the channel's current settings, completion from Qapla's API if
+//! the envelope asks for it, a last check of the required fields, the post to Connectif.
+
+use super::Envelope;
+use super::enrich::Enricher;
+use crate::channel::{AuthError, Authenticator, StoreError};
+use crate::connectif::{ConnectifClient, DeliveryError};
+use crate::qapla::api::QaplaApi;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long a `getShipment` answer serves the statuses of the same shipment.
+const ENRICH_CACHE_TTL: Duration = Duration::from_secs(3600);
+
+/// Delivers one envelope once, with the channel's current settings: completes it from
+/// Qapla's API if needed, then posts it to Connectif.
+#[derive(Clone)]
+pub struct Deliverer {
+    channels: Arc<Authenticator>,
+    client: ConnectifClient,
+    enricher: Arc<Enricher>,
+}
+
+impl Deliverer {
+    pub fn new(channels: Arc<Authenticator>, client: ConnectifClient) -> Self {
+        let api = QaplaApi::new(client.http().clone());
+        let enricher = Arc::new(Enricher::new(api, ENRICH_CACHE_TTL));
+        Deliverer {
+            channels,
+            client,
+            enricher,
+        }
+    }
+
+    /// Qapla' API calls made so far by this deliverer.
+    pub fn qapla_calls(&self) -> u64 {
+        self.enricher.calls()
+    }
+
+    pub async fn deliver(&self, envelope: &Envelope) -> Result<(), DeliveryError> {
+        let settings = match self.channels.settings(&envelope.channel).await {
+            Ok(Some(settings)) => settings,
+            Ok(None) => {
+                return Err(DeliveryError::Permanent {
+                    reason: "channel settings no longer exist".into(),
+                });
+            }
+            Err(AuthError::Store(StoreError::Invalid(e))) => {
+                return Err(DeliveryError::Retryable {
+                    reason: format!("channel settings invalid: {e}"),
+                    retry_after: None,
+                });
+            }
+            Err(e) => {
+                return Err(DeliveryError::Retryable {
+                    reason: e.to_string(),
+                    retry_after: None,
+                });
+            }
+        };
+        let completed;
+        let event = match &envelope.enrich {
+            None => &envelope.event,
+            Some(enrich) => {
+                completed = self
+                    .enricher
+                    .complete(&envelope.channel, &settings, &envelope.event, enrich)
+                    .await?;
+                &completed
+            }
+        };
+        if let Some(field) = event.fields.missing_required() {
+            return Err(DeliveryError::Permanent {
+                reason: format!("required field `{field}` is empty"),
+            });
+        }
+        self.client
+            .send(&settings.connectif, envelope.reception(), event)
+            .await
+    }
+}

@@ -1,0 +1,183 @@
+//! Completing events from Qapla's API in the delivery stage: the customer's e-mail, name and
+//! country when the webhook lacked them (v1.2 sends none), and Qapla's own tracking page.
+//!
+//! Answers are cached per shipment (a burst of statuses costs one `getShipment`) and calls
+//! are paced per channel by a token bucket matching Qapla's limit (120 burst, 2 per second).
+//! Throttling and 5xx are retryable: they delay an event, never lose it. A shipment Qapla'
+//! does not know (its panel's "Test" button posts one) is skipped as `unknown_to_qapla`; one
+//! that has no e-mail even there is a permanent failure (dead-lettered).
+
+use crate::channel::{ChannelId, ChannelSettings};
+use crate::connectif::{ConnectifEvent, DeliveryError, Enrich, Fields};
+use crate::customer::Email;
+use crate::qapla::api::{ApiError, ApiShipment, QaplaApi};
+use crate::status;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+/// The Qapla' API client with its cache and its pacing. One per process.
+pub struct Enricher {
+    api: QaplaApi,
+    cache_ttl: Duration,
+    cache: Mutex<HashMap<(ChannelId, String), (Instant, ApiShipment)>>,
+    buckets: Mutex<HashMap<ChannelId, Bucket>>,
+}
+
+const BURST: f64 = 120.0;
+const PER_SECOND: f64 = 2.0;
+const CACHE_MAX: usize = 10_000;
+
+/// The skip reason of a shipment `getShipment` does not find.
+pub const UNKNOWN_TO_QAPLA: &str = "unknown_to_qapla";
+
+impl Enricher {
+    pub fn new(api: QaplaApi, cache_ttl: Duration) -> Self {
+        Enricher {
+            api,
+            cache_ttl,
+            cache: Mutex::default(),
+            buckets: Mutex::default(),
+        }
+    }
+
+    /// Qapla' API calls made by this process.
+    pub fn calls(&self) -> u64 {
+        self.api.calls()
+    }
+
+    /// The event with what was missing filled in from Qapla'.
+    pub async fn complete(
+        &self,
+        channel: &ChannelId,
+        settings: &ChannelSettings,
+        event: &ConnectifEvent,
+        enrich: &Enrich,
+    ) -> Result<ConnectifEvent, DeliveryError> {
+        let shipment = self
+            .shipment(channel, settings, &enrich.tracking_number)
+            .await?;
+        let mut event = event.clone();
+        if enrich.customer
+            && let Fields::ShipmentStatus(f) = &mut event.fields
+        {
+            let consignee = shipment.consignee.unwrap_or_default();
+            let email = consignee
+                .email
+                .as_deref()
+                .and_then(|e| Email::try_from(e).ok());
+            f.customer_email =
+                Some(email.ok_or_else(|| permanent("no customer e-mail in Qapla' either"))?);
+            let name = consignee
+                .name
+                .ok_or_else(|| permanent("no customer name in Qapla' either"))?;
+            f.customer_name = name.trim().to_owned();
+            f.language = settings.language_for(consignee.country.as_deref());
+            if let Some(s) = &enrich.status {
+                let detail = s.detail_id.map(|id| (id, s.detail_text.as_deref()));
+                let label =
+                    status::label(&s.id, &s.label, detail, f.language, settings.label_style);
+                f.qapla_status = label.text.trim().to_owned();
+            }
+        }
+        if enrich.tracking_url {
+            let url = shipment
+                .url
+                .ok_or_else(|| permanent("no tracking page in Qapla'"))?;
+            match &mut event.fields {
+                Fields::ShipmentStatus(f) => f.tracking_url = url.trim().to_owned(),
+                Fields::OrderShipped(f) => f.tracking_url = url.trim().to_owned(),
+                Fields::ReturnRequest(_) => {}
+            }
+        }
+        Ok(event)
+    }
+
+    /// The shipment from the cache, else from `getShipment` (paced).
+    async fn shipment(
+        &self,
+        channel: &ChannelId,
+        settings: &ChannelSettings,
+        tracking: &str,
+    ) -> Result<ApiShipment, DeliveryError> {
+        let key = (channel.clone(), tracking.to_owned());
+        if let Some((at, shipment)) = self
+            .cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+            && at.elapsed() < self.cache_ttl
+        {
+            return Ok(shipment.clone());
+        }
+        self.take_token(channel)?;
+        let base = &settings.qapla_api_base_url;
+        let shipment = match self
+            .api
+            .get_shipment(base, &settings.qapla_api_key, tracking)
+            .await
+        {
+            Ok(Some(shipment)) => shipment,
+            // Qapla' does not know it (e.g. the panel's "Test" button): nothing to tell a
+            // customer, nothing an operator must replay.
+            Ok(None) | Err(ApiError::Ko { .. }) => {
+                return Err(DeliveryError::Skip {
+                    reason: UNKNOWN_TO_QAPLA,
+                });
+            }
+            Err(e) => return Err(delivery_error(e)),
+        };
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= CACHE_MAX {
+            cache.clear();
+        }
+        cache.insert(key, (Instant::now(), shipment.clone()));
+        Ok(shipment)
+    }
+
+    /// Qapla's limit, per channel key: refuse (retry later) rather than get the key banned.
+    fn take_token(&self, channel: &ChannelId) -> Result<(), DeliveryError> {
+        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        let bucket = buckets.entry(channel.clone()).or_insert(Bucket {
+            tokens: BURST,
+            at: Instant::now(),
+        });
+        bucket.tokens = (bucket.tokens + bucket.at.elapsed().as_secs_f64() * PER_SECOND).min(BURST);
+        bucket.at = Instant::now();
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(DeliveryError::Retryable {
+                reason: "Qapla' API pace reached (2 calls per second)".into(),
+                retry_after: Some(Duration::from_secs_f64((1.0 - bucket.tokens) / PER_SECOND)),
+            })
+        }
+    }
+}
+
+/// An API failure as a delivery outcome: busy or unreachable is retried, the rest is not.
+fn delivery_error(e: ApiError) -> DeliveryError {
+    match e {
+        ApiError::Busy { retry_after, .. } => DeliveryError::Retryable {
+            reason: e.to_string(),
+            retry_after,
+        },
+        ApiError::Unreachable(_) => DeliveryError::Retryable {
+            reason: e.to_string(),
+            retry_after: None,
+        },
+        e => permanent(&e.to_string()),
+    }
+}
+
+fn permanent(reason: &str) -> DeliveryError {
+    DeliveryError::Permanent {
+        reason: reason.to_owned(),
+    }
+}

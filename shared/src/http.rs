@@ -1,0 +1,101 @@
+//! What both outbound clients (Connectif, Qapla's API) share: URL encoding, `Retry-After`,
+//! and one classification of HTTP answers and transport failures.
+
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+use std::time::Duration;
+
+/// How an HTTP answer is to be treated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    /// 2xx.
+    Success,
+    /// 429 or 5xx: worth another try, after the server's `Retry-After` if it gave one.
+    Retryable,
+    /// Any other status: another try would fail the same way.
+    Refused,
+}
+
+impl Class {
+    pub fn of(status: StatusCode) -> Self {
+        if status.is_success() {
+            Class::Success
+        } else if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
+            Class::Retryable
+        } else {
+            Class::Refused
+        }
+    }
+}
+
+/// A transport failure in a few words (always retryable): never the URL, which may hold a
+/// key.
+pub fn transport_reason(e: &reqwest::Error) -> &'static str {
+    if e.is_timeout() {
+        "timeout"
+    } else if e.is_connect() {
+        "connection failed"
+    } else {
+        "transport error"
+    }
+}
+
+/// A `Retry-After` in seconds (the HTTP-date form is ignored: the backoff applies).
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    headers
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs)
+}
+
+/// Percent-encode everything but RFC 3986 unreserved characters.
+pub fn url_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_are_classified_once_for_both_clients() {
+        let class = |s: u16| Class::of(StatusCode::from_u16(s).expect("status"));
+        for s in [200, 201, 204] {
+            assert_eq!(class(s), Class::Success, "{s}");
+        }
+        for s in [429, 500, 502, 503, 504] {
+            assert_eq!(class(s), Class::Retryable, "{s}");
+        }
+        for s in [301, 400, 401, 403, 404, 422] {
+            assert_eq!(class(s), Class::Refused, "{s}");
+        }
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_only() {
+        let mut h = HeaderMap::new();
+        assert_eq!(retry_after(&h), None);
+        h.insert(RETRY_AFTER, " 7 ".parse().expect("header"));
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
+        h.insert(
+            RETRY_AFTER,
+            "Wed, 21 Oct 2015 07:28:00 GMT".parse().expect("header"),
+        );
+        assert_eq!(retry_after(&h), None);
+    }
+
+    #[test]
+    fn only_unreserved_characters_stay_as_they_are() {
+        assert_eq!(url_encode("aZ09-_.~"), "aZ09-_.~");
+        assert_eq!(url_encode("a b&c/d=é"), "a%20b%26c%2Fd%3D%C3%A9");
+    }
+}

@@ -1,0 +1,341 @@
+//! Qapla's REST API, typed: `getShipment` (served under 1.3), `trackingByTimeFrame` and
+//! `getChannel` (1.2). Answers are wrapped as `{"<call>": {"result": "OK"|"KO", "error":
+//! ..., ...}}` (a bare answer is read too) and parsed with the webhook's tolerant wire
+//! helpers: ids as text or numbers, booleans as 0/1 or `true`, `null` for anything.
+//!
+//! The key travels in the query string (as Qapla' requires), so a URL is never logged and
+//! errors say only the call, the status and Qapla's short error text.
+
+use super::{Consignee, flex_opt_string, flex_string, id, null_as_empty, opt_flag};
+use crate::http::{Class, retry_after, transport_reason, url_encode};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Deserializer};
+use serde_json::value::RawValue;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Why a call gave no answer to use.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    /// Qapla' was not reached (timeout, connection): try again later.
+    #[error("Qapla' API {0}")]
+    Unreachable(&'static str),
+    /// 429, "Too Many Requests" or 5xx: try again later (after `retry_after` if given).
+    #[error("Qapla' API HTTP {status}")]
+    Busy {
+        status: u16,
+        retry_after: Option<Duration>,
+    },
+    /// A 4xx other than 404 and 429: the request (or the key) is refused.
+    #[error("Qapla' API refused {call} (HTTP {status}: {error})")]
+    Refused {
+        call: &'static str,
+        status: u16,
+        error: String,
+    },
+    /// Qapla' answered `KO` (or 404): e.g. an unknown shipment or a wrong key.
+    #[error("Qapla' API answered KO to {call}: {error}")]
+    Ko { call: &'static str, error: String },
+    /// An OK answer that is not the documented shape (the field is named, never its value).
+    #[error("Qapla' API answer to {call} unreadable: {problem}")]
+    Unreadable { call: &'static str, problem: String },
+}
+
+impl ApiError {
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, ApiError::Unreachable(_) | ApiError::Busy { .. })
+    }
+}
+
+/// A shipment as the API describes it (`getShipment`, and the shorter entries of
+/// `trackingByTimeFrame`). Only what the bridge reads; the rest is ignored.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiShipment {
+    #[serde(default, deserialize_with = "id")]
+    pub id: String,
+    #[serde(default, deserialize_with = "id")]
+    pub reference: String,
+    #[serde(default, deserialize_with = "id")]
+    pub tracking_number: String,
+    /// The courier's code (an object in `getShipment`, a code in `trackingByTimeFrame`).
+    #[serde(default, deserialize_with = "courier_code")]
+    pub courier: String,
+    /// The customer's tracking page, `https://tracking.qapla.it/<hash>`.
+    #[serde(default, deserialize_with = "flex_opt_string")]
+    pub url: Option<String>,
+    #[serde(default)]
+    pub status: Option<ApiStatus>,
+    #[serde(default)]
+    pub consignee: Option<Consignee>,
+    #[serde(default, deserialize_with = "flex_opt_string")]
+    pub language: Option<String>,
+    #[serde(default, deserialize_with = "opt_flag")]
+    pub is_return_shipment: Option<bool>,
+    #[serde(default, deserialize_with = "opt_flag")]
+    pub is_child: Option<bool>,
+}
+
+/// A shipment's current status.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiStatus {
+    /// `YYYY-MM-DD HH:MM:SS`, Italian local time.
+    #[serde(default, rename = "dateISO", deserialize_with = "flex_string")]
+    pub date_iso: String,
+    #[serde(default, deserialize_with = "flex_string")]
+    pub place: String,
+    #[serde(default)]
+    pub qapla_status: Option<ApiQaplaStatus>,
+}
+
+/// Qapla's normalised status (integers in the API, text in the webhook).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiQaplaStatus {
+    #[serde(default, deserialize_with = "id")]
+    pub id: String,
+    #[serde(default, deserialize_with = "flex_string")]
+    pub status: String,
+    #[serde(default, rename = "detailID", deserialize_with = "id")]
+    pub detail_id: String,
+    #[serde(default, deserialize_with = "flex_opt_string")]
+    pub detail: Option<String>,
+}
+
+/// `getShipment`: the shipment is `shipment`, the first of `shipments`, or the answer itself.
+#[derive(Debug, Deserialize)]
+struct GetShipment {
+    #[serde(default)]
+    shipment: Option<ApiShipment>,
+    #[serde(default)]
+    shipments: Option<Vec<ApiShipment>>,
+}
+
+/// `trackingByTimeFrame`: the shipments whose status changed in the window.
+#[derive(Debug, Deserialize)]
+struct TrackingByTimeFrame {
+    #[serde(default, deserialize_with = "null_as_empty")]
+    shipments: Vec<ApiShipment>,
+}
+
+/// What `getChannel` tells about the channel the key belongs to.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct ApiChannel {
+    #[serde(default, deserialize_with = "flex_opt_string")]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct GetChannel {
+    #[serde(default)]
+    channel: Option<ApiChannel>,
+}
+
+/// `result` and `error`, which every answer carries.
+#[derive(Debug, Default, Deserialize)]
+struct Head {
+    #[serde(default, deserialize_with = "flex_string")]
+    result: String,
+    #[serde(default, deserialize_with = "flex_string")]
+    error: String,
+}
+
+fn courier_code<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Courier {
+        Code(#[serde(deserialize_with = "flex_string")] String),
+        Object {
+            #[serde(default, deserialize_with = "flex_string")]
+            code: String,
+        },
+    }
+    Ok(match Courier::deserialize(d)? {
+        Courier::Code(code) | Courier::Object { code } => code,
+    })
+}
+
+/// Qapla's REST API client: one per process, sharing the HTTP client (and its timeouts).
+pub struct QaplaApi {
+    http: reqwest::Client,
+    calls: AtomicU64,
+}
+
+impl QaplaApi {
+    pub fn new(http: reqwest::Client) -> Self {
+        QaplaApi {
+            http,
+            calls: AtomicU64::new(0),
+        }
+    }
+
+    /// Calls made by this client.
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
+    }
+
+    /// One shipment by tracking number; `None` when Qapla' answers OK without one.
+    pub async fn get_shipment(
+        &self,
+        base: &str,
+        key: &SecretString,
+        tracking_number: &str,
+    ) -> Result<Option<ApiShipment>, ApiError> {
+        let query = [("trackingNumber", tracking_number.trim())];
+        let inner = self.call(base, "1.3", "getShipment", key, &query).await?;
+        let answer: GetShipment = read("getShipment", &inner)?;
+        let listed = answer.shipments.and_then(|s| s.into_iter().next());
+        Ok(match answer.shipment.or(listed) {
+            Some(shipment) => Some(shipment),
+            // A bare answer: the shipment's fields next to `result`.
+            None => read::<ApiShipment>("getShipment", &inner)
+                .ok()
+                .filter(|s| s.consignee.is_some() || s.url.is_some()),
+        })
+    }
+
+    /// Every shipment whose status changed between `from` and `to` (`YYYY-MM-DD HH:MM:SS`,
+    /// Italian time); `lang` is `it`, `es` or `en`.
+    pub async fn tracking_by_time_frame(
+        &self,
+        base: &str,
+        key: &SecretString,
+        from: &str,
+        to: &str,
+        lang: &str,
+    ) -> Result<Vec<ApiShipment>, ApiError> {
+        let query = [("dateFrom", from), ("dateTo", to), ("lang", lang)];
+        let call = "trackingByTimeFrame";
+        let inner = self.call(base, "1.2", call, key, &query).await?;
+        Ok(read::<TrackingByTimeFrame>(call, &inner)?.shipments)
+    }
+
+    /// The channel the key belongs to: Qapla's own check that a key works.
+    pub async fn get_channel(
+        &self,
+        base: &str,
+        key: &SecretString,
+    ) -> Result<ApiChannel, ApiError> {
+        let inner = self.call(base, "1.2", "getChannel", key, &[]).await?;
+        Ok(read::<GetChannel>("getChannel", &inner)?
+            .channel
+            .unwrap_or_default())
+    }
+
+    /// GET one call; the answer (unwrapped) if Qapla' said OK, else the classified error.
+    async fn call(
+        &self,
+        base: &str,
+        version: &str,
+        call: &'static str,
+        key: &SecretString,
+        query: &[(&str, &str)],
+    ) -> Result<String, ApiError> {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        let mut url = format!(
+            "{}/{call}/?apiKey={}",
+            on_version(base, version),
+            url_encode(key.expose_secret())
+        );
+        for (name, value) in query {
+            url.push_str(&format!("&{name}={}", url_encode(value)));
+        }
+        let response = self.http.get(url).send().await;
+        let response = response.map_err(|e| ApiError::Unreachable(transport_reason(&e)))?;
+        let status = response.status();
+        let retry_after = retry_after(response.headers());
+        let body = response.bytes().await.unwrap_or_default();
+        let inner = unwrap(&body, call);
+        let head: Head = serde_json::from_str(&inner).unwrap_or_default();
+        // Qapla's short error text, without the key should it quote it.
+        let error = head.error.replace(key.expose_secret(), "***");
+        let error: String = error.chars().take(80).collect();
+        match Class::of(status) {
+            Class::Retryable => Err(ApiError::Busy {
+                status: status.as_u16(),
+                retry_after,
+            }),
+            _ if head.error == "Too Many Requests" => Err(ApiError::Busy {
+                status: status.as_u16(),
+                retry_after,
+            }),
+            Class::Refused if status != reqwest::StatusCode::NOT_FOUND => Err(ApiError::Refused {
+                call,
+                status: status.as_u16(),
+                error,
+            }),
+            Class::Success if head.result == "OK" => Ok(inner),
+            _ => Err(ApiError::Ko { call, error }),
+        }
+    }
+}
+
+/// `base` (e.g. `https://api.qapla.it/1.3`) with its version segment set to `version`; a
+/// base without one is used as it is.
+fn on_version(base: &str, version: &str) -> String {
+    let base = base.trim_end_matches('/');
+    match base.rsplit_once('/') {
+        Some((root, last))
+            if last.starts_with("1.") && last[2..].chars().all(|c| c.is_ascii_digit()) =>
+        {
+            format!("{root}/{version}")
+        }
+        _ => base.to_owned(),
+    }
+}
+
+/// The answer inside `{"<call>": {...}}`, or the body itself.
+fn unwrap(body: &[u8], call: &str) -> String {
+    let wrapped: Option<HashMap<String, &RawValue>> = serde_json::from_slice(body).ok();
+    match wrapped.as_ref().and_then(|w| w.get(call)) {
+        Some(inner) => inner.get().to_owned(),
+        None => String::from_utf8_lossy(body).into_owned(),
+    }
+}
+
+fn read<T: serde::de::DeserializeOwned>(call: &'static str, inner: &str) -> Result<T, ApiError> {
+    super::parse(inner.as_bytes()).map_err(|e| ApiError::Unreadable {
+        call,
+        problem: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_version_segment_is_swapped_not_appended() {
+        assert_eq!(
+            on_version("https://api.qapla.it/1.3", "1.2"),
+            "https://api.qapla.it/1.2"
+        );
+        assert_eq!(
+            on_version("https://api.qapla.it/1.3/", "1.3"),
+            "https://api.qapla.it/1.3"
+        );
+        assert_eq!(
+            on_version("http://127.0.0.1:9/qapla-api/1.3", "1.2"),
+            "http://127.0.0.1:9/qapla-api/1.2"
+        );
+        assert_eq!(
+            on_version("http://127.0.0.1:9/api", "1.2"),
+            "http://127.0.0.1:9/api"
+        );
+    }
+
+    #[test]
+    fn wrapped_and_bare_answers_are_unwrapped() {
+        assert_eq!(
+            unwrap(br#"{"getChannel":{"result":"OK"}}"#, "getChannel"),
+            r#"{"result":"OK"}"#
+        );
+        assert_eq!(
+            unwrap(br#"{"result":"OK"}"#, "getChannel"),
+            r#"{"result":"OK"}"#
+        );
+        assert_eq!(unwrap(b"<html>", "getChannel"), "<html>");
+    }
+}

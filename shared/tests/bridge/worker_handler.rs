@@ -1,0 +1,156 @@
+//! The delivery worker's Lambda handler, driven by SQS events as Lambda delivers them
+//! (`Records` with `MessageGroupId`, `ApproximateReceiveCount`, `SentTimestamp`): the path
+//! production uses, with the local queue and state store and a wiremock Connectif.
+
+use crate::helpers::*;
+use aws_lambda_events::event::sqs::SqsBatchResponse;
+use bridge_core::channel::Authenticator;
+use bridge_core::connectif::ConnectifClient;
+use bridge_core::delivery::lambda::handle_batch;
+use bridge_core::delivery::state::MemoryState;
+use bridge_core::delivery::{Deliverer, MemoryQueue, RetryPolicy, Worker, WorkerPolicy};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use wiremock::matchers::{body_partial_json, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+/// The delivered-shipment envelope of the queue fixture, for `tracking` and `status`.
+fn envelope(tracking: &str, status: &str) -> String {
+    let line = std::fs::read_to_string(
+        workspace().join("fixtures/queue/envelopes-before-typed-events.jsonl"),
+    )
+    .expect("fixture");
+    let mut e: Value = serde_json::from_str(line.lines().next().expect("a line")).expect("json");
+    e["eventId"] = json!(format!("{tracking}-{status}"));
+    e["key"] = json!(tracking);
+    e["statusId"] = json!(status);
+    e["repeatKey"] = Value::Null;
+    let hour = match status {
+        "3" => 10,
+        "4" => 11,
+        _ => 12,
+    };
+    e["occurredAt"] = json!(format!("2024-01-01 {hour}:00:00"));
+    e["event"]["fields"]["trackingNumber"] = json!(tracking);
+    e["event"]["fields"]["qaplaStatusID"] = json!(status);
+    e.to_string()
+}
+
+/// One record as Lambda's SQS event source writes it.
+fn record(id: &str, body: String, group: &str, sent_ms: u128) -> Value {
+    json!({
+        "messageId": id,
+        "receiptHandle": format!("receipt-{id}"),
+        "body": body,
+        "attributes": {
+            "ApproximateReceiveCount": "1",
+            "SentTimestamp": sent_ms.to_string(),
+            "MessageGroupId": group,
+            "MessageDeduplicationId": id,
+        },
+        "messageAttributes": {},
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:eu-west-1:123456789012:bridge-EventQueue.fifo",
+        "awsRegion": "eu-west-1"
+    })
+}
+
+fn now_ms() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_millis()
+}
+
+fn worker(connectif: &str, queue: Arc<MemoryQueue>) -> Worker {
+    let channels = Arc::new(Authenticator::new(
+        store(Mode::Endpoint, connectif),
+        Duration::from_secs(300),
+        Duration::ZERO,
+    ));
+    let client = ConnectifClient::new(TEST_TIMEOUT, TEST_TIMEOUT).expect("client");
+    let policy = WorkerPolicy {
+        backoff: RetryPolicy::exponential(Duration::from_millis(1), Duration::from_millis(8)),
+        max_age: Duration::from_secs(3600),
+    };
+    Worker::new(
+        Deliverer::new(channels, client),
+        Arc::new(MemoryState::default()),
+        queue,
+        policy,
+    )
+}
+
+/// The SQS event through the handler, with a fresh local queue (which gets the dead letters).
+async fn run(server: &MockServer, event: Value) -> (SqsBatchResponse, Arc<MemoryQueue>) {
+    let queue = Arc::new(MemoryQueue::new(Duration::ZERO));
+    let worker = worker(&server.uri(), queue.clone());
+    let event = serde_json::from_value(event).expect("an SQS event");
+    (handle_batch(&worker, event).await, queue)
+}
+
+async fn mount(server: &MockServer, tracking: &str, status: u16, times: u64) {
+    Mock::given(method("POST"))
+        .and(path("/hooks/shipment"))
+        .and(body_partial_json(json!({ "trackingNumber": tracking })))
+        .respond_with(ResponseTemplate::new(status))
+        .expect(times)
+        .mount(server)
+        .await;
+}
+
+fn failures(response: &SqsBatchResponse) -> Vec<&str> {
+    response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect()
+}
+
+#[tokio::test]
+async fn one_failure_holds_back_the_later_messages_of_its_group_and_reports_exactly_those() {
+    let server = MockServer::start().await;
+    mount(&server, "T1", 503, 1).await; // the head of group T1 fails, once: nothing after it is sent
+    mount(&server, "T2", 200, 2).await; // group T2 is not held back
+    let event = json!({ "Records": [
+        record("m1", envelope("T1", "3"), "it:shipment:T1", now_ms()),
+        record("m2", envelope("T2", "3"), "it:shipment:T2", now_ms()),
+        record("m3", envelope("T1", "4"), "it:shipment:T1", now_ms()),
+        record("m4", envelope("T2", "4"), "it:shipment:T2", now_ms()),
+        record("m5", envelope("T1", "99"), "it:shipment:T1", now_ms()),
+    ]});
+    let (response, queue) = run(&server, event).await;
+    assert_eq!(failures(&response), ["m1", "m3", "m5"]);
+    assert!(queue.dead_letters().is_empty());
+}
+
+#[tokio::test]
+async fn the_delivery_budget_runs_from_the_sent_timestamp_lambda_reports() {
+    let server = MockServer::start().await;
+    mount(&server, "T1", 503, 1).await;
+    let two_hours_ago = now_ms() - 2 * 3600 * 1000;
+    let event =
+        json!({ "Records": [record("m1", envelope("T1", "3"), "it:shipment:T1", two_hours_ago)] });
+    let (response, queue) = run(&server, event).await;
+    assert!(
+        failures(&response).is_empty(),
+        "given up on, so not reported for another try"
+    );
+    let dead = queue.dead_letters();
+    assert_eq!(dead.len(), 1);
+    assert!(dead[0].1.starts_with("gave up after 2 h"), "{}", dead[0].1);
+}
+
+#[tokio::test]
+async fn the_sample_sqs_event_is_delivered_and_reports_no_failure() {
+    let server = MockServer::start().await;
+    mount(&server, "580104809", 200, 1).await;
+    let event: Value = serde_json::from_str(
+        &std::fs::read_to_string(workspace().join("events/sqs-shipment-delivered.json"))
+            .expect("sample"),
+    )
+    .expect("json");
+    let (response, _) = run(&server, event).await;
+    assert!(failures(&response).is_empty());
+}
