@@ -7,7 +7,7 @@
 //! Queue URLs come from `HAND_OFF_QUEUE_URL` and `DEAD_LETTER_QUEUE_URL` (the stack's
 //! outputs), AWS credentials and region from the usual AWS environment.
 
-use bridge_core::delivery::replay;
+use bridge_core::delivery::{Envelope, replay};
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: bridge-admin dead-letters | redrive [--channel <id>]
@@ -27,15 +27,10 @@ async fn run(args: &[String]) -> Result<(), String> {
                 .map_err(|e| bridge_core::telemetry::error_chain(&e))?;
             println!("{} dead letter(s)", letters.len());
             for l in letters {
-                let (channel, kind, key, status) =
-                    l.envelope.as_ref().map_or(("?", "?", "?", ""), |e| {
-                        (
-                            e.channel.as_str(),
-                            e.kind.as_str(),
-                            e.key.as_str(),
-                            e.status_id.as_deref().unwrap_or(""),
-                        )
-                    });
+                let (channel, kind, key, status) = l
+                    .envelope
+                    .as_ref()
+                    .map_or(("?", "?", "?", ""), Envelope::names);
                 let when = l.failed_at.map_or("-".to_owned(), |t| t.to_string());
                 println!(
                     "{channel}\t{kind}\t{key}\t{status}\tfailed_at={when}\t{}",

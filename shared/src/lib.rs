@@ -1,7 +1,12 @@
-//! Core of the Qapla' → Connectif bridge: what Qapla' sends ([`qapla`]), the status table
-//! ([`status`]), what Connectif receives ([`connectif`]), per-channel settings and
-//! authentication ([`channel`]), the hand-off to delivery ([`delivery`]), and the HTTP edge
-//! every webhook function shares ([`webhook`]).
+//! Core of the Qapla' → Connectif bridge. Floors, each standing only on those below:
+//!
+//! - [`qapla`] (what Qapla' sends, and its REST API), [`status`] (the status table),
+//!   [`customer`], [`http`] (what both outbound clients share), [`telemetry`] (logs);
+//! - [`channel`]: per-channel settings, their cache and authentication;
+//! - [`connectif`]: the reception events as types, how they are built, the client;
+//! - [`delivery`]: the hand-off port and its envelope, queue, worker, enrichment, state;
+//! - [`webhook`]: the HTTP edge every webhook function shares;
+//! - [`config`]: the environment, and the wiring of all the above for each function.
 
 pub mod channel;
 pub mod config;

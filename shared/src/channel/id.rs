@@ -1,3 +1,5 @@
+//! Channel ids: the `{channel}` of a webhook URL, validated before it names a secret.
+
 use std::fmt;
 
 /// A channel id taken from the URL path (`/qapla/{channel}/...`). It becomes part of a

@@ -2,7 +2,7 @@
 //!
 //! Every variable is optional; the defaults (in [`Config::default`]) are those of the SAM
 //! template. A malformed value fails start-up with a message naming the variable. What is
-//! built from it (clients, adapters, the functions' dependencies) is in [`wiring`].
+//! built from it (clients, adapters, the functions' dependencies) is in `wiring.rs`.
 
 mod wiring;
 

@@ -73,6 +73,12 @@ impl Envelope {
         hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
     }
 
+    /// What a log line or a listing names it by: (channel, kind, key, status id or `""`).
+    pub fn names(&self) -> (&str, &'static str, &str, &str) {
+        let status = self.status_id.as_deref().unwrap_or("");
+        (self.channel.as_str(), self.kind.as_str(), &self.key, status)
+    }
+
     /// The reception event it is for.
     pub fn reception(&self) -> Reception {
         self.event.reception.unwrap_or(Reception::of(self.kind))

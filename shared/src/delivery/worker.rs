@@ -229,14 +229,7 @@ impl Worker {
             .duration_since(msg.sent_at)
             .unwrap_or_default()
             .as_millis() as u64;
-        let (channel, kind, key, status) = envelope.map_or(("", "", "", ""), |e| {
-            (
-                e.channel.as_str(),
-                e.kind.as_str(),
-                e.key.as_str(),
-                e.status_id.as_deref().unwrap_or(""),
-            )
-        });
+        let (channel, kind, key, status) = envelope.map_or(("", "", "", ""), Envelope::names);
         tracing::info!(
             channel,
             kind,
