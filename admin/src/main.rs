@@ -1,72 +1,158 @@
-//! `bridge-admin`: list the dead letters with their reasons, and redrive them.
+//! `bridge-admin`: the operator's console of a deployed bridge.
 //!
-//! ```text
-//! bridge-admin dead-letters                 list every dead letter, oldest first
-//! bridge-admin redrive [--channel <id>]     move them (or one channel's) back to the queue
-//! ```
-//! Queue URLs come from `HAND_OFF_QUEUE_URL` and `DEAD_LETTER_QUEUE_URL` (the stack's
-//! outputs), AWS credentials and region from the usual AWS environment.
+//! It finds the stack by name (`--stack`, default the samconfig stack name) and reads queue
+//! URLs, table, secret prefix and API from the stack's outputs; the environment variables of
+//! old (`HAND_OFF_QUEUE_URL`, `DEAD_LETTER_QUEUE_URL`, `STATE_TABLE`, `SECRET_PREFIX`, ...)
+//! still override them. AWS credentials and region come from the usual AWS environment;
+//! `--endpoint-url` (or `AWS_ENDPOINT_URL`) points every AWS call elsewhere (tests use
+//! moto). Exit codes: 0 all well, 1 a problem found (or the command failed), 2 usage.
 
+mod check;
+mod report;
+mod stack;
+
+use bridge_core::channel::ChannelId;
 use bridge_core::delivery::{Envelope, replay};
+use bridge_core::qapla::api::QaplaApi;
+use bridge_core::telemetry::error_chain;
+use clap::{Parser, Subcommand};
+use stack::Stack;
 use std::process::ExitCode;
+use std::time::Duration;
 
-const USAGE: &str = "usage: bridge-admin dead-letters | redrive [--channel <id>]
-environment: DEAD_LETTER_QUEUE_URL (both), HAND_OFF_QUEUE_URL (redrive)";
-
-fn env(name: &str) -> Result<String, String> {
-    std::env::var(name).map_err(|_| format!("{name} is not set\n{USAGE}"))
+#[derive(Parser)]
+#[command(
+    name = "bridge-admin",
+    version,
+    about = "The operator's console of a deployed Qapla' → Connectif bridge"
+)]
+struct Cli {
+    /// The CloudFormation stack of the bridge.
+    #[arg(
+        long,
+        global = true,
+        default_value = "qapla-connectif-bridge",
+        env = "BRIDGE_STACK"
+    )]
+    stack: String,
+    /// Send every AWS call to this endpoint (e.g. a local moto_server).
+    #[arg(long, global = true, env = "AWS_ENDPOINT_URL")]
+    endpoint_url: Option<String>,
+    /// Machine-readable output.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
 }
 
-async fn run(args: &[String]) -> Result<(), String> {
-    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let sqs = aws_sdk_sqs::Client::new(&aws);
-    match args {
-        [cmd] if cmd == "dead-letters" => {
-            let letters = replay::list(&sqs, &env("DEAD_LETTER_QUEUE_URL")?)
-                .await
-                .map_err(|e| bridge_core::telemetry::error_chain(&e))?;
-            println!("{} dead letter(s)", letters.len());
-            for l in letters {
-                let (channel, kind, key, status) = l
-                    .envelope
-                    .as_ref()
-                    .map_or(("?", "?", "?", ""), Envelope::names);
-                let when = l.failed_at.map_or("-".to_owned(), |t| t.to_string());
-                println!(
-                    "{channel}\t{kind}\t{key}\t{status}\tfailed_at={when}\t{}",
-                    l.reason
-                );
-            }
-            Ok(())
-        }
-        [cmd, rest @ ..] if cmd == "redrive" => {
-            let channel = match rest {
-                [] => None,
-                [flag, id] if flag == "--channel" => Some(id.as_str()),
-                _ => return Err(USAGE.into()),
-            };
-            let (moved, left) = replay::redrive(
-                &sqs,
-                &env("DEAD_LETTER_QUEUE_URL")?,
-                &env("HAND_OFF_QUEUE_URL")?,
-                channel,
-            )
-            .await
-            .map_err(|e| bridge_core::telemetry::error_chain(&e))?;
-            println!("redriven: {moved}; left in the dead-letter queue: {left}");
-            Ok(())
-        }
-        _ => Err(USAGE.into()),
+#[derive(Subcommand)]
+enum Command {
+    /// Prove a channel works: its secret, its Qapla' key, and the stack's health.
+    Check {
+        /// The channel id (the `{channel}` of its webhook URLs).
+        channel: String,
+    },
+    /// List every dead letter, oldest first, with its reason.
+    DeadLetters,
+    /// Move dead letters (all, or one channel's) back to the queue, oldest first.
+    Redrive {
+        /// Only this channel's.
+        #[arg(long)]
+        channel: Option<String>,
+    },
+}
+
+/// What a command found: its output, and whether it found a problem.
+struct Outcome {
+    text: String,
+    problem: bool,
+}
+
+async fn run(cli: Cli) -> Result<Outcome, String> {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if let Some(url) = &cli.endpoint_url {
+        loader = loader.endpoint_url(url);
     }
+    let aws = loader.load().await;
+    let cfn = aws_sdk_cloudformation::Client::new(&aws);
+    let stack = Stack::find(&cfn, &cli.stack, |k| std::env::var(k).ok()).await?;
+    let sqs = aws_sdk_sqs::Client::new(&aws);
+    match cli.command {
+        Command::Check { channel } => {
+            let channel = ChannelId::try_from(channel.as_str())
+                .map_err(|_| format!("`{channel}` is not a channel id ([A-Za-z0-9_-], 1 to 64)"))?;
+            let http = reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()
+                .map_err(|e| error_chain(&e))?;
+            let clients = check::Clients {
+                secrets: aws_sdk_secretsmanager::Client::new(&aws),
+                sqs,
+                apis: aws_sdk_apigatewayv2::Client::new(&aws),
+                alarms: aws_sdk_cloudwatch::Client::new(&aws),
+                qapla: QaplaApi::new(http),
+            };
+            let report = check::check(&clients, &stack, &channel).await;
+            let text = if cli.json {
+                report.json(channel.as_str()).to_string()
+            } else {
+                report.human()
+            };
+            Ok(Outcome {
+                text,
+                problem: !report.ok(),
+            })
+        }
+        Command::DeadLetters => dead_letters(&sqs, &stack).await,
+        Command::Redrive { channel } => {
+            let dlq = stack.need(&stack.dead_letter_url, "DeadLetterQueueUrl")?;
+            let queue = stack.need(&stack.queue_url, "EventQueueUrl")?;
+            let (moved, left) = replay::redrive(&sqs, dlq, queue, channel.as_deref())
+                .await
+                .map_err(|e| error_chain(&e))?;
+            Ok(Outcome {
+                text: format!("redriven: {moved}; left in the dead-letter queue: {left}"),
+                problem: false,
+            })
+        }
+    }
+}
+
+async fn dead_letters(sqs: &aws_sdk_sqs::Client, stack: &Stack) -> Result<Outcome, String> {
+    let dlq = stack.need(&stack.dead_letter_url, "DeadLetterQueueUrl")?;
+    let letters = replay::list(sqs, dlq).await.map_err(|e| error_chain(&e))?;
+    let mut text = format!("{} dead letter(s)", letters.len());
+    for l in &letters {
+        let (channel, kind, key, status) = l
+            .envelope
+            .as_ref()
+            .map_or(("?", "?", "?", ""), Envelope::names);
+        let when = l.failed_at.map_or("-".to_owned(), |t| t.to_string());
+        text.push_str(&format!(
+            "\n{channel}\t{kind}\t{key}\t{status}\tfailed_at={when}\t{}",
+            l.reason
+        ));
+    }
+    Ok(Outcome {
+        text,
+        problem: false,
+    })
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match run(&args).await {
-        Ok(()) => ExitCode::SUCCESS,
+    let cli = Cli::parse(); // usage errors exit with 2
+    match run(cli).await {
+        Ok(outcome) => {
+            println!("{}", outcome.text.trim_end());
+            if outcome.problem {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
         Err(e) => {
-            eprintln!("{e}");
+            eprintln!("bridge-admin: {e}");
             ExitCode::FAILURE
         }
     }

@@ -180,7 +180,7 @@ async fn an_invalid_secret_answers_503_so_qapla_retries() {
 #[tokio::test]
 async fn secrets_are_read_from_secrets_manager_through_the_real_sdk() {
     let moto = Moto::start().await;
-    let client = moto.secrets_client();
+    let client = secrets_client(&moto.endpoint);
     let server = connectif(2).await;
     client
         .create_secret()
@@ -287,7 +287,7 @@ async fn a_flood_of_made_up_channels_costs_a_bounded_number_of_store_reads_and_m
 #[tokio::test]
 async fn a_secrets_manager_blip_serves_the_last_good_settings_and_a_never_read_channel_gets_503() {
     let moto = Moto::start().await;
-    let client = moto.secrets_client();
+    let client = secrets_client(&moto.endpoint);
     let server = connectif(2).await;
     for (name, key) in [("it", IT_KEY), ("es", ES_KEY)] {
         client

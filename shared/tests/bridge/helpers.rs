@@ -9,7 +9,6 @@ use bridge_core::connectif::ConnectifClient;
 use bridge_core::delivery::{Deliverer, InProcessHandOff, RetryPolicy};
 use bridge_core::webhook::{self, Deps, Webhook};
 use serde_json::{Value, json};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -30,9 +29,7 @@ pub enum Mode {
     Api,
 }
 
-pub fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+pub use testkit::workspace;
 
 pub fn fixture(name: &str) -> String {
     std::fs::read_to_string(workspace().join("fixtures/qapla").join(name)).expect("fixture exists")
@@ -237,57 +234,7 @@ impl Logs {
     }
 }
 
-/// A loopback port nothing listens on (free when this returns): for "connection refused".
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port()
-}
-
-/// A real `moto_server` on 127.0.0.1, killed on drop. Found at `$MOTO_SERVER` or in the
-/// project's virtualenv (`make test` installs it there).
-pub struct Moto {
-    child: std::process::Child,
-    pub endpoint: String,
-}
-
-impl Moto {
-    pub async fn start() -> Moto {
-        let bin = std::env::var_os("MOTO_SERVER")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| workspace().join(".venv/bin/moto_server"));
-        assert!(
-            bin.exists(),
-            "moto_server not found at {bin:?}: run `make test` (it installs it)"
-        );
-        let port = free_port();
-        let child = std::process::Command::new(bin)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("moto_server starts");
-        let moto = Moto {
-            child,
-            endpoint: format!("http://127.0.0.1:{port}"),
-        };
-        for _ in 0..300 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_ok()
-            {
-                return moto;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("moto_server did not start on port {port}");
-    }
-
-    pub fn secrets_client(&self) -> aws_sdk_secretsmanager::Client {
-        secrets_client(&self.endpoint)
-    }
-}
+pub use testkit::{Moto, free_port};
 
 /// A real SDK client with dummy credentials, pointed at a loopback endpoint.
 pub fn secrets_client(endpoint: &str) -> aws_sdk_secretsmanager::Client {
@@ -299,11 +246,4 @@ pub fn secrets_client(endpoint: &str) -> aws_sdk_secretsmanager::Client {
         .endpoint_url(endpoint)
         .build();
     aws_sdk_secretsmanager::Client::from_conf(config)
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
