@@ -13,10 +13,11 @@ export PATH := $(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 export MOTO_SERVER := $(VENV)/bin/moto_server
 
-.PHONY: help tools demo test fmt lint structure unit local-invoke sam-validate sam-build clean
+.PHONY: help tools admin demo test fmt lint structure unit local-invoke sam-validate sam-build clean
 
 help:
 	@echo "make demo   run the three functions locally on every sample event (no AWS, no internet)"
+	@echo "make admin  install the operator's console, bridge-admin, into .venv/bin"
 	@echo "make test   fmt, clippy, structure, unit + integration tests, demo smoke, sam validate --lint, sam build"
 
 $(STAMP): requirements-dev.txt
@@ -26,6 +27,10 @@ $(STAMP): requirements-dev.txt
 	touch $@
 
 tools: $(STAMP)
+
+# The operator's console (`bridge-admin`), installed into .venv/bin.
+admin: tools
+	cargo install --quiet --locked --path admin --root $(VENV)
 
 demo: tools
 	$(VENV)/bin/python scripts/demo.py

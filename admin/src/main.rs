@@ -4,8 +4,8 @@
 //! URLs, table, secret prefix and API from the stack's outputs; the environment variables of
 //! old (`HAND_OFF_QUEUE_URL`, `DEAD_LETTER_QUEUE_URL`, `STATE_TABLE`, `SECRET_PREFIX`, ...)
 //! still override them. AWS credentials and region come from the usual AWS environment;
-//! `--endpoint-url` (or `AWS_ENDPOINT_URL`) points every AWS call elsewhere (tests use
-//! moto). Exit codes: 0 all well, 1 a problem found (or the command failed), 2 usage.
+//! `--endpoint-url` (or the SDK's `AWS_ENDPOINT_URL[_<SERVICE>]`) points AWS calls elsewhere
+//! (tests use moto, and a fake CloudWatch: moto does not speak CloudWatch's CBOR protocol). Exit codes: 0 all well, 1 a problem found (or the command failed), 2 usage.
 
 mod check;
 mod report;
@@ -35,8 +35,9 @@ struct Cli {
         env = "BRIDGE_STACK"
     )]
     stack: String,
-    /// Send every AWS call to this endpoint (e.g. a local moto_server).
-    #[arg(long, global = true, env = "AWS_ENDPOINT_URL")]
+    /// Send every AWS call to this endpoint (e.g. a local moto_server). Without it the SDK's
+    /// own `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>` variables apply.
+    #[arg(long, global = true)]
     endpoint_url: Option<String>,
     /// Machine-readable output.
     #[arg(long, global = true)]
