@@ -8,6 +8,7 @@
 //! (tests use moto, and a fake CloudWatch: moto does not speak CloudWatch's CBOR protocol). Exit codes: 0 all well, 1 a problem found (or the command failed), 2 usage.
 
 mod check;
+mod health;
 mod report;
 mod stack;
 

@@ -7,16 +7,6 @@ use serde_json::Value;
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-async fn connectif_expecting_nothing() -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(any())
-        .respond_with(ResponseTemplate::new(201))
-        .expect(0)
-        .mount(&server)
-        .await;
-    server
-}
-
 /// The answer, and the `reason` of the refusal's log line.
 async fn refused(req: Value) -> (u16, serde_json::Value, String) {
     let server = connectif_expecting_nothing().await;

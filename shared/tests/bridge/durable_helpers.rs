@@ -89,6 +89,14 @@ impl FakeConnectif {
     pub fn accepted(&self) -> Vec<Value> {
         self.state.lock().expect("fake state").accepted.clone()
     }
+
+    /// The `qaplaStatusID` of every accepted event, in order.
+    pub fn accepted_status_ids(&self) -> Vec<Value> {
+        self.accepted()
+            .iter()
+            .map(|e| e["qaplaStatusID"].clone())
+            .collect()
+    }
 }
 
 /// A v1.3 shipment of `tracking` with status `id`, at `date`, scanned as `scan`.

@@ -120,12 +120,7 @@ async fn with_return_shipments_same_a_return_parcel_uses_the_shipment_endpoint()
 
 /// The refusal's log line for `body` posted to the `route` of kind `W`.
 async fn refusal<W: bridge_core::webhook::Webhook>(route: &str, body: String) -> (u16, Value) {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(201))
-        .expect(0)
-        .mount(&server)
-        .await;
+    let server = connectif_expecting_nothing().await;
     let deps = deps(Mode::Endpoint, &server.uri());
     let logs = Logs::capture();
     let (status, answer) = send::<W>(&deps, post(&format!("/qapla/it/{route}"), body)).await;

@@ -276,11 +276,7 @@ async fn statuses_are_ordered_by_time_not_by_how_the_date_is_written() {
         .post(shipment("T-1", "5", "2024-03-16T11:00:00", "c"))
         .await;
     local.drain().await;
-    let ids: Vec<_> = fake
-        .accepted()
-        .iter()
-        .map(|e| e["qaplaStatusID"].clone())
-        .collect();
+    let ids = fake.accepted_status_ids();
     assert_eq!(ids, [json!("3"), json!("4")]);
 }
 
@@ -299,10 +295,6 @@ async fn a_date_far_in_the_future_supersedes_nothing() {
         .post(shipment("T-2", "99", "2024-03-17 09:00:00", "c"))
         .await;
     local.drain().await;
-    let ids: Vec<_> = fake
-        .accepted()
-        .iter()
-        .map(|e| e["qaplaStatusID"].clone())
-        .collect();
+    let ids = fake.accepted_status_ids();
     assert_eq!(ids, [json!("3"), json!("4"), json!("99")]);
 }

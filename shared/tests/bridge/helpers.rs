@@ -247,3 +247,14 @@ pub fn secrets_client(endpoint: &str) -> aws_sdk_secretsmanager::Client {
         .build();
     aws_sdk_secretsmanager::Client::from_conf(config)
 }
+
+/// A Connectif that must receive nothing (verified when dropped).
+pub async fn connectif_expecting_nothing() -> wiremock::MockServer {
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::any())
+        .respond_with(wiremock::ResponseTemplate::new(201))
+        .expect(0)
+        .mount(&server)
+        .await;
+    server
+}

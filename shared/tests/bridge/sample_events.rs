@@ -88,12 +88,7 @@ async fn every_sample_event_is_answered_ok_and_delivers_what_its_fixture_holds()
 
 #[tokio::test]
 async fn a_body_flagged_base64_that_is_not_base64_is_a_400_ko_not_a_panic() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(201))
-        .expect(0)
-        .mount(&server)
-        .await;
+    let server = connectif_expecting_nothing().await;
     let deps = deps(Mode::Endpoint, &server.uri());
     let text = std::fs::read_to_string(workspace().join("events/shipment-v1.3-delivered.json"))
         .expect("sample");
