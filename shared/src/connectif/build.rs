@@ -117,7 +117,7 @@ fn label(s: &ShipmentPayload, language: Language, settings: &ChannelSettings) ->
     );
     if !label.known {
         tracing::warn!(
-            tracking_number = %s.tracking_number,
+            key = s.tracking_number.trim(),
             status_id = %s.qapla_status_id,
             "status id or detail not in the status table: forwarded with Qapla's own label"
         );

@@ -154,7 +154,7 @@ impl Worker {
             Ok(()) => {
                 if let Err(e) = self.state.record(envelope).await {
                     // Delivered all the same; only a later re-post could now be sent twice.
-                    tracing::error!(event_id = %envelope.event_id, error = %error_chain(&e), "delivered but not recorded");
+                    tracing::error!(channel = %envelope.channel, key = %envelope.key, event_id = %envelope.event_id, error = %error_chain(&e), "delivered but not recorded");
                 }
                 self.log(msg, Some(envelope), Outcome::Delivered, "");
                 Outcome::Delivered
@@ -190,7 +190,7 @@ impl Worker {
         let retry = msg.receive_count.saturating_sub(1) as usize;
         let delay = self.policy.backoff.delay_for(retry, retry_after);
         if let Err(e) = self.queue.retry_later(msg, delay).await {
-            tracing::warn!(error = %error_chain(&e), "could not set the retry delay: the queue's visibility timeout applies");
+            tracing::warn!(channel = %envelope.channel, key = %envelope.key, error = %error_chain(&e), "could not set the retry delay: the queue's visibility timeout applies");
         }
         let reason = format!("{reason}; next try in {} ms", delay.as_millis());
         self.log(msg, Some(envelope), Outcome::Retried, &reason);

@@ -85,6 +85,8 @@ pub trait Webhook: Presented + Send + Sync + Sized {
     /// Read a post's body (a JSON object; errors name the field, never its value).
     fn parse(body: &[u8]) -> Result<Self, ParseError>;
     fn plan(auth: &Authenticated<Self>) -> Vec<Planned>;
+    /// The keys (tracking numbers, order references) the post is about, for its log lines.
+    fn keys(&self) -> Vec<&str>;
 }
 
 impl Presented for ShipmentPayload {
@@ -97,6 +99,9 @@ impl Webhook for ShipmentPayload {
     const KIND: Kind = Kind::Shipment;
     fn parse(body: &[u8]) -> Result<Self, ParseError> {
         crate::qapla::parse(body)
+    }
+    fn keys(&self) -> Vec<&str> {
+        vec![self.tracking_number.trim()]
     }
     fn plan(auth: &Authenticated<Self>) -> Vec<Planned> {
         let s = auth.payload();
@@ -130,7 +135,7 @@ impl Webhook for ShipmentPayload {
         {
             tracing::warn!(
                 channel = %auth.channel(),
-                tracking_number = %s.tracking_number,
+                key = s.tracking_number.trim(),
                 "status date unreadable or more than a day ahead: not used to order statuses"
             );
         }
@@ -148,6 +153,9 @@ impl Webhook for ReturnsPayload {
     const KIND: Kind = Kind::Return;
     fn parse(body: &[u8]) -> Result<Self, ParseError> {
         ReturnsPayload::parse(body)
+    }
+    fn keys(&self) -> Vec<&str> {
+        self.returns.iter().map(|r| r.reference.trim()).collect()
     }
     fn plan(auth: &Authenticated<Self>) -> Vec<Planned> {
         let settings = auth.settings();
@@ -170,6 +178,9 @@ impl Webhook for OrdersPayload {
     const KIND: Kind = Kind::Order;
     fn parse(body: &[u8]) -> Result<Self, ParseError> {
         crate::qapla::parse(body)
+    }
+    fn keys(&self) -> Vec<&str> {
+        self.orders.iter().map(|o| o.reference.trim()).collect()
     }
     fn plan(auth: &Authenticated<Self>) -> Vec<Planned> {
         let settings = auth.settings();

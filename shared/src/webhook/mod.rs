@@ -65,8 +65,11 @@ pub async fn handle<W: Webhook>(
         .and_then(HttpEvent::channel)
         .unwrap_or_default()
         .to_owned();
+    // The post's keys, once its body is read: on the refusal line too, so that a parcel's
+    // story (`bridge-admin trace`) includes the posts that were refused.
+    let mut keys = String::new();
     let accepted = match &event {
-        Ok(event) => accept::<W>(deps, event, started, deadline).await,
+        Ok(event) => accept::<W>(deps, event, &mut keys, started, deadline).await,
         Err(e) => Err((Refusal::NotAnHttpEvent, Some(e.to_string()))),
     };
     match accepted {
@@ -76,6 +79,7 @@ pub async fn handle<W: Webhook>(
             tracing::warn!(
                 channel = %channel_text,
                 kind = W::KIND.as_str(),
+                key = %keys,
                 outcome = "rejected",
                 reason = refusal.reason(),
                 detail = detail.as_deref().unwrap_or(""),
@@ -94,11 +98,13 @@ type Refused = (Refusal, Option<String>);
 async fn accept<W: Webhook>(
     deps: &Deps,
     req: &HttpEvent,
+    keys: &mut String,
     started: Instant,
     deadline: Instant,
 ) -> Result<(), Refused> {
     let (channel, body) = read(deps, req)?;
     let payload = W::parse(&body).map_err(|e| (Refusal::InvalidJson, Some(e.to_string())))?;
+    *keys = payload.keys().join(",");
     let auth = authenticate(deps, channel, payload).await?;
     let log = EventLog {
         channel: auth.channel(),

@@ -67,6 +67,38 @@ async fn wrong_key_unknown_channel_and_missing_key_look_the_same() {
     }
 }
 
+/// `bridge-admin trace` finds a parcel's refused posts by the key on the refusal line.
+#[tokio::test]
+async fn a_refused_post_logs_the_keys_it_carried_never_the_presented_key() {
+    use bridge_core::qapla::OrdersPayload;
+    let server = connectif(0).await;
+    let deps = deps(Mode::Endpoint, &server.uri());
+    let logs = Logs::capture();
+    let wrong = post(
+        "/qapla/it/shipments",
+        delivered_with_key("test-channel-key-xx"),
+    );
+    assert_eq!(send::<ShipmentPayload>(&deps, wrong).await.0, 401);
+    let orders = fixture("orders.json").replace(IT_KEY, "test-channel-key-xx");
+    let wrong = post("/qapla/it/orders", orders);
+    assert_eq!(send::<OrdersPayload>(&deps, wrong).await.0, 401);
+    let refused: Vec<_> = logs
+        .lines()
+        .into_iter()
+        .filter(|l| l["outcome"] == "rejected")
+        .collect();
+    let tracking = fixture_json("shipment-v1.3-delivered.json")["trackingNumber"].clone();
+    assert_eq!(refused[0]["key"], tracking);
+    let references: Vec<String> = fixture_json("orders.json")["orders"]
+        .as_array()
+        .expect("orders")
+        .iter()
+        .map(|o| o["reference"].as_str().expect("reference").to_owned())
+        .collect();
+    assert_eq!(refused[1]["key"], references.join(","));
+    assert!(!logs.text().contains("test-channel-key-xx"));
+}
+
 #[tokio::test]
 async fn a_rotated_key_is_picked_up_after_one_re_read() {
     let server = connectif(2).await;
