@@ -6,11 +6,15 @@ use crate::report::{Report, Step};
 use crate::stack::Stack;
 use bridge_core::channel::{ChannelId, ChannelSettings, ChannelStore, ConnectifSettings};
 use bridge_core::channel::{SecretsManagerStore, StoreError};
+use bridge_core::customer::Email;
 use bridge_core::qapla::api::{ApiError, QaplaApi};
 use bridge_core::telemetry::error_chain;
+use std::time::Duration;
 
 /// The AWS and HTTP clients a check uses.
 pub struct Clients {
+    pub http: reqwest::Client,
+    pub dynamo: aws_sdk_dynamodb::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
     pub sqs: aws_sdk_sqs::Client,
     pub apis: aws_sdk_apigatewayv2::Client,
@@ -18,7 +22,20 @@ pub struct Clients {
     pub qapla: QaplaApi,
 }
 
-pub async fn check(clients: &Clients, stack: &Stack, channel: &ChannelId) -> Report {
+/// With `--send`: the test contact, how long to wait for deliveries, and whether to show
+/// a spinner meanwhile.
+pub struct SendOptions {
+    pub email: Email,
+    pub wait: Duration,
+    pub spinner: bool,
+}
+
+pub async fn check(
+    clients: &Clients,
+    stack: &Stack,
+    channel: &ChannelId,
+    send: Option<SendOptions>,
+) -> Report {
     let mut report = Report::default();
     let settings = secret(clients, stack, channel, &mut report).await;
     if let Some(settings) = &settings {
@@ -28,6 +45,27 @@ pub async fn check(clients: &Clients, stack: &Stack, channel: &ChannelId) -> Rep
     report.steps.push(queue(clients, stack).await);
     report.steps.push(dead_letters(clients, stack).await);
     report.steps.push(alarms(clients, stack).await);
+    match (send, &settings) {
+        (Some(options), Some(settings)) => {
+            let send = crate::send::Send {
+                stack,
+                channel,
+                settings,
+                email: &options.email,
+                wait: options.wait,
+                spinner: options.spinner,
+            };
+            let (steps, where_) = crate::send::send(clients, &send).await;
+            report.steps.extend(steps);
+            report.notes.extend(where_);
+        }
+        (Some(_), None) => report.steps.push(Step::fail(
+            "send",
+            "not sent: the channel's secret is not usable",
+            "fix the secret first (step \"secret\")",
+        )),
+        (None, _) => {}
+    }
     report
 }
 

@@ -9,10 +9,15 @@
 
 mod check;
 mod health;
+mod logs;
+mod probe;
 mod report;
+mod send;
 mod stack;
+mod trace;
 
 use bridge_core::channel::ChannelId;
+use bridge_core::customer::Email;
 use bridge_core::delivery::{Envelope, replay};
 use bridge_core::qapla::api::QaplaApi;
 use bridge_core::telemetry::error_chain;
@@ -49,10 +54,30 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Prove a channel works: its secret, its Qapla' key, and the stack's health.
+    /// Prove a channel works: its secret, its Qapla' key, the stack's health and, with
+    /// `--send`, a test event of each kind delivered to Connectif.
     Check {
         /// The channel id (the `{channel}` of its webhook URLs).
         channel: String,
+        /// Post a test shipment, return and order through the deployed webhook URL and wait
+        /// until each is delivered to Connectif. Needs `--test-email`.
+        #[arg(long, requires = "test_email")]
+        send: bool,
+        /// The Connectif contact the test events are for (never a real customer).
+        #[arg(long, value_parser = email)]
+        test_email: Option<Email>,
+        /// How long to wait for the deliveries, in seconds.
+        #[arg(long, default_value_t = 120)]
+        wait: u64,
+    },
+    /// Everything the bridge knows about a parcel or order, in time order.
+    Trace {
+        channel: String,
+        /// A tracking number or an order reference.
+        key: String,
+        /// How far back to search the logs (e.g. 7d, 24h, 30m).
+        #[arg(long, default_value = "7d", value_parser = trace::parse_since)]
+        since: Duration,
     },
     /// List every dead letter, oldest first, with its reason.
     DeadLetters,
@@ -80,21 +105,32 @@ async fn run(cli: Cli) -> Result<Outcome, String> {
     let stack = Stack::find(&cfn, &cli.stack, |k| std::env::var(k).ok()).await?;
     let sqs = aws_sdk_sqs::Client::new(&aws);
     match cli.command {
-        Command::Check { channel } => {
-            let channel = ChannelId::try_from(channel.as_str())
-                .map_err(|_| format!("`{channel}` is not a channel id ([A-Za-z0-9_-], 1 to 64)"))?;
+        Command::Check {
+            channel,
+            send,
+            test_email,
+            wait,
+        } => {
+            let channel = channel_id(&channel)?;
             let http = reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
                 .build()
                 .map_err(|e| error_chain(&e))?;
             let clients = check::Clients {
+                http: http.clone(),
+                dynamo: aws_sdk_dynamodb::Client::new(&aws),
                 secrets: aws_sdk_secretsmanager::Client::new(&aws),
                 sqs,
                 apis: aws_sdk_apigatewayv2::Client::new(&aws),
                 alarms: aws_sdk_cloudwatch::Client::new(&aws),
                 qapla: QaplaApi::new(http),
             };
-            let report = check::check(&clients, &stack, &channel).await;
+            let send = test_email.filter(|_| send).map(|email| check::SendOptions {
+                email,
+                wait: Duration::from_secs(wait),
+                spinner: !cli.json,
+            });
+            let report = check::check(&clients, &stack, &channel, send).await;
             let text = if cli.json {
                 report.json(channel.as_str()).to_string()
             } else {
@@ -103,6 +139,32 @@ async fn run(cli: Cli) -> Result<Outcome, String> {
             Ok(Outcome {
                 text,
                 problem: !report.ok(),
+            })
+        }
+        Command::Trace {
+            channel,
+            key,
+            since,
+        } => {
+            let channel = channel_id(&channel)?;
+            let key = key.trim();
+            if key.is_empty() || key.len() > 200 || key.chars().any(char::is_control) {
+                return Err("the key must be a tracking number or an order reference".into());
+            }
+            let clients = trace::Clients {
+                dynamo: aws_sdk_dynamodb::Client::new(&aws),
+                sqs,
+                logs: aws_sdk_cloudwatchlogs::Client::new(&aws),
+            };
+            let found = trace::trace(&clients, &stack, &channel, key, since).await;
+            let text = if cli.json {
+                found.json(&channel, key).to_string()
+            } else {
+                found.human(&channel, key)
+            };
+            Ok(Outcome {
+                text,
+                problem: found.problem(),
             })
         }
         Command::DeadLetters => dead_letters(&sqs, &stack).await,
@@ -118,6 +180,15 @@ async fn run(cli: Cli) -> Result<Outcome, String> {
             })
         }
     }
+}
+
+fn channel_id(text: &str) -> Result<ChannelId, String> {
+    ChannelId::try_from(text)
+        .map_err(|_| format!("`{text}` is not a channel id ([A-Za-z0-9_-], 1 to 64)"))
+}
+
+fn email(text: &str) -> Result<Email, String> {
+    Email::try_from(text).map_err(|e| e.to_string())
 }
 
 async fn dead_letters(sqs: &aws_sdk_sqs::Client, stack: &Stack) -> Result<Outcome, String> {

@@ -8,6 +8,8 @@ use serde_json::{Value, json};
 pub struct Step {
     pub name: &'static str,
     pub ok: bool,
+    /// Not tried, for a reason that is not a problem (shown with `–`).
+    pub skipped: bool,
     /// What was found (never a secret value or a full e-mail address).
     pub detail: String,
     /// For a failed step: what to do, in one sentence.
@@ -19,8 +21,16 @@ impl Step {
         Step {
             name,
             ok: true,
+            skipped: false,
             detail: detail.into(),
             fix: None,
+        }
+    }
+
+    pub fn skipped(name: &'static str, detail: impl Into<String>) -> Self {
+        Step {
+            skipped: true,
+            ..Step::pass(name, detail)
         }
     }
 
@@ -28,6 +38,7 @@ impl Step {
         Step {
             name,
             ok: false,
+            skipped: false,
             detail: detail.into(),
             fix: Some(fix.into()),
         }
@@ -38,6 +49,8 @@ impl Step {
 #[derive(Debug, Default)]
 pub struct Report {
     pub steps: Vec<Step>,
+    /// Lines printed after the steps (e.g. where to see the test events in Connectif).
+    pub notes: Vec<String>,
 }
 
 impl Report {
@@ -48,11 +61,18 @@ impl Report {
     pub fn human(&self) -> String {
         let mut out = String::new();
         for s in &self.steps {
-            let mark = if s.ok { '✓' } else { '✗' };
+            let mark = match (s.ok, s.skipped) {
+                (_, true) => '–',
+                (true, false) => '✓',
+                (false, false) => '✗',
+            };
             out.push_str(&format!("{mark} {}: {}\n", s.name, s.detail));
             if let Some(fix) = &s.fix {
                 out.push_str(&format!("    fix: {fix}\n"));
             }
+        }
+        for note in &self.notes {
+            out.push_str(&format!("{note}\n"));
         }
         out
     }
@@ -61,8 +81,8 @@ impl Report {
         let steps: Vec<Value> = self
             .steps
             .iter()
-            .map(|s| json!({ "step": s.name, "ok": s.ok, "detail": s.detail, "fix": s.fix }))
+            .map(|s| json!({ "step": s.name, "ok": s.ok, "skipped": s.skipped, "detail": s.detail, "fix": s.fix }))
             .collect();
-        json!({ "channel": channel, "ok": self.ok(), "steps": steps })
+        json!({ "channel": channel, "ok": self.ok(), "steps": steps, "notes": self.notes })
     }
 }

@@ -16,10 +16,12 @@ pub struct Stack {
     pub api_url: Option<String>,
     pub api_id: Option<String>,
     pub alarm_names: Vec<String>,
+    /// The four functions' log groups.
+    pub log_groups: Vec<String>,
 }
 
 /// (stack output, environment override) for each value.
-const OUTPUTS: [(&str, &str); 7] = [
+const OUTPUTS: [(&str, &str); 8] = [
     ("EventQueueUrl", "HAND_OFF_QUEUE_URL"),
     ("DeadLetterQueueUrl", "DEAD_LETTER_QUEUE_URL"),
     ("StateTableName", "STATE_TABLE"),
@@ -27,6 +29,7 @@ const OUTPUTS: [(&str, &str); 7] = [
     ("WebhookApiUrl", "WEBHOOK_API_URL"),
     ("WebhookApiId", "WEBHOOK_API_ID"),
     ("AlarmNames", "ALARM_NAMES"),
+    ("LogGroupNames", "LOG_GROUPS"),
 ];
 
 impl Stack {
@@ -64,15 +67,8 @@ impl Stack {
             secret_prefix: take("SecretPrefix").map(|p| p.trim_end_matches('/').to_owned()),
             api_url: take("WebhookApiUrl").map(|u| u.trim_end_matches('/').to_owned()),
             api_id: take("WebhookApiId"),
-            alarm_names: take("AlarmNames")
-                .map(|a| {
-                    a.split(',')
-                        .map(str::trim)
-                        .filter(|n| !n.is_empty())
-                        .map(str::to_owned)
-                        .collect()
-                })
-                .unwrap_or_default(),
+            alarm_names: list(take("AlarmNames")),
+            log_groups: list(take("LogGroupNames")),
         })
     }
 
@@ -92,6 +88,17 @@ impl Stack {
             self.name
         )
     }
+}
+
+/// A comma-separated output as a list.
+fn list(value: Option<String>) -> Vec<String> {
+    value
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 async fn outputs(cfn: &Client, name: &str) -> Result<HashMap<String, String>, String> {

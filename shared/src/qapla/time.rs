@@ -65,6 +65,28 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// `YYYY-MM-DD HH:MM:SS` of seconds since 1970-01-01 00:00:00 (the inverse of
+/// [`parse_time`]; UTC when `secs` is a real instant).
+pub fn time_text(secs: i64) -> String {
+    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (y, m, d) = civil_from_days(days);
+    let (h, mi, s) = (rest / 3600, rest % 3600 / 60, rest % 60);
+    format!("{y:04}-{m:02}-{d:02} {h:02}:{mi:02}:{s:02}")
+}
+
+/// The date of a day count since 1970-01-01 (H. Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -78,6 +100,19 @@ mod tests {
         assert!(parse_time("2024-03-16T11:42:11") > a);
         assert_eq!(parse_time("1970-01-01 00:00:00"), Some(0));
         assert_eq!(parse_time("2000-03-01 00:00:00"), Some(951_868_800));
+    }
+
+    #[test]
+    fn time_text_is_the_inverse_of_parse_time() {
+        for t in [
+            "1970-01-01 00:00:00",
+            "2000-02-29 23:59:59",
+            "2024-03-16 11:42:10",
+            "2100-12-31 00:00:01",
+        ] {
+            assert_eq!(time_text(parse_time(t).expect(t)), t);
+        }
+        assert_eq!(time_text(-1), "1969-12-31 23:59:59");
     }
 
     #[test]
