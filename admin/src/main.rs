@@ -111,62 +111,18 @@ async fn run(cli: Cli) -> Result<Outcome, String> {
             test_email,
             wait,
         } => {
-            let channel = channel_id(&channel)?;
-            let http = reqwest::Client::builder()
-                .timeout(Duration::from_secs(10))
-                .build()
-                .map_err(|e| error_chain(&e))?;
-            let clients = check::Clients {
-                http: http.clone(),
-                dynamo: aws_sdk_dynamodb::Client::new(&aws),
-                secrets: aws_sdk_secretsmanager::Client::new(&aws),
-                sqs,
-                apis: aws_sdk_apigatewayv2::Client::new(&aws),
-                alarms: aws_sdk_cloudwatch::Client::new(&aws),
-                qapla: QaplaApi::new(http),
-            };
             let send = test_email.filter(|_| send).map(|email| check::SendOptions {
                 email,
                 wait: Duration::from_secs(wait),
                 spinner: !cli.json,
             });
-            let report = check::check(&clients, &stack, &channel, send).await;
-            let text = if cli.json {
-                report.json(channel.as_str()).to_string()
-            } else {
-                report.human()
-            };
-            Ok(Outcome {
-                text,
-                problem: !report.ok(),
-            })
+            run_check(&aws, &stack, &channel, send, cli.json).await
         }
         Command::Trace {
             channel,
             key,
             since,
-        } => {
-            let channel = channel_id(&channel)?;
-            let key = key.trim();
-            if key.is_empty() || key.len() > 200 || key.chars().any(char::is_control) {
-                return Err("the key must be a tracking number or an order reference".into());
-            }
-            let clients = trace::Clients {
-                dynamo: aws_sdk_dynamodb::Client::new(&aws),
-                sqs,
-                logs: aws_sdk_cloudwatchlogs::Client::new(&aws),
-            };
-            let found = trace::trace(&clients, &stack, &channel, key, since).await;
-            let text = if cli.json {
-                found.json(&channel, key).to_string()
-            } else {
-                found.human(&channel, key)
-            };
-            Ok(Outcome {
-                text,
-                problem: found.problem(),
-            })
-        }
+        } => run_trace(&aws, &stack, &channel, &key, since, cli.json).await,
         Command::DeadLetters => dead_letters(&sqs, &stack).await,
         Command::Redrive { channel } => {
             let dlq = stack.need(&stack.dead_letter_url, "DeadLetterQueueUrl")?;
@@ -180,6 +136,69 @@ async fn run(cli: Cli) -> Result<Outcome, String> {
             })
         }
     }
+}
+
+async fn run_check(
+    aws: &aws_config::SdkConfig,
+    stack: &Stack,
+    channel: &str,
+    send: Option<check::SendOptions>,
+    json: bool,
+) -> Result<Outcome, String> {
+    let channel = channel_id(channel)?;
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .map_err(|e| error_chain(&e))?;
+    let clients = check::Clients {
+        http: http.clone(),
+        dynamo: aws_sdk_dynamodb::Client::new(aws),
+        secrets: aws_sdk_secretsmanager::Client::new(aws),
+        sqs: aws_sdk_sqs::Client::new(aws),
+        apis: aws_sdk_apigatewayv2::Client::new(aws),
+        alarms: aws_sdk_cloudwatch::Client::new(aws),
+        qapla: QaplaApi::new(http),
+    };
+    let report = check::check(&clients, stack, &channel, send).await;
+    let text = if json {
+        report.json(channel.as_str()).to_string()
+    } else {
+        report.human()
+    };
+    Ok(Outcome {
+        text,
+        problem: !report.ok(),
+    })
+}
+
+async fn run_trace(
+    aws: &aws_config::SdkConfig,
+    stack: &Stack,
+    channel: &str,
+    key: &str,
+    since: Duration,
+    json: bool,
+) -> Result<Outcome, String> {
+    let channel = channel_id(channel)?;
+    let key = key.trim();
+    if key.is_empty() || key.len() > 200 || key.chars().any(char::is_control) {
+        return Err("the key must be a tracking number or an order reference".into());
+    }
+    let clients = trace::Clients {
+        dynamo: aws_sdk_dynamodb::Client::new(aws),
+        sqs: aws_sdk_sqs::Client::new(aws),
+        logs: aws_sdk_cloudwatchlogs::Client::new(aws),
+    };
+    let found = trace::trace(&clients, stack, &channel, key, since).await;
+    let text = if json {
+        found.json(&channel, key).to_string()
+    } else {
+        found.human(&channel, key)
+    };
+    Ok(Outcome {
+        text,
+        problem: found.problem(),
+    })
 }
 
 fn channel_id(text: &str) -> Result<ChannelId, String> {

@@ -78,24 +78,16 @@ pub async fn trace(
     match &stack.dead_letter_url {
         Some(dlq) => match replay::list(&clients.sqs, dlq).await {
             Ok(letters) => {
-                for l in letters.iter().filter(|l| {
-                    l.envelope
-                        .as_ref()
-                        .is_some_and(|e| e.channel == *channel && e.key == key)
-                }) {
-                    let status = l.envelope.as_ref().and_then(|e| e.status_id.clone());
-                    trace.dead_letters += 1;
-                    trace.entries.push(Entry {
-                        at_ms: l.failed_at.map_or(0, |t| t as i64 * 1000),
-                        source: "dead letters".into(),
-                        outcome: "waiting".into(),
-                        text: format!(
-                            "{}{} (`bridge-admin redrive --channel {channel}` once fixed)",
-                            status.map(|s| format!("status {s}: ")).unwrap_or_default(),
-                            l.reason
-                        ),
-                    });
-                }
+                let mine: Vec<Entry> = letters
+                    .iter()
+                    .filter(|l| {
+                        let e = l.envelope.as_ref();
+                        e.is_some_and(|e| e.channel == *channel && e.key == key)
+                    })
+                    .map(|l| dead_letter(l, channel))
+                    .collect();
+                trace.dead_letters = mine.len();
+                trace.entries.extend(mine);
             }
             Err(e) => trace
                 .gaps
@@ -119,6 +111,26 @@ pub async fn trace(
     trace
 }
 
+fn dead_letter(l: &replay::DeadLetter, channel: &ChannelId) -> Entry {
+    let status = l.envelope.as_ref().and_then(|e| e.status_id.as_deref());
+    Entry {
+        at_ms: l.failed_at.map_or(0, second_end),
+        source: "dead letters".into(),
+        outcome: "waiting".into(),
+        text: format!(
+            "{}{} (`bridge-admin redrive --channel {channel}` once fixed)",
+            status.map(|s| format!("status {s}: ")).unwrap_or_default(),
+            l.reason
+        ),
+    }
+}
+
+/// A time known to the second, placed after the log lines of that second (which are
+/// known to the millisecond and, for one event, come first).
+fn second_end(secs: u64) -> i64 {
+    secs as i64 * 1000 + 999
+}
+
 fn last_delivered(d: &LastDelivered) -> Entry {
     let status = match (d.status_id.as_str(), d.status_at.as_str()) {
         ("", _) => String::new(),
@@ -126,7 +138,7 @@ fn last_delivered(d: &LastDelivered) -> Entry {
         (id, at) => format!("status {id} of {at} "),
     };
     Entry {
-        at_ms: d.delivered_at.map_or(0, |t| t as i64 * 1000),
+        at_ms: d.delivered_at.map_or(0, second_end),
         source: "state table".into(),
         outcome: "last delivered".into(),
         text: format!("{status}as `{}` ({})", d.alias, d.kind.as_str()),
@@ -205,9 +217,15 @@ impl Trace {
         if self.entries.is_empty() {
             out.push_str("nothing known about it in the period searched\n");
         }
+        let width = self
+            .entries
+            .iter()
+            .map(|e| e.source.len())
+            .max()
+            .unwrap_or(0);
         for e in &self.entries {
             out.push_str(&format!(
-                "{}  {:<16} {:<15} {}\n",
+                "{}  {:<width$}  {:<14}  {}\n",
                 Self::at(e),
                 e.source,
                 e.outcome,

@@ -92,23 +92,12 @@ impl StateStore for DynamoState {
                 "pk",
                 AttributeValue::S(format!("event#{}", envelope.event_id)),
             )
-            .item("value", AttributeValue::S(status_id.clone()))
+            .item("value", AttributeValue::S(status_id))
             .item("expires_at", expires.clone())
             .send()
             .await
             .map_err(|e| StateError(Box::new(e)))?;
-        // What `bridge-admin trace` shows as the last delivery of the key.
-        let last = |pk: String, value: String| {
-            self.client
-                .put_item()
-                .table_name(&self.table)
-                .item("pk", AttributeValue::S(pk))
-                .item("value", AttributeValue::S(value))
-                .item("status_id", AttributeValue::S(status_id.clone()))
-                .item("alias", AttributeValue::S(envelope.event.alias.clone()))
-                .item("delivered_at", AttributeValue::N(now.to_string()))
-                .item("expires_at", expires.clone())
-        };
+        let last = |pk, value| self.last_delivery(envelope, pk, value, now, &expires);
         let Some(pk) = shipment_pk(envelope) else {
             let pk = format!(
                 "{}#{}#{}",
@@ -146,6 +135,29 @@ impl StateStore for DynamoState {
             }
             Err(e) => Err(StateError(Box::new(e))),
         }
+    }
+}
+
+impl DynamoState {
+    /// The item `bridge-admin trace` shows as the last delivery of the envelope's key.
+    fn last_delivery(
+        &self,
+        envelope: &Envelope,
+        pk: String,
+        value: String,
+        now: u64,
+        expires: &AttributeValue,
+    ) -> aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder {
+        let status_id = envelope.status_id.clone().unwrap_or_default();
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", AttributeValue::S(pk))
+            .item("value", AttributeValue::S(value))
+            .item("status_id", AttributeValue::S(status_id))
+            .item("alias", AttributeValue::S(envelope.event.alias.clone()))
+            .item("delivered_at", AttributeValue::N(now.to_string()))
+            .item("expires_at", expires.clone())
     }
 }
 

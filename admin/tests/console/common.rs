@@ -1,0 +1,283 @@
+//! A deployed bridge as the console sees it: the stack's resources and outputs on
+//! moto_server (CloudFormation, Secrets Manager, SQS, DynamoDB, API Gateway, CloudWatch
+//! Logs), a wiremock Qapla' API, and a fake CloudWatch: the SDK speaks CloudWatch's Smithy
+//! RPC v2 CBOR protocol, which moto 5.2 does not, so a wiremock answers `DescribeAlarms` in
+//! CBOR on loopback (the real SDK, the real protocol). The built binary is run as a user
+//! runs it: its exit code and its output. Loopback only.
+
+use serde_json::{Value, json};
+use std::process::Command;
+use testkit::Moto;
+use wiremock::matchers::{method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+pub const QAPLA_KEY: &str = "qapla-key-it";
+pub const ALARMS: [&str; 2] = ["bridge-DeadLetters", "bridge-OldestEvent"];
+pub const SECRET: &str = "qapla-connectif/shop-it";
+pub const TABLE: &str = "bridge-state";
+/// The four functions' log groups: shipments, returns, orders, delivery worker.
+pub const LOG_GROUPS: [&str; 4] = [
+    "/aws/lambda/bridge-ShipmentFunction-A1",
+    "/aws/lambda/bridge-ReturnFunction-B2",
+    "/aws/lambda/bridge-OrderFunction-C3",
+    "/aws/lambda/bridge-DeliveryFunction-D4",
+];
+
+pub async fn aws(moto: &Moto) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("eu-west-1"))
+        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+            "test", "test", None, None, "test",
+        ))
+        .endpoint_url(&moto.endpoint)
+        .load()
+        .await
+}
+
+/// The channel's secret: Qapla' API at `qapla`, Connectif's Public API at `connectif`.
+pub fn settings_with(qapla: &str, connectif: &str) -> Value {
+    json!({
+        "qaplaApiKey": QAPLA_KEY,
+        "qaplaApiBaseUrl": format!("{qapla}/1.3"),
+        "trackingUrlTemplate": "https://shop.example/t/{trackingNumber}",
+        "connectif": { "mode": "api", "apiKey": "connectif-key", "baseUrl": connectif },
+    })
+}
+
+pub fn settings(qapla: &str) -> Value {
+    settings_with(qapla, "http://127.0.0.1:9")
+}
+
+/// What was created for a stack.
+pub struct Deployed {
+    pub queue_url: String,
+    pub dlq_url: String,
+}
+
+/// A deployed bridge as its outputs describe it; returns the dead-letter queue URL.
+pub async fn stack(moto: &Moto, qapla: &str) -> String {
+    let api = "https://example.execute-api.eu-west-1.amazonaws.com";
+    deploy(moto, &settings(qapla), api).await.dlq_url
+}
+
+/// The stack's resources and outputs, with `secret` as the channel `shop-it`'s settings and
+/// `api_url` as the webhook API's URL.
+pub async fn deploy(moto: &Moto, secret: &Value, api_url: &str) -> Deployed {
+    use aws_sdk_sqs::types::QueueAttributeName as A;
+    let aws = aws(moto).await;
+    let sqs = aws_sdk_sqs::Client::new(&aws);
+    let dlq_url = sqs
+        .create_queue()
+        .queue_name("bridge-dead-letters.fifo")
+        .attributes(A::FifoQueue, "true")
+        .send()
+        .await
+        .expect("dead-letter queue")
+        .queue_url
+        .expect("url");
+    let queue_url = sqs
+        .create_queue()
+        .queue_name("bridge-events.fifo")
+        .attributes(A::FifoQueue, "true")
+        .attributes(A::VisibilityTimeout, "30")
+        .send()
+        .await
+        .expect("queue")
+        .queue_url
+        .expect("url");
+    aws_sdk_secretsmanager::Client::new(&aws)
+        .create_secret()
+        .name(SECRET)
+        .secret_string(secret.to_string())
+        .send()
+        .await
+        .expect("secret");
+    state_table(&aws).await;
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&aws);
+    for group in LOG_GROUPS {
+        logs.create_log_group()
+            .log_group_name(group)
+            .send()
+            .await
+            .expect("log group");
+    }
+    let api_id = routes(&aws).await;
+    let outputs = json!({
+        "EventQueueUrl": queue_url, "DeadLetterQueueUrl": dlq_url, "StateTableName": TABLE,
+        "SecretPrefix": "qapla-connectif", "WebhookApiUrl": api_url,
+        "WebhookApiId": api_id, "AlarmNames": ALARMS.join(","), "LogGroupNames": LOG_GROUPS.join(","),
+    });
+    let outputs: serde_json::Map<String, Value> = outputs
+        .as_object()
+        .expect("map")
+        .iter()
+        .map(|(k, v)| (k.clone(), json!({ "Value": v })))
+        .collect();
+    let template = json!({ "Resources": { "Placeholder": { "Type": "AWS::SQS::Queue" } }, "Outputs": outputs });
+    aws_sdk_cloudformation::Client::new(&aws)
+        .create_stack()
+        .stack_name("bridge")
+        .template_body(template.to_string())
+        .send()
+        .await
+        .expect("stack");
+    Deployed { queue_url, dlq_url }
+}
+
+async fn state_table(aws: &aws_config::SdkConfig) {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    aws_sdk_dynamodb::Client::new(aws)
+        .create_table()
+        .table_name(TABLE)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .expect("attribute"),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(KeyType::Hash)
+                .build()
+                .expect("key"),
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .expect("table");
+}
+
+/// The webhook API with its three routes; returns its id.
+async fn routes(aws: &aws_config::SdkConfig) -> String {
+    let apis = aws_sdk_apigatewayv2::Client::new(aws);
+    let api = apis
+        .create_api()
+        .name("bridge")
+        .protocol_type(aws_sdk_apigatewayv2::types::ProtocolType::Http)
+        .send()
+        .await
+        .expect("api");
+    let api_id = api.api_id().expect("id").to_owned();
+    for kind in ["shipments", "returns", "orders"] {
+        apis.create_route()
+            .api_id(&api_id)
+            .route_key(format!("ANY /qapla/{{channel}}/{kind}"))
+            .send()
+            .await
+            .expect("route");
+    }
+    api_id
+}
+
+/// A fake CloudWatch whose `DescribeAlarms` answers `alarms` as (name, state).
+pub async fn cloudwatch(alarms: &[(&str, &str)]) -> MockServer {
+    let mut body = Vec::new();
+    let mut e = minicbor::Encoder::new(&mut body);
+    e.map(1)
+        .and_then(|e| e.str("MetricAlarms"))
+        .and_then(|e| e.array(alarms.len() as u64))
+        .expect("cbor");
+    for (name, state) in alarms {
+        e.map(2)
+            .and_then(|e| e.str("AlarmName"))
+            .and_then(|e| e.str(name))
+            .and_then(|e| e.str("StateValue"))
+            .and_then(|e| e.str(state))
+            .expect("cbor");
+    }
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(
+            "/service/GraniteServiceVersion20100801/operation/DescribeAlarms",
+        ))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("smithy-protocol", "rpc-v2-cbor")
+                .insert_header("content-type", "application/cbor")
+                .set_body_bytes(body),
+        )
+        .mount(&server)
+        .await;
+    server
+}
+
+pub fn alarms_ok() -> [(&'static str, &'static str); 2] {
+    [(ALARMS[0], "OK"), (ALARMS[1], "INSUFFICIENT_DATA")]
+}
+
+pub async fn qapla_accepting_the_key() -> MockServer {
+    let qapla = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/1.2/getChannel/"))
+        .and(query_param("apiKey", QAPLA_KEY))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "getChannel": { "result": "OK", "error": null, "channel": { "name": "Shop IT" } } })))
+        .mount(&qapla)
+        .await;
+    qapla
+}
+
+/// `bridge-admin <args>` with moto as the AWS endpoint and `cloudwatch` for CloudWatch:
+/// (exit code, stdout, stderr). Blocks: call it from `spawn_blocking` (see [`run`]) when
+/// the test's own tasks must go on meanwhile.
+pub fn admin(moto: &Moto, cloudwatch: &MockServer, args: &[&str]) -> (i32, String, String) {
+    run_admin(&moto.endpoint, &cloudwatch.uri(), args)
+}
+
+fn run_admin(moto: &str, cloudwatch: &str, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_bridge-admin"))
+        .args(["--stack", "bridge"])
+        .args(args)
+        .env("AWS_ENDPOINT_URL", moto)
+        .env("AWS_ENDPOINT_URL_CLOUDWATCH", cloudwatch)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "eu-west-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_PROFILE")
+        .output()
+        .expect("bridge-admin runs");
+    let text = |b: Vec<u8>| String::from_utf8_lossy(&b).into_owned();
+    (
+        out.status.code().unwrap_or(-1),
+        text(out.stdout),
+        text(out.stderr),
+    )
+}
+
+/// [`admin`] on a blocking thread, so the deployment twin keeps serving meanwhile.
+pub async fn run(moto: &Moto, cloudwatch: &MockServer, args: &[&str]) -> (i32, String, String) {
+    let (moto, cw) = (moto.endpoint.clone(), cloudwatch.uri());
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        run_admin(&moto, &cw, &args)
+    })
+    .await
+    .expect("bridge-admin thread")
+}
+
+/// The line of one step (`✓ <step>: ...`, `✗ <step>: ...` or `– <step>: ...`).
+pub fn line<'a>(out: &'a str, step: &str) -> &'a str {
+    let head = [
+        format!("✓ {step}:"),
+        format!("✗ {step}:"),
+        format!("– {step}:"),
+    ];
+    out.lines()
+        .find(|l| head.iter().any(|h| l.starts_with(h.as_str())))
+        .unwrap_or_else(|| panic!("no `{step}` line in:\n{out}"))
+}
+
+/// The `fix:` line that follows a step's line.
+pub fn fix_of<'a>(out: &'a str, step: &str) -> &'a str {
+    let step_line = line(out, step);
+    let mut lines = out.lines().skip_while(|l| *l != step_line).skip(1);
+    lines
+        .next()
+        .filter(|l| l.trim_start().starts_with("fix:"))
+        .unwrap_or_else(|| panic!("no fix after `{step}` in:\n{out}"))
+}
