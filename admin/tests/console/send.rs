@@ -3,7 +3,7 @@
 
 use crate::common::*;
 use crate::twin::Twin;
-use serde_json::Value;
+use serde_json::{Value, json};
 use testkit::Moto;
 use wiremock::matchers::{method, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -19,6 +19,11 @@ pub struct Live {
 
 impl Live {
     pub async fn start(answer: ResponseTemplate) -> Live {
+        Live::start_with(answer, |_| {}).await
+    }
+
+    /// With the channel's secret changed by `patch`.
+    pub async fn start_with(answer: ResponseTemplate, patch: impl FnOnce(&mut Value)) -> Live {
         let moto = Moto::start().await;
         let qapla = qapla_accepting_the_key().await;
         let connectif = MockServer::start().await;
@@ -28,7 +33,8 @@ impl Live {
             .mount(&connectif)
             .await;
         let (listener, url) = Twin::bind().await;
-        let secret = settings_with(&qapla.uri(), &connectif.uri());
+        let mut secret = settings_with(&qapla.uri(), &connectif.uri());
+        patch(&mut secret);
         let deployed = deploy(&moto, &secret, &url).await;
         let twin = Twin::start(listener, &moto, &deployed).await;
         Live {
@@ -135,6 +141,29 @@ async fn connectif_refusals_fail_the_send_steps_with_the_reason_and_the_fix() {
     }
     // The first run's refusals wait in the dead-letter queue: that step says so too.
     assert!(line(&out, "dead letters").starts_with('✗'), "{out}");
+}
+
+/// A channel taking tracking pages from Qapla': a test parcel is unknown to Qapla', so the
+/// worker would skip it (as it skips the post of Qapla's own Test button). The check says
+/// so instead of waiting for a delivery that will not come, and still proves the rest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_the_bridge_will_not_send_is_said_not_waited_for() {
+    let live = Live::start_with(ResponseTemplate::new(201), |s| {
+        s["trackingUrlSource"] = json!("qapla");
+    })
+    .await;
+    let (code, out, _) = live.admin(&send_args("tester@shop.example")).await;
+    assert_eq!(code, 0, "{out}");
+    for step in ["send shipment", "send order"] {
+        assert!(line(&out, step).starts_with('–'), "{out}");
+        assert!(
+            line(&out, step).contains("answered OK; not sent to Connectif"),
+            "{out}"
+        );
+        assert!(line(&out, step).contains("unknown_to_qapla"), "{out}");
+    }
+    assert!(line(&out, "send return").starts_with('✓'), "{out}");
+    assert_eq!(live.received().await.len(), 1, "only the return was sent");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
