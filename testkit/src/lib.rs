@@ -62,3 +62,85 @@ impl Drop for Moto {
         let _ = self.child.wait();
     }
 }
+
+/// The bridge's state table (key `pk`, on demand), as the template creates it.
+pub async fn create_state_table(ddb: &aws_sdk_dynamodb::Client, name: &str) {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    ddb.create_table()
+        .table_name(name)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .expect("attribute"),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(KeyType::Hash)
+                .build()
+                .expect("key"),
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .expect("table");
+}
+
+/// Where captured log lines go: a shared buffer that a `tracing_subscriber` writer closure
+/// clones (`with_writer(move || buffer.clone())`).
+#[derive(Clone, Default)]
+pub struct LogBuffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl LogBuffer {
+    /// A JSON subscriber (one object per line, event fields at the top level, as the
+    /// functions log) writing here, as a dispatcher to scope to a thread or a future.
+    pub fn dispatch(&self, level: tracing::Level) -> tracing::Dispatch {
+        // A callsite first hit on a thread with no subscriber is cached as "never
+        // interested", and later captures on other threads would miss its lines. A global
+        // subscriber that wants everything (and writes it nowhere) keeps every callsite live.
+        static GLOBAL: std::sync::Once = std::sync::Once::new();
+        GLOBAL.call_once(|| {
+            let _ = tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::TRACE)
+                .with_writer(std::io::sink)
+                .try_init();
+        });
+        let buffer = self.clone();
+        tracing::Dispatch::new(
+            tracing_subscriber::fmt()
+                .json()
+                .flatten_event(true)
+                .with_current_span(false)
+                .with_span_list(false)
+                .with_target(false)
+                .with_max_level(level)
+                .with_writer(move || buffer.clone())
+                .finish(),
+        )
+    }
+
+    /// Everything written so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().expect("log buffer")).into_owned()
+    }
+
+    /// Everything written so far; the buffer is emptied.
+    pub fn take(&self) -> String {
+        let bytes = std::mem::take(&mut *self.0.lock().expect("log buffer"));
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+}
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("log buffer").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}

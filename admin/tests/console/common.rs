@@ -92,7 +92,7 @@ pub async fn deploy(moto: &Moto, secret: &Value, api_url: &str) -> Deployed {
         .send()
         .await
         .expect("secret");
-    state_table(&aws).await;
+    testkit::create_state_table(&aws_sdk_dynamodb::Client::new(&aws), TABLE).await;
     let logs = aws_sdk_cloudwatchlogs::Client::new(&aws);
     for group in LOG_GROUPS {
         logs.create_log_group()
@@ -122,33 +122,6 @@ pub async fn deploy(moto: &Moto, secret: &Value, api_url: &str) -> Deployed {
         .await
         .expect("stack");
     Deployed { queue_url, dlq_url }
-}
-
-async fn state_table(aws: &aws_config::SdkConfig) {
-    use aws_sdk_dynamodb::types::{
-        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    };
-    aws_sdk_dynamodb::Client::new(aws)
-        .create_table()
-        .table_name(TABLE)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .expect("attribute"),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .expect("key"),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .expect("table");
 }
 
 /// The webhook API with its three routes; returns its id.

@@ -15,48 +15,18 @@ use bridge_core::delivery::{Deliverer, QueueMessage, RetryPolicy, SqsQueue, Work
 use bridge_core::qapla::{OrdersPayload, ReturnsPayload, ShipmentPayload};
 use bridge_core::webhook::{self, Deps, HttpResponse};
 use serde_json::{Value, json};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tracing::instrument::WithSubscriber;
 
 /// JSON log lines, as the functions' subscriber writes them.
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Buffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("log buffer").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+type Buffer = testkit::LogBuffer;
 
 /// A subscriber like `telemetry::init`'s, writing to `buffer`.
 fn dispatch(buffer: &Buffer) -> tracing::Dispatch {
-    // Keep every callsite live for scoped subscribers (see tracing's callsite interest).
-    static GLOBAL: std::sync::Once = std::sync::Once::new();
-    GLOBAL.call_once(|| {
-        let _ = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_writer(std::io::sink)
-            .try_init();
-    });
-    let buffer = buffer.clone();
-    tracing::Dispatch::new(
-        tracing_subscriber::fmt()
-            .json()
-            .flatten_event(true)
-            .with_current_span(false)
-            .with_span_list(false)
-            .with_target(false)
-            .with_max_level(tracing::Level::INFO)
-            .with_writer(move || buffer.clone())
-            .finish(),
-    )
+    buffer.dispatch(tracing::Level::INFO)
 }
 
 pub struct Twin {
@@ -141,8 +111,7 @@ impl Twin {
     pub async fn ship_logs(&self) {
         let client = aws_sdk_cloudwatchlogs::Client::new(&self.aws);
         for (buffer, group) in self.logs.iter().zip(LOG_GROUPS) {
-            let text = String::from_utf8_lossy(&buffer.0.lock().expect("log buffer")).into_owned();
-            buffer.0.lock().expect("log buffer").clear();
+            let text = buffer.take();
             let events: Vec<_> = text
                 .lines()
                 .map(|line| {
@@ -179,10 +148,7 @@ impl Twin {
 
     /// Every captured line so far, of every function (for assertions on what was logged).
     pub fn lines(&self) -> String {
-        self.logs
-            .iter()
-            .map(|b| String::from_utf8_lossy(&b.0.lock().expect("log buffer")).into_owned())
-            .collect()
+        self.logs.iter().map(testkit::LogBuffer::text).collect()
     }
 }
 

@@ -175,9 +175,6 @@ pub struct Durable {
 
 impl Durable {
     pub async fn start(connectif: &str, policy: WorkerPolicy) -> Durable {
-        use aws_sdk_dynamodb::types::{
-            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-        };
         use aws_sdk_sqs::types::QueueAttributeName as A;
         let moto = Moto::start().await;
         let sqs_calls = CountCalls::default();
@@ -216,26 +213,7 @@ impl Durable {
             .expect("queue")
             .queue_url
             .expect("queue url");
-        ddb.create_table()
-            .table_name("bridge-state")
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name("pk")
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()
-                    .expect("attribute"),
-            )
-            .key_schema(
-                KeySchemaElement::builder()
-                    .attribute_name("pk")
-                    .key_type(KeyType::Hash)
-                    .build()
-                    .expect("key"),
-            )
-            .billing_mode(BillingMode::PayPerRequest)
-            .send()
-            .await
-            .expect("table");
+        testkit::create_state_table(&ddb, "bridge-state").await;
         let channels = store(Mode::Api, connectif);
         let auth = Arc::new(Authenticator::new(
             channels.clone(),

@@ -179,58 +179,30 @@ impl ChannelStore for CountingStore {
 
 /// Captures this thread's log lines (JSON) while alive. Use in current-thread tokio tests.
 pub struct Logs {
-    buffer: Arc<std::sync::Mutex<Vec<u8>>>,
-    _guard: tracing::subscriber::DefaultGuard,
-}
-
-#[derive(Clone)]
-struct Writer(Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Writer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("log buffer").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+    buffer: testkit::LogBuffer,
+    _guard: tracing::dispatcher::DefaultGuard,
 }
 
 impl Logs {
     pub fn capture() -> Self {
-        // A callsite first hit on a thread with no subscriber is cached as "never
-        // interested", and later captures on other threads would miss its lines. A global
-        // subscriber that wants everything (and writes it nowhere) keeps every callsite live.
-        static GLOBAL: std::sync::Once = std::sync::Once::new();
-        GLOBAL.call_once(|| {
-            let _ = tracing_subscriber::fmt()
-                .with_max_level(tracing::Level::TRACE)
-                .with_writer(std::io::sink)
-                .try_init();
-        });
-        let buffer = Arc::new(std::sync::Mutex::new(Vec::new()));
-        let writer = Writer(buffer.clone());
-        let subscriber = tracing_subscriber::fmt()
-            .json()
-            .flatten_event(true)
-            .with_max_level(tracing::Level::DEBUG)
-            .with_writer(move || writer.clone())
-            .finish();
+        let buffer = testkit::LogBuffer::default();
+        let dispatch = buffer.dispatch(tracing::Level::DEBUG);
         Logs {
             buffer,
-            _guard: tracing::subscriber::set_default(subscriber),
+            _guard: tracing::dispatcher::set_default(&dispatch),
         }
     }
 
     pub fn lines(&self) -> Vec<Value> {
-        String::from_utf8_lossy(&self.buffer.lock().expect("log buffer"))
+        self.buffer
+            .text()
             .lines()
             .map(|l| serde_json::from_str(l).expect("log line is JSON"))
             .collect()
     }
 
     pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.buffer.lock().expect("log buffer")).into_owned()
+        self.buffer.text()
     }
 }
 
