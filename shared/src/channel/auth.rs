@@ -34,6 +34,16 @@ pub struct Authenticated<T> {
 }
 
 impl<T> Authenticated<T> {
+    /// A payload the bridge read itself from Qapla's API with the channel's own key
+    /// (backfill, reconciliation): there is no presented key to check.
+    pub(crate) fn pulled(channel: ChannelId, settings: Arc<ChannelSettings>, payload: T) -> Self {
+        Authenticated {
+            channel,
+            settings,
+            payload,
+        }
+    }
+
     pub fn channel(&self) -> &ChannelId {
         &self.channel
     }

@@ -7,6 +7,7 @@
 
 pub mod api;
 mod orders;
+mod pulled;
 mod returns;
 mod shipment;
 pub mod time;

@@ -50,6 +50,18 @@ pub async fn invoke<W: Webhook>(
     Ok(handle::<W>(deps, event.payload, Instant::now() + left).await)
 }
 
+/// Plan a status the bridge pulled from Qapla's API itself (see
+/// [`ApiShipment::as_post`](crate::qapla::api::ApiShipment::as_post)) exactly as the
+/// shipments webhook plans a post: backfill and reconciliation use this.
+pub fn plan_pulled(
+    channel: &ChannelId,
+    settings: Arc<crate::channel::ChannelSettings>,
+    post: crate::qapla::ShipmentPayload,
+) -> Vec<Planned> {
+    let auth = crate::channel::Authenticated::pulled(channel.clone(), settings, post);
+    <crate::qapla::ShipmentPayload as Webhook>::plan(&auth)
+}
+
 /// Handle one Qapla' post of kind `W` (an API Gateway HTTP API event) that must be answered
 /// by `deadline`. Never fails: every problem becomes a KO answer.
 pub async fn handle<W: Webhook>(

@@ -39,6 +39,13 @@ pub fn fixture_json(name: &str) -> Value {
     serde_json::from_str(&fixture(name)).expect("fixture is JSON")
 }
 
+/// An answer of Qapla's API from `fixtures/qapla-api/`.
+pub fn api_fixture(name: &str) -> Value {
+    let text = std::fs::read_to_string(workspace().join("fixtures/qapla-api").join(name))
+        .expect("fixture");
+    serde_json::from_str(&text).expect("json")
+}
+
 /// A channel secret delivering to `connectif` (a wiremock URI).
 pub fn secret(mode: Mode, connectif: &str, qapla_key: &str, language: &str) -> Value {
     let target = match mode {

@@ -11,6 +11,7 @@ mod fixtures;
 mod helpers;
 mod in_process;
 mod parsing;
+mod pulled;
 mod qapla_api;
 mod sample_events;
 mod soak;

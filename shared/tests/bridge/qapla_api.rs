@@ -6,18 +6,12 @@
 use crate::helpers::*;
 use bridge_core::qapla::api::{ApiError, QaplaApi};
 use secrecy::SecretString;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::time::Duration;
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const KEY: &str = "k3y/with&odd=chars";
-
-fn api_fixture(name: &str) -> Value {
-    let text = std::fs::read_to_string(workspace().join("fixtures/qapla-api").join(name))
-        .expect("fixture");
-    serde_json::from_str(&text).expect("json")
-}
 
 fn api() -> QaplaApi {
     let http = reqwest::Client::builder()
