@@ -179,11 +179,16 @@ impl Probe {
         }
     }
 
-    pub fn delivered(&self) -> Step {
-        let alias = match &self.expect {
-            Expect::Delivery { alias, .. } => alias.as_str(),
+    /// The Connectif event alias it is delivered as (empty when nothing is sent).
+    fn alias(&self) -> &str {
+        match &self.expect {
+            Expect::Delivery { alias, .. } => alias,
             _ => "",
-        };
+        }
+    }
+
+    pub fn delivered(&self) -> Step {
+        let alias = self.alias();
         let detail = format!(
             "{} answered OK, queued, delivered; Connectif accepted `{alias}`",
             self.key
@@ -192,10 +197,7 @@ impl Probe {
     }
 
     pub fn dead_lettered(&self, reason: &str) -> Step {
-        let alias = match &self.expect {
-            Expect::Delivery { alias, .. } => alias.as_str(),
-            _ => "",
-        };
+        let alias = self.alias();
         let detail = format!(
             "{} answered OK and queued; Connectif refused it: {reason}",
             self.key
