@@ -13,6 +13,7 @@ pub mod config;
 pub mod connectif;
 pub mod customer;
 pub mod delivery;
+pub mod history;
 pub mod http;
 pub mod metrics;
 pub mod qapla;

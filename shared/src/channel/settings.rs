@@ -92,6 +92,8 @@ pub struct Aliases {
     pub order: String,
     /// Status updates of return shipments (see `returnShipments`).
     pub return_status: String,
+    /// Past statuses sent by `bridge-admin backfill` (unless it is given `--alias`).
+    pub history: String,
 }
 
 impl Default for Aliases {
@@ -101,6 +103,7 @@ impl Default for Aliases {
             returns: "return-request".into(),
             order: "order-shipped".into(),
             return_status: "return-status-change".into(),
+            history: "order-status-history".into(),
         }
     }
 }
@@ -112,6 +115,7 @@ impl Aliases {
             Reception::ReturnStatus => &self.return_status,
             Reception::ReturnRequest => &self.returns,
             Reception::OrderShipped => &self.order,
+            Reception::ShipmentHistory => &self.history,
         }
     }
 }
@@ -148,6 +152,8 @@ pub struct Endpoints {
     #[serde(rename = "return")]
     pub returns: Option<String>,
     pub order: Option<String>,
+    /// Past statuses sent by `bridge-admin backfill` (see `aliases.history`).
+    pub history: Option<String>,
 }
 
 impl Endpoints {
@@ -157,6 +163,7 @@ impl Endpoints {
             Reception::ReturnStatus => self.return_status.as_deref(),
             Reception::ReturnRequest => self.returns.as_deref(),
             Reception::OrderShipped => self.order.as_deref(),
+            Reception::ShipmentHistory => self.history.as_deref(),
         }
     }
 }
@@ -221,6 +228,7 @@ impl ChannelSettings {
             ("return", &self.aliases.returns),
             ("order", &self.aliases.order),
             ("returnStatus", &self.aliases.return_status),
+            ("history", &self.aliases.history),
         ];
         for (name, alias) in aliases {
             let ok = !alias.is_empty()

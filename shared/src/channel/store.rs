@@ -94,6 +94,38 @@ impl SecretsManagerStore {
     pub fn secret_name(&self, channel: &ChannelId) -> String {
         format!("{}/{}", self.prefix, channel)
     }
+
+    /// Every channel with a secret under the prefix (names that are not channel ids, or
+    /// are scheduled for deletion, are left out).
+    pub async fn channels(&self) -> Result<Vec<ChannelId>, StoreError> {
+        use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType};
+        let start = format!("{}/", self.prefix);
+        let filter = Filter::builder()
+            .key(FilterNameStringType::Name)
+            .values(&start)
+            .build();
+        let mut pages = self
+            .client
+            .list_secrets()
+            .filters(filter)
+            .into_paginator()
+            .send();
+        let mut channels = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| StoreError::Unavailable(Box::new(e)))?;
+            for secret in page.secret_list() {
+                let channel = secret
+                    .name()
+                    .and_then(|n| n.strip_prefix(&start))
+                    .filter(|_| secret.deleted_date().is_none())
+                    .and_then(|c| ChannelId::try_from(c).ok());
+                channels.extend(channel);
+            }
+        }
+        channels.sort();
+        channels.dedup();
+        Ok(channels)
+    }
 }
 
 #[async_trait]

@@ -6,6 +6,7 @@ use crate::channel::{Authenticator, ChannelStore, MemoryStore, SecretsManagerSto
 use crate::connectif::ConnectifClient;
 use crate::delivery::state::{DynamoState, MemoryState};
 use crate::delivery::{Deliverer, HandOff, InProcessHandOff, MemoryQueue, SqsQueue, Worker};
+use crate::qapla::pace::DynamoPace;
 use crate::webhook::Deps;
 use std::sync::Arc;
 use std::time::Duration;
@@ -81,13 +82,11 @@ impl Config {
             queue_url,
             Some(dead_letter_url),
         );
-        let state = DynamoState::new(
-            aws_sdk_dynamodb::Client::new(&aws),
-            table,
-            self.idempotency_ttl,
-        );
+        let dynamo = aws_sdk_dynamodb::Client::new(&aws);
+        let pace = Arc::new(DynamoPace::new(dynamo.clone(), table.clone()));
+        let state = DynamoState::new(dynamo, table, self.idempotency_ttl);
         Ok(Worker::new(
-            deliverer(self.channel_store_with(Some(&aws))?)?,
+            deliverer(self.channel_store_with(Some(&aws))?)?.paced(pace),
             Arc::new(state),
             Arc::new(queue),
             self.worker.clone(),

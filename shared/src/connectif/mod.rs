@@ -13,7 +13,7 @@ use crate::Kind;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// The four reception events a shop creates in Connectif (their aliases are settings).
+/// The reception events a shop creates in Connectif (their aliases are settings).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Reception {
@@ -25,14 +25,18 @@ pub enum Reception {
     ReturnRequest,
     /// `order-shipped`.
     OrderShipped,
+    /// `order-status-history`: a past status sent by `bridge-admin backfill` (same fields as
+    /// `order-status-change`, its own alias so it fires no live workflow).
+    ShipmentHistory,
 }
 
 impl Reception {
-    pub const ALL: [Reception; 4] = [
+    pub const ALL: [Reception; 5] = [
         Reception::ShipmentStatus,
         Reception::ReturnStatus,
         Reception::ReturnRequest,
         Reception::OrderShipped,
+        Reception::ShipmentHistory,
     ];
 
     /// The reception event of a webhook kind (a shipment's is refined by `return`).
@@ -51,6 +55,7 @@ impl Reception {
             Reception::ReturnStatus => "returnStatus",
             Reception::ReturnRequest => "return",
             Reception::OrderShipped => "order",
+            Reception::ShipmentHistory => "history",
         }
     }
 }

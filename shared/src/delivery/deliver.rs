@@ -32,6 +32,13 @@ impl Deliverer {
         }
     }
 
+    /// Qapla' API calls paced by `pace` (in the stack: the budget shared in DynamoDB).
+    pub fn paced(self, pace: Arc<dyn crate::qapla::pace::Pace>) -> Self {
+        let api = QaplaApi::new(self.client.http().clone());
+        let enricher = Arc::new(Enricher::new(api, ENRICH_CACHE_TTL).paced(pace));
+        Deliverer { enricher, ..self }
+    }
+
     /// Qapla' API calls made so far by this deliverer.
     pub fn qapla_calls(&self) -> u64 {
         self.enricher.calls()

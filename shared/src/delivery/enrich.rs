@@ -2,7 +2,9 @@
 //! country when the webhook lacked them (v1.2 sends none), and Qapla's own tracking page.
 //!
 //! Answers are cached per shipment (a burst of statuses costs one `getShipment`) and calls
-//! are paced per channel by a token bucket matching Qapla's limit (120 burst, 2 per second).
+//! are paced per Qapla' key by Qapla's own bucket (120 burst, 2 per second), kept in the
+//! state table in the stack so that every worker instance and a backfill share it (see
+//! [`crate::qapla::pace`]).
 //! Throttling and 5xx are retryable: they delay an event, never lose it. A shipment Qapla'
 //! does not know (its panel's "Test" button posts one) is skipped as `unknown_to_qapla`; one
 //! that has no e-mail even there is a permanent failure (dead-lettered).
@@ -11,39 +13,39 @@ use crate::channel::{ChannelId, ChannelSettings};
 use crate::connectif::{ConnectifEvent, DeliveryError, Enrich, Fields};
 use crate::customer::Email;
 use crate::qapla::api::{ApiError, ApiShipment, QaplaApi};
+use crate::qapla::pace::{LocalPace, Pace};
 use crate::status;
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-struct Bucket {
-    tokens: f64,
-    at: Instant,
-}
 
 /// The Qapla' API client with its cache and its pacing. One per process.
 pub struct Enricher {
     api: QaplaApi,
     cache_ttl: Duration,
     cache: Mutex<HashMap<(ChannelId, String), (Instant, ApiShipment)>>,
-    buckets: Mutex<HashMap<ChannelId, Bucket>>,
+    pace: Arc<dyn Pace>,
 }
 
-const BURST: f64 = 120.0;
-const PER_SECOND: f64 = 2.0;
 const CACHE_MAX: usize = 10_000;
 
 /// The skip reason of a shipment `getShipment` does not find.
 pub const UNKNOWN_TO_QAPLA: &str = "unknown_to_qapla";
 
 impl Enricher {
+    /// Paced in this process only (local runs, tests); see [`Enricher::paced`].
     pub fn new(api: QaplaApi, cache_ttl: Duration) -> Self {
         Enricher {
             api,
             cache_ttl,
             cache: Mutex::default(),
-            buckets: Mutex::default(),
+            pace: Arc::new(LocalPace::default()),
         }
+    }
+
+    /// Spending from `pace`'s buckets (shared with other processes).
+    pub fn paced(self, pace: Arc<dyn Pace>) -> Self {
+        Enricher { pace, ..self }
     }
 
     /// Qapla' API calls made by this process.
@@ -115,7 +117,12 @@ impl Enricher {
         {
             return Ok(shipment.clone());
         }
-        self.take_token(channel)?;
+        if let Err(wait) = self.pace.take(&settings.qapla_api_key, 0.0).await {
+            return Err(DeliveryError::Retryable {
+                reason: "Qapla' API pace reached (2 calls per second)".into(),
+                retry_after: Some(wait),
+            });
+        }
         let base = &settings.qapla_api_base_url;
         let shipment = match self
             .api
@@ -138,26 +145,6 @@ impl Enricher {
         }
         cache.insert(key, (Instant::now(), shipment.clone()));
         Ok(shipment)
-    }
-
-    /// Qapla's limit, per channel key: refuse (retry later) rather than get the key banned.
-    fn take_token(&self, channel: &ChannelId) -> Result<(), DeliveryError> {
-        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        let bucket = buckets.entry(channel.clone()).or_insert(Bucket {
-            tokens: BURST,
-            at: Instant::now(),
-        });
-        bucket.tokens = (bucket.tokens + bucket.at.elapsed().as_secs_f64() * PER_SECOND).min(BURST);
-        bucket.at = Instant::now();
-        if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(DeliveryError::Retryable {
-                reason: "Qapla' API pace reached (2 calls per second)".into(),
-                retry_after: Some(Duration::from_secs_f64((1.0 - bucket.tokens) / PER_SECOND)),
-            })
-        }
     }
 }
 

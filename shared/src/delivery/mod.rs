@@ -84,6 +84,17 @@ impl Envelope {
         self.event.reception.unwrap_or(Reception::of(self.kind))
     }
 
+    /// The status it tells, however it reached the bridge (a post, a backfill, a
+    /// reconciliation): `<channel>#<tracking number>#<status id>#<status time>`, Qapla's
+    /// own de-duplication key for pulled statuses (a post carries fields the API does not,
+    /// so the event ids of one status differ). Shipments with a status time only.
+    pub fn status_key(&self) -> Option<String> {
+        let (Some(id), Some(at)) = (&self.status_id, &self.occurred_at) else {
+            return None;
+        };
+        (self.kind == Kind::Shipment).then(|| format!("{}#{}#{id}#{at}", self.channel, self.key))
+    }
+
     /// FIFO message group: one per shipment (or order), so its events stay in order.
     pub fn group(&self) -> String {
         format!("{}:{}:{}", self.channel, self.kind.as_str(), self.key)

@@ -142,6 +142,7 @@ impl Worker {
             Err(e) => return self.retry(msg, &envelope, &error_chain(&e), None).await,
         };
         if let Some((outcome, reason)) = settled {
+            self.handled(&envelope).await;
             self.log(msg, Some(&envelope), outcome, &reason);
             return outcome;
         }
@@ -160,6 +161,7 @@ impl Worker {
                 Outcome::Delivered
             }
             Err(DeliveryError::Skip { reason }) => {
+                self.handled(envelope).await;
                 self.log(msg, Some(envelope), Outcome::Skipped, reason);
                 Outcome::Skipped
             }
@@ -170,6 +172,14 @@ impl Worker {
                 reason,
                 retry_after,
             }) => self.retry(msg, envelope, &reason, retry_after).await,
+        }
+    }
+
+    /// A status settled without a delivery goes in the ledger too (see
+    /// [`StateStore::handled`]); failing that costs at most one reconciliation repeat.
+    async fn handled(&self, envelope: &Envelope) {
+        if let Err(e) = self.state.handled(envelope).await {
+            tracing::warn!(channel = %envelope.channel, key = %envelope.key, error = %error_chain(&e), "settled but not in the ledger");
         }
     }
 

@@ -7,6 +7,7 @@
 
 pub mod api;
 mod orders;
+pub mod pace;
 mod pulled;
 mod returns;
 mod shipment;

@@ -54,6 +54,28 @@ pub fn too_far_ahead(secs: i64) -> bool {
     secs > now + FUTURE_SLACK_SECS
 }
 
+/// Now, as Qapla' writes times: Italian local time (CET, or CEST from the last Sunday of
+/// March to the last Sunday of October, switching at 01:00 UTC), in seconds as
+/// [`parse_time`] counts them.
+pub fn italian_now() -> i64 {
+    let utc = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    italian(utc)
+}
+
+/// An instant (seconds since the epoch, UTC) in Italian local time.
+pub fn italian(utc: i64) -> i64 {
+    let (year, _, _) = civil_from_days(utc.div_euclid(86_400));
+    // The last Sunday of a 31-day month (1970-01-01 was a Thursday).
+    let last_sunday = |month| {
+        let day = days_from_civil(year, month, 31);
+        day - (day + 4).rem_euclid(7)
+    };
+    let summer = last_sunday(3) * 86_400 + 3600..last_sunday(10) * 86_400 + 3600;
+    utc + if summer.contains(&utc) { 7200 } else { 3600 }
+}
+
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
@@ -113,6 +135,36 @@ mod tests {
             assert_eq!(time_text(parse_time(t).expect(t)), t);
         }
         assert_eq!(time_text(-1), "1969-12-31 23:59:59");
+    }
+
+    #[test]
+    fn italian_time_follows_summer_time() {
+        let at = |t| parse_time(t).expect(t);
+        // 2024: CEST from 31 March 01:00 UTC to 27 October 01:00 UTC.
+        assert_eq!(
+            time_text(italian(at("2024-01-15 12:00:00"))),
+            "2024-01-15 13:00:00"
+        );
+        assert_eq!(
+            time_text(italian(at("2024-03-31 00:59:59"))),
+            "2024-03-31 01:59:59"
+        );
+        assert_eq!(
+            time_text(italian(at("2024-03-31 01:00:00"))),
+            "2024-03-31 03:00:00"
+        );
+        assert_eq!(
+            time_text(italian(at("2024-10-27 00:59:59"))),
+            "2024-10-27 02:59:59"
+        );
+        assert_eq!(
+            time_text(italian(at("2024-10-27 01:00:00"))),
+            "2024-10-27 02:00:00"
+        );
+        assert_eq!(
+            time_text(italian(at("2026-07-01 22:30:00"))),
+            "2026-07-02 00:30:00"
+        );
     }
 
     #[test]

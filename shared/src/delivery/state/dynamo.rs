@@ -1,6 +1,8 @@
 //! The production state store: one DynamoDB table (see the module docs of `state`).
 
-use super::{Newest, Seen, StateError, StateStore, decide, now_secs, shipment_pk};
+use super::{
+    LEDGER_TTL, Newest, Seen, StateError, StateStore, decide, now_secs, shipment_pk, status_pk,
+};
 use crate::delivery::Envelope;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -69,15 +71,40 @@ impl DynamoState {
 impl StateStore for DynamoState {
     #[tracing::instrument(skip_all, fields(event_id = %envelope.event_id))]
     async fn check(&self, envelope: &Envelope) -> Result<Seen, StateError> {
-        let delivered = self
+        let mut delivered = self
             .get(&format!("event#{}", envelope.event_id))
             .await?
             .is_some();
+        if let Some(pk) = status_pk(envelope)
+            && !delivered
+        {
+            delivered = self.item(&pk).await?.is_some();
+        }
         let newest = match shipment_pk(envelope) {
             Some(pk) if !delivered => self.get(&pk).await?,
             _ => None,
         };
         Ok(decide(envelope, delivered, newest))
+    }
+
+    async fn status_delivered(&self, status_key: &str) -> Result<bool, StateError> {
+        Ok(self.item(&format!("status#{status_key}")).await?.is_some())
+    }
+
+    async fn handled(&self, envelope: &Envelope) -> Result<(), StateError> {
+        let Some(pk) = status_pk(envelope) else {
+            return Ok(());
+        };
+        let ledger = (now_secs() + LEDGER_TTL.as_secs()).to_string();
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", AttributeValue::S(pk))
+            .item("expires_at", AttributeValue::N(ledger))
+            .send()
+            .await
+            .map_err(|e| StateError(Box::new(e)))?;
+        Ok(())
     }
 
     #[tracing::instrument(skip_all, fields(event_id = %envelope.event_id))]
@@ -97,6 +124,7 @@ impl StateStore for DynamoState {
             .send()
             .await
             .map_err(|e| StateError(Box::new(e)))?;
+        self.handled(envelope).await?;
         let last = |pk, value| self.last_delivery(envelope, pk, value, now, &expires);
         let Some(pk) = shipment_pk(envelope) else {
             let pk = format!(

@@ -6,7 +6,9 @@
 //! Items: `event#<event id>` (delivered), `shipment#<channel>#<tracking number>` (the newest
 //! status delivered: its time, id, alias and when), and `return#<channel>#<reference>`,
 //! `order#<channel>#<reference>` (the last delivery): the last three are what
-//! `bridge-admin trace` reads.
+//! `bridge-admin trace` reads. And the long-lived ledger `status#<status key>` (see
+//! [`Envelope::status_key`]), kept [`LEDGER_TTL`]: a status delivered live is not sent again
+//! by a backfill a year later, nor by reconciliation, though their event ids differ.
 
 mod dynamo;
 
@@ -42,6 +44,20 @@ pub trait StateStore: Send + Sync {
     async fn check(&self, envelope: &Envelope) -> Result<Seen, StateError>;
     /// Remember a delivered envelope (event id, and its shipment's newest status).
     async fn record(&self, envelope: &Envelope) -> Result<(), StateError>;
+    /// Whether a status ([`Envelope::status_key`]) was handled (delivered, or settled as a
+    /// repeat, superseded or skipped), by any path, within the ledger's memory ([`LEDGER_TTL`]).
+    async fn status_delivered(&self, status_key: &str) -> Result<bool, StateError>;
+    /// Remember in the ledger that an envelope's status was handled without a delivery
+    /// (a repeat, superseded, skipped): reconciliation must not find it again.
+    async fn handled(&self, envelope: &Envelope) -> Result<(), StateError>;
+}
+
+/// How long the ledger remembers a delivered status: more than the longest backfill range.
+pub const LEDGER_TTL: Duration = Duration::from_secs(400 * 86_400);
+
+/// The ledger item of an envelope's status.
+pub fn status_pk(e: &Envelope) -> Option<String> {
+    e.status_key().map(|k| format!("status#{k}"))
 }
 
 pub(super) fn now_secs() -> u64 {
@@ -109,12 +125,27 @@ impl MemoryState {
 #[async_trait]
 impl StateStore for MemoryState {
     async fn check(&self, envelope: &Envelope) -> Result<Seen, StateError> {
-        let delivered = self.get(&format!("event#{}", envelope.event_id)).is_some();
+        let delivered = self.get(&format!("event#{}", envelope.event_id)).is_some()
+            || status_pk(envelope).is_some_and(|pk| self.get(&pk).is_some());
         let newest = shipment_pk(envelope).and_then(|pk| self.get(&pk));
         Ok(decide(envelope, delivered, newest))
     }
 
+    async fn status_delivered(&self, status_key: &str) -> Result<bool, StateError> {
+        Ok(self.get(&format!("status#{status_key}")).is_some())
+    }
+
+    async fn handled(&self, envelope: &Envelope) -> Result<(), StateError> {
+        if let Some(pk) = status_pk(envelope) {
+            let expires = now_secs() + LEDGER_TTL.as_secs();
+            let mut items = self.items.lock().unwrap_or_else(|e| e.into_inner());
+            items.insert(pk, (Newest::default(), expires));
+        }
+        Ok(())
+    }
+
     async fn record(&self, envelope: &Envelope) -> Result<(), StateError> {
+        self.handled(envelope).await?;
         let ttl = self.ttl.unwrap_or(Duration::from_secs(30 * 86_400));
         let expires = now_secs() + ttl.as_secs();
         let mut items = self.items.lock().unwrap_or_else(|e| e.into_inner());
