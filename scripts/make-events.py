@@ -112,6 +112,8 @@ def env_file():
     return {
         "ShipmentFunction": webhook, "ReturnFunction": webhook, "OrderFunction": webhook,
         "DeliveryFunction": {**webhook, "DEAD_LETTER_QUEUE_URL": "", "STATE_TABLE": ""},
+        # The reconciler has no local mode: it reads Qapla' and the stack's table and queue.
+        "ReconcilerFunction": {},
     }
 
 

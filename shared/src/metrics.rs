@@ -2,7 +2,8 @@
 //! which Lambda's log pipeline turns into metrics without an API call.
 //!
 //! Metric `Events` (Count) in namespace `METRICS_NAMESPACE` (default `QaplaConnectifBridge`)
-//! with dimensions `channel`, `kind` and `outcome`.
+//! with dimensions `channel`, `kind` and `outcome`; `StatusesFoundByReconciliation` (Count)
+//! per `channel` and in total (no dimension), from the reconciler.
 
 use crate::Kind;
 use std::sync::OnceLock;
@@ -17,12 +18,9 @@ fn namespace() -> &'static str {
 
 /// The EMF line for one event with `outcome` (`delivered`, `skipped`, `rejected`, ...).
 pub fn event_line(channel: &str, kind: Kind, outcome: &str) -> String {
-    let timestamp = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64);
     serde_json::json!({
         "_aws": {
-            "Timestamp": timestamp,
+            "Timestamp": now_ms(),
             "CloudWatchMetrics": [{
                 "Namespace": namespace(),
                 "Dimensions": [["channel", "kind", "outcome"]],
@@ -42,6 +40,35 @@ pub fn count_event(channel: &str, kind: Kind, outcome: &str) {
     println!("{}", event_line(channel, kind, outcome));
 }
 
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// The EMF line of one channel's reconciliation: the statuses it found that were never
+/// posted (0 too, so that the alarm sees the function run).
+pub fn reconciled_line(channel: &str, found: u64) -> String {
+    serde_json::json!({
+        "_aws": {
+            "Timestamp": now_ms(),
+            "CloudWatchMetrics": [{
+                "Namespace": namespace(),
+                "Dimensions": [["channel"], []],
+                "Metrics": [{ "Name": "StatusesFoundByReconciliation", "Unit": "Count" }]
+            }]
+        },
+        "channel": channel,
+        "StatusesFoundByReconciliation": found
+    })
+    .to_string()
+}
+
+/// Count what one channel's reconciliation found.
+pub fn count_reconciled(channel: &str, found: u64) {
+    println!("{}", reconciled_line(channel, found));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -57,5 +84,14 @@ mod tests {
             "Events"
         );
         assert!(line["_aws"]["Timestamp"].as_u64().expect("timestamp") > 0);
+    }
+
+    #[test]
+    fn a_reconciliation_line_counts_per_channel_and_in_total() {
+        let line: serde_json::Value =
+            serde_json::from_str(&reconciled_line("it", 3)).expect("json");
+        assert_eq!(line["StatusesFoundByReconciliation"], 3);
+        let dims = &line["_aws"]["CloudWatchMetrics"][0]["Dimensions"];
+        assert_eq!(dims, &serde_json::json!([["channel"], []]));
     }
 }

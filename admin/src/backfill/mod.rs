@@ -15,7 +15,7 @@ use bridge_core::delivery::state::DynamoState;
 use bridge_core::delivery::{Envelope, HandOff, SqsQueue};
 use bridge_core::history::{PullOptions, Pulled, Puller, Window, parse_date, windows};
 use bridge_core::qapla::api::QaplaApi;
-use bridge_core::qapla::pace::{BACKFILL_RESERVE, DynamoPace, PER_SECOND};
+use bridge_core::qapla::pace::{BACKFILL_RESERVE, Budget, DynamoPace, PER_SECOND};
 use bridge_core::qapla::time::{italian_now, time_text};
 pub use dry::dry_run;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -108,7 +108,7 @@ pub async fn parts(aws: &aws_config::SdkConfig, stack: &Stack, ask: &Ask) -> Res
     };
     let puller = Puller::new(
         QaplaApi::new(http),
-        Arc::new(DynamoPace::new(dynamo.clone(), table)),
+        Arc::new(DynamoPace::new(dynamo.clone(), table).with_budget(Budget::from_env())),
         Arc::new(DynamoState::new(dynamo.clone(), table, Duration::ZERO)),
         (ask.channel.clone(), settings.clone()),
         options,

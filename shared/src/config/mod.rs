@@ -50,6 +50,9 @@ pub struct Config {
     /// `DELIVERY_BASE_DELAY_SECONDS`, `DELIVERY_MAX_DELAY_SECONDS` (backoff, doubling) and
     /// `DELIVERY_MAX_AGE_HOURS` (then dead-letter) of the worker.
     pub worker: WorkerPolicy,
+    /// `RECONCILE_INTERVAL_MINUTES` (the schedule's period), `RECONCILE_OVERLAP_MINUTES`,
+    /// `RECONCILE_LAG_MINUTES` of the reconciler.
+    pub reconcile: crate::history::reconcile::Timing,
 }
 
 impl Default for Config {
@@ -70,6 +73,7 @@ impl Default for Config {
             state_table: None,
             idempotency_ttl: Duration::from_secs(30 * 86_400),
             worker: WorkerPolicy::production(),
+            reconcile: Default::default(),
         }
     }
 }
@@ -139,12 +143,23 @@ impl Config {
             v.duration("IDEMPOTENCY_TTL_DAYS", DAY)?,
         );
         c.worker = worker_policy(&v)?;
+        let r = &mut c.reconcile;
+        set(
+            &mut r.interval,
+            v.duration("RECONCILE_INTERVAL_MINUTES", MINUTE)?,
+        );
+        set(
+            &mut r.overlap,
+            v.duration("RECONCILE_OVERLAP_MINUTES", MINUTE)?,
+        );
+        set(&mut r.lag, v.duration("RECONCILE_LAG_MINUTES", MINUTE)?);
         Ok(c)
     }
 }
 
 const MILLI: Duration = Duration::from_millis(1);
 const SECOND: Duration = Duration::from_secs(1);
+const MINUTE: Duration = Duration::from_secs(60);
 const HOUR: Duration = Duration::from_secs(3600);
 const DAY: Duration = Duration::from_secs(86_400);
 

@@ -6,7 +6,8 @@ use crate::channel::{Authenticator, ChannelStore, MemoryStore, SecretsManagerSto
 use crate::connectif::ConnectifClient;
 use crate::delivery::state::{DynamoState, MemoryState};
 use crate::delivery::{Deliverer, HandOff, InProcessHandOff, MemoryQueue, SqsQueue, Worker};
-use crate::qapla::pace::DynamoPace;
+use crate::history::reconcile::Reconciler;
+use crate::qapla::pace::{Budget, DynamoPace};
 use crate::webhook::Deps;
 use std::sync::Arc;
 use std::time::Duration;
@@ -83,7 +84,9 @@ impl Config {
             Some(dead_letter_url),
         );
         let dynamo = aws_sdk_dynamodb::Client::new(&aws);
-        let pace = Arc::new(DynamoPace::new(dynamo.clone(), table.clone()));
+        let pace = Arc::new(
+            DynamoPace::new(dynamo.clone(), table.clone()).with_budget(Budget::from_env()),
+        );
         let state = DynamoState::new(dynamo, table, self.idempotency_ttl);
         Ok(Worker::new(
             deliverer(self.channel_store_with(Some(&aws))?)?.paced(pace),
@@ -91,6 +94,39 @@ impl Config {
             Arc::new(queue),
             self.worker.clone(),
         ))
+    }
+
+    /// The reconciler: channel secrets, Qapla's API (budget shared in the state table),
+    /// the ledger, the hand-off queue.
+    pub async fn reconciler(&self) -> Result<Reconciler, ConfigError> {
+        let queue_url = Self::required(&self.queue_url, "HAND_OFF_QUEUE_URL")?;
+        let table = Self::required(&self.state_table, "STATE_TABLE")?;
+        let aws = Self::aws().await;
+        let dynamo = aws_sdk_dynamodb::Client::new(&aws);
+        let store = SecretsManagerStore::new(
+            aws_sdk_secretsmanager::Client::new(&aws),
+            self.secret_prefix.clone(),
+        );
+        Ok(Reconciler {
+            store,
+            http: self.connectif_client()?.http().clone(),
+            pace: Arc::new(
+                DynamoPace::new(dynamo.clone(), table.clone()).with_budget(Budget::from_env()),
+            ),
+            state: Arc::new(DynamoState::new(
+                dynamo.clone(),
+                table.clone(),
+                self.idempotency_ttl,
+            )),
+            queue: Arc::new(SqsQueue::new(
+                aws_sdk_sqs::Client::new(&aws),
+                queue_url,
+                None,
+            )),
+            dynamo,
+            table,
+            timing: self.reconcile.clone(),
+        })
     }
 
     /// The channel settings store this configuration names.

@@ -20,6 +20,32 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 pub const BURST: f64 = 120.0;
 pub const PER_SECOND: f64 = 2.0;
 
+/// A bucket's size and refill rate: Qapla's ([`Budget::QAPLA`]) unless `QAPLA_API_BUDGET`
+/// (`<burst>,<per second>`) says otherwise — for a Qapla' stand-in in tests and benchmarks.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Budget {
+    pub burst: f64,
+    pub per_second: f64,
+}
+
+impl Budget {
+    pub const QAPLA: Budget = Budget {
+        burst: BURST,
+        per_second: PER_SECOND,
+    };
+
+    pub fn from_env() -> Budget {
+        let text = std::env::var("QAPLA_API_BUDGET").unwrap_or_default();
+        let mut parts = text.split(',').map(|p| p.trim().parse::<f64>());
+        match (parts.next(), parts.next()) {
+            (Some(Ok(burst)), Some(Ok(per_second))) if burst >= 1.0 && per_second > 0.0 => {
+                Budget { burst, per_second }
+            }
+            _ => Budget::QAPLA,
+        }
+    }
+}
+
 /// Calls a backfill leaves in the bucket for live enrichment.
 pub const BACKFILL_RESERVE: f64 = 20.0;
 
@@ -40,13 +66,13 @@ pub fn bucket_id(key: &SecretString) -> String {
 }
 
 /// The bucket `tokens` (as of `elapsed` ago) after one call is taken, or how long to wait.
-pub fn take_from(tokens: f64, elapsed: Duration, reserve: f64) -> Result<f64, Duration> {
-    let tokens = (tokens + elapsed.as_secs_f64() * PER_SECOND).min(BURST);
-    let needed = 1.0 + reserve.clamp(0.0, BURST - 1.0);
+pub fn take_from(b: Budget, tokens: f64, elapsed: Duration, reserve: f64) -> Result<f64, Duration> {
+    let tokens = (tokens + elapsed.as_secs_f64() * b.per_second).min(b.burst);
+    let needed = 1.0 + reserve.clamp(0.0, b.burst - 1.0);
     if tokens >= needed {
         Ok(tokens - 1.0)
     } else {
-        Err(Duration::from_secs_f64((needed - tokens) / PER_SECOND))
+        Err(Duration::from_secs_f64((needed - tokens) / b.per_second))
     }
 }
 
@@ -57,9 +83,18 @@ fn now_ms() -> u64 {
 }
 
 /// In memory, per process.
-#[derive(Default)]
 pub struct LocalPace {
+    budget: Budget,
     buckets: Mutex<HashMap<String, (f64, u64)>>,
+}
+
+impl Default for LocalPace {
+    fn default() -> Self {
+        LocalPace {
+            budget: Budget::QAPLA,
+            buckets: Mutex::default(),
+        }
+    }
 }
 
 #[async_trait]
@@ -67,9 +102,10 @@ impl Pace for LocalPace {
     async fn take(&self, key: &SecretString, reserve: f64) -> Result<(), Duration> {
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         let now = now_ms();
-        let (tokens, at) = buckets.entry(bucket_id(key)).or_insert((BURST, now));
+        let b = self.budget;
+        let (tokens, at) = buckets.entry(bucket_id(key)).or_insert((b.burst, now));
         let elapsed = Duration::from_millis(now.saturating_sub(*at));
-        *tokens = take_from(*tokens, elapsed, reserve)?;
+        *tokens = take_from(b, *tokens, elapsed, reserve)?;
         *at = now;
         Ok(())
     }
@@ -79,6 +115,7 @@ impl Pace for LocalPace {
 pub struct DynamoPace {
     client: aws_sdk_dynamodb::Client,
     table: String,
+    budget: Budget,
 }
 
 /// Concurrent takers that lose the race read again; past this many, the caller waits.
@@ -89,7 +126,13 @@ impl DynamoPace {
         DynamoPace {
             client,
             table: table.into(),
+            budget: Budget::QAPLA,
         }
+    }
+
+    /// With another bucket than Qapla's (see [`Budget::from_env`]).
+    pub fn with_budget(self, budget: Budget) -> Self {
+        DynamoPace { budget, ..self }
     }
 
     /// The bucket as stored: tokens and the time of the last take (epoch ms).
@@ -127,9 +170,9 @@ impl Pace for DynamoPace {
                 }
             };
             let now = now_ms();
-            let (tokens, at) = stored.unwrap_or((BURST, now));
+            let (tokens, at) = stored.unwrap_or((self.budget.burst, now));
             let elapsed = Duration::from_millis(now.saturating_sub(at));
-            let left = take_from(tokens, elapsed, reserve)?;
+            let left = take_from(self.budget, tokens, elapsed, reserve)?;
             let mut put = self
                 .client
                 .put_item()
@@ -159,7 +202,7 @@ impl Pace for DynamoPace {
                 }
             }
         }
-        Err(Duration::from_millis(1000 / PER_SECOND as u64))
+        Err(Duration::from_secs_f64(1.0 / self.budget.per_second))
     }
 }
 
@@ -167,13 +210,15 @@ impl Pace for DynamoPace {
 mod tests {
     use super::*;
 
+    const Q: Budget = Budget::QAPLA;
+
     #[test]
     fn the_bucket_refills_at_two_per_second_up_to_its_size() {
-        assert_eq!(take_from(120.0, Duration::ZERO, 0.0), Ok(119.0));
-        assert_eq!(take_from(0.0, Duration::from_secs(1), 0.0), Ok(1.0));
-        assert_eq!(take_from(119.0, Duration::from_secs(60), 0.0), Ok(119.0));
+        assert_eq!(take_from(Q, 120.0, Duration::ZERO, 0.0), Ok(119.0));
+        assert_eq!(take_from(Q, 0.0, Duration::from_secs(1), 0.0), Ok(1.0));
+        assert_eq!(take_from(Q, 119.0, Duration::from_secs(60), 0.0), Ok(119.0));
         assert_eq!(
-            take_from(0.0, Duration::ZERO, 0.0),
+            take_from(Q, 0.0, Duration::ZERO, 0.0),
             Err(Duration::from_millis(500))
         );
     }
@@ -181,11 +226,14 @@ mod tests {
     #[test]
     fn a_reserve_is_left_for_others() {
         assert_eq!(
-            take_from(20.0, Duration::ZERO, BACKFILL_RESERVE),
+            take_from(Q, 20.0, Duration::ZERO, BACKFILL_RESERVE),
             Err(Duration::from_millis(500))
         );
-        assert_eq!(take_from(21.0, Duration::ZERO, BACKFILL_RESERVE), Ok(20.0));
-        assert_eq!(take_from(1.0, Duration::ZERO, 0.0), Ok(0.0));
+        assert_eq!(
+            take_from(Q, 21.0, Duration::ZERO, BACKFILL_RESERVE),
+            Ok(20.0)
+        );
+        assert_eq!(take_from(Q, 1.0, Duration::ZERO, 0.0), Ok(0.0));
     }
 
     #[test]
