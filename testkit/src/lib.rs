@@ -144,3 +144,23 @@ impl std::io::Write for LogBuffer {
         Ok(())
     }
 }
+
+/// Qapla's `trackingByTimeFrame` answer listing `entries` as (tracking number, Qapla'
+/// status id, status time `YYYY-MM-DD HH:MM:SS`), shaped as the API sends it.
+pub fn time_frame_answer(entries: &[(&str, &str, &str)]) -> serde_json::Value {
+    let shipments: Vec<serde_json::Value> = entries
+        .iter()
+        .enumerate()
+        .map(|(i, (tracking, status, at))| {
+            serde_json::json!({
+                "id": 48_000_000 + i, "reference": format!("ORDER-{tracking}"),
+                "trackingNumber": tracking, "courier": "BRT",
+                "status": { "dateISO": at, "place": "MILANO",
+                    "qaplaStatus": { "id": status.parse::<u32>().unwrap_or(0), "status": "", "detailID": 0, "detail": null } },
+            })
+        })
+        .collect();
+    serde_json::json!({ "trackingByTimeFrame": {
+        "result": "OK", "error": null, "count": shipments.len(), "lang": "it", "shipments": shipments,
+    }})
+}

@@ -136,6 +136,11 @@ impl aws_sdk_sqs::config::Intercept for CountCalls {
     }
 }
 
+/// A DynamoDB client with dummy credentials on a loopback endpoint.
+pub fn dynamo_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
+    aws_conf(endpoint, &CountCalls::default()).1
+}
+
 fn aws_conf(endpoint: &str, calls: &CountCalls) -> (aws_sdk_sqs::Client, aws_sdk_dynamodb::Client) {
     use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region};
     let creds = Credentials::new("test", "test", None, None, "test");
@@ -171,6 +176,9 @@ pub struct Durable {
     pub channels: Arc<MemoryStore>,
     pub deps: Deps,
     pub worker: Worker,
+    /// The state table `bridge-state`, as the worker uses it.
+    pub ddb: aws_sdk_dynamodb::Client,
+    pub queue: Arc<SqsQueue>,
 }
 
 impl Durable {
@@ -232,12 +240,14 @@ impl Durable {
             max_body_bytes: 64 * 1024,
         };
         let state = Arc::new(DynamoState::new(
-            ddb,
+            ddb.clone(),
             "bridge-state",
             Duration::from_secs(86_400),
         ));
-        let worker = Worker::new(Deliverer::new(auth, client), state, queue, policy);
+        let worker = Worker::new(Deliverer::new(auth, client), state, queue.clone(), policy);
         Durable {
+            ddb,
+            queue,
             _moto: moto,
             sqs,
             sqs_calls,
