@@ -82,35 +82,7 @@ enum Command {
     },
     /// Send past shipment statuses (a range of at most a year, starting at most 5 years
     /// ago) to Connectif, to the channel's history alias. Run it again to resume.
-    Backfill {
-        channel: String,
-        /// First day (YYYY-MM-DD, or YYYY-MM-DD HH:MM:SS), Qapla's (Italian) time.
-        #[arg(long, required_unless_present = "history")]
-        from: Option<String>,
-        /// Last day, included (or a time, excluded).
-        #[arg(long, required_unless_present = "history")]
-        to: Option<String>,
-        /// Only these Qapla' status ids, comma-separated (e.g. 99: delivered).
-        #[arg(long, value_delimiter = ',')]
-        status: Vec<String>,
-        /// Count and show a sample of what would be sent; send nothing.
-        #[arg(long)]
-        dry_run: bool,
-        /// `history` (default): the channel's `aliases.history` event, which fires no live
-        /// workflow. `live`: the live status event — customers may get e-mails about old
-        /// parcels.
-        #[arg(long, default_value = "history", value_parser = ["history", "live"])]
-        alias: String,
-        /// Where to write the CSV of the statuses that could not be sent.
-        #[arg(long)]
-        report: Option<std::path::PathBuf>,
-        /// Hours per `trackingByTimeFrame` window.
-        #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=24))]
-        window_hours: u32,
-        /// List the channel's past runs instead.
-        #[arg(long)]
-        history: bool,
-    },
+    Backfill(backfill::Args),
     /// List every dead letter, oldest first, with its reason.
     DeadLetters,
     /// Move dead letters (all, or one channel's) back to the queue, oldest first.
@@ -122,9 +94,9 @@ enum Command {
 }
 
 /// What a command found: its output, and whether it found a problem.
-struct Outcome {
-    text: String,
-    problem: bool,
+pub(crate) struct Outcome {
+    pub(crate) text: String,
+    pub(crate) problem: bool,
 }
 
 async fn run(cli: Cli) -> Result<Outcome, String> {
@@ -155,34 +127,7 @@ async fn run(cli: Cli) -> Result<Outcome, String> {
             key,
             since,
         } => run_trace(&aws, &stack, &channel, &key, since, cli.json).await,
-        Command::Backfill {
-            channel,
-            from,
-            to,
-            status,
-            dry_run,
-            alias,
-            report,
-            window_hours,
-            history,
-        } => {
-            let ask = backfill::Ask {
-                channel: channel_id(&channel)?,
-                from: from.unwrap_or_default(),
-                to: to.unwrap_or_default(),
-                statuses: status
-                    .iter()
-                    .map(|s| s.trim().to_owned())
-                    .filter(|s| !s.is_empty())
-                    .collect(),
-                dry_run,
-                live: alias == "live",
-                report,
-                window_hours,
-                progress: !cli.json,
-            };
-            run_backfill(&aws, &stack, &ask, history, cli.json).await
-        }
+        Command::Backfill(args) => backfill::command(&aws, &stack, args, cli.json).await,
         Command::DeadLetters => dead_letters(&sqs, &stack).await,
         Command::Redrive { channel } => {
             let dlq = stack.need(&stack.dead_letter_url, "DeadLetterQueueUrl")?;
@@ -261,61 +206,7 @@ async fn run_trace(
     })
 }
 
-async fn run_backfill(
-    aws: &aws_config::SdkConfig,
-    stack: &Stack,
-    ask: &backfill::Ask,
-    history: bool,
-    json: bool,
-) -> Result<Outcome, String> {
-    let parts = backfill::parts(aws, stack, ask).await?;
-    if history {
-        let runs = parts.runs.list().await?;
-        let text = match (json, runs.is_empty()) {
-            (true, _) => serde_json::to_string(&runs).map_err(|e| e.to_string())?,
-            (false, true) => format!("no backfill runs for channel {}", ask.channel),
-            (false, false) => runs
-                .iter()
-                .map(backfill::Run::line)
-                .collect::<Vec<_>>()
-                .join("\n"),
-        };
-        return Ok(Outcome {
-            text,
-            problem: false,
-        });
-    }
-    // Ctrl-C stops after the window in progress: the run resumes from the next one.
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let flag = stop.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            flag.store(true, std::sync::atomic::Ordering::Relaxed);
-        }
-    });
-    if ask.dry_run {
-        let counted = backfill::dry_run(&parts, ask, &stop).await?;
-        let text = match json {
-            true => counted.json().to_string(),
-            false => counted.human(),
-        };
-        return Ok(Outcome {
-            text,
-            problem: false,
-        });
-    }
-    let done = backfill::run(&parts, ask, &stop).await?;
-    let text = match json {
-        true => serde_json::json!({ "run": done.run, "resumed": done.resumed, "stopped": done.stopped, "apiCalls": done.calls }).to_string(),
-        false => backfill::human(ask, &done),
-    };
-    Ok(Outcome {
-        text,
-        problem: done.stopped.is_some(),
-    })
-}
-
-fn channel_id(text: &str) -> Result<ChannelId, String> {
+pub(crate) fn channel_id(text: &str) -> Result<ChannelId, String> {
     ChannelId::try_from(text)
         .map_err(|_| format!("`{text}` is not a channel id ([A-Za-z0-9_-], 1 to 64)"))
 }

@@ -28,7 +28,7 @@ pub async fn dry_run(parts: &Parts, ask: &Ask, stop: &AtomicBool) -> Result<Coun
     let (from, to) = range(&ask.from, &ask.to, italian_now())?;
     let size = i64::from(ask.window_hours.clamp(1, 24)) * 3600;
     let all = windows(from, to, size).map_err(|e| e.to_string())?;
-    let bar = super::progress_bar(
+    let bar = super::command::progress_bar(
         ask.progress,
         &super::Run {
             windows: all.len() as u64,

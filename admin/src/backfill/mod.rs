@@ -4,6 +4,7 @@
 //! path's), to the channel's history alias unless `--alias live`. Resumable from the last
 //! finished window; every run is recorded (`--history`); failures go to a CSV.
 
+mod command;
 mod csv;
 mod dry;
 mod runs;
@@ -17,8 +18,9 @@ use bridge_core::history::{PullOptions, Pulled, Puller, Window, parse_date, wind
 use bridge_core::qapla::api::QaplaApi;
 use bridge_core::qapla::pace::{BACKFILL_RESERVE, Budget, DynamoPace, PER_SECOND};
 use bridge_core::qapla::time::{italian_now, time_text};
+pub use command::{Args, command};
+use command::{counts, progress_bar};
 pub use dry::dry_run;
-use indicatif::{ProgressBar, ProgressStyle};
 pub use runs::{Run, Runs};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -243,63 +245,6 @@ async fn one_window(parts: &Parts, run: &mut Run, window: &Window) -> Result<(),
     run.sent += queued;
     run.failed += failures.len() as u64;
     Ok(())
-}
-
-fn counts(run: &Run) -> String {
-    format!(
-        "queued {} · delivered before {} · skipped {} · failed {}",
-        run.sent, run.delivered_before, run.skipped, run.failed
-    )
-}
-
-fn progress_bar(show: bool, run: &Run, todo: usize) -> ProgressBar {
-    if !show {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(run.windows);
-    bar.set_position(run.windows - todo as u64);
-    bar.reset_eta();
-    if let Ok(style) =
-        ProgressStyle::with_template("{bar:30} {pos}/{len} windows · {msg} · ETA {eta}")
-    {
-        bar.set_style(style);
-    }
-    bar.set_message(counts(run));
-    bar
-}
-
-/// The summary of a run, for people.
-pub fn human(ask: &Ask, done: &Done) -> String {
-    let run = &done.run;
-    let filter = match run.statuses.is_empty() {
-        true => "all statuses".to_owned(),
-        false => format!("status {}", run.statuses.join(",")),
-    };
-    let mut text = format!(
-        "Backfill of channel {}: {} → {} ({filter}), to alias {}{}\n{}/{} windows · {}\nQapla' API calls: {}",
-        ask.channel,
-        run.from,
-        run.to,
-        run.alias,
-        if done.resumed { " (resumed)" } else { "" },
-        run.windows_done,
-        run.windows,
-        counts(run),
-        done.calls
-    );
-    if run.failed > 0 {
-        text.push_str(&format!(
-            "\nThe statuses that could not be sent, with the reason: {}",
-            run.report
-        ));
-    }
-    if let Some(why) = &done.stopped {
-        text.push_str(&format!(
-            "\nStopped: {why}. Run the same command again to resume from {}.",
-            run.next
-        ));
-    }
-    text
 }
 
 /// How long the Qapla' budget makes `calls` calls take.

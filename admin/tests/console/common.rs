@@ -210,6 +210,8 @@ fn run_admin(moto: &str, cloudwatch: &str, args: &[&str]) -> (i32, String, Strin
         .env("AWS_SECRET_ACCESS_KEY", "test")
         .env("AWS_REGION", "eu-west-1")
         .env("AWS_EC2_METADATA_DISABLED", "true")
+        // The fake Qapla' has no rate limit: the tests do not wait out the real one.
+        .env("QAPLA_API_BUDGET", "10000,10000")
         .env_remove("AWS_PROFILE")
         .output()
         .expect("bridge-admin runs");

@@ -2,6 +2,7 @@
 //! moto_server, fakes of Qapla', Connectif and CloudWatch, and (for `check --send` and
 //! `trace`) the bridge itself running in [`twin`].
 
+mod backfill;
 mod check;
 mod common;
 mod send;

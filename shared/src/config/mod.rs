@@ -143,16 +143,7 @@ impl Config {
             v.duration("IDEMPOTENCY_TTL_DAYS", DAY)?,
         );
         c.worker = worker_policy(&v)?;
-        let r = &mut c.reconcile;
-        set(
-            &mut r.interval,
-            v.duration("RECONCILE_INTERVAL_MINUTES", MINUTE)?,
-        );
-        set(
-            &mut r.overlap,
-            v.duration("RECONCILE_OVERLAP_MINUTES", MINUTE)?,
-        );
-        set(&mut r.lag, v.duration("RECONCILE_LAG_MINUTES", MINUTE)?);
+        reconcile_timing(&v, &mut c.reconcile)?;
         Ok(c)
     }
 }
@@ -190,6 +181,23 @@ impl<F: Fn(&str) -> Option<String>> Vars<F> {
         let times = |n: u64| unit.saturating_mul(u32::try_from(n).unwrap_or(u32::MAX));
         Ok(self.number(name)?.map(times))
     }
+}
+
+/// The reconciler's `RECONCILE_INTERVAL_MINUTES`, `_OVERLAP_MINUTES` and `_LAG_MINUTES`.
+fn reconcile_timing<F: Fn(&str) -> Option<String>>(
+    v: &Vars<F>,
+    r: &mut crate::history::reconcile::Timing,
+) -> Result<(), ConfigError> {
+    set(
+        &mut r.interval,
+        v.duration("RECONCILE_INTERVAL_MINUTES", MINUTE)?,
+    );
+    set(
+        &mut r.overlap,
+        v.duration("RECONCILE_OVERLAP_MINUTES", MINUTE)?,
+    );
+    set(&mut r.lag, v.duration("RECONCILE_LAG_MINUTES", MINUTE)?);
+    Ok(())
 }
 
 fn set<T>(slot: &mut T, value: Option<T>) {

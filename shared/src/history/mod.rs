@@ -138,7 +138,7 @@ impl Puller {
             )));
         };
         let wanted = &self.options.statuses;
-        if !wanted.is_empty() && !wanted.iter().any(|s| *s == post.qapla_status_id) {
+        if !wanted.is_empty() && !wanted.contains(&post.qapla_status_id) {
             return Ok(Pulled::Filtered);
         }
         if let Some(at) = crate::qapla::time::status_time(&post.date) {
