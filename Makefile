@@ -13,7 +13,7 @@ export PATH := $(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 export MOTO_SERVER := $(VENV)/bin/moto_server
 
-.PHONY: help tools admin demo test fmt lint structure unit local-invoke sam-validate sam-build clean
+.PHONY: help tools admin demo bench-backfill test fmt lint structure unit local-invoke sam-validate sam-build clean
 
 help:
 	@echo "make demo   run the three functions locally on every sample event (no AWS, no internet)"
@@ -70,3 +70,9 @@ test: fmt lint structure unit demo local-invoke sam-validate sam-build
 clean:
 	cargo clean
 	rm -rf .aws-sam target/demo
+
+# How long a year of backfill takes (200 shipments a day) at Qapla's rate limit, and what
+# our code costs per call (moto included; a debug build, so an upper bound). A few minutes;
+# not part of `make test`.
+bench-backfill: tools
+	cargo test -p bridge-admin --test console bench_ -- --ignored --nocapture

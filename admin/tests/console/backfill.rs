@@ -6,7 +6,7 @@
 use crate::common::*;
 use crate::twin::Twin;
 use serde_json::{Value, json};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -40,15 +40,8 @@ struct QaplaYear {
 
 impl Respond for QaplaYear {
     fn respond(&self, req: &Request) -> ResponseTemplate {
-        let query: HashMap<_, _> = req.url.query_pairs().into_owned().collect();
-        let day: String = query
-            .get("dateFrom")
-            .cloned()
-            .unwrap_or_default()
-            .chars()
-            .take(10)
-            .collect();
-        assert_eq!(query.get("apiKey").map(String::as_str), Some(QAPLA_KEY));
+        let day: String = query(req, "dateFrom").chars().take(10).collect();
+        assert_eq!(query(req, "apiKey"), QAPLA_KEY);
         self.calls.lock().expect("calls").push(day.clone());
         if self.busy.lock().expect("busy").remove(&day) {
             return ResponseTemplate::new(429).insert_header("retry-after", "1");
@@ -67,12 +60,7 @@ impl Respond for QaplaYear {
 
 /// `getShipment`: the customer, none for NOEMAIL-1, KO for GONE-1.
 fn get_shipment(req: &Request) -> ResponseTemplate {
-    let tracking = req
-        .url
-        .query_pairs()
-        .find(|(k, _)| k == "trackingNumber")
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default();
+    let tracking = query(req, "trackingNumber");
     let consignee = match tracking.as_str() {
         "GONE-1" => {
             let ko = json!({ "getShipment": { "result": "KO", "error": "Shipment not found" } });

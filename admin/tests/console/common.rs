@@ -256,3 +256,12 @@ pub fn fix_of<'a>(out: &'a str, step: &str) -> &'a str {
         .filter(|l| l.trim_start().starts_with("fix:"))
         .unwrap_or_else(|| panic!("no fix after `{step}` in:\n{out}"))
 }
+
+/// A query parameter of a request a fake received (empty when absent).
+pub fn query(req: &wiremock::Request, name: &str) -> String {
+    req.url
+        .query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}

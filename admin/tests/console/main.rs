@@ -3,6 +3,7 @@
 //! `trace`) the bridge itself running in [`twin`].
 
 mod backfill;
+mod bench_backfill;
 mod check;
 mod common;
 mod send;

@@ -1,0 +1,165 @@
+//! The backfill benchmark (`make bench-backfill`, not part of `make test`): how long a year
+//! of a shop with 200 shipments a day takes, and whether Qapla's rate limit or our code sets
+//! that time. Ignored by default: run with `-- --ignored --nocapture`.
+//!
+//! A fake Qapla' on loopback serves 200 new shipments a day, each with four status changes
+//! over three days (800 changes a day), and the real `bridge-admin backfill` (6-hour
+//! windows, the deployed stack on moto_server) reads them:
+//! 1. with the real budget (120 burst, 2 calls/s, 20 kept for live enrichment) over one
+//!    day: the measured time against the limit's own time for the same calls;
+//! 2. with no budget, three runs of 2 days: our code's time per call with moto_server as
+//!    AWS (a Python emulator, by far the slowest part: an upper bound of our side).
+//!
+//! A year is 1,460 windows + 73,000 `getShipment` calls.
+
+use crate::common::*;
+use bridge_core::qapla::time::{parse_time, time_text};
+use serde_json::json;
+use std::process::Command;
+use std::time::{Duration, Instant};
+use testkit::Moto;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+const PER_DAY: i64 = 200;
+const FIRST_DAY: &str = "2025-03-01 00:00:00";
+/// A shipment's statuses: (status id, seconds after its first).
+const LIFE: [(&str, i64); 4] = [
+    ("1", 0),
+    ("3", 86_400),
+    ("5", 2 * 86_400),
+    ("99", 2 * 86_400 + 4 * 3600),
+];
+
+struct Shop;
+
+impl Respond for Shop {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let q = |k: &str| query(req, k);
+        let (from, to) = (
+            parse_time(&q("dateFrom")).unwrap_or(0),
+            parse_time(&q("dateTo")).unwrap_or(0),
+        );
+        let first = parse_time(FIRST_DAY).unwrap_or(0);
+        let mut shipments = Vec::new();
+        // Shipments born from three days before the window to its end.
+        let (lo, hi) = (
+            ((from - first - 3 * 86_400) / 86_400 * PER_DAY).max(0),
+            ((to - first) / 86_400 + 1) * PER_DAY,
+        );
+        for n in lo..hi {
+            let born = first + n / PER_DAY * 86_400 + (n % PER_DAY) * 86_400 / PER_DAY;
+            for (status, after) in LIFE {
+                let at = born + after;
+                if (from..=to).contains(&at) {
+                    shipments.push(json!({ "id": n, "reference": format!("ORD-{n}"), "trackingNumber": format!("TN{n:07}"), "courier": "BRT",
+                        "status": { "dateISO": time_text(at), "place": "MILANO", "qaplaStatus": { "id": status.parse::<u32>().unwrap_or(0), "status": "", "detailID": 0, "detail": null } } }));
+                }
+            }
+        }
+        ResponseTemplate::new(200).set_body_json(json!({ "trackingByTimeFrame": { "result": "OK", "error": null, "count": shipments.len(), "shipments": shipments } }))
+    }
+}
+
+fn get_shipment(req: &Request) -> ResponseTemplate {
+    let tracking = query(req, "trackingNumber");
+    let shipment = json!({ "trackingNumber": tracking, "consignee": { "name": "Giulia Rossi", "email": "giulia.rossi@example.com", "country": "IT" } });
+    ResponseTemplate::new(200).set_body_json(
+        json!({ "getShipment": { "result": "OK", "error": "", "shipments": [shipment] } }),
+    )
+}
+
+/// One backfill of `days` from [`FIRST_DAY`] against a fresh stack: (wall time, API calls).
+async fn backfill(days: i64, budget: Option<&'static str>) -> (Duration, u64) {
+    let moto = Moto::start().await;
+    let qapla = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/1.2/trackingByTimeFrame/"))
+        .respond_with(Shop)
+        .mount(&qapla)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/1.3/getShipment/"))
+        .respond_with(get_shipment)
+        .mount(&qapla)
+        .await;
+    deploy(&moto, &settings(&qapla.uri()), "http://127.0.0.1:9").await;
+    let first = parse_time(FIRST_DAY).unwrap_or(0);
+    let to = time_text(first + days * 86_400);
+    let endpoint = moto.endpoint.clone();
+    let started = Instant::now();
+    let out = tokio::task::spawn_blocking(move || {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_bridge-admin"));
+        cmd.args([
+            "--stack", "bridge", "--json", "backfill", "shop-it", "--from", FIRST_DAY, "--to", &to,
+        ])
+        .env("AWS_ENDPOINT_URL", &endpoint)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "eu-west-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+        match budget {
+            Some(b) => cmd.env("QAPLA_API_BUDGET", b),
+            None => cmd.env_remove("QAPLA_API_BUDGET"),
+        };
+        cmd.output().expect("bridge-admin runs")
+    })
+    .await
+    .expect("thread");
+    let elapsed = started.elapsed();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let summary: serde_json::Value = serde_json::from_str(text.trim()).expect("JSON summary");
+    assert_eq!(summary["run"]["finished"], true, "{text}");
+    assert_eq!(summary["run"]["sent"], statuses(days), "{text}");
+    (elapsed, summary["apiCalls"].as_u64().unwrap_or(0))
+}
+
+/// How many status changes the shop has in its first `days`.
+fn statuses(days: i64) -> i64 {
+    let end = days * 86_400;
+    let born = |n: i64| n / PER_DAY * 86_400 + (n % PER_DAY) * 86_400 / PER_DAY;
+    (0..days * PER_DAY)
+        .map(|n| {
+            LIFE.iter()
+                .filter(|(_, after)| born(n) + after < end)
+                .count() as i64
+        })
+        .sum()
+}
+
+/// Qapla's limit's own time for `calls` (a full bucket less the backfill's reserve first).
+fn limit_time(calls: u64) -> f64 {
+    (calls as f64 - 100.0).max(0.0) / 2.0
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a benchmark: make bench-backfill"]
+async fn bench_a_year_of_200_shipments_a_day() {
+    let (real, real_calls) = backfill(1, None).await;
+    println!(
+        "1 day at Qapla's budget: {real_calls} calls in {:.1} s; the limit alone: {:.1} s",
+        real.as_secs_f64(),
+        limit_time(real_calls)
+    );
+    let mut runs = Vec::new();
+    let mut calls = 0;
+    for _ in 0..3 {
+        let (t, c) = backfill(2, Some("1000000,1000000")).await;
+        runs.push(t.as_secs_f64());
+        calls = c;
+    }
+    runs.sort_by(f64::total_cmp);
+    let per_call = runs[1] / calls as f64;
+    let year_calls = 1_460 + 365 * PER_DAY as u64;
+    println!(
+        "2 days, no budget: {calls} calls; runs {runs:.1?} s; median {:.1} s = {:.2} ms per call",
+        runs[1],
+        per_call * 1000.0
+    );
+    println!(
+        "a year ({year_calls} calls): Qapla's limit {:.1} h; our code (moto included) {:.1} min ({:.1} % of the limit's time)",
+        limit_time(year_calls) / 3600.0,
+        per_call * year_calls as f64 / 60.0,
+        100.0 * per_call * year_calls as f64 / limit_time(year_calls)
+    );
+}
