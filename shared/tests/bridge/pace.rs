@@ -2,9 +2,10 @@
 //! (moto) together spend no more than one bucket.
 
 use crate::helpers::Moto;
-use bridge_core::qapla::pace::{BURST, DynamoPace, PER_SECOND, Pace};
+use bridge_core::qapla::pace::{Budget, DynamoPace, PER_SECOND, Pace};
 use secrecy::SecretString;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -12,34 +13,51 @@ async fn two_processes_share_one_bucket_per_key() {
     let moto = Moto::start().await;
     let ddb = crate::durable_helpers::dynamo_client(&moto.endpoint);
     testkit::create_state_table(&ddb, "bridge-state").await;
-    let a: Arc<dyn Pace> = Arc::new(DynamoPace::new(ddb.clone(), "bridge-state"));
-    let b: Arc<dyn Pace> = Arc::new(DynamoPace::new(ddb.clone(), "bridge-state"));
+    // A small bucket (Qapla's shape, a tenth of its size) so that two buckets instead of one
+    // would show within a second.
+    let budget = Budget {
+        burst: 12.0,
+        per_second: PER_SECOND,
+    };
+    let pace = |table: &str| DynamoPace::new(ddb.clone(), table).with_budget(budget);
+    let a: Arc<dyn Pace> = Arc::new(pace("bridge-state"));
+    let b: Arc<dyn Pace> = Arc::new(pace("bridge-state"));
     let key = SecretString::from("qapla-key-it");
     let other = SecretString::from("qapla-key-es");
-    // Four callers, two per process, calling as fast as the bucket lets them for 3 s.
+    // Four callers, two per process, calling as fast as the bucket lets them until, together,
+    // they have taken a little more than a bucket (which needs the refill).
+    let target = budget.burst as usize + 4;
+    let taken = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let mut tasks = Vec::new();
     for i in 0..4 {
-        let (pace, key) = (if i % 2 == 0 { a.clone() } else { b.clone() }, key.clone());
+        let (pace, key, taken) = (
+            if i % 2 == 0 { a.clone() } else { b.clone() },
+            key.clone(),
+            taken.clone(),
+        );
         tasks.push(tokio::spawn(async move {
-            let mut taken = 0usize;
-            while started.elapsed() < Duration::from_secs(3) {
+            while taken.load(Ordering::SeqCst) < target
+                && started.elapsed() < Duration::from_secs(60)
+            {
                 match pace.take(&key, 0.0).await {
-                    Ok(()) => taken += 1,
+                    Ok(()) => drop(taken.fetch_add(1, Ordering::SeqCst)),
                     Err(wait) => tokio::time::sleep(wait.min(Duration::from_millis(50))).await,
                 }
             }
-            taken
         }));
     }
-    let mut taken = 0;
     for t in tasks {
-        taken += t.await.expect("task");
+        t.await.expect("task");
     }
+    let taken = taken.load(Ordering::SeqCst);
     let refilled = started.elapsed().as_secs_f64() * PER_SECOND;
-    assert!(taken as f64 >= BURST, "the whole burst is usable: {taken}");
     assert!(
-        taken as f64 <= BURST + refilled + 1.0,
+        taken >= target,
+        "a bucket and its refill are usable: {taken}"
+    );
+    assert!(
+        taken as f64 <= budget.burst + refilled + 1.0,
         "{taken} calls taken in {:?}: more than one bucket",
         started.elapsed()
     );
