@@ -34,6 +34,8 @@ const YEAR: [&str; 4] = ["--from", "2025-01-01", "--to", "2025-12-31"];
 struct QaplaYear {
     busy: Arc<Mutex<HashSet<String>>>,
     down: Arc<AtomicBool>,
+    /// Every answer takes 200 ms (time to interrupt a run).
+    slow: Arc<AtomicBool>,
     /// The day of every `trackingByTimeFrame` call, in order.
     calls: Arc<Mutex<Vec<String>>>,
 }
@@ -54,7 +56,11 @@ impl Respond for QaplaYear {
             .filter(|s| s.0 == day)
             .map(|s| (s.1, s.2, s.3))
             .collect();
-        ResponseTemplate::new(200).set_body_json(testkit::time_frame_answer(&entries))
+        let answer = ResponseTemplate::new(200).set_body_json(testkit::time_frame_answer(&entries));
+        match self.slow.load(Ordering::SeqCst) {
+            true => answer.set_delay(Duration::from_millis(200)),
+            false => answer,
+        }
     }
 }
 
@@ -382,4 +388,69 @@ async fn a_dry_run_counts_and_samples_and_limits_are_enforced() {
     }
     let (code, _, _) = run(&moto, &cw, &["backfill", "shop-it", "--from", "2025-01-01"]).await;
     assert_eq!(code, 2, "--to is required");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_stops_after_the_window_in_progress_and_the_next_run_resumes() {
+    let moto = Moto::start().await;
+    let (qapla, year) = qapla().await;
+    year.slow.store(true, Ordering::SeqCst);
+    deploy(&moto, &settings(&qapla.uri()), "http://127.0.0.1:9").await;
+    let cw = cloudwatch(&alarms_ok()).await;
+    let args = [
+        "backfill",
+        "shop-it",
+        "--window-hours",
+        "24",
+        "--from",
+        "2025-03-01",
+        "--to",
+        "2025-03-31",
+    ];
+    let mut child = admin_command(&moto.endpoint, &cw.uri(), &args)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("bridge-admin starts");
+    let started = Instant::now();
+    while year.calls.lock().expect("calls").len() < 3 {
+        assert!(started.elapsed() < Duration::from_secs(30), "no progress");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let pid = child.id().to_string();
+    let signalled = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .expect("kill");
+    assert!(signalled.success());
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .expect("thread")
+        .expect("output");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("Stopped: interrupted"), "{text}");
+    let read_before = year.calls.lock().expect("calls").len();
+    assert!(
+        read_before < 31,
+        "stopped early: {read_before} windows read"
+    );
+
+    year.slow.store(false, Ordering::SeqCst);
+    year.calls.lock().expect("calls").clear();
+    let (code, out, _) = run(&moto, &cw, &args).await;
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("(resumed)") && out.contains("31/31 windows"),
+        "{out}"
+    );
+    let calls = year.calls.lock().expect("calls").clone();
+    assert_eq!(
+        calls.len() + read_before,
+        31,
+        "each window read once: {calls:?}"
+    );
+    assert!(
+        out.contains("queued 3"),
+        "the three statuses of March, once: {out}"
+    );
 }

@@ -201,7 +201,22 @@ pub fn admin(moto: &Moto, cloudwatch: &MockServer, args: &[&str]) -> (i32, Strin
 }
 
 fn run_admin(moto: &str, cloudwatch: &str, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_bridge-admin"))
+    let out = admin_command(moto, cloudwatch, args)
+        .output()
+        .expect("bridge-admin runs");
+    let text = |b: Vec<u8>| String::from_utf8_lossy(&b).into_owned();
+    (
+        out.status.code().unwrap_or(-1),
+        text(out.stdout),
+        text(out.stderr),
+    )
+}
+
+/// The `bridge-admin <args>` command, set up as [`admin`] runs it (for a test that must
+/// signal the running process).
+pub fn admin_command(moto: &str, cloudwatch: &str, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_bridge-admin"));
+    command
         .args(["--stack", "bridge"])
         .args(args)
         .env("AWS_ENDPOINT_URL", moto)
@@ -212,15 +227,8 @@ fn run_admin(moto: &str, cloudwatch: &str, args: &[&str]) -> (i32, String, Strin
         .env("AWS_EC2_METADATA_DISABLED", "true")
         // The fake Qapla' has no rate limit: the tests do not wait out the real one.
         .env("QAPLA_API_BUDGET", "10000,10000")
-        .env_remove("AWS_PROFILE")
-        .output()
-        .expect("bridge-admin runs");
-    let text = |b: Vec<u8>| String::from_utf8_lossy(&b).into_owned();
-    (
-        out.status.code().unwrap_or(-1),
-        text(out.stdout),
-        text(out.stderr),
-    )
+        .env_remove("AWS_PROFILE");
+    command
 }
 
 /// [`admin`] on a blocking thread, so the deployment twin keeps serving meanwhile.

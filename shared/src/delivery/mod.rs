@@ -92,13 +92,19 @@ impl Envelope {
         let (Some(id), Some(at)) = (&self.status_id, &self.occurred_at) else {
             return None;
         };
-        (self.kind == Kind::Shipment).then(|| format!("{}#{}#{id}#{at}", self.channel, self.key))
+        (self.kind == Kind::Shipment).then(|| status_key(&self.channel, &self.key, id, at))
     }
 
     /// FIFO message group: one per shipment (or order), so its events stay in order.
     pub fn group(&self) -> String {
         format!("{}:{}:{}", self.channel, self.kind.as_str(), self.key)
     }
+}
+
+/// The key of one status of a shipment (see [`Envelope::status_key`]): also what backfill
+/// and reconciliation look up before they queue a status.
+pub fn status_key(channel: &ChannelId, tracking: &str, status_id: &str, at: &str) -> String {
+    format!("{channel}#{}#{}#{at}", tracking.trim(), status_id.trim())
 }
 
 /// What became of a handed-off event, for the log line.

@@ -14,8 +14,8 @@ pub use windows::{Window, WindowError, parse_date, windows};
 
 use crate::channel::{ChannelId, ChannelSettings};
 use crate::connectif::Reception;
-use crate::delivery::Envelope;
 use crate::delivery::state::StateStore;
+use crate::delivery::{Envelope, status_key};
 use crate::qapla::api::{ApiError, ApiShipment, QaplaApi};
 use crate::qapla::pace::Pace;
 use crate::webhook::{Planned, plan_pulled};
@@ -142,9 +142,11 @@ impl Puller {
             return Ok(Pulled::Filtered);
         }
         if let Some(at) = crate::qapla::time::status_time(&post.date) {
-            let key = format!(
-                "{}#{}#{}#{at}",
-                self.channel, post.tracking_number, post.qapla_status_id
+            let key = status_key(
+                &self.channel,
+                &post.tracking_number,
+                &post.qapla_status_id,
+                &at,
             );
             if self.state.status_delivered(&key).await? {
                 return Ok(Pulled::Delivered);

@@ -71,3 +71,65 @@ async fn a_pulled_status_becomes_the_event_the_webhook_would_have_built() {
         "getShipment already gave the customer"
     );
 }
+
+/// A backfill's history event needs somewhere to go: in endpoint mode without
+/// `connectif.endpoints.history` a pulled status is a reported failure, never sent to the
+/// live event's endpoint.
+#[tokio::test]
+async fn a_history_status_without_a_history_endpoint_is_a_failure_not_a_live_event() {
+    use bridge_core::connectif::Reception;
+    use bridge_core::delivery::state::MemoryState;
+    use bridge_core::history::{PullOptions, Pulled, Puller, Window};
+    use bridge_core::qapla::pace::LocalPace;
+    let qapla = MockServer::start().await;
+    for (version, call) in [("1.2", "trackingByTimeFrame"), ("1.3", "getShipment")] {
+        Mock::given(method("GET"))
+            .and(path(format!("/qapla-api/{version}/{call}/")))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(api_fixture(&format!("{call}.json"))),
+            )
+            .mount(&qapla)
+            .await;
+    }
+    let puller = |mode, history: Option<&str>| {
+        let mut secret = secret(mode, &qapla.uri(), IT_KEY, "it");
+        if let Some(url) = history {
+            secret["connectif"]["endpoints"]["history"] = serde_json::json!(url);
+        }
+        let settings = ChannelSettings::from_json(&secret.to_string()).expect("settings");
+        let options = PullOptions {
+            complete: true,
+            statuses: vec!["99".into()],
+            reception: Some(Reception::ShipmentHistory),
+            reserve: 0.0,
+        };
+        Puller::new(
+            QaplaApi::new(reqwest::Client::new()),
+            Arc::new(LocalPace::default()),
+            Arc::new(MemoryState::default()),
+            (channel("it"), Arc::new(settings)),
+            options,
+        )
+    };
+    let window = Window { from: 0, to: 60 };
+    let pulled = puller(Mode::Endpoint, None)
+        .window(&window)
+        .await
+        .expect("window");
+    let [Pulled::Failed(failure), Pulled::Filtered] = pulled.as_slice() else {
+        panic!("one failure, one filtered: {pulled:?}");
+    };
+    assert_eq!(
+        failure.reason,
+        "no Connectif endpoint (connectif.endpoints.history)"
+    );
+    let pulled = puller(Mode::Endpoint, Some("https://hooks.example/history"))
+        .window(&window)
+        .await
+        .expect("window");
+    let [Pulled::Send(envelope), Pulled::Filtered] = pulled.as_slice() else {
+        panic!("one to send: {pulled:?}");
+    };
+    assert_eq!(envelope.reception(), Reception::ShipmentHistory);
+    assert_eq!(envelope.event.alias, "order-status-history");
+}

@@ -40,15 +40,24 @@ async fn reconciler(d: &Durable, connectif: &str) -> Reconciler {
 async fn reconciliation_queues_exactly_the_statuses_qapla_never_posted() {
     let (server, fake) = FakeConnectif::start().await;
     let d = Durable::start(&server.uri(), test_policy()).await;
-    // One status reached the bridge live and was delivered.
+    // Two statuses reached the bridge live: one delivered, one older that the worker rightly
+    // did not send (superseded). Both count as handled.
     let live = shipment("LIVE-1", "99", "2026-11-20 10:00:00", "Consegnata");
-    let answer = send::<ShipmentPayload>(&d.deps, post("/qapla/it/shipments", live)).await;
-    assert_eq!(answer, (200, ok()));
+    let late = shipment("LIVE-1", "3", "2026-11-20 09:00:00", "In transito");
+    for body in [live, late] {
+        let answer = send::<ShipmentPayload>(&d.deps, post("/qapla/it/shipments", body)).await;
+        assert_eq!(answer, (200, ok()));
+    }
     d.drain(MINUTE).await;
-    assert_eq!(fake.accepted().len(), 1);
+    assert_eq!(
+        fake.accepted().len(),
+        1,
+        "the late, older status is superseded"
+    );
     // Qapla' knows two more status changes that were never posted.
     let entries = [
         ("LIVE-1", "99", "2026-11-20 10:00:00"),
+        ("LIVE-1", "3", "2026-11-20 09:00:00"),
         ("MISSED-1", "3", "2026-11-20 10:05:00"),
         ("MISSED-2", "99", "2026-11-20 10:07:00"),
     ];
@@ -74,7 +83,7 @@ async fn reconciliation_queues_exactly_the_statuses_qapla_never_posted() {
     let it = &found[0];
     assert_eq!(
         (it.channel.as_str(), it.found, it.handled, it.failed),
-        ("it", 2, 1, 0)
+        ("it", 2, 2, 0)
     );
     assert_eq!(it.error, None);
     d.drain(MINUTE).await;
@@ -95,7 +104,7 @@ async fn reconciliation_queues_exactly_the_statuses_qapla_never_posted() {
 
     // The next run reads its overlap again: what was found is now handled, not found again.
     let again = reconciler.run(italian_now()).await.expect("run");
-    assert_eq!((again[0].found, again[0].handled), (0, 3));
+    assert_eq!((again[0].found, again[0].handled), (0, 4));
     d.drain(MINUTE).await;
     assert_eq!(fake.accepted().len(), 3, "nothing sent twice");
 }
