@@ -407,7 +407,7 @@ async fn ctrl_c_stops_after_the_window_in_progress_and_the_next_run_resumes() {
         "--to",
         "2025-03-31",
     ];
-    let mut child = admin_command(&moto.endpoint, &cw.uri(), &args)
+    let child = admin_command(&moto.endpoint, &cw.uri(), &args)
         .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("bridge-admin starts");
