@@ -29,9 +29,13 @@ pub fn query(key: &str) -> String {
     )
 }
 
-/// Whether a log line is about `key` on `channel` (lines naming several keys, as a refused
+/// Whether a log line (not a metric line) is about `key` on `channel` (lines naming several keys, as a refused
 /// orders post does, list them comma-separated).
 pub fn is_about(fields: &Value, channel: &str, key: &str) -> bool {
+    // A metric line (embedded metric format) names the key it counts, but tells nothing new.
+    if fields.get("_aws").is_some() {
+        return false;
+    }
     let keys = fields["key"].as_str().unwrap_or("");
     let line_channel = fields["channel"].as_str().unwrap_or("");
     keys.split(',').any(|k| k == key) && (line_channel.is_empty() || line_channel == channel)

@@ -1,43 +1,165 @@
-//! CloudWatch metrics in embedded metric format (EMF): one JSON line on stdout per count,
-//! which Lambda's log pipeline turns into metrics without an API call.
+//! CloudWatch metrics in embedded metric format (EMF): one JSON object per measurement,
+//! written as a log line (target [`EMF_TARGET`](crate::telemetry::EMF_TARGET), whatever the
+//! log level), which Lambda's log pipeline turns into metrics without an API call. Only the
+//! functions install a subscriber that writes them; the operator's console writes none.
 //!
-//! Metric `Events` (Count) in namespace `METRICS_NAMESPACE` (default `QaplaConnectifBridge`)
-//! with dimensions `channel`, `kind` and `outcome`; `StatusesFoundByReconciliation` (Count)
-//! per `channel` and in total (no dimension), from the reconciler.
+//! Namespace `METRICS_NAMESPACE` (default `QaplaConnectifBridge`). Every metric has a total
+//! without the `channel` dimension, so one alarm covers every channel; no dimension takes a
+//! value from a tracking number, an order or a made-up channel name.
+//!
+//! | metric | unit | dimension sets |
+//! |---|---|---|
+//! | `Posts` (Qapla' posts answered: `outcome` accepted/rejected) | Count | outcome · channel, outcome · kind, outcome · outcome, reason |
+//! | `Events` (one per event and outcome) | Count | channel, kind, outcome · outcome |
+//! | `EventAge` (at each delivery try) | Seconds | channel · none |
+//! | `ConnectifRequests`, `ConnectifLatency` | Count, Milliseconds | result · none |
+//! | `QaplaApiCalls` | Count | result · none |
+//! | `ColdStarts` | Count | function |
+//! | `StatusesFoundByReconciliation` | Count | channel · none |
 
 use crate::Kind;
+use serde_json::{Map, Value, json};
 use std::sync::OnceLock;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-fn namespace() -> &'static str {
+/// The `channel` of a refused post whose channel was not shown to exist.
+pub const UNKNOWN_CHANNEL: &str = "unknown";
+/// The `reason` of an accepted post.
+pub const NO_REASON: &str = "none";
+
+/// The metrics' namespace.
+pub fn namespace() -> &'static str {
     static NAMESPACE: OnceLock<String> = OnceLock::new();
     NAMESPACE.get_or_init(|| {
         std::env::var("METRICS_NAMESPACE").unwrap_or_else(|_| "QaplaConnectifBridge".to_owned())
     })
 }
 
-/// The EMF line for one event with `outcome` (`delivered`, `skipped`, `rejected`, ...).
-pub fn event_line(channel: &str, kind: Kind, outcome: &str) -> String {
-    serde_json::json!({
-        "_aws": {
+/// One EMF object: `metrics` (name, unit, value) over `dimensions`, with `properties` (the
+/// dimensions' values, and anything else worth keeping on the line).
+pub fn line(
+    metrics: &[(&str, &str, Value)],
+    dimensions: &[&[&str]],
+    properties: &[(&str, &str)],
+) -> Value {
+    let mut object = Map::new();
+    object.insert(
+        "_aws".into(),
+        json!({
             "Timestamp": now_ms(),
             "CloudWatchMetrics": [{
                 "Namespace": namespace(),
-                "Dimensions": [["channel", "kind", "outcome"]],
-                "Metrics": [{ "Name": "Events", "Unit": "Count" }]
+                "Dimensions": dimensions,
+                "Metrics": metrics.iter().map(|(name, unit, _)| json!({ "Name": name, "Unit": unit })).collect::<Vec<_>>(),
             }]
-        },
-        "channel": channel,
-        "kind": kind.as_str(),
-        "outcome": outcome,
-        "Events": 1
-    })
-    .to_string()
+        }),
+    );
+    for (name, value) in properties {
+        object.insert((*name).into(), (*value).into());
+    }
+    for (name, _, value) in metrics {
+        object.insert((*name).into(), value.clone());
+    }
+    Value::Object(object)
 }
 
-/// Count one event.
+fn emit(line: Value) {
+    tracing::info!(target: crate::telemetry::EMF_TARGET, emf = %line);
+}
+
+/// One Qapla' post answered: accepted (`refusal` `None`) or rejected for `refusal`. `channel`
+/// only when the channel is known to exist (accepted, or rejected for a wrong key).
+pub fn count_post(channel: Option<&str>, kind: Kind, refusal: Option<&str>) {
+    let outcome = if refusal.is_some() {
+        "rejected"
+    } else {
+        "accepted"
+    };
+    emit(line(
+        &[("Posts", "Count", 1.into())],
+        &[
+            &["outcome"],
+            &["channel", "outcome"],
+            &["kind", "outcome"],
+            &["outcome", "reason"],
+        ],
+        &[
+            ("channel", channel.unwrap_or(UNKNOWN_CHANNEL)),
+            ("kind", kind.as_str()),
+            ("outcome", outcome),
+            ("reason", refusal.unwrap_or(NO_REASON)),
+        ],
+    ));
+}
+
+/// One event with `outcome` (`received`, `delivered`, `skipped`, `dead_lettered`, ...).
 pub fn count_event(channel: &str, kind: Kind, outcome: &str) {
-    println!("{}", event_line(channel, kind, outcome));
+    emit(line(
+        &[("Events", "Count", 1.into())],
+        &[&["channel", "kind", "outcome"], &["outcome"]],
+        &[
+            ("channel", channel),
+            ("kind", kind.as_str()),
+            ("outcome", outcome),
+        ],
+    ));
+}
+
+/// How long an event has been waiting when the worker tries to deliver it (delivered, or
+/// to be tried again): keeps rising during an outage, when the queue's own oldest-message age
+/// may not (a message received and returned again and again).
+pub fn event_age(channel: &str, age: Duration) {
+    emit(line(
+        &[("EventAge", "Seconds", age.as_secs().into())],
+        &[&["channel"], &[]],
+        &[("channel", channel)],
+    ));
+}
+
+/// One request to Connectif: `result` is `ok`, `throttled` (429), `refused` (other 4xx),
+/// `server_error` (5xx) or `unreachable`.
+pub fn connectif_request(result: &str, latency: Duration) {
+    emit(line(
+        &[
+            ("ConnectifRequests", "Count", 1.into()),
+            ("ConnectifLatency", "Milliseconds", millis(latency).into()),
+        ],
+        &[&["result"], &[]],
+        &[("result", result)],
+    ));
+}
+
+/// One call to Qapla's API: `result` is `ok`, `throttled` (429 or "Too Many Requests"),
+/// `error` (any other answer) or `unreachable`.
+pub fn qapla_api_call(call: &str, result: &str) {
+    emit(line(
+        &[("QaplaApiCalls", "Count", 1.into())],
+        &[&["result"], &[]],
+        &[("result", result), ("call", call)],
+    ));
+}
+
+/// A function's process started (`function`: its binary, e.g. `shipment-webhook`).
+pub fn cold_start(function: &str) {
+    emit(line(
+        &[("ColdStarts", "Count", 1.into())],
+        &[&["function"]],
+        &[("function", function)],
+    ));
+}
+
+/// What one channel's reconciliation found that was never posted (0 too, so that the alarm
+/// sees the function run).
+pub fn count_reconciled(channel: &str, found: u64) {
+    emit(line(
+        &[("StatusesFoundByReconciliation", "Count", found.into())],
+        &[&["channel"], &[]],
+        &[("channel", channel)],
+    ));
+}
+
+fn millis(d: Duration) -> u64 {
+    d.as_millis() as u64
 }
 
 fn now_ms() -> u64 {
@@ -46,52 +168,26 @@ fn now_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-/// The EMF line of one channel's reconciliation: the statuses it found that were never
-/// posted (0 too, so that the alarm sees the function run).
-pub fn reconciled_line(channel: &str, found: u64) -> String {
-    serde_json::json!({
-        "_aws": {
-            "Timestamp": now_ms(),
-            "CloudWatchMetrics": [{
-                "Namespace": namespace(),
-                "Dimensions": [["channel"], []],
-                "Metrics": [{ "Name": "StatusesFoundByReconciliation", "Unit": "Count" }]
-            }]
-        },
-        "channel": channel,
-        "StatusesFoundByReconciliation": found
-    })
-    .to_string()
-}
-
-/// Count what one channel's reconciliation found.
-pub fn count_reconciled(channel: &str, found: u64) {
-    println!("{}", reconciled_line(channel, found));
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn an_event_line_is_valid_emf() {
-        let line: serde_json::Value =
-            serde_json::from_str(&event_line("it", Kind::Order, "skipped")).expect("json");
+    fn a_line_is_valid_emf_with_its_dimension_values() {
+        let line = line(
+            &[("Events", "Count", 1.into())],
+            &[&["channel", "kind", "outcome"], &["outcome"]],
+            &[("channel", "it"), ("kind", "order"), ("outcome", "skipped")],
+        );
         assert_eq!(line["Events"], 1);
         assert_eq!(line["outcome"], "skipped");
+        let directive = &line["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(directive["Metrics"][0]["Name"], "Events");
+        assert_eq!(directive["Namespace"], "QaplaConnectifBridge");
         assert_eq!(
-            line["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"],
-            "Events"
+            directive["Dimensions"],
+            json!([["channel", "kind", "outcome"], ["outcome"]])
         );
         assert!(line["_aws"]["Timestamp"].as_u64().expect("timestamp") > 0);
-    }
-
-    #[test]
-    fn a_reconciliation_line_counts_per_channel_and_in_total() {
-        let line: serde_json::Value =
-            serde_json::from_str(&reconciled_line("it", 3)).expect("json");
-        assert_eq!(line["StatusesFoundByReconciliation"], 3);
-        let dims = &line["_aws"]["CloudWatchMetrics"][0]["Dimensions"];
-        assert_eq!(dims, &serde_json::json!([["channel"], []]));
     }
 }

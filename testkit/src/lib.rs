@@ -96,9 +96,9 @@ pub async fn create_state_table(ddb: &aws_sdk_dynamodb::Client, name: &str) {
 pub struct LogBuffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
 
 impl LogBuffer {
-    /// A JSON subscriber (one object per line, event fields at the top level, as the
-    /// functions log) writing here, as a dispatcher to scope to a thread or a future.
-    pub fn dispatch(&self, level: tracing::Level) -> tracing::Dispatch {
+    /// The subscriber `make` builds on this buffer (the functions' own, from
+    /// `bridge_core::telemetry::dispatch`), as a dispatcher to scope to a thread or a future.
+    pub fn dispatch(&self, make: impl FnOnce(LogBuffer) -> tracing::Dispatch) -> tracing::Dispatch {
         // A callsite first hit on a thread with no subscriber is cached as "never
         // interested", and later captures on other threads would miss its lines. A global
         // subscriber that wants everything (and writes it nowhere) keeps every callsite live.
@@ -109,18 +109,7 @@ impl LogBuffer {
                 .with_writer(std::io::sink)
                 .try_init();
         });
-        let buffer = self.clone();
-        tracing::Dispatch::new(
-            tracing_subscriber::fmt()
-                .json()
-                .flatten_event(true)
-                .with_current_span(false)
-                .with_span_list(false)
-                .with_target(false)
-                .with_max_level(level)
-                .with_writer(move || buffer.clone())
-                .finish(),
-        )
+        make(self.clone())
     }
 
     /// Everything written so far.

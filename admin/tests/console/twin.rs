@@ -26,7 +26,9 @@ type Buffer = testkit::LogBuffer;
 
 /// A subscriber like `telemetry::init`'s, writing to `buffer`.
 fn dispatch(buffer: &Buffer) -> tracing::Dispatch {
-    buffer.dispatch(tracing::Level::INFO)
+    buffer.dispatch(|writer| {
+        bridge_core::telemetry::dispatch(move || writer.clone(), tracing::Level::INFO)
+    })
 }
 
 pub struct Twin {

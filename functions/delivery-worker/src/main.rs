@@ -8,7 +8,7 @@ use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    telemetry::init();
+    telemetry::init(env!("CARGO_PKG_NAME"));
     let worker = Config::from_env()?.worker().await?;
     run(service_fn(|event: LambdaEvent<SqsEvent>| {
         let worker = &worker;

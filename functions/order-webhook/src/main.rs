@@ -6,7 +6,7 @@ use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    telemetry::init();
+    telemetry::init(env!("CARGO_PKG_NAME"));
     let config = Config::from_env()?;
     let deps = config.webhook_deps().await?;
     run(service_fn(|event: LambdaEvent<serde_json::Value>| {

@@ -9,7 +9,7 @@ use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    telemetry::init();
+    telemetry::init(env!("CARGO_PKG_NAME"));
     let reconciler = Config::from_env()?.reconciler().await?;
     run(service_fn(|_: LambdaEvent<serde_json::Value>| {
         let reconciler = &reconciler;

@@ -3,10 +3,11 @@
 use super::{ConnectifEvent, Reception};
 use crate::channel::ConnectifSettings;
 use crate::http::{Class, retry_after, transport_reason};
+use crate::metrics;
 use reqwest::StatusCode;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
 use secrecy::ExposeSecret;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Why an event was not delivered. Reasons carry status codes and Connectif's error code or
 /// title, never response details (they may quote the contact's e-mail).
@@ -69,7 +70,45 @@ impl ConnectifClient {
         let body = serde_json::to_vec(&event.fields).map_err(|_| DeliveryError::Permanent {
             reason: "event is not serializable".into(),
         })?;
-        let request = match target {
+        let request = self.request(target, reception, event)?;
+        let started = Instant::now();
+        let response = request
+            .header(CONTENT_TYPE, "application/json")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| {
+                metrics::connectif_request("unreachable", started.elapsed());
+                DeliveryError::Retryable {
+                    reason: transport_reason(&e).into(),
+                    retry_after: None,
+                }
+            })?;
+        let status = response.status();
+        metrics::connectif_request(result_of(status), started.elapsed());
+        let class = Class::of(status);
+        if class == Class::Success {
+            return Ok(());
+        }
+        let retry_after = retry_after(response.headers());
+        let reason = error_reason(status, &response.bytes().await.unwrap_or_default());
+        match class {
+            Class::Retryable => Err(DeliveryError::Retryable {
+                reason,
+                retry_after,
+            }),
+            _ => Err(DeliveryError::Permanent { reason }),
+        }
+    }
+
+    /// The request that posts `event` to the channel's Connectif (its body not yet set).
+    fn request(
+        &self,
+        target: &ConnectifSettings,
+        reception: Reception,
+        event: &ConnectifEvent,
+    ) -> Result<reqwest::RequestBuilder, DeliveryError> {
+        Ok(match target {
             ConnectifSettings::Endpoint { endpoints } => {
                 let url = endpoints
                     .get(reception)
@@ -91,30 +130,17 @@ impl ConnectifClient {
                     .post(url)
                     .header(AUTHORIZATION, format!("apiKey {}", api_key.expose_secret()))
             }
-        };
-        let response = request
-            .header(CONTENT_TYPE, "application/json")
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| DeliveryError::Retryable {
-                reason: transport_reason(&e).into(),
-                retry_after: None,
-            })?;
-        let status = response.status();
-        let class = Class::of(status);
-        if class == Class::Success {
-            return Ok(());
-        }
-        let retry_after = retry_after(response.headers());
-        let reason = error_reason(status, &response.bytes().await.unwrap_or_default());
-        match class {
-            Class::Retryable => Err(DeliveryError::Retryable {
-                reason,
-                retry_after,
-            }),
-            _ => Err(DeliveryError::Permanent { reason }),
-        }
+        })
+    }
+}
+
+/// The `result` of a Connectif request's metrics.
+fn result_of(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        200..=299 => "ok",
+        429 => "throttled",
+        500..=599 => "server_error",
+        _ => "refused",
     }
 }
 

@@ -17,6 +17,7 @@ use crate::telemetry::{describe_json_error, error_chain};
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
+use tracing::Instrument;
 
 /// How long and how often the worker retries.
 #[derive(Debug, Clone, PartialEq)]
@@ -128,7 +129,13 @@ impl Worker {
                 return self.dead_letter(msg, None, &reason).await;
             }
         };
-        let settled = match self.state.check(&envelope).await {
+        // Every line logged while handling it (enrichment, budget, state) names its key.
+        let span = tracing::info_span!("event", channel = %envelope.channel, key = %envelope.key);
+        self.process_envelope(msg, &envelope).instrument(span).await
+    }
+
+    async fn process_envelope(&self, msg: &QueueMessage, envelope: &Envelope) -> Outcome {
+        let settled = match self.state.check(envelope).await {
             Ok(Seen::Fresh) => None,
             Ok(Seen::Duplicate) => Some((Outcome::Duplicate, "already delivered".to_owned())),
             Ok(Seen::Superseded { newest }) => Some((
@@ -139,14 +146,14 @@ impl Worker {
                 Outcome::Repeat,
                 "same status as the last one sent".to_owned(),
             )),
-            Err(e) => return self.retry(msg, &envelope, &error_chain(&e), None).await,
+            Err(e) => return self.retry(msg, envelope, &error_chain(&e), None).await,
         };
         if let Some((outcome, reason)) = settled {
-            self.handled(&envelope).await;
-            self.log(msg, Some(&envelope), outcome, &reason);
+            self.handled(envelope).await;
+            self.log(msg, Some(envelope), outcome, &reason);
             return outcome;
         }
-        self.deliver(msg, &envelope).await
+        self.deliver(msg, envelope).await
     }
 
     /// Deliver a fresh envelope and act on the result.
@@ -254,6 +261,12 @@ impl Worker {
         );
         if let Some(e) = envelope {
             metrics::count_event(e.channel.as_str(), e.kind, outcome.as_str());
+            if matches!(
+                outcome,
+                Outcome::Delivered | Outcome::Retried | Outcome::HeldBack
+            ) {
+                metrics::event_age(e.channel.as_str(), Duration::from_millis(age_ms));
+            }
         }
     }
 }

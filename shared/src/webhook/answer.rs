@@ -41,6 +41,14 @@ impl Refusal {
         }
     }
 
+    /// Whether the post's channel was shown to exist (its settings were read).
+    pub(super) fn channel_known(self) -> bool {
+        matches!(
+            self,
+            Refusal::WrongKey | Refusal::HandOffFailed | Refusal::HandOffTimeout
+        )
+    }
+
     /// Unknown channel, bad channel id, missing and wrong key all answer the same 401.
     pub(super) fn status(self) -> u16 {
         match self {

@@ -9,18 +9,21 @@
 mod answer;
 mod event;
 mod kinds;
+mod log;
 
 pub use event::{HttpEvent, HttpResponse};
 pub use kinds::{Planned, Webhook};
 
 use crate::channel::{AuthError, Authenticated, Authenticator, ChannelId};
-use crate::delivery::{Accepted, Envelope, HandOff, HandOffError};
+use crate::delivery::{Envelope, HandOff};
 use crate::metrics;
 use crate::telemetry::error_chain;
 use answer::{Refusal, answer};
+use log::{EventLog, EventRef, outcome_of};
 use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
+use tracing::Instrument;
 
 /// What a webhook function needs, built once per process.
 pub struct Deps {
@@ -85,7 +88,10 @@ pub async fn handle<W: Webhook>(
         Err(e) => Err((Refusal::NotAnHttpEvent, Some(e.to_string()))),
     };
     match accepted {
-        Ok(()) => answer(200),
+        Ok(()) => {
+            metrics::count_post(Some(&channel_text), W::KIND, None);
+            answer(200)
+        }
         Err((refusal, detail)) => {
             let status = refusal.status();
             tracing::warn!(
@@ -99,7 +105,9 @@ pub async fn handle<W: Webhook>(
                 latency_ms = started.elapsed().as_millis() as u64,
                 "Qapla' post refused"
             );
-            metrics::count_event(&channel_text, W::KIND, "rejected");
+            // A made-up channel name never becomes a metric dimension.
+            let channel = refusal.channel_known().then_some(channel_text.as_str());
+            metrics::count_post(channel, W::KIND, Some(refusal.reason()));
             answer(status)
         }
     }
@@ -117,6 +125,20 @@ async fn accept<W: Webhook>(
     let (channel, body) = read(deps, req)?;
     let payload = W::parse(&body).map_err(|e| (Refusal::InvalidJson, Some(e.to_string())))?;
     *keys = payload.keys().join(",");
+    // Every line logged while handling it names the post's keys.
+    let span = tracing::info_span!("post", key = %keys);
+    authenticate_and_hand_off(deps, channel, payload, started, deadline)
+        .instrument(span)
+        .await
+}
+
+async fn authenticate_and_hand_off<W: Webhook>(
+    deps: &Deps,
+    channel: ChannelId,
+    payload: W,
+    started: Instant,
+    deadline: Instant,
+) -> Result<(), Refused> {
     let auth = authenticate(deps, channel, payload).await?;
     let log = EventLog {
         channel: auth.channel(),
@@ -212,69 +234,4 @@ async fn hand_off(
         ));
     }
     Ok(())
-}
-
-/// The log's `outcome` and `reason` of one hand-off.
-fn outcome_of(result: &Result<Accepted, HandOffError>) -> (&'static str, String) {
-    match result {
-        Ok(accepted @ Accepted::Failed { error, .. }) => (accepted.outcome(), error.to_string()),
-        Ok(accepted @ Accepted::Skipped { reason }) => (accepted.outcome(), reason.clone()),
-        Ok(accepted) => (accepted.outcome(), String::new()),
-        Err(e) => ("hand_off_failed", error_chain(e)),
-    }
-}
-
-/// Which event of a post a log line is about (the envelope itself moves into the queue).
-struct EventRef {
-    key: String,
-    status_id: Option<String>,
-    /// The masked e-mail, once known.
-    customer: String,
-}
-
-impl EventRef {
-    fn of(envelope: &Envelope) -> Self {
-        EventRef {
-            key: envelope.key.clone(),
-            status_id: envelope.status_id.clone(),
-            customer: envelope
-                .event
-                .fields
-                .customer_email()
-                .map(|e| e.masked())
-                .unwrap_or_default(),
-        }
-    }
-
-    fn skipped(key: String, status_id: Option<String>) -> Self {
-        EventRef {
-            key,
-            status_id,
-            customer: String::new(),
-        }
-    }
-}
-
-/// One log line (and one metric) per event of a post.
-struct EventLog<'a> {
-    channel: &'a ChannelId,
-    kind: crate::Kind,
-    started: Instant,
-}
-
-impl EventLog<'_> {
-    fn emit(&self, event: &EventRef, outcome: &str, reason: &str) {
-        tracing::info!(
-            channel = %self.channel,
-            kind = self.kind.as_str(),
-            key = event.key,
-            status_id = event.status_id.as_deref().unwrap_or(""),
-            customer = event.customer,
-            outcome,
-            reason,
-            latency_ms = self.started.elapsed().as_millis() as u64,
-            "event"
-        );
-        metrics::count_event(self.channel.as_str(), self.kind, outcome);
-    }
 }

@@ -193,14 +193,32 @@ pub struct Logs {
 impl Logs {
     pub fn capture() -> Self {
         let buffer = testkit::LogBuffer::default();
-        let dispatch = buffer.dispatch(tracing::Level::DEBUG);
+        let dispatch = buffer.dispatch(|writer| {
+            bridge_core::telemetry::dispatch(move || writer.clone(), tracing::Level::DEBUG)
+        });
         Logs {
             buffer,
             _guard: tracing::dispatcher::set_default(&dispatch),
         }
     }
 
+    /// The log lines (metric lines left out: see [`Logs::metrics`]).
     pub fn lines(&self) -> Vec<Value> {
+        self.all()
+            .into_iter()
+            .filter(|l| l.get("_aws").is_none())
+            .collect()
+    }
+
+    /// The metric (EMF) lines.
+    pub fn metrics(&self) -> Vec<Value> {
+        self.all()
+            .into_iter()
+            .filter(|l| l.get("_aws").is_some())
+            .collect()
+    }
+
+    fn all(&self) -> Vec<Value> {
         self.buffer
             .text()
             .lines()

@@ -17,5 +17,6 @@ mod qapla_api;
 mod reconcile;
 mod sample_events;
 mod soak;
+mod template_metrics;
 mod wire_format;
 mod worker_handler;

@@ -10,6 +10,7 @@ use bridge_core::history::reconcile::{Reconciler, Timing};
 use bridge_core::qapla::ShipmentPayload;
 use bridge_core::qapla::pace::LocalPace;
 use bridge_core::qapla::time::italian_now;
+use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
 use wiremock::matchers::{method, path};
@@ -78,8 +79,22 @@ async fn reconciliation_queues_exactly_the_statuses_qapla_never_posted() {
     mount_get_shipment(&server, customer, 2).await;
     let reconciler = reconciler(&d, &server.uri()).await;
 
+    let logs = Logs::capture();
     let found = reconciler.run(italian_now()).await.expect("run");
     assert_eq!(found.len(), 1, "one channel under the prefix: {found:?}");
+    let counted: Vec<_> = logs
+        .metrics()
+        .into_iter()
+        .filter(|m| m.get("StatusesFoundByReconciliation").is_some())
+        .collect();
+    assert_eq!(counted.len(), 1, "one metric line per channel");
+    assert_eq!(
+        (
+            &counted[0]["channel"],
+            &counted[0]["StatusesFoundByReconciliation"]
+        ),
+        (&json!("it"), &json!(2))
+    );
     let it = &found[0];
     assert_eq!(
         (it.channel.as_str(), it.found, it.handled, it.failed),

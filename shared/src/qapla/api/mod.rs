@@ -6,10 +6,13 @@
 //! The key travels in the query string (as Qapla' requires), so a URL is never logged and
 //! errors say only the call, the status and Qapla's short error text.
 
-use super::{Consignee, flex_opt_string, flex_string, id, null_as_empty, opt_flag};
+mod answers;
+
+pub use answers::{ApiChannel, ApiQaplaStatus, ApiShipment, ApiStatus};
+
 use crate::http::{Class, retry_after, transport_reason, url_encode};
+use answers::{GetChannel, GetShipment, Head, TrackingByTimeFrame};
 use secrecy::{ExposeSecret, SecretString};
-use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -46,115 +49,6 @@ impl ApiError {
     pub fn is_retryable(&self) -> bool {
         matches!(self, ApiError::Unreachable(_) | ApiError::Busy { .. })
     }
-}
-
-/// A shipment as the API describes it (`getShipment`, and the shorter entries of
-/// `trackingByTimeFrame`). Only what the bridge reads; the rest is ignored.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ApiShipment {
-    #[serde(default, deserialize_with = "id")]
-    pub id: String,
-    #[serde(default, deserialize_with = "id")]
-    pub reference: String,
-    #[serde(default, deserialize_with = "id")]
-    pub tracking_number: String,
-    /// The courier's code (an object in `getShipment`, a code in `trackingByTimeFrame`).
-    #[serde(default, deserialize_with = "courier_code")]
-    pub courier: String,
-    /// The customer's tracking page, `https://tracking.qapla.it/<hash>`.
-    #[serde(default, deserialize_with = "flex_opt_string")]
-    pub url: Option<String>,
-    #[serde(default)]
-    pub status: Option<ApiStatus>,
-    #[serde(default)]
-    pub consignee: Option<Consignee>,
-    #[serde(default, deserialize_with = "flex_opt_string")]
-    pub language: Option<String>,
-    #[serde(default, deserialize_with = "opt_flag")]
-    pub is_return_shipment: Option<bool>,
-    #[serde(default, deserialize_with = "opt_flag")]
-    pub is_child: Option<bool>,
-}
-
-/// A shipment's current status.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ApiStatus {
-    /// `YYYY-MM-DD HH:MM:SS`, Italian local time.
-    #[serde(default, rename = "dateISO", deserialize_with = "flex_string")]
-    pub date_iso: String,
-    #[serde(default, deserialize_with = "flex_string")]
-    pub place: String,
-    #[serde(default)]
-    pub qapla_status: Option<ApiQaplaStatus>,
-}
-
-/// Qapla's normalised status (integers in the API, text in the webhook).
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ApiQaplaStatus {
-    #[serde(default, deserialize_with = "id")]
-    pub id: String,
-    #[serde(default, deserialize_with = "flex_string")]
-    pub status: String,
-    #[serde(default, rename = "detailID", deserialize_with = "id")]
-    pub detail_id: String,
-    #[serde(default, deserialize_with = "flex_opt_string")]
-    pub detail: Option<String>,
-}
-
-/// `getShipment`: the shipment is `shipment`, the first of `shipments`, or the answer itself.
-#[derive(Debug, Deserialize)]
-struct GetShipment {
-    #[serde(default)]
-    shipment: Option<ApiShipment>,
-    #[serde(default)]
-    shipments: Option<Vec<ApiShipment>>,
-}
-
-/// `trackingByTimeFrame`: the shipments whose status changed in the window.
-#[derive(Debug, Deserialize)]
-struct TrackingByTimeFrame {
-    #[serde(default, deserialize_with = "null_as_empty")]
-    shipments: Vec<ApiShipment>,
-}
-
-/// What `getChannel` tells about the channel the key belongs to.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-pub struct ApiChannel {
-    #[serde(default, deserialize_with = "flex_opt_string")]
-    pub name: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct GetChannel {
-    #[serde(default)]
-    channel: Option<ApiChannel>,
-}
-
-/// `result` and `error`, which every answer carries.
-#[derive(Debug, Default, Deserialize)]
-struct Head {
-    #[serde(default, deserialize_with = "flex_string")]
-    result: String,
-    #[serde(default, deserialize_with = "flex_string")]
-    error: String,
-}
-
-fn courier_code<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Courier {
-        Code(#[serde(deserialize_with = "flex_string")] String),
-        Object {
-            #[serde(default, deserialize_with = "flex_string")]
-            code: String,
-        },
-    }
-    Ok(match Courier::deserialize(d)? {
-        Courier::Code(code) | Courier::Object { code } => code,
-    })
 }
 
 /// Qapla's REST API client: one per process, sharing the HTTP client (and its timeouts).
@@ -243,6 +137,25 @@ impl QaplaApi {
             url.push_str(&format!("&{name}={}", url_encode(value)));
         }
         let response = self.http.get(url).send().await;
+        let answer = self.answer(call, key, response).await;
+        let result = match &answer {
+            Ok(_) => "ok",
+            Err(ApiError::Unreachable(_)) => "unreachable",
+            // 429, or Qapla's "Too Many Requests" under another status.
+            Err(ApiError::Busy { status, .. }) if *status < 500 => "throttled",
+            Err(_) => "error",
+        };
+        crate::metrics::qapla_api_call(call, result);
+        answer
+    }
+
+    /// The answer to one call, classified.
+    async fn answer(
+        &self,
+        call: &'static str,
+        key: &SecretString,
+        response: Result<reqwest::Response, reqwest::Error>,
+    ) -> Result<String, ApiError> {
         let response = response.map_err(|e| ApiError::Unreachable(transport_reason(&e)))?;
         let status = response.status();
         let retry_after = retry_after(response.headers());

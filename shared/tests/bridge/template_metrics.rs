@@ -1,0 +1,467 @@
+//! The stack's alarms and dashboard watch metrics the code really emits: the bridge is
+//! driven through every outcome the template names (posts accepted and rejected of each
+//! kind, events delivered, retried, repeated, superseded, skipped, dead-lettered, Connectif
+//! and Qapla' answering in every way), its metric lines are captured, and every metric an
+//! alarm or a widget of `template.yaml` reads must be among them: same namespace, name,
+//! dimension set and dimension values. AWS's own metrics must name the stack's resources.
+
+use crate::durable_helpers::{FakeConnectif, LocalDurable, Step, shipment};
+use crate::helpers::*;
+use bridge_core::qapla::api::QaplaApi;
+use bridge_core::qapla::{OrdersPayload, ReturnsPayload, ShipmentPayload};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use serde_yaml::Value as Yaml;
+use std::collections::{BTreeMap, BTreeSet};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const NAMESPACE: &str = "QaplaConnectifBridge";
+/// The only dimensions the bridge's metrics may have: none takes a tracking number, an
+/// order or a channel name nobody configured.
+const DIMENSIONS: [&str; 6] = ["channel", "kind", "outcome", "reason", "result", "function"];
+const MADE_UP_CHANNEL: &str = "made-up-channel-4711";
+
+/// A metric an alarm or a widget reads.
+#[derive(Debug)]
+struct Watched {
+    by: String,
+    namespace: String,
+    name: String,
+    dimensions: BTreeMap<String, String>,
+}
+
+#[tokio::test]
+async fn every_alarm_and_dashboard_metric_is_one_the_code_emits() {
+    let logs = Logs::capture();
+    drive_the_webhooks_and_the_worker().await;
+    call_qapla_in_every_way().await;
+    connectif_unreachable().await;
+    // Emitted outside these paths: by the reconciler (its own test checks the line) and by
+    // each function's `telemetry::init` (the runtime test checks the real binary's line).
+    bridge_core::metrics::count_reconciled("it", 1);
+    for binary in binaries(&template()) {
+        bridge_core::metrics::cold_start(&binary);
+    }
+    let emitted = logs.metrics();
+    no_high_cardinality_dimension(&emitted);
+
+    let template = template();
+    let watched = watched(&template);
+    assert!(watched.len() > 60, "alarms and widgets read {watched:#?}");
+    let mut missing = Vec::new();
+    for w in &watched {
+        let found = if w.namespace == NAMESPACE {
+            emitted.iter().any(|line| emits(line, w))
+        } else {
+            aws_metric_of_the_stack(&template, w)
+        };
+        if !found {
+            missing.push(format!(
+                "{}: {} {} {:?}",
+                w.by, w.namespace, w.name, w.dimensions
+            ));
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "not emitted: {missing:#?}\nemitted: {}",
+        emitted
+            .iter()
+            .map(Value::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+#[test]
+fn the_dashboard_shows_every_alarm_and_the_outputs_name_them() {
+    let template = template();
+    let alarms: BTreeSet<String> = resources(&template, "AWS::CloudWatch::Alarm")
+        .map(|(name, _)| name)
+        .collect();
+    assert!(alarms.len() >= 8, "{alarms:?}");
+    let body = dashboard(&template);
+    let shown: BTreeSet<String> = body["widgets"]
+        .as_array()
+        .expect("widgets")
+        .iter()
+        .filter(|w| w["type"] == "alarm")
+        .flat_map(|w| {
+            w["properties"]["alarms"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .map(|a| a.as_str().unwrap_or("").trim_end_matches(".Arn").to_owned())
+        .collect();
+    assert_eq!(shown, alarms, "the alarm widget lists every alarm");
+    let output = serde_yaml::to_string(&template["Outputs"]["AlarmNames"]).expect("yaml");
+    for alarm in &alarms {
+        assert!(output.contains(alarm.as_str()), "AlarmNames lacks {alarm}");
+    }
+    assert!(
+        template["Outputs"]["DashboardUrl"].is_mapping(),
+        "the dashboard's URL is an output"
+    );
+}
+
+/// Posts of each kind accepted and rejected, and events through every worker outcome.
+async fn drive_the_webhooks_and_the_worker() {
+    let (server, fake) = FakeConnectif::start().await;
+    let d = LocalDurable::start(&server.uri(), json!({}));
+    // T1: a 503, then delivered; a newer status; that status again as another post (the
+    // ledger knows it); an older scan; the same status at a later time.
+    fake.script([Step::Status(503)]);
+    let first = shipment("T1", "3", "2024-03-15 10:00:00", "IN TRANSITO");
+    d.post(first.clone()).await;
+    d.drain().await;
+    d.post(shipment("T1", "4", "2024-03-15 12:00:00", "IN CONSEGNA"))
+        .await;
+    d.drain().await;
+    d.post(shipment(
+        "T1",
+        "4",
+        "2024-03-15 12:00:00",
+        "IN CONSEGNA (bis)",
+    ))
+    .await;
+    d.post(shipment("T1", "3", "2024-03-15 11:00:00", "IN TRANSITO 2"))
+        .await;
+    d.post(shipment("T1", "4", "2024-03-15 13:00:00", "IN CONSEGNA 2"))
+        .await;
+    d.drain().await;
+    // T2 refused by Connectif (dead-lettered); T3 throttled, then delivered.
+    fake.script([Step::Status(422), Step::RetryAfter(0)]);
+    d.post(shipment("T2", "3", "2024-03-15 10:00:00", "IN TRANSITO"))
+        .await;
+    d.drain().await;
+    d.post(shipment("T3", "3", "2024-03-15 10:00:00", "IN TRANSITO"))
+        .await;
+    d.drain().await;
+    // A child shipment: skipped by the webhook.
+    let mut child: Value =
+        serde_json::from_str(&shipment("T4", "3", "2024-03-15 10:00:00", "X")).expect("json");
+    child["isChild"] = json!(1);
+    d.post(child.to_string()).await;
+    // Returns and orders, accepted and delivered.
+    let (ret, ord) = (fixture("return-request.json"), fixture("orders.json"));
+    assert_eq!(
+        send::<ReturnsPayload>(&d.deps, post("/qapla/it/returns", ret.clone()))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        send::<OrdersPayload>(&d.deps, post("/qapla/it/orders", ord.clone()))
+            .await
+            .0,
+        200
+    );
+    d.drain().await;
+    // Rejected: a wrong key (of each kind), a made-up channel, a body that is not JSON.
+    let wrong = |body: &str| body.replace(IT_KEY, "not-the-key");
+    let shipment_body = fixture("shipment-v1.3-delivered.json");
+    for (path, body) in [
+        ("/qapla/it/shipments", wrong(&shipment_body)),
+        (
+            &*format!("/qapla/{MADE_UP_CHANNEL}/shipments"),
+            shipment_body.clone(),
+        ),
+        ("/qapla/it/shipments", "{not json".to_owned()),
+    ] {
+        assert_eq!(
+            send::<ShipmentPayload>(&d.deps, post(path, body)).await.0 / 100,
+            4
+        );
+    }
+    assert_eq!(
+        send::<ReturnsPayload>(&d.deps, post("/qapla/it/returns", wrong(&ret)))
+            .await
+            .0,
+        401
+    );
+    assert_eq!(
+        send::<OrdersPayload>(&d.deps, post("/qapla/it/orders", wrong(&ord)))
+            .await
+            .0,
+        401
+    );
+    assert!(d.queue.is_empty());
+}
+
+/// `getShipment` answered OK, 429, 500, and Qapla' not reachable at all.
+async fn call_qapla_in_every_way() {
+    let server = MockServer::start().await;
+    for status in [200, 429, 500] {
+        let answer = get_shipment_answer("g@example.com", "G", "IT", "https://t.example/1");
+        Mock::given(method("GET"))
+            .and(path("/qapla-api/1.3/getShipment/"))
+            .respond_with(ResponseTemplate::new(status).set_body_json(answer))
+            .up_to_n_times(1)
+            .mount(&server)
+            .await;
+    }
+    let api = QaplaApi::new(reqwest::Client::new());
+    let key = SecretString::from(IT_KEY);
+    let base = format!("{}/qapla-api/1.3", server.uri());
+    assert!(api.get_shipment(&base, &key, "T1").await.is_ok());
+    assert!(api.get_shipment(&base, &key, "T1").await.is_err());
+    assert!(api.get_shipment(&base, &key, "T1").await.is_err());
+    let closed = format!("http://127.0.0.1:{}/1.3", testkit::free_port());
+    assert!(api.get_shipment(&closed, &key, "T1").await.is_err());
+}
+
+/// One try towards a Connectif that is not listening.
+async fn connectif_unreachable() {
+    let closed = format!("http://127.0.0.1:{}", testkit::free_port());
+    let d = LocalDurable::start(&closed, json!({}));
+    d.post(shipment("T9", "3", "2024-03-15 10:00:00", "IN TRANSITO"))
+        .await;
+    let batch = d.queue.receive(10);
+    assert_eq!(d.worker.process(&batch).await.len(), 1, "tried again later");
+}
+
+fn no_high_cardinality_dimension(emitted: &[Value]) {
+    assert!(!emitted.is_empty());
+    for line in emitted {
+        for set in
+            directives(line).flat_map(|d| d["Dimensions"].as_array().cloned().unwrap_or_default())
+        {
+            for dimension in set.as_array().expect("a dimension set") {
+                let name = dimension.as_str().expect("a dimension name");
+                assert!(DIMENSIONS.contains(&name), "dimension {name} in {line}");
+                let value = line[name].as_str().expect("a dimension value");
+                assert!(
+                    !value.starts_with('T') && value != MADE_UP_CHANNEL,
+                    "{name}={value} in {line}"
+                );
+            }
+        }
+    }
+}
+
+fn directives(line: &Value) -> impl Iterator<Item = &Value> {
+    line["_aws"]["CloudWatchMetrics"]
+        .as_array()
+        .into_iter()
+        .flatten()
+}
+
+/// Whether the EMF `line` emits `w`: namespace, name, exactly its dimension set, its values.
+fn emits(line: &Value, w: &Watched) -> bool {
+    let names: BTreeSet<&str> = w.dimensions.keys().map(String::as_str).collect();
+    directives(line).any(|d| {
+        d["Namespace"] == w.namespace.as_str()
+            && d["Metrics"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|m| m["Name"] == w.name.as_str())
+            && d["Dimensions"].as_array().into_iter().flatten().any(|set| {
+                let set: BTreeSet<&str> = set
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .collect();
+                set == names
+            })
+    }) && w.dimensions.iter().all(|(k, v)| match v.as_str() {
+        "*" => line[k.as_str()].is_string(),
+        v => line[k.as_str()] == v,
+    })
+}
+
+/// AWS's metrics of the stack's resources: the names AWS publishes, with the dimension that
+/// names the resource, pointing at a resource of the right type.
+fn aws_metric_of_the_stack(template: &Yaml, w: &Watched) -> bool {
+    let (dimension, resource_type, names): (&str, &str, &[&str]) = match w.namespace.as_str() {
+        "AWS/Lambda" => (
+            "FunctionName",
+            "AWS::Serverless::Function",
+            &["Errors", "Throttles"],
+        ),
+        "AWS/SQS" => (
+            "QueueName",
+            "AWS::SQS::Queue",
+            &[
+                "ApproximateAgeOfOldestMessage",
+                "ApproximateNumberOfMessagesVisible",
+                "ApproximateNumberOfMessagesNotVisible",
+            ],
+        ),
+        "AWS/ApiGateway" => (
+            "ApiId",
+            "AWS::Serverless::HttpApi",
+            &["Count", "4xx", "5xx"],
+        ),
+        _ => return false,
+    };
+    let Some(value) = w.dimensions.get(dimension) else {
+        return false;
+    };
+    let resource = value.trim_end_matches(".QueueName");
+    names.contains(&w.name.as_str())
+        && w.dimensions.len() == 1
+        && template["Resources"][resource]["Type"] == resource_type
+}
+
+fn template() -> Yaml {
+    let text = std::fs::read_to_string(workspace().join("template.yaml")).expect("template");
+    serde_yaml::from_str(&text).expect("template is YAML")
+}
+
+fn resources<'a>(template: &'a Yaml, kind: &'a str) -> impl Iterator<Item = (String, &'a Yaml)> {
+    template["Resources"]
+        .as_mapping()
+        .expect("resources")
+        .iter()
+        .filter(move |(_, r)| r["Type"] == kind)
+        .map(|(name, r)| (name.as_str().expect("name").to_owned(), r))
+}
+
+/// Each function's binary (`Metadata.BuildProperties.Binary`).
+fn binaries(template: &Yaml) -> Vec<String> {
+    resources(template, "AWS::Serverless::Function")
+        .map(|(_, f)| {
+            f["Metadata"]["BuildProperties"]["Binary"]
+                .as_str()
+                .expect("binary")
+                .to_owned()
+        })
+        .collect()
+}
+
+/// The text of `!Ref X`, `!GetAtt X.y` or a plain scalar.
+fn text(v: &Yaml) -> String {
+    match v {
+        Yaml::Tagged(t) => text(&t.value),
+        Yaml::String(s) => s.clone(),
+        other => serde_yaml::to_string(other)
+            .expect("yaml")
+            .trim()
+            .to_owned(),
+    }
+}
+
+/// Every metric an alarm or a dashboard widget reads.
+fn watched(template: &Yaml) -> Vec<Watched> {
+    let mut all = Vec::new();
+    for (name, alarm) in resources(template, "AWS::CloudWatch::Alarm") {
+        let p = &alarm["Properties"];
+        let mut metrics: Vec<&Yaml> = Vec::new();
+        if p["MetricName"].is_string() {
+            metrics.push(p);
+        }
+        if let Some(list) = p["Metrics"].as_sequence() {
+            metrics.extend(
+                list.iter()
+                    .filter(|m| m["MetricStat"].is_mapping())
+                    .map(|m| &m["MetricStat"]["Metric"]),
+            );
+        }
+        assert!(!metrics.is_empty(), "{name} reads no metric");
+        for m in metrics {
+            let dimensions = m["Dimensions"]
+                .as_sequence()
+                .into_iter()
+                .flatten()
+                .map(|d| (text(&d["Name"]), text(&d["Value"])))
+                .collect();
+            all.push(Watched {
+                by: name.clone(),
+                namespace: text(&m["Namespace"]),
+                name: text(&m["MetricName"]),
+                dimensions,
+            });
+        }
+    }
+    for widget in dashboard(template)["widgets"].as_array().expect("widgets") {
+        let title = widget["properties"]["title"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned();
+        for entry in widget["properties"]["metrics"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            all.extend(widget_metric(
+                &title,
+                entry.as_array().expect("a metric entry"),
+            ));
+        }
+    }
+    all
+}
+
+/// The dashboard's body, its `${...}` placeholders replaced by the names they refer to.
+fn dashboard(template: &Yaml) -> Value {
+    let (_, dashboard) = resources(template, "AWS::CloudWatch::Dashboard")
+        .next()
+        .expect("a dashboard");
+    let Yaml::Tagged(sub) = &dashboard["Properties"]["DashboardBody"] else {
+        panic!("DashboardBody is !Sub");
+    };
+    let mut body = text(&sub.value);
+    while let Some(start) = body.find("${") {
+        let end = start + body[start..].find('}').expect("closed placeholder");
+        let name = body[start + 2..end].to_owned();
+        let quoted = body[..start].ends_with('"');
+        body.replace_range(start..=end, if quoted { &name } else { "0" });
+    }
+    serde_json::from_str(&body).expect("the dashboard's body is JSON")
+}
+
+/// `[namespace, name, dim, value, ..., {options}]`, or a `SEARCH(...)` expression (other
+/// expressions compute on metrics listed in the same widget).
+fn widget_metric(title: &str, entry: &[Value]) -> Option<Watched> {
+    if let Some(expression) = entry[0]["expression"].as_str() {
+        return expression
+            .starts_with("SEARCH(")
+            .then(|| search(title, expression));
+    }
+    let texts: Vec<String> = entry
+        .iter()
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect();
+    let dimensions = texts[2..]
+        .chunks(2)
+        .map(|kv| (kv[0].clone(), kv[1].clone()))
+        .collect();
+    Some(Watched {
+        by: title.to_owned(),
+        namespace: texts[0].clone(),
+        name: texts[1].clone(),
+        dimensions,
+    })
+}
+
+/// `SEARCH('{Namespace,dim1,dim2} MetricName="X" dim1="v"', 'Sum', 300)`: the metric it
+/// finds, with the dimensions it fixes (the others as `*`, matched by name only below).
+fn search(title: &str, expression: &str) -> Watched {
+    let inner = &expression[expression.find('{').expect("{") + 1..];
+    let (schema, filters) = inner.split_once('}').expect("}");
+    let mut schema = schema.split(',');
+    let namespace = schema.next().expect("namespace").to_owned();
+    let mut dimensions: BTreeMap<String, String> =
+        schema.map(|d| (d.to_owned(), "*".to_owned())).collect();
+    let mut name = String::new();
+    for filter in filters.split('\'').next().unwrap_or("").split_whitespace() {
+        let (k, v) = filter.split_once('=').expect("key=\"value\"");
+        let v = v.trim_matches('"').to_owned();
+        if k == "MetricName" {
+            name = v;
+        } else {
+            dimensions.insert(k.to_owned(), v);
+        }
+    }
+    let dimensions = dimensions.into_iter().collect();
+    Watched {
+        by: title.to_owned(),
+        namespace,
+        name,
+        dimensions,
+    }
+}
