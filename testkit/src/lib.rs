@@ -1,5 +1,7 @@
 //! Test support shared by the workspace's test suites (loopback only).
 
+pub mod runtime_api;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
