@@ -47,9 +47,11 @@ fmt:
 lint:
 	cargo clippy --workspace --all-targets -- -D warnings
 
-# House rules of the code (file and function sizes, imports one way): see the script.
+# House rules of the code (file and function sizes, imports one way): see the script. The
+# README's dashboard picture must be the one the template's dashboard gives.
 structure:
 	$(PYTHON) scripts/check-structure.py
+	$(PYTHON) scripts/render-dashboard.py --check
 
 unit: tools
 	mkdir -p target

@@ -118,9 +118,13 @@ impl Twin {
                 .lines()
                 .map(|line| {
                     let v: Value = serde_json::from_str(line).expect("log line is JSON");
-                    let at = v["timestamp"].as_str().expect("timestamp");
+                    // A metric line's time is its `_aws.Timestamp` (milliseconds).
+                    let at = match v["_aws"]["Timestamp"].as_i64() {
+                        Some(ms) => ms,
+                        None => epoch_ms(v["timestamp"].as_str().expect("timestamp")),
+                    };
                     aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
-                        .timestamp(epoch_ms(at))
+                        .timestamp(at)
                         .message(line)
                         .build()
                         .expect("event")
