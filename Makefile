@@ -13,7 +13,7 @@ export PATH := $(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 export MOTO_SERVER := $(VENV)/bin/moto_server
 
-.PHONY: help tools admin demo bench-backfill test fmt lint structure unit local-invoke sam-validate sam-build clean
+.PHONY: help tools admin demo bench bench-backfill test fmt lint structure unit local-invoke sam-validate sam-build clean
 
 help:
 	@echo "make demo   run the three functions locally on every sample event (no AWS, no internet)"
@@ -72,6 +72,15 @@ test: fmt lint structure unit demo local-invoke sam-validate sam-build
 clean:
 	cargo clean
 	rm -rf .aws-sam target/demo
+
+# Cold start, first invoke, warm CPU, memory and size of the real release binaries, side by
+# side with a bare Rust Lambda (Runtime API on loopback, moto_server for Secrets Manager and
+# SQS). Prints each goal with PASS/FAIL. Not part of `make test` (release builds, minutes).
+COLD ?= 30
+WARM ?= 1000
+bench: tools
+	cargo build --release -p shipment-webhook -p bridge-bench
+	target/release/coldstart $(COLD) $(WARM)
 
 # How long a year of backfill takes (200 shipments a day) at Qapla's rate limit, and what
 # our code costs per call (moto included; a debug build, so an upper bound). A few minutes;

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Mutex, mpsc, oneshot};
@@ -26,6 +26,8 @@ type Pending = (String, Vec<u8>);
 struct Shared {
     next: Mutex<mpsc::UnboundedReceiver<Pending>>,
     waiting: std::sync::Mutex<HashMap<String, oneshot::Sender<Answer>>>,
+    /// When the function last asked for its next event (it is idle from then on).
+    polled: tokio::sync::watch::Sender<Option<Instant>>,
 }
 
 pub struct RuntimeApi {
@@ -50,6 +52,7 @@ impl RuntimeApi {
         let shared = Arc::new(Shared {
             next: Mutex::new(next),
             waiting: Default::default(),
+            polled: tokio::sync::watch::channel(None).0,
         });
         let serving = shared.clone();
         let server = tokio::spawn(async move {
@@ -69,6 +72,18 @@ impl RuntimeApi {
     /// `host:port`, the value of `AWS_LAMBDA_RUNTIME_API`.
     pub fn address(&self) -> &str {
         &self.address
+    }
+
+    /// The first time after `since` that the function asked for its next event: the end of
+    /// its init (first poll) or of its work on an invocation (the poll after the answer).
+    pub async fn polled_after(&self, since: Instant, limit: Duration) -> Instant {
+        let mut polls = self.shared.polled.subscribe();
+        let wait = polls.wait_for(|at| at.is_some_and(|at| at >= since));
+        let at = tokio::time::timeout(limit, wait)
+            .await
+            .expect("the function asked for an event in time")
+            .expect("runtime API running");
+        at.unwrap_or(since)
     }
 
     /// Hand `event` to the function and wait (at most `limit`) for its answer.
@@ -98,6 +113,7 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>) {
             return;
         };
         let reply = if method == "GET" && path.ends_with("/runtime/invocation/next") {
+            shared.polled.send_replace(Some(Instant::now()));
             let Some((id, event)) = shared.next.lock().await.recv().await else {
                 return;
             };
