@@ -224,13 +224,16 @@ fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 
+/// How a table cell shows a measurement.
+type Cell = fn(&Measured) -> String;
+
 fn report(hello: &Measured, webhook: &Measured, cold: usize, warm: usize) {
     println!(
         "{cold} cold starts and {warm} warm invokes each; medians; CPU is the process's own\n"
     );
     println!("| median | {} | {} |", hello.name, webhook.name);
     println!("|---|---|---|");
-    let rows: [(&str, fn(&Measured) -> String); 6] = [
+    let rows: [(&str, Cell); 6] = [
         ("init (spawn → first /next)", |m| ms(m.init)),
         ("init CPU", |m| ms(m.init_cpu)),
         ("first invoke (secret read + queue send)", |m| {
