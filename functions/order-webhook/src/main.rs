@@ -4,7 +4,9 @@ use bridge_core::qapla::OrdersPayload;
 use bridge_core::{config::Config, telemetry, webhook};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 
-#[tokio::main]
+// One thread: a Lambda handles one invocation at a time, and cross-thread wake-ups are most
+// of the CPU a warm invocation would otherwise spend (see `make bench`).
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     telemetry::init(env!("CARGO_PKG_NAME"));
     let config = Config::from_env()?;
