@@ -7,26 +7,36 @@ mod format;
 
 pub use format::{EMF_TARGET, JsonLines};
 
+use tracing::Level;
 use tracing::level_filters::LevelFilter;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::Layer;
+use tracing_subscriber::filter::Targets;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::fmt::format::JsonFields;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 /// Install the JSON subscriber on stdout for the function `function` (its binary's name),
-/// and count its cold start. Level from `RUST_LOG` (default `info`); metric lines are
-/// written whatever the level.
+/// and count its cold start. Level from `RUST_LOG` (`error`, `warn`, `info`, `debug`, or
+/// `target=level` pairs; default `info`); metric lines are written whatever the level.
 pub fn init(function: &str) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let filter = match format!("{EMF_TARGET}=info").parse() {
-        Ok(metrics) => filter.add_directive(metrics),
-        Err(_) => filter,
-    };
-    let _ = tracing_subscriber::fmt()
-        .fmt_fields(JsonFields::new())
-        .event_format(JsonLines)
-        .with_env_filter(filter)
+    let _ = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .fmt_fields(JsonFields::new())
+                .event_format(JsonLines)
+                .with_filter(levels(std::env::var("RUST_LOG").ok().as_deref())),
+        )
         .try_init();
     crate::metrics::cold_start(function);
+}
+
+/// The levels `RUST_LOG` asks for (`info` when unset or unreadable), metric lines always.
+fn levels(rust_log: Option<&str>) -> Targets {
+    rust_log
+        .and_then(|v| v.parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_default(Level::INFO))
+        .with_target(EMF_TARGET, Level::INFO)
 }
 
 /// The same subscriber writing to `writer` up to `level`: for tests and tools that capture
@@ -73,5 +83,29 @@ pub fn describe_json_error(e: &serde_json::Error) -> String {
             e.line(),
             e.column()
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tracing::level_filters::LevelFilter;
+
+    #[test]
+    fn rust_log_sets_the_level_and_metric_lines_are_always_written() {
+        let warn = levels(Some("warn"));
+        assert!(warn.would_enable("bridge_core::webhook", &Level::WARN));
+        assert!(!warn.would_enable("bridge_core::webhook", &Level::INFO));
+        assert!(warn.would_enable(EMF_TARGET, &Level::INFO));
+        let unset = levels(None);
+        assert!(unset.would_enable("bridge_core", &Level::INFO));
+        assert!(!unset.would_enable("bridge_core", &Level::DEBUG));
+        let per_target = levels(Some("info,bridge_core::delivery=debug"));
+        assert!(per_target.would_enable("bridge_core::delivery::worker", &Level::DEBUG));
+        assert!(!per_target.would_enable("hyper", &Level::DEBUG));
+        assert_eq!(
+            levels(Some("bridge_core=loud")).default_level(),
+            Some(LevelFilter::INFO)
+        );
     }
 }
