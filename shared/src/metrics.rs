@@ -23,12 +23,12 @@ use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The `channel` of a refused post whose channel was not shown to exist.
-pub const UNKNOWN_CHANNEL: &str = "unknown";
+const UNKNOWN_CHANNEL: &str = "unknown";
 /// The `reason` of an accepted post.
-pub const NO_REASON: &str = "none";
+const NO_REASON: &str = "none";
 
 /// The metrics' namespace.
-pub fn namespace() -> &'static str {
+fn namespace() -> &'static str {
     static NAMESPACE: OnceLock<String> = OnceLock::new();
     NAMESPACE.get_or_init(|| {
         std::env::var("METRICS_NAMESPACE").unwrap_or_else(|_| "QaplaConnectifBridge".to_owned())
@@ -37,7 +37,7 @@ pub fn namespace() -> &'static str {
 
 /// One EMF object: `metrics` (name, unit, value) over `dimensions`, with `properties` (the
 /// dimensions' values, and anything else worth keeping on the line).
-pub fn line(
+fn line(
     metrics: &[(&str, &str, Value)],
     dimensions: &[&[&str]],
     properties: &[(&str, &str)],

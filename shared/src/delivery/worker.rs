@@ -261,10 +261,7 @@ impl Worker {
         );
         if let Some(e) = envelope {
             metrics::count_event(e.channel.as_str(), e.kind, outcome.as_str());
-            if matches!(
-                outcome,
-                Outcome::Delivered | Outcome::Retried | Outcome::HeldBack
-            ) {
+            if matches!(outcome, Outcome::Delivered | Outcome::Retried) {
                 metrics::event_age(e.channel.as_str(), Duration::from_millis(age_ms));
             }
         }

@@ -5,7 +5,9 @@
 
 mod format;
 
-pub use format::{EMF_TARGET, JsonLines};
+pub use format::EMF_TARGET;
+
+use format::JsonLines;
 
 use tracing::Level;
 use tracing::level_filters::LevelFilter;
@@ -20,13 +22,9 @@ use tracing_subscriber::util::SubscriberInitExt;
 /// and count its cold start. Level from `RUST_LOG` (`error`, `warn`, `info`, `debug`, or
 /// `target=level` pairs; default `info`); metric lines are written whatever the level.
 pub fn init(function: &str) {
+    let rust_log = std::env::var("RUST_LOG").ok();
     let _ = tracing_subscriber::registry()
-        .with(
-            tracing_subscriber::fmt::layer()
-                .fmt_fields(JsonFields::new())
-                .event_format(JsonLines)
-                .with_filter(levels(std::env::var("RUST_LOG").ok().as_deref())),
-        )
+        .with(lines(std::io::stdout).with_filter(levels(rust_log.as_deref())))
         .try_init();
     crate::metrics::cold_start(function);
 }
@@ -45,14 +43,20 @@ pub fn dispatch<W>(writer: W, level: tracing::Level) -> tracing::Dispatch
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
-    tracing::Dispatch::new(
-        tracing_subscriber::fmt()
-            .fmt_fields(JsonFields::new())
-            .event_format(JsonLines)
-            .with_max_level(LevelFilter::from_level(level))
-            .with_writer(writer)
-            .finish(),
-    )
+    let layer = lines(writer).with_filter(LevelFilter::from_level(level));
+    tracing::Dispatch::new(tracing_subscriber::registry().with(layer))
+}
+
+/// The layer that writes the bridge's lines ([`JsonLines`]) to `writer`.
+fn lines<S, W>(writer: W) -> impl Layer<S>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    tracing_subscriber::fmt::layer()
+        .fmt_fields(JsonFields::new())
+        .event_format(JsonLines)
+        .with_writer(writer)
 }
 
 /// `outer: inner: innermost`, for logs only.
