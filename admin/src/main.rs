@@ -100,7 +100,10 @@ pub(crate) struct Outcome {
 }
 
 async fn run(cli: Cli) -> Result<Outcome, String> {
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    // The bridge's HTTP client (compiled-in roots, rustls with ring) for every AWS call too.
+    let http =
+        bridge_core::http::sdk::client(Duration::from_millis(3100)).map_err(|e| error_chain(&e))?;
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(http);
     if let Some(url) = &cli.endpoint_url {
         loader = loader.endpoint_url(url);
     }
@@ -151,7 +154,7 @@ async fn run_check(
     json: bool,
 ) -> Result<Outcome, String> {
     let channel = channel_id(channel)?;
-    let http = reqwest::Client::builder()
+    let http = bridge_core::http::tls::client_builder()
         .timeout(Duration::from_secs(10))
         .build()
         .map_err(|e| error_chain(&e))?;

@@ -1,6 +1,7 @@
 //! Test support shared by the workspace's test suites (loopback only).
 
 pub mod runtime_api;
+pub mod tls;
 
 use std::path::PathBuf;
 use std::time::Duration;

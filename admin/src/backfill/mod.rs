@@ -98,7 +98,7 @@ pub async fn parts(aws: &aws_config::SdkConfig, stack: &Stack, ask: &Ask) -> Res
         }
     };
     let dynamo = aws_sdk_dynamodb::Client::new(aws);
-    let http = reqwest::Client::builder()
+    let http = bridge_core::http::tls::client_builder()
         .timeout(Duration::from_secs(30))
         .build()
         .map_err(|e| e.to_string())?;

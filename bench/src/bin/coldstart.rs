@@ -69,6 +69,7 @@ async fn main() {
 /// The channel's secret and the FIFO queue, on moto; the queue's URL.
 async fn stack_on(moto: &testkit::Moto) -> String {
     let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(bridge_core::http::sdk::client(Duration::from_secs(2)).expect("client"))
         .region(aws_config::Region::new("eu-west-1"))
         .credentials_provider(aws_sdk_sqs::config::Credentials::new(
             "test", "test", None, None, "bench",

@@ -4,7 +4,10 @@
 //! template. A malformed value fails start-up with a message naming the variable. What is
 //! built from it (clients, adapters, the functions' dependencies) is in `wiring.rs`.
 
+mod aws;
 mod wiring;
+
+pub use aws::AwsEnvironment;
 
 use crate::channel::CacheLimits;
 use crate::delivery::{RetryPolicy, WorkerPolicy};
@@ -53,6 +56,8 @@ pub struct Config {
     /// `RECONCILE_INTERVAL_MINUTES` (the schedule's period), `RECONCILE_OVERLAP_MINUTES`,
     /// `RECONCILE_LAG_MINUTES` of the reconciler.
     pub reconcile: crate::history::reconcile::Timing,
+    /// `AWS_REGION`, the role's credentials and `AWS_ENDPOINT_URL`, as Lambda sets them.
+    pub aws: AwsEnvironment,
 }
 
 impl Default for Config {
@@ -74,6 +79,7 @@ impl Default for Config {
             idempotency_ttl: Duration::from_secs(30 * 86_400),
             worker: WorkerPolicy::production(),
             reconcile: Default::default(),
+            aws: AwsEnvironment::default(),
         }
     }
 }
@@ -144,6 +150,7 @@ impl Config {
         );
         c.worker = worker_policy(&v)?;
         reconcile_timing(&v, &mut c.reconcile)?;
+        c.aws = AwsEnvironment::from_lookup(|name| v.text(name));
         Ok(c)
     }
 }

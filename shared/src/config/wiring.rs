@@ -20,8 +20,8 @@ impl Config {
         })
     }
 
-    async fn aws() -> aws_config::SdkConfig {
-        aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+    fn aws(&self) -> Result<aws_types::SdkConfig, ConfigError> {
+        self.aws.sdk_config()
     }
 
     fn connectif_client(&self) -> Result<ConnectifClient, ConfigError> {
@@ -47,11 +47,11 @@ impl Config {
     }
 
     /// The AWS configuration, loaded only when something needs AWS.
-    async fn aws_unless_local(&self) -> Option<aws_config::SdkConfig> {
+    fn aws_unless_local(&self) -> Result<Option<aws_types::SdkConfig>, ConfigError> {
         if self.is_local() {
-            None
+            Ok(None)
         } else {
-            Some(Self::aws().await)
+            self.aws().map(Some)
         }
     }
 
@@ -77,7 +77,7 @@ impl Config {
         let queue_url = Self::required(&self.queue_url, "HAND_OFF_QUEUE_URL")?;
         let dead_letter_url = Self::required(&self.dead_letter_url, "DEAD_LETTER_QUEUE_URL")?;
         let table = Self::required(&self.state_table, "STATE_TABLE")?;
-        let aws = Self::aws().await;
+        let aws = self.aws()?;
         let queue = SqsQueue::new(
             aws_sdk_sqs::Client::new(&aws),
             queue_url,
@@ -101,7 +101,7 @@ impl Config {
     pub async fn reconciler(&self) -> Result<Reconciler, ConfigError> {
         let queue_url = Self::required(&self.queue_url, "HAND_OFF_QUEUE_URL")?;
         let table = Self::required(&self.state_table, "STATE_TABLE")?;
-        let aws = Self::aws().await;
+        let aws = self.aws()?;
         let dynamo = aws_sdk_dynamodb::Client::new(&aws);
         let store = SecretsManagerStore::new(
             aws_sdk_secretsmanager::Client::new(&aws),
@@ -131,12 +131,12 @@ impl Config {
 
     /// The channel settings store this configuration names.
     pub async fn channel_store(&self) -> Result<Arc<dyn ChannelStore>, ConfigError> {
-        self.channel_store_with(self.aws_unless_local().await.as_ref())
+        self.channel_store_with(self.aws_unless_local()?.as_ref())
     }
 
     fn channel_store_with(
         &self,
-        aws: Option<&aws_config::SdkConfig>,
+        aws: Option<&aws_types::SdkConfig>,
     ) -> Result<Arc<dyn ChannelStore>, ConfigError> {
         let unreadable = |variable, e: std::io::Error| ConfigError {
             variable,
@@ -164,7 +164,7 @@ impl Config {
     /// Everything a webhook function needs: settings cache and hand-off (SQS when
     /// `HAND_OFF_QUEUE_URL` is set, else in-process delivery).
     pub async fn webhook_deps(&self) -> Result<Deps, ConfigError> {
-        let aws = self.aws_unless_local().await;
+        let aws = self.aws_unless_local()?;
         let channels = self.channels(self.channel_store_with(aws.as_ref())?);
         let hand_off: Arc<dyn HandOff> = match (&self.queue_url, &aws) {
             (Some(url), Some(aws)) => Arc::new(SqsQueue::new(

@@ -43,13 +43,9 @@ pub struct ConnectifClient {
 
 impl ConnectifClient {
     pub fn new(connect_timeout: Duration, timeout: Duration) -> Result<Self, reqwest::Error> {
-        let http = reqwest::Client::builder()
+        let http = crate::http::tls::client_builder()
             .connect_timeout(connect_timeout)
             .timeout(timeout)
-            .user_agent(concat!(
-                "qapla-connectif-bridge/",
-                env!("CARGO_PKG_VERSION")
-            ))
             .build()?;
         Ok(ConnectifClient { http })
     }

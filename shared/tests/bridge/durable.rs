@@ -227,6 +227,7 @@ async fn the_queue_unreachable_makes_the_webhook_answer_503() {
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new("eu-west-1"))
             .credentials_provider(Credentials::new("test", "test", None, None, "test"))
+            .http_client(bridge_core::http::sdk::client(TEST_TIMEOUT).expect("client"))
             .endpoint_url(format!("http://127.0.0.1:{}", free_port()))
             .build();
         aws_sdk_sqs::Client::from_conf(conf)

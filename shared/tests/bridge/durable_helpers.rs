@@ -144,10 +144,12 @@ pub fn dynamo_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
 fn aws_conf(endpoint: &str, calls: &CountCalls) -> (aws_sdk_sqs::Client, aws_sdk_dynamodb::Client) {
     use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region};
     let creds = Credentials::new("test", "test", None, None, "test");
+    let http = bridge_core::http::sdk::client(TEST_TIMEOUT).expect("client");
     let sqs = aws_sdk_sqs::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("eu-west-1"))
         .credentials_provider(creds.clone())
+        .http_client(http.clone())
         .endpoint_url(endpoint)
         .interceptor(calls.clone())
         .build();
@@ -155,6 +157,7 @@ fn aws_conf(endpoint: &str, calls: &CountCalls) -> (aws_sdk_sqs::Client, aws_sdk
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("eu-west-1"))
         .credentials_provider(creds)
+        .http_client(http.clone())
         .endpoint_url(endpoint)
         .build();
     (

@@ -240,6 +240,7 @@ pub fn secrets_client(endpoint: &str) -> aws_sdk_secretsmanager::Client {
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("eu-west-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "test"))
+        .http_client(bridge_core::http::sdk::client(TEST_TIMEOUT).expect("client"))
         .endpoint_url(endpoint)
         .build();
     aws_sdk_secretsmanager::Client::from_conf(config)

@@ -18,5 +18,6 @@ mod reconcile;
 mod sample_events;
 mod soak;
 mod template_metrics;
+mod tls;
 mod wire_format;
 mod worker_handler;

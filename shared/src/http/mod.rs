@@ -1,5 +1,9 @@
-//! What both outbound clients (Connectif, Qapla's API) share: URL encoding, `Retry-After`,
-//! and one classification of HTTP answers and transport failures.
+//! What every outbound client shares: one TLS configuration ([`tls`]), the AWS SDK's HTTP
+//! client over the same stack ([`sdk`]), and for Connectif and Qapla's API: URL encoding,
+//! `Retry-After`, and one classification of HTTP answers and transport failures.
+
+pub mod sdk;
+pub mod tls;
 
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, RETRY_AFTER};

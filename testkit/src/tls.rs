@@ -1,0 +1,76 @@
+//! An HTTPS server on loopback with a self-signed certificate (`testkit/tls/`, valid for
+//! `localhost` and `127.0.0.1` until 2126): a client that verifies certificates must refuse
+//! it; one that does not gets `200 {}` to every request.
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// The server's certificate, PEM.
+pub const CERTIFICATE: &[u8] = include_bytes!("../tls/self-signed.crt");
+const KEY: &[u8] = include_bytes!("../tls/self-signed.key");
+
+pub struct SelfSigned {
+    /// `https://127.0.0.1:<port>`.
+    pub url: String,
+    handshakes: Arc<AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl SelfSigned {
+    pub async fn start() -> SelfSigned {
+        let cert = CertificateDer::from_pem_slice(CERTIFICATE).expect("certificate");
+        let key = PrivateKeyDer::from_pem_slice(KEY).expect("key");
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("versions")
+            .with_no_client_auth()
+            .with_single_cert(vec![cert], key)
+            .expect("server config");
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!(
+            "https://127.0.0.1:{}",
+            listener.local_addr().expect("addr").port()
+        );
+        let handshakes = Arc::new(AtomicUsize::new(0));
+        let counted = handshakes.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                let (acceptor, counted) = (acceptor.clone(), counted.clone());
+                tokio::spawn(async move {
+                    let Ok(mut tls) = acceptor.accept(socket).await else {
+                        return;
+                    };
+                    counted.fetch_add(1, Ordering::SeqCst);
+                    let mut request = vec![0; 16 * 1024];
+                    let _ = tls.read(&mut request).await;
+                    let answer = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}";
+                    let _ = tls.write_all(answer.as_bytes()).await;
+                    let _ = tls.shutdown().await;
+                });
+            }
+        });
+        SelfSigned {
+            url,
+            handshakes,
+            task,
+        }
+    }
+
+    /// TLS handshakes that completed (a verifying client never completes one).
+    pub fn handshakes(&self) -> usize {
+        self.handshakes.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for SelfSigned {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
