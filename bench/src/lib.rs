@@ -1,0 +1,5 @@
+//! `make bench`: the cold-start and warm benchmark of the real binaries (`coldstart`), the
+//! delivery worker's throughput (`throughput`) and the hot path's criterion benches.
+
+pub mod fake_aws;
+pub mod measure;

@@ -1,0 +1,128 @@
+//! Driving a Lambda binary as Lambda does and measuring it: its cold starts, first invoke,
+//! warm CPU per event and peak memory, from `/proc` (CPU is the process's own:
+//! `/proc/<pid>/task/*/schedstat`, nanoseconds; the harness and the fakes do not count).
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use testkit::runtime_api::RuntimeApi;
+
+const LIMIT: Duration = Duration::from_secs(30);
+
+/// What one binary measured (medians over the cold starts).
+pub struct Measured {
+    pub name: String,
+    pub init: Duration,
+    pub init_cpu: Duration,
+    pub first_invoke: Duration,
+    pub warm_cpu: Duration,
+    pub peak_rss_kb: u64,
+    pub size: u64,
+}
+
+fn spawn(exe: &Path, env: &[(String, String)], api: &RuntimeApi) -> Child {
+    Command::new(exe)
+        .env_clear()
+        .envs(env.iter().cloned())
+        .env("AWS_LAMBDA_RUNTIME_API", api.address())
+        .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/bench")
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{exe:?}: {e} (run `make bench`, which builds it)"))
+}
+
+/// `cold` cold starts of `exe` with `env`, each invoked once with `event`, then `warm`
+/// invokes of the last one.
+pub async fn measure(
+    name: &str,
+    exe: &PathBuf,
+    env: &[(String, String)],
+    event: &Value,
+    cold: usize,
+    warm: usize,
+) -> Measured {
+    let (mut inits, mut init_cpus, mut firsts) = (Vec::new(), Vec::new(), Vec::new());
+    let mut kept = None;
+    for i in 0..cold {
+        let api = RuntimeApi::start().await;
+        let started = Instant::now();
+        let mut child = spawn(exe, env, &api);
+        let polled = api.polled_after(started, LIMIT).await;
+        inits.push(polled - started);
+        init_cpus.push(cpu(child.id()));
+        let asked = Instant::now();
+        let answer = api.invoke(event, LIMIT).await;
+        firsts.push(asked.elapsed());
+        assert_eq!(
+            answer.body["body"], "{\"result\":\"OK\"}",
+            "{name}: {answer:?}"
+        );
+        // Idle again (asking for the next event): its first invoke is over.
+        api.polled_after(asked, LIMIT).await;
+        if i + 1 == cold {
+            kept = Some((child, api));
+        } else {
+            stop(&mut child);
+        }
+    }
+    let (mut child, api) = kept.expect("at least one cold start");
+    let before = cpu(child.id());
+    for _ in 0..warm {
+        let asked = Instant::now();
+        let answer = api.invoke(event, LIMIT).await;
+        assert_eq!(answer.body["body"], "{\"result\":\"OK\"}");
+        api.polled_after(asked, LIMIT).await;
+    }
+    let warm_cpu = (cpu(child.id()) - before) / warm.max(1) as u32;
+    let peak_rss_kb = peak_rss_kb(child.id());
+    stop(&mut child);
+    Measured {
+        name: name.to_owned(),
+        init: median(inits),
+        init_cpu: median(init_cpus),
+        first_invoke: median(firsts),
+        warm_cpu,
+        peak_rss_kb,
+        size: std::fs::metadata(exe).map_or(0, |m| m.len()),
+    }
+}
+
+fn stop(child: &mut Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// CPU time of every thread of `pid` so far.
+pub fn cpu(pid: u32) -> Duration {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).expect("/proc");
+    let ns: u64 = tasks
+        .filter_map(Result::ok)
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .sum();
+    Duration::from_nanos(ns)
+}
+
+fn peak_rss_kb(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+pub fn median(mut values: Vec<Duration>) -> Duration {
+    values.sort();
+    values[values.len() / 2]
+}
+
+pub fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
