@@ -78,9 +78,11 @@ clean:
 # SQS). Prints each goal with PASS/FAIL. Not part of `make test` (release builds, minutes).
 COLD ?= 30
 WARM ?= 1000
+EVENTS ?= 20000
 bench: tools
 	cargo build --release -p shipment-webhook -p bridge-bench
 	target/release/coldstart $(COLD) $(WARM)
+	target/release/throughput $(EVENTS)
 
 # How long a year of backfill takes (200 shipments a day) at Qapla's rate limit, and what
 # our code costs per call (moto included; a debug build, so an upper bound). A few minutes;

@@ -1,0 +1,137 @@
+//! The delivery worker's throughput: `EVENTS` shipment events (default 20,000, each a parcel
+//! of its own) through `handle_batch` in batches of 10, as Lambda's SQS event source hands
+//! them over, on a current-thread runtime like the function's, with in-memory state and
+//! the production log lines (written to a sink) — against a Connectif fake on loopback
+//! (wiremock on a thread of its own). Prints events/s and the worker thread's CPU per event;
+//! exits 1 below 2,000 events/s.
+//!
+//! Usage: `throughput [EVENTS]`, from `target/release/`.
+
+use aws_lambda_events::event::sqs::SqsEvent;
+use bridge_bench::measure::thread_cpu;
+use bridge_core::channel::{Authenticator, MemoryStore};
+use bridge_core::connectif::ConnectifClient;
+use bridge_core::delivery::lambda::handle_batch;
+use bridge_core::delivery::state::MemoryState;
+use bridge_core::delivery::{Deliverer, MemoryQueue, Worker, WorkerPolicy};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+const GOAL_PER_SECOND: f64 = 2000.0;
+
+fn main() {
+    let events: usize = std::env::args()
+        .nth(1)
+        .map_or(20_000, |n| n.parse().expect("a count"));
+    let fake = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let connectif = fake.block_on(async {
+        let server = wiremock::MockServer::start().await;
+        wiremock::Mock::given(wiremock::matchers::method("POST"))
+            .respond_with(wiremock::ResponseTemplate::new(201))
+            .mount(&server)
+            .await;
+        server
+    });
+    let sink = bridge_core::telemetry::dispatch(std::io::sink, tracing::Level::INFO);
+    tracing::dispatcher::set_global_default(sink).expect("one subscriber");
+    let worker = worker(&connectif.uri());
+    let batches: Vec<SqsEvent> = (0..events.div_ceil(10)).map(batch).collect();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        // One batch first: the connection to Connectif is opened once per process.
+        let mut batches = batches.into_iter();
+        let first = batches.next().expect("a batch");
+        assert!(
+            handle_batch(&worker, first)
+                .await
+                .batch_item_failures
+                .is_empty()
+        );
+        let (started, cpu) = (Instant::now(), thread_cpu());
+        let mut timed = 0;
+        for batch in batches {
+            timed += batch.records.len();
+            let answer = handle_batch(&worker, batch).await;
+            assert!(answer.batch_item_failures.is_empty(), "all delivered");
+        }
+        let (took, cpu) = (started.elapsed(), thread_cpu() - cpu);
+        report(timed, took, cpu);
+    });
+    let received = fake
+        .block_on(connectif.received_requests())
+        .map_or(0, |r| r.len());
+    assert_eq!(received, events, "Connectif got every event once");
+}
+
+fn report(events: usize, took: Duration, cpu: Duration) {
+    let per_second = events as f64 / took.as_secs_f64();
+    let cpu_us = cpu.as_secs_f64() * 1e6 / events as f64;
+    let wall_us = took.as_secs_f64() * 1e6 / events as f64;
+    println!(
+        "delivery worker: {events} events in batches of 10: {per_second:.0} events/s, \
+         {wall_us:.0} µs wall and {cpu_us:.0} µs CPU (worker thread) per event"
+    );
+    let pass = per_second >= GOAL_PER_SECOND;
+    let verdict = if pass { "PASS" } else { "FAIL" };
+    println!("{verdict} delivery worker {per_second:.0} events/s (≥ {GOAL_PER_SECOND:.0})");
+    if !pass {
+        std::process::exit(1);
+    }
+}
+
+fn worker(connectif: &str) -> Worker {
+    let settings = json!({ "it": {
+        "qaplaApiKey": "bench-channel-key", "language": "it",
+        "trackingUrlTemplate": "https://shop.example/t?n={trackingNumber}",
+        "connectif": { "mode": "api", "apiKey": "id:secret", "baseUrl": connectif },
+    }});
+    let store = MemoryStore::from_json(&settings.to_string()).expect("settings");
+    let channels = Authenticator::new(Arc::new(store), Duration::from_secs(300), Duration::ZERO);
+    let client =
+        ConnectifClient::new(Duration::from_secs(2), Duration::from_secs(8)).expect("client");
+    Worker::new(
+        Deliverer::new(Arc::new(channels), client),
+        Arc::new(MemoryState::default()),
+        Arc::new(MemoryQueue::new(Duration::ZERO)),
+        WorkerPolicy::production(),
+    )
+}
+
+/// Ten records as Lambda's SQS event source writes them, each a delivered parcel.
+fn batch(n: usize) -> SqsEvent {
+    let fixture = testkit::workspace().join("fixtures/queue/envelopes-before-typed-events.jsonl");
+    let text = std::fs::read_to_string(fixture).expect("fixture");
+    let template: Value = serde_json::from_str(text.lines().next().expect("a line")).expect("json");
+    let sent = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_millis();
+    let records: Vec<Value> = (n * 10..n * 10 + 10)
+        .map(|i| {
+            let tracking = format!("BENCH{i:08}");
+            let mut e = template.clone();
+            e["eventId"] = json!(format!("bench-{i}"));
+            e["key"] = json!(tracking);
+            e["event"]["fields"]["trackingNumber"] = json!(tracking);
+            json!({
+                "messageId": format!("m-{i}"), "receiptHandle": format!("r-{i}"),
+                "body": e.to_string(),
+                "attributes": {
+                    "ApproximateReceiveCount": "1", "SentTimestamp": sent.to_string(),
+                    "MessageGroupId": format!("it#{tracking}"), "MessageDeduplicationId": format!("bench-{i}"),
+                },
+                "messageAttributes": {}, "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:eu-west-1:123456789012:bench.fifo", "awsRegion": "eu-west-1",
+            })
+        })
+        .collect();
+    serde_json::from_value(json!({ "Records": records })).expect("an SQS event")
+}
