@@ -64,6 +64,7 @@ sam-build: tools
 	# Lambda runs arm64: the Rust standard library for that target (no-op when present).
 	rustup target add aarch64-unknown-linux-gnu
 	sam build
+	$(PYTHON) scripts/check-sizes.py
 
 test: fmt lint structure unit demo local-invoke sam-validate sam-build
 	@echo "make test: all checks passed"
@@ -73,16 +74,21 @@ clean:
 	cargo clean
 	rm -rf .aws-sam target/demo
 
-# Cold start, first invoke, warm CPU, memory and size of the real release binaries, side by
-# side with a bare Rust Lambda (Runtime API on loopback, moto_server for Secrets Manager and
-# SQS). Prints each goal with PASS/FAIL. Not part of `make test` (release builds, minutes).
+# The hot path's criterion benches; cold start, first invoke, warm CPU, memory and size of
+# the real release binaries, side by side with a bare Rust Lambda (Runtime API on loopback,
+# Secrets Manager and SQS on moto_server and on an instant fake); the arm64 sizes of
+# `sam build`; the delivery worker's throughput. Prints each goal with PASS/FAIL. Not part of
+# `make test` (release builds, several minutes).
 COLD ?= 30
 WARM ?= 1000
 EVENTS ?= 20000
-bench: tools
+bench: sam-build
 	cargo build --release -p shipment-webhook -p bridge-bench
-	target/release/coldstart $(COLD) $(WARM)
-	target/release/throughput $(EVENTS)
+	cargo bench -p bridge-bench --bench hot_path
+	status=0; \
+	target/release/coldstart $(COLD) $(WARM) || status=1; \
+	target/release/throughput $(EVENTS) || status=1; \
+	exit $$status
 
 # How long a year of backfill takes (200 shipments a day) at Qapla's rate limit, and what
 # our code costs per call (moto included; a debug build, so an upper bound). A few minutes;

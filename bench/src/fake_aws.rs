@@ -6,7 +6,8 @@ use serde_json::{Value, json};
 use wiremock::matchers::header;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-/// A server answering `GetSecretValue` with `settings` and `SendMessage` with a message id.
+/// A server answering `GetSecretValue` with `settings`, and `SendMessage` and a one-entry
+/// `SendMessageBatch` with a message id (anything else: 404).
 pub async fn start(secret_name: &str, settings: &Value) -> MockServer {
     let server = MockServer::start().await;
     let secret = json!({
@@ -23,7 +24,12 @@ pub async fn start(secret_name: &str, settings: &Value) -> MockServer {
         "MD5OfMessageBody": "00000000000000000000000000000000",
         "SequenceNumber": "18800000000000000001",
     });
-    answer(&server, "AmazonSQS.SendMessage", "1.0", sent).await;
+    answer(&server, "AmazonSQS.SendMessage", "1.0", sent.clone()).await;
+    // A post's events go in one batch; a one-event post is entry "0".
+    let mut entry = sent;
+    entry["Id"] = json!("0");
+    let batch = json!({ "Successful": [entry], "Failed": [] });
+    answer(&server, "AmazonSQS.SendMessageBatch", "1.0", batch).await;
     server
 }
 

@@ -3,3 +3,4 @@
 
 pub mod fake_aws;
 pub mod measure;
+pub mod worker;

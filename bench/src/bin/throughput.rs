@@ -9,14 +9,9 @@
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use bridge_bench::measure::thread_cpu;
-use bridge_core::channel::{Authenticator, MemoryStore};
-use bridge_core::connectif::ConnectifClient;
+use bridge_bench::worker::{batch, worker};
 use bridge_core::delivery::lambda::handle_batch;
-use bridge_core::delivery::state::MemoryState;
-use bridge_core::delivery::{Deliverer, MemoryQueue, Worker, WorkerPolicy};
-use serde_json::{Value, json};
-use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 const GOAL_PER_SECOND: f64 = 2000.0;
 
@@ -85,53 +80,4 @@ fn report(events: usize, took: Duration, cpu: Duration) {
     if !pass {
         std::process::exit(1);
     }
-}
-
-fn worker(connectif: &str) -> Worker {
-    let settings = json!({ "it": {
-        "qaplaApiKey": "bench-channel-key", "language": "it",
-        "trackingUrlTemplate": "https://shop.example/t?n={trackingNumber}",
-        "connectif": { "mode": "api", "apiKey": "id:secret", "baseUrl": connectif },
-    }});
-    let store = MemoryStore::from_json(&settings.to_string()).expect("settings");
-    let channels = Authenticator::new(Arc::new(store), Duration::from_secs(300), Duration::ZERO);
-    let client =
-        ConnectifClient::new(Duration::from_secs(2), Duration::from_secs(8)).expect("client");
-    Worker::new(
-        Deliverer::new(Arc::new(channels), client),
-        Arc::new(MemoryState::default()),
-        Arc::new(MemoryQueue::new(Duration::ZERO)),
-        WorkerPolicy::production(),
-    )
-}
-
-/// Ten records as Lambda's SQS event source writes them, each a delivered parcel.
-fn batch(n: usize) -> SqsEvent {
-    let fixture = testkit::workspace().join("fixtures/queue/envelopes-before-typed-events.jsonl");
-    let text = std::fs::read_to_string(fixture).expect("fixture");
-    let template: Value = serde_json::from_str(text.lines().next().expect("a line")).expect("json");
-    let sent = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock")
-        .as_millis();
-    let records: Vec<Value> = (n * 10..n * 10 + 10)
-        .map(|i| {
-            let tracking = format!("BENCH{i:08}");
-            let mut e = template.clone();
-            e["eventId"] = json!(format!("bench-{i}"));
-            e["key"] = json!(tracking);
-            e["event"]["fields"]["trackingNumber"] = json!(tracking);
-            json!({
-                "messageId": format!("m-{i}"), "receiptHandle": format!("r-{i}"),
-                "body": e.to_string(),
-                "attributes": {
-                    "ApproximateReceiveCount": "1", "SentTimestamp": sent.to_string(),
-                    "MessageGroupId": format!("it#{tracking}"), "MessageDeduplicationId": format!("bench-{i}"),
-                },
-                "messageAttributes": {}, "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:eu-west-1:123456789012:bench.fifo", "awsRegion": "eu-west-1",
-            })
-        })
-        .collect();
-    serde_json::from_value(json!({ "Records": records })).expect("an SQS event")
 }
