@@ -170,7 +170,9 @@ async fn a_year_is_backfilled_to_the_history_alias_once_skipping_what_was_delive
     live["apiKey"] = json!(QAPLA_KEY);
     live["trackingNumber"] = json!("LIVE-1");
     live["date"] = json!("2025-07-01 12:00:00");
-    let answer = reqwest::Client::new()
+    let answer = bridge_core::http::tls::client_builder()
+        .build()
+        .expect("client")
         .post(format!("{}/qapla/shop-it/shipments", twin.api_url))
         .body(live.to_string())
         .send()

@@ -37,7 +37,9 @@ async fn a_shipments_story_shows_delivered_repeat_superseded_and_dead_lettered_i
         .with_priority(1)
         .mount(&live.connectif)
         .await;
-    let http = reqwest::Client::new();
+    let http = bridge_core::http::tls::client_builder()
+        .build()
+        .expect("client");
     let url = format!("{}/qapla/shop-it/shipments", live.twin.api_url);
     let posts = [
         ("3", "2026-11-20 10:00:00", QAPLA_KEY),

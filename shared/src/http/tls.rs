@@ -27,6 +27,7 @@ pub fn config() -> rustls::ClientConfig {
 }
 
 /// A reqwest client builder using the shared TLS configuration: start every HTTP client here.
+#[allow(clippy::disallowed_methods)] // the one place a client builder starts
 pub fn client_builder() -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         .tls_backend_preconfigured(config())

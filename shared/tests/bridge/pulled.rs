@@ -24,7 +24,11 @@ async fn a_pulled_status_becomes_the_event_the_webhook_would_have_built() {
             .mount(&qapla)
             .await;
     }
-    let api = QaplaApi::new(reqwest::Client::new());
+    let api = QaplaApi::new(
+        bridge_core::http::tls::client_builder()
+            .build()
+            .expect("client"),
+    );
     let key = secrecy::SecretString::from("k");
     let base = format!("{}/1.3", qapla.uri());
     let entries = api
@@ -104,7 +108,11 @@ async fn a_history_status_without_a_history_endpoint_is_a_failure_not_a_live_eve
             reserve: 0.0,
         };
         Puller::new(
-            QaplaApi::new(reqwest::Client::new()),
+            QaplaApi::new(
+                bridge_core::http::tls::client_builder()
+                    .build()
+                    .expect("client"),
+            ),
             Arc::new(LocalPace::default()),
             Arc::new(MemoryState::default()),
             (channel("it"), Arc::new(settings)),

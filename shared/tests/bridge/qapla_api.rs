@@ -14,7 +14,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 const KEY: &str = "k3y/with&odd=chars";
 
 fn api() -> QaplaApi {
-    let http = reqwest::Client::builder()
+    let http = bridge_core::http::tls::client_builder()
         .timeout(TEST_TIMEOUT)
         .build()
         .expect("client");

@@ -27,7 +27,9 @@ async fn reconciler(d: &Durable, connectif: &str) -> Reconciler {
     }
     Reconciler {
         store: SecretsManagerStore::new(secrets, "qapla-connectif"),
-        http: reqwest::Client::new(),
+        http: bridge_core::http::tls::client_builder()
+            .build()
+            .expect("client"),
         pace: Arc::new(LocalPace::default()),
         state: Arc::new(DynamoState::new(d.ddb.clone(), "bridge-state", MINUTE)),
         queue: d.queue.clone(),

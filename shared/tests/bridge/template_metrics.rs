@@ -202,7 +202,11 @@ async fn call_qapla_in_every_way() {
             .mount(&server)
             .await;
     }
-    let api = QaplaApi::new(reqwest::Client::new());
+    let api = QaplaApi::new(
+        bridge_core::http::tls::client_builder()
+            .build()
+            .expect("client"),
+    );
     let key = SecretString::from(IT_KEY);
     let base = format!("{}/qapla-api/1.3", server.uri());
     assert!(api.get_shipment(&base, &key, "T1").await.is_ok());
