@@ -7,7 +7,7 @@
 //!   round trip without the SDK, is the floor it stands on;
 //! - `worker_batch_of_10`: ten queued events through `handle_batch` to a wiremock Connectif.
 
-use bridge_bench::worker::{batch, worker};
+use bridge_bench::worker::{batch, connectif, worker};
 use bridge_core::channel::{Authenticator, MemoryStore};
 use bridge_core::config::Config;
 use bridge_core::delivery::lambda::handle_batch;
@@ -115,14 +115,7 @@ fn sqs_send(c: &mut Criterion) {
 
 fn worker_batch(c: &mut Criterion) {
     let rt = runtime();
-    let connectif = rt.block_on(async {
-        let server = wiremock::MockServer::start().await;
-        wiremock::Mock::given(wiremock::matchers::method("POST"))
-            .respond_with(wiremock::ResponseTemplate::new(201))
-            .mount(&server)
-            .await;
-        server
-    });
+    let connectif = rt.block_on(connectif());
     let worker = worker(&connectif.uri());
     let mut n = 0;
     c.bench_function("worker_batch_of_10", |b| {

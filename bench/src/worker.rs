@@ -60,3 +60,13 @@ pub fn batch(n: usize) -> SqsEvent {
         .collect();
     serde_json::from_value(json!({ "Records": records })).expect("an SQS event")
 }
+
+/// A Connectif that accepts every POST (`201`), on the runtime this is awaited in.
+pub async fn connectif() -> wiremock::MockServer {
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(wiremock::ResponseTemplate::new(201))
+        .mount(&server)
+        .await;
+    server
+}

@@ -9,7 +9,7 @@
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use bridge_bench::measure::thread_cpu;
-use bridge_bench::worker::{batch, worker};
+use bridge_bench::worker::{batch, connectif, worker};
 use bridge_core::delivery::lambda::handle_batch;
 use std::time::{Duration, Instant};
 
@@ -24,14 +24,7 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    let connectif = fake.block_on(async {
-        let server = wiremock::MockServer::start().await;
-        wiremock::Mock::given(wiremock::matchers::method("POST"))
-            .respond_with(wiremock::ResponseTemplate::new(201))
-            .mount(&server)
-            .await;
-        server
-    });
+    let connectif = fake.block_on(connectif());
     let sink = bridge_core::telemetry::dispatch(std::io::sink, tracing::Level::INFO);
     tracing::dispatcher::set_global_default(sink).expect("one subscriber");
     let worker = worker(&connectif.uri());
