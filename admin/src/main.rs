@@ -101,8 +101,8 @@ pub(crate) struct Outcome {
 
 async fn run(cli: Cli) -> Result<Outcome, String> {
     // The bridge's HTTP client (compiled-in roots, rustls with ring) for every AWS call too.
-    let http =
-        bridge_core::http::sdk::client(Duration::from_millis(3100)).map_err(|e| error_chain(&e))?;
+    let http = bridge_core::http::sdk::client(bridge_core::http::sdk::CONNECT_TIMEOUT)
+        .map_err(|e| error_chain(&e))?;
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(http);
     if let Some(url) = &cli.endpoint_url {
         loader = loader.endpoint_url(url);

@@ -10,10 +10,6 @@
 use super::ConfigError;
 use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region, SharedCredentialsProvider};
 use secrecy::{ExposeSecret, SecretString};
-use std::time::Duration;
-
-/// The SDK's own default connect timeout.
-const CONNECT_TIMEOUT: Duration = Duration::from_millis(3100);
 
 /// What Lambda's environment says about AWS (credentials never printed).
 #[derive(Debug, Clone, Default)]
@@ -64,9 +60,11 @@ impl AwsEnvironment {
             None,
             "lambda-environment",
         );
-        let http = crate::http::sdk::client(CONNECT_TIMEOUT).map_err(|e| ConfigError {
-            variable: "AWS_REGION",
-            problem: format!("cannot build the HTTP client: {e}"),
+        let http = crate::http::sdk::client(crate::http::sdk::CONNECT_TIMEOUT).map_err(|e| {
+            ConfigError {
+                variable: "AWS_REGION",
+                problem: format!("cannot build the HTTP client: {e}"),
+            }
         })?;
         let mut config = aws_types::SdkConfig::builder()
             .behavior_version(BehaviorVersion::latest())

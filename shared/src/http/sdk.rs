@@ -17,6 +17,9 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::body::SdkBody;
 use std::time::Duration;
 
+/// The SDK's own default connect timeout.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(3100);
+
 /// An HTTP client for `SdkConfig::http_client`, with the given connect timeout (the SDK's
 /// read timeout, when set, applies per request).
 pub fn client(connect_timeout: Duration) -> Result<SharedHttpClient, reqwest::Error> {
@@ -86,5 +89,34 @@ fn connector_error(e: reqwest::Error) -> ConnectorError {
         ConnectorError::io(e.into())
     } else {
         ConnectorError::other(e.into(), None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn failure(url: &str, timeout: Duration) -> ConnectorError {
+        let http = crate::http::tls::client_builder()
+            .timeout(timeout)
+            .build()
+            .expect("client");
+        connector_error(http.get(url).send().await.expect_err("fails"))
+    }
+
+    #[tokio::test]
+    async fn refused_connections_and_timeouts_are_the_kinds_the_sdk_retries() {
+        let free = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = free.local_addr().expect("addr").port();
+        drop(free);
+        let refused = failure(&format!("http://127.0.0.1:{port}/"), Duration::from_secs(2)).await;
+        assert!(refused.is_io(), "{refused:?}");
+        // Accepts the connection, never answers.
+        let silent = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}/", silent.local_addr().expect("addr"));
+        let slow = failure(&url, Duration::from_millis(100)).await;
+        assert!(slow.is_timeout(), "{slow:?}");
     }
 }
