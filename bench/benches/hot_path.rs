@@ -3,15 +3,16 @@
 //!   and the body, authenticate (cached settings), plan, build the Connectif events, hand
 //!   them to the in-memory queue, write the log and metric lines (to a sink);
 //! - `sqs_send`: handing one event to SQS through the AWS SDK (sign, send, parse the answer)
-//!   against an instant fake on loopback, over a kept-alive connection; `raw_post`, the same
-//!   round trip without the SDK, is the floor it stands on;
+//!   against an instant fake on loopback, over a kept-alive connection; `sqs_send_signed`,
+//!   the same through the webhooks' own signed request (`delivery::SignedSend`); `raw_post`,
+//!   the same round trip unsigned, is the floor both stand on;
 //! - `worker_batch_of_10`: ten queued events through `handle_batch` to a wiremock Connectif.
 
 use bridge_bench::worker::{batch, connectif, worker};
 use bridge_core::channel::{Authenticator, MemoryStore};
 use bridge_core::config::Config;
 use bridge_core::delivery::lambda::handle_batch;
-use bridge_core::delivery::{Envelope, HandOff, MemoryQueue, SqsQueue};
+use bridge_core::delivery::{Envelope, HandOff, MemoryQueue, SignedSend, SqsQueue};
 use bridge_core::qapla::{OrdersPayload, ReturnsPayload, ShipmentPayload};
 use bridge_core::webhook::{self, Deps, Webhook};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
@@ -83,13 +84,20 @@ fn sqs_send(c: &mut Criterion) {
         Config::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
             .expect("config");
     let sqs = aws_sdk_sqs::Client::new(&config.aws.sdk_config().expect("aws"));
-    let queue = SqsQueue::new(sqs, format!("{}/000000000000/q.fifo", fake.uri()), None);
+    let queue_url = format!("{}/000000000000/q.fifo", fake.uri());
+    let queue = SqsQueue::new(sqs.clone(), queue_url.clone(), None);
+    let signed = rt
+        .block_on(SignedSend::new(&config.aws))
+        .expect("signed send");
+    let signed = SqsQueue::new(sqs, queue_url, None).with_signed_send(signed);
     let fixture = testkit::workspace().join("fixtures/queue/envelopes-before-typed-events.jsonl");
     let text = std::fs::read_to_string(fixture).expect("fixture");
     let envelope: Envelope =
         serde_json::from_str(text.lines().next().expect("a line")).expect("envelope");
-    let sent = rt.block_on(queue.hand_off_all(vec![envelope.clone()]));
-    assert!(sent.iter().all(Result::is_ok), "sent");
+    for queue in [&queue, &signed] {
+        let sent = rt.block_on(queue.hand_off_all(vec![envelope.clone()]));
+        assert!(sent.iter().all(Result::is_ok), "sent");
+    }
     // The same request without the SDK: one HTTP round trip, the floor `sqs_send` stands on.
     let http = bridge_core::http::tls::client_builder()
         .build()
@@ -108,6 +116,13 @@ fn sqs_send(c: &mut Criterion) {
         b.to_async(&rt).iter_batched(
             || vec![envelope.clone()],
             |envelopes| queue.hand_off_all(envelopes),
+            BatchSize::SmallInput,
+        )
+    });
+    c.bench_function("sqs_send_signed", |b| {
+        b.to_async(&rt).iter_batched(
+            || vec![envelope.clone()],
+            |envelopes| signed.hand_off_all(envelopes),
             BatchSize::SmallInput,
         )
     });

@@ -5,7 +5,9 @@ use super::{Config, ConfigError};
 use crate::channel::{Authenticator, ChannelStore, MemoryStore, SecretsManagerStore};
 use crate::connectif::ConnectifClient;
 use crate::delivery::state::{DynamoState, MemoryState};
-use crate::delivery::{Deliverer, HandOff, InProcessHandOff, MemoryQueue, SqsQueue, Worker};
+use crate::delivery::{
+    Deliverer, HandOff, InProcessHandOff, MemoryQueue, SignedSend, SqsQueue, Worker,
+};
 use crate::history::reconcile::Reconciler;
 use crate::qapla::pace::{Budget, DynamoPace};
 use crate::webhook::Deps;
@@ -167,11 +169,10 @@ impl Config {
         let aws = self.aws_unless_local()?;
         let channels = self.channels(self.channel_store_with(aws.as_ref())?);
         let hand_off: Arc<dyn HandOff> = match (&self.queue_url, &aws) {
-            (Some(url), Some(aws)) => Arc::new(SqsQueue::new(
-                aws_sdk_sqs::Client::new(aws),
-                url.clone(),
-                None,
-            )),
+            (Some(url), Some(aws)) => Arc::new(
+                SqsQueue::new(aws_sdk_sqs::Client::new(aws), url.clone(), None)
+                    .with_signed_send(SignedSend::new(&self.aws).await?),
+            ),
             _ => Arc::new(InProcessHandOff::new(
                 Deliverer::new(channels.clone(), self.connectif_client()?),
                 self.retry.clone(),

@@ -17,6 +17,7 @@ mod message;
 mod queue;
 pub mod replay;
 mod retry;
+mod sqs_send;
 pub mod state;
 mod worker;
 
@@ -26,6 +27,7 @@ pub use memory_queue::MemoryQueue;
 pub use message::{QueueControl, QueueError, QueueMessage, group_id};
 pub use queue::SqsQueue;
 pub use retry::RetryPolicy;
+pub use sqs_send::{Entry, SendError, SignedSend};
 pub use worker::{Worker, WorkerPolicy};
 
 use crate::Kind;

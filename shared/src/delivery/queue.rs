@@ -5,7 +5,8 @@
 use super::message::{
     QueueControl, QueueError, QueueMessage, dead_letter_attr, epoch_now, group_id, sqs_id,
 };
-use super::{Accepted, Envelope, HandOff, HandOffError};
+use super::sqs_send::Entry;
+use super::{Accepted, Envelope, HandOff, HandOffError, SignedSend};
 use crate::telemetry::error_chain;
 use async_trait::async_trait;
 use aws_sdk_sqs::types::MessageAttributeValue;
@@ -16,6 +17,8 @@ pub struct SqsQueue {
     client: aws_sdk_sqs::Client,
     queue_url: String,
     dead_letter_url: Option<String>,
+    /// The webhooks' single sends, without the SDK's orchestrator.
+    signed: Option<SignedSend>,
 }
 
 impl SqsQueue {
@@ -28,7 +31,15 @@ impl SqsQueue {
             client,
             queue_url,
             dead_letter_url,
+            signed: None,
         }
+    }
+
+    /// Single messages ([`HandOff::hand_off`], a webhook's post) go through `signed`; batches
+    /// and the worker's calls keep the SDK.
+    pub fn with_signed_send(mut self, signed: SignedSend) -> Self {
+        self.signed = Some(signed);
+        self
     }
 }
 
@@ -45,15 +56,8 @@ impl HandOff for SqsQueue {
     #[tracing::instrument(skip_all, fields(event_id = %envelope.event_id))]
     async fn hand_off(&self, envelope: Envelope) -> Result<Accepted, HandOffError> {
         let body = serde_json::to_string(&envelope).map_err(|e| HandOffError(Box::new(e)))?;
-        self.client
-            .send_message()
-            .queue_url(&self.queue_url)
-            .message_group_id(group_id(&envelope))
-            .message_deduplication_id(&envelope.event_id)
-            .message_body(body)
-            .send()
-            .await
-            .map_err(|e| HandOffError(Box::new(e)))?;
+        self.send_one(&group_id(&envelope), &envelope.event_id, &body)
+            .await?;
         Ok(Accepted::Queued)
     }
 
@@ -105,64 +109,88 @@ fn batches(envelopes: &[Envelope]) -> Vec<Vec<(usize, String, String, String)>> 
 }
 
 impl SqsQueue {
-    /// One `SendMessageBatch`; entries SQS refuses are tried once more, singly.
+    /// One `SendMessageBatch`; entries SQS did not accept are tried once more, singly.
     async fn send_batch(
         &self,
         batch: Vec<(usize, String, String, String)>,
     ) -> Vec<(usize, Result<Accepted, HandOffError>)> {
-        use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
-        let entries: Result<Vec<_>, _> = batch
-            .iter()
-            .map(|(i, group, dedup, body)| {
-                SendMessageBatchRequestEntry::builder()
-                    .id(i.to_string())
-                    .message_group_id(group)
-                    .message_deduplication_id(dedup)
-                    .message_body(body)
-                    .build()
+        let ids: Vec<String> = batch.iter().map(|(i, ..)| i.to_string()).collect();
+        let entries: Vec<Entry> = (batch.iter().zip(&ids))
+            .map(|((_, group, dedup, body), id)| Entry {
+                id,
+                message_body: body,
+                message_group_id: group,
+                message_deduplication_id: dedup,
             })
             .collect();
-        let answer = match entries {
-            Ok(entries) => self
-                .client
-                .send_message_batch()
-                .queue_url(&self.queue_url)
-                .set_entries(Some(entries))
-                .send()
-                .await
-                .map_err(|e| HandOffError(Box::new(e))),
-            Err(e) => Err(HandOffError(Box::new(e))),
-        };
-        let refused: Vec<String> = match answer {
-            Ok(out) => out.failed.into_iter().map(|f| f.id).collect(),
+        let accepted = match self.send_entries(&entries).await {
+            Ok(accepted) => accepted,
             Err(e) => {
                 tracing::warn!(error = %error_chain(&e), "SendMessageBatch failed: sending its messages singly");
-                batch.iter().map(|(i, ..)| i.to_string()).collect()
+                Vec::new()
             }
         };
         let mut results = Vec::with_capacity(batch.len());
-        for (i, group, dedup, body) in batch {
-            if !refused.contains(&i.to_string()) {
-                results.push((i, Ok(Accepted::Queued)));
-                continue;
-            }
-            let single = self
-                .client
-                .send_message()
-                .queue_url(&self.queue_url)
-                .message_group_id(group)
-                .message_deduplication_id(dedup)
-                .message_body(body)
-                .send()
-                .await;
-            results.push((
-                i,
-                single
-                    .map(|_| Accepted::Queued)
-                    .map_err(|e| HandOffError(Box::new(e))),
-            ));
+        for (entry, (i, ..)) in entries.iter().zip(&batch) {
+            let result = if accepted.iter().any(|id| id == entry.id) {
+                Ok(())
+            } else {
+                let (group, dedup) = (entry.message_group_id, entry.message_deduplication_id);
+                self.send_one(group, dedup, entry.message_body).await
+            };
+            results.push((*i, result.map(|()| Accepted::Queued)));
         }
         results
+    }
+
+    /// The ids SQS accepted.
+    async fn send_entries(&self, entries: &[Entry<'_>]) -> Result<Vec<String>, HandOffError> {
+        if let Some(signed) = &self.signed {
+            return (signed.send_message_batch(&self.queue_url, entries).await)
+                .map_err(|e| HandOffError(Box::new(e)));
+        }
+        use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+        let entries = entries.iter().map(|e| {
+            SendMessageBatchRequestEntry::builder()
+                .id(e.id)
+                .message_group_id(e.message_group_id)
+                .message_deduplication_id(e.message_deduplication_id)
+                .message_body(e.message_body)
+                .build()
+        });
+        let entries = entries
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| HandOffError(Box::new(e)))?;
+        let answer = (self.client.send_message_batch())
+            .queue_url(&self.queue_url)
+            .set_entries(Some(entries))
+            .send()
+            .await
+            .map_err(|e| HandOffError(Box::new(e)))?;
+        Ok(answer.successful.into_iter().map(|r| r.id).collect())
+    }
+
+    async fn send_one(&self, group: &str, dedup: &str, body: &str) -> Result<(), HandOffError> {
+        if let Some(signed) = &self.signed {
+            let entry = Entry {
+                id: "",
+                message_body: body,
+                message_group_id: group,
+                message_deduplication_id: dedup,
+            };
+            return (signed.send_message(&self.queue_url, &entry).await)
+                .map_err(|e| HandOffError(Box::new(e)));
+        }
+        self.client
+            .send_message()
+            .queue_url(&self.queue_url)
+            .message_group_id(group)
+            .message_deduplication_id(dedup)
+            .message_body(body)
+            .send()
+            .await
+            .map_err(|e| HandOffError(Box::new(e)))?;
+        Ok(())
     }
 }
 

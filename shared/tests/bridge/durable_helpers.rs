@@ -6,7 +6,9 @@ use crate::helpers::*;
 use bridge_core::channel::{Authenticator, MemoryStore};
 use bridge_core::connectif::ConnectifClient;
 use bridge_core::delivery::state::DynamoState;
-use bridge_core::delivery::{Deliverer, QueueMessage, RetryPolicy, SqsQueue, Worker, WorkerPolicy};
+use bridge_core::delivery::{
+    Deliverer, QueueMessage, RetryPolicy, SignedSend, SqsQueue, Worker, WorkerPolicy,
+};
 use bridge_core::webhook::Deps;
 use serde_json::{Value, json};
 use std::collections::VecDeque;
@@ -117,31 +119,29 @@ pub fn test_policy() -> WorkerPolicy {
     }
 }
 
-/// Counts SQS operations (one per call, retries not counted).
-#[derive(Debug, Clone, Default)]
-pub struct CountCalls(pub Arc<std::sync::atomic::AtomicUsize>);
-
-impl aws_sdk_sqs::config::Intercept for CountCalls {
-    fn name(&self) -> &'static str {
-        "CountCalls"
-    }
-
-    fn read_before_execution(
-        &self,
-        _: &aws_sdk_sqs::config::interceptors::BeforeSerializationInterceptorContextRef<'_>,
-        _: &mut aws_sdk_sqs::config::ConfigBag,
-    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        Ok(())
-    }
+/// The webhooks' SQS sender with dummy credentials on a loopback endpoint.
+pub async fn signed_send(endpoint: &str) -> SignedSend {
+    let vars = [
+        ("AWS_REGION", "eu-west-1"),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_ENDPOINT_URL", endpoint),
+    ];
+    let config = bridge_core::config::Config::from_lookup(|k| {
+        vars.iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| v.to_string())
+    })
+    .expect("config");
+    SignedSend::new(&config.aws).await.expect("sender")
 }
 
 /// A DynamoDB client with dummy credentials on a loopback endpoint.
 pub fn dynamo_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
-    aws_conf(endpoint, &CountCalls::default()).1
+    aws_conf(endpoint).1
 }
 
-fn aws_conf(endpoint: &str, calls: &CountCalls) -> (aws_sdk_sqs::Client, aws_sdk_dynamodb::Client) {
+fn aws_conf(endpoint: &str) -> (aws_sdk_sqs::Client, aws_sdk_dynamodb::Client) {
     use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region};
     let creds = Credentials::new("test", "test", None, None, "test");
     let http = bridge_core::http::sdk::client(TEST_TIMEOUT).expect("client");
@@ -151,7 +151,6 @@ fn aws_conf(endpoint: &str, calls: &CountCalls) -> (aws_sdk_sqs::Client, aws_sdk
         .credentials_provider(creds.clone())
         .http_client(http.clone())
         .endpoint_url(endpoint)
-        .interceptor(calls.clone())
         .build();
     let ddb = aws_sdk_dynamodb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
@@ -172,8 +171,6 @@ pub struct Durable {
     /// Kept alive for the test's length (killed on drop).
     pub _moto: Moto,
     pub sqs: aws_sdk_sqs::Client,
-    /// SQS operations made through `sqs` (and so by the webhooks' hand-off).
-    pub sqs_calls: CountCalls,
     pub queue_url: String,
     pub dlq_url: String,
     pub channels: Arc<MemoryStore>,
@@ -188,8 +185,7 @@ impl Durable {
     pub async fn start(connectif: &str, policy: WorkerPolicy) -> Durable {
         use aws_sdk_sqs::types::QueueAttributeName as A;
         let moto = Moto::start().await;
-        let sqs_calls = CountCalls::default();
-        let (sqs, ddb) = aws_conf(&moto.endpoint, &sqs_calls);
+        let (sqs, ddb) = aws_conf(&moto.endpoint);
         let dlq_url = sqs
             .create_queue()
             .queue_name("bridge-dead-letters.fifo")
@@ -232,11 +228,11 @@ impl Durable {
             Duration::ZERO,
         ));
         let client = ConnectifClient::new(TEST_TIMEOUT, TEST_TIMEOUT).expect("client");
-        let queue = Arc::new(SqsQueue::new(
-            sqs.clone(),
-            queue_url.clone(),
-            Some(dlq_url.clone()),
-        ));
+        // The webhooks' hand-off as the functions wire it: their own signed sends.
+        let queue = Arc::new(
+            SqsQueue::new(sqs.clone(), queue_url.clone(), Some(dlq_url.clone()))
+                .with_signed_send(signed_send(&moto.endpoint).await),
+        );
         let deps = Deps {
             channels: auth.clone(),
             hand_off: queue.clone(),
@@ -253,7 +249,6 @@ impl Durable {
             queue,
             _moto: moto,
             sqs,
-            sqs_calls,
             queue_url,
             dlq_url,
             channels,

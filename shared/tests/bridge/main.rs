@@ -16,6 +16,7 @@ mod pulled;
 mod qapla_api;
 mod reconcile;
 mod sample_events;
+mod signed_send;
 mod soak;
 mod template_metrics;
 mod tls;
