@@ -97,17 +97,19 @@ impl Fields {
     }
 
     fn to_json(&self) -> String {
-        let mut out = String::from("{");
+        let mut out = Vec::with_capacity(512);
+        out.push(b'{');
         for (i, (name, value)) in self.0.iter().enumerate() {
             if i > 0 {
-                out.push(',');
+                out.push(b',');
             }
-            out.push_str(&Value::String(name.clone()).to_string());
-            out.push(':');
-            out.push_str(&value.to_string());
+            // Writing to a Vec cannot fail, and serde_json writes UTF-8.
+            let _ = serde_json::to_writer(&mut out, name);
+            out.push(b':');
+            let _ = serde_json::to_writer(&mut out, value);
         }
-        out.push('}');
-        out
+        out.push(b'}');
+        String::from_utf8(out).unwrap_or_default()
     }
 
     fn add(&mut self, field: &Field, value: Value) {
