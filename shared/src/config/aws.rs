@@ -38,9 +38,8 @@ impl AwsEnvironment {
         }
     }
 
-    /// The SDK configuration, with the bridge's HTTP client (one TLS stack, compiled-in
-    /// roots). Fails naming the first variable that is missing.
-    pub fn sdk_config(&self) -> Result<aws_types::SdkConfig, ConfigError> {
+    /// The region and the role's credentials. Fails naming the first variable missing.
+    pub(crate) fn region_and_credentials(&self) -> Result<(String, Credentials), ConfigError> {
         let missing = |variable| ConfigError {
             variable,
             problem: "must be set (Lambda sets it)".into(),
@@ -60,6 +59,13 @@ impl AwsEnvironment {
             None,
             "lambda-environment",
         );
+        Ok((region, credentials))
+    }
+
+    /// The SDK configuration, with the bridge's HTTP client (one TLS stack, compiled-in
+    /// roots). Fails naming the first variable that is missing.
+    pub fn sdk_config(&self) -> Result<aws_types::SdkConfig, ConfigError> {
+        let (region, credentials) = self.region_and_credentials()?;
         let http = crate::http::sdk::client(crate::http::sdk::CONNECT_TIMEOUT).map_err(|e| {
             ConfigError {
                 variable: "AWS_REGION",

@@ -17,7 +17,7 @@ pub struct SqsQueue {
     client: aws_sdk_sqs::Client,
     queue_url: String,
     dead_letter_url: Option<String>,
-    /// The webhooks' single sends, without the SDK's orchestrator.
+    /// The webhooks' sends, without the SDK's orchestrator.
     signed: Option<SignedSend>,
 }
 
@@ -35,8 +35,8 @@ impl SqsQueue {
         }
     }
 
-    /// Single messages ([`HandOff::hand_off`], a webhook's post) go through `signed`; batches
-    /// and the worker's calls keep the SDK.
+    /// The hand-off's sends (`SendMessageBatch`, and `SendMessage` for single messages and
+    /// retried entries) go through `signed`; the worker's calls and dead letters keep the SDK.
     pub fn with_signed_send(mut self, signed: SignedSend) -> Self {
         self.signed = Some(signed);
         self

@@ -8,15 +8,15 @@
 //! resolved once at start-up; the retry is the SDK's standard one (three attempts; transport
 //! failures, 5xx, 429 and throttling errors retried after a jittered exponential backoff);
 //! like the SDK's, no timeout but the connect timeout: the caller's deadline bounds a call
-//! (a webhook answers before API Gateway's 29 s). The credentials are Lambda's, fixed for the life of the
-//! execution environment (see [`crate::config::AwsEnvironment`]). Tested against
+//! (a webhook answers before API Gateway's 29 s). The credentials are Lambda's, fixed for
+//! the life of the execution environment (see [`crate::config::AwsEnvironment`]). Tested against
 //! `moto_server` with its IAM signature check on.
 
 use crate::config::{AwsEnvironment, ConfigError};
+use crate::http::Class;
 use aws_sdk_sqs::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
 use aws_smithy_runtime_api::client::identity::Identity;
-use secrecy::ExposeSecret;
 use std::time::{Duration, SystemTime};
 
 /// Attempts per message, as the SDK's standard retry.
@@ -57,8 +57,8 @@ impl SendError {
     fn retryable(&self) -> bool {
         match self {
             SendError::Refused { status, code } => {
-                *status == 429
-                    || *status >= 500
+                let class = reqwest::StatusCode::from_u16(*status).map(Class::of);
+                class.is_ok_and(|c| c == Class::Retryable)
                     || code.as_deref().is_some_and(|c| {
                         ["Throttl", "RequestThrottled", "RequestTimeout"]
                             .iter()
@@ -115,21 +115,8 @@ impl SignedSend {
     /// From Lambda's environment: the SDK's endpoint for SQS in `AWS_REGION` (or
     /// `AWS_ENDPOINT_URL`), the role's credentials. Fails naming a missing variable.
     pub async fn new(aws: &AwsEnvironment) -> Result<Self, ConfigError> {
-        let missing = |variable| ConfigError {
-            variable,
-            problem: "must be set (Lambda sets it)".into(),
-        };
-        let region = aws.region.clone().ok_or(missing("AWS_REGION"))?;
-        let key_id = (aws.access_key_id.as_ref()).ok_or(missing("AWS_ACCESS_KEY_ID"))?;
-        let secret = (aws.secret_access_key.as_ref()).ok_or(missing("AWS_SECRET_ACCESS_KEY"))?;
-        let identity = aws_credential_types::Credentials::new(
-            key_id.expose_secret(),
-            secret.expose_secret(),
-            (aws.session_token.as_ref()).map(|t| t.expose_secret().to_owned()),
-            None,
-            "lambda-environment",
-        )
-        .into();
+        let (region, credentials) = aws.region_and_credentials()?;
+        let identity = credentials.into();
         let params = Params::builder()
             .region(region.clone())
             .set_endpoint(aws.endpoint_url.clone())
@@ -146,13 +133,12 @@ impl SignedSend {
             variable: "AWS_ENDPOINT_URL",
             problem: format!("not a URL: {e}"),
         })?;
-        let http = crate::http::tls::client_builder()
-            .connect_timeout(crate::http::sdk::CONNECT_TIMEOUT)
-            .build()
-            .map_err(|e| ConfigError {
+        let http = crate::http::sdk::aws_http(crate::http::sdk::CONNECT_TIMEOUT).map_err(|e| {
+            ConfigError {
                 variable: "AWS_REGION",
                 problem: format!("cannot build the HTTP client: {e}"),
-            })?;
+            }
+        })?;
         Ok(SignedSend {
             http,
             url,

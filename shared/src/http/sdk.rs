@@ -23,10 +23,17 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(3100);
 /// An HTTP client for `SdkConfig::http_client`, with the given connect timeout (the SDK's
 /// read timeout, when set, applies per request).
 pub fn client(connect_timeout: Duration) -> Result<SharedHttpClient, reqwest::Error> {
-    let http = super::tls::client_builder()
+    Ok(SharedHttpClient::new(Reqwest {
+        http: aws_http(connect_timeout)?,
+    }))
+}
+
+/// The reqwest client under AWS calls: the SDK's (above) and the webhooks' own signed SQS
+/// sends (`delivery::SignedSend`).
+pub fn aws_http(connect_timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
+    super::tls::client_builder()
         .connect_timeout(connect_timeout)
-        .build()?;
-    Ok(SharedHttpClient::new(Reqwest { http }))
+        .build()
 }
 
 #[derive(Debug, Clone)]

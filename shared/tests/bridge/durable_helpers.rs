@@ -121,19 +121,14 @@ pub fn test_policy() -> WorkerPolicy {
 
 /// The webhooks' SQS sender with dummy credentials on a loopback endpoint.
 pub async fn signed_send(endpoint: &str) -> SignedSend {
-    let vars = [
-        ("AWS_REGION", "eu-west-1"),
-        ("AWS_ACCESS_KEY_ID", "test"),
-        ("AWS_SECRET_ACCESS_KEY", "test"),
-        ("AWS_ENDPOINT_URL", endpoint),
-    ];
-    let config = bridge_core::config::Config::from_lookup(|k| {
-        vars.iter()
-            .find(|(n, _)| *n == k)
-            .map(|(_, v)| v.to_string())
-    })
-    .expect("config");
-    SignedSend::new(&config.aws).await.expect("sender")
+    SignedSend::new(&loopback_aws(endpoint))
+        .await
+        .expect("sender")
+}
+
+/// An SQS client with dummy credentials on a loopback endpoint.
+pub fn sqs_client(endpoint: &str) -> aws_sdk_sqs::Client {
+    aws_conf(endpoint).0
 }
 
 /// A DynamoDB client with dummy credentials on a loopback endpoint.

@@ -31,6 +31,27 @@ pub enum Mode {
 
 pub use testkit::workspace;
 
+/// A [`bridge_core::config::Config`] from these variables only.
+pub fn config_from(vars: &[(&str, &str)]) -> bridge_core::config::Config {
+    bridge_core::config::Config::from_lookup(|k| {
+        vars.iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| v.to_string())
+    })
+    .expect("config")
+}
+
+/// The AWS environment of a function whose AWS is at `endpoint` (dummy credentials).
+pub fn loopback_aws(endpoint: &str) -> bridge_core::config::AwsEnvironment {
+    config_from(&[
+        ("AWS_REGION", "eu-west-1"),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_ENDPOINT_URL", endpoint),
+    ])
+    .aws
+}
+
 pub fn fixture(name: &str) -> String {
     std::fs::read_to_string(workspace().join("fixtures/qapla").join(name)).expect("fixture exists")
 }

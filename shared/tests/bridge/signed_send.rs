@@ -2,9 +2,8 @@
 //! with its signature and IAM policy check on, with a role's temporary credentials as Lambda
 //! gives them; and its retry against a local server.
 
-use crate::durable_helpers::shipment;
-use crate::helpers::{IT_KEY, Logs, Mode, ok, post, secret, send};
-use bridge_core::config::Config;
+use crate::durable_helpers::{shipment, signed_send, sqs_client};
+use crate::helpers::{IT_KEY, Logs, Mode, config_from, loopback_aws, ok, post, secret, send};
 use bridge_core::delivery::{Entry, Envelope, HandOff, SendError, SignedSend, SqsQueue, group_id};
 use bridge_core::qapla::ShipmentPayload;
 use serde_json::{Value, json};
@@ -21,25 +20,10 @@ fn entry<'a>(id: &'a str, dedup: &'a str) -> Entry<'a> {
     }
 }
 
-fn config(vars: &[(&str, &str)]) -> Config {
-    Config::from_lookup(|k| {
-        vars.iter()
-            .find(|(n, _)| *n == k)
-            .map(|(_, v)| v.to_string())
-    })
-    .expect("config")
-}
-
 /// moto with the channel `it`'s secret and a FIFO queue, set up before signatures are
 /// checked; the queue's URL and ARN.
 async fn stack(moto: &Moto) -> (aws_types::SdkConfig, String) {
-    let setup = config(&[
-        ("AWS_REGION", "eu-west-1"),
-        ("AWS_ACCESS_KEY_ID", "setup"),
-        ("AWS_SECRET_ACCESS_KEY", "setup"),
-        ("AWS_ENDPOINT_URL", &moto.endpoint),
-    ]);
-    let aws = setup.aws.sdk_config().expect("aws");
+    let aws = loopback_aws(&moto.endpoint).sdk_config().expect("aws");
     let settings = secret(Mode::Api, "http://127.0.0.1:9", IT_KEY, "it");
     aws_sdk_secretsmanager::Client::new(&aws)
         .create_secret()
@@ -92,7 +76,7 @@ async fn the_webhook_hands_off_with_a_signature_moto_checks() {
     let [key_id, secret_key, token] = moto.role_credentials("webhook", &webhook_policy()).await;
     moto.check_signatures(true).await;
     // The shipment function's configuration in the stack, with the role's credentials.
-    let function = config(&[
+    let function = config_from(&[
         ("AWS_REGION", "eu-west-1"),
         ("AWS_ACCESS_KEY_ID", &key_id),
         ("AWS_SECRET_ACCESS_KEY", &secret_key),
@@ -150,7 +134,7 @@ async fn a_wrong_secret_or_a_queue_outside_the_policy_is_refused_at_once() {
             ("AWS_SESSION_TOKEN", token.as_str()),
             ("AWS_ENDPOINT_URL", moto.endpoint.as_str()),
         ];
-        let aws = config(&vars).aws;
+        let aws = config_from(&vars).aws;
         async move { SignedSend::new(&aws).await.expect("sender") }
     };
     let good = sender(&secret_key).await;
@@ -182,16 +166,6 @@ async fn a_wrong_secret_or_a_queue_outside_the_policy_is_refused_at_once() {
     assert!(!text.contains(&secret_key) && !text.contains(&token));
 }
 
-async fn sender_to(server: &MockServer) -> SignedSend {
-    let vars = [
-        ("AWS_REGION", "eu-west-1"),
-        ("AWS_ACCESS_KEY_ID", "test"),
-        ("AWS_SECRET_ACCESS_KEY", "test"),
-        ("AWS_ENDPOINT_URL", &server.uri()),
-    ];
-    SignedSend::new(&config(&vars).aws).await.expect("sender")
-}
-
 async fn answer(server: &MockServer, target: &str, status: u16, body: Value, times: u64) {
     Mock::given(method("POST"))
         .and(header("x-amz-target", target))
@@ -206,7 +180,7 @@ const BATCH: &str = "AmazonSQS.SendMessageBatch";
 #[tokio::test]
 async fn throttling_and_server_errors_are_tried_again_three_times_at_most() {
     let server = MockServer::start().await;
-    let sender = sender_to(&server).await;
+    let sender = signed_send(&server.uri()).await;
     let throttled = json!({"__type": "com.amazonaws.sqs#RequestThrottled", "message": "slow down"});
     answer(&server, BATCH, 400, throttled, 1).await;
     answer(&server, BATCH, 503, json!({}), 1).await;
@@ -249,8 +223,8 @@ async fn throttling_and_server_errors_are_tried_again_three_times_at_most() {
 async fn entries_a_batch_did_not_list_as_sent_are_sent_singly() {
     let server = MockServer::start().await;
     let url = format!("{}/123456789012/q.fifo", server.uri());
-    let queue = SqsQueue::new(aws_client(&server.uri()), url, None)
-        .with_signed_send(sender_to(&server).await);
+    let queue = SqsQueue::new(sqs_client(&server.uri()), url, None)
+        .with_signed_send(signed_send(&server.uri()).await);
     let failed = json!({"Id": "1", "SenderFault": false, "Code": "InternalError"});
     // Entry 2 is in neither list.
     let batch = json!({"Successful": [{"Id": "0", "MessageId": "m0"}], "Failed": [failed]});
@@ -312,16 +286,6 @@ fn envelope(n: usize) -> Envelope {
     envelope
 }
 
-fn aws_client(endpoint: &str) -> aws_sdk_sqs::Client {
-    let vars = [
-        ("AWS_REGION", "eu-west-1"),
-        ("AWS_ACCESS_KEY_ID", "test"),
-        ("AWS_SECRET_ACCESS_KEY", "test"),
-        ("AWS_ENDPOINT_URL", endpoint),
-    ];
-    aws_sdk_sqs::Client::new(&config(&vars).aws.sdk_config().expect("aws"))
-}
-
 /// SQS's answer to a `SendMessageBatch`: every entry sent.
 struct AllSent;
 
@@ -345,8 +309,8 @@ async fn a_post_of_1000_orders_is_sent_in_100_batch_calls() {
         .mount(&server)
         .await;
     let url = format!("{}/123456789012/q.fifo", server.uri());
-    let queue = SqsQueue::new(aws_client(&server.uri()), url, None)
-        .with_signed_send(sender_to(&server).await);
+    let queue = SqsQueue::new(sqs_client(&server.uri()), url, None)
+        .with_signed_send(signed_send(&server.uri()).await);
     let deps = bridge_core::webhook::Deps {
         hand_off: std::sync::Arc::new(queue),
         max_body_bytes: 6_000_000,

@@ -3,7 +3,6 @@
 //! SDK's client, while a client told to trust that certificate gets through to it.
 
 use crate::helpers::*;
-use bridge_core::config::Config;
 use bridge_core::connectif::ConnectifClient;
 use bridge_core::telemetry::error_chain;
 use rustls::pki_types::CertificateDer;
@@ -61,19 +60,9 @@ async fn a_self_signed_connectif_endpoint_is_refused() {
 #[tokio::test]
 async fn a_self_signed_aws_endpoint_is_refused() {
     let server = SelfSigned::start().await;
-    let vars = [
-        ("AWS_REGION", "eu-west-1"),
-        ("AWS_ACCESS_KEY_ID", "test"),
-        ("AWS_SECRET_ACCESS_KEY", "test"),
-        ("AWS_ENDPOINT_URL", server.url.as_str()),
-    ];
-    let config = Config::from_lookup(|k| {
-        vars.iter()
-            .find(|(n, _)| *n == k)
-            .map(|(_, v)| v.to_string())
-    })
-    .expect("config");
-    let aws = config.aws.sdk_config().expect("sdk config");
+    let aws = crate::helpers::loopback_aws(&server.url)
+        .sdk_config()
+        .expect("sdk config");
     let refused = aws_sdk_secretsmanager::Client::new(&aws)
         .get_secret_value()
         .secret_id("qapla-connectif/it")
