@@ -46,6 +46,7 @@ fn local_deps() -> Deps {
         )),
         hand_off: Arc::new(MemoryQueue::new(Duration::ZERO)),
         max_body_bytes: 1024 * 1024,
+        senders: Default::default(),
     }
 }
 

@@ -1,5 +1,6 @@
 //! Test support shared by the workspace's test suites (loopback only).
 
+pub mod invariants;
 mod moto_auth;
 pub mod runtime_api;
 pub mod tls;

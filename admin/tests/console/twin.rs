@@ -78,6 +78,7 @@ impl Twin {
             channels: channels.clone(),
             hand_off: queue.clone(),
             max_body_bytes: 256 * 1024,
+            senders: Default::default(),
         });
         let client =
             ConnectifClient::new(Duration::from_secs(2), Duration::from_secs(5)).expect("client");

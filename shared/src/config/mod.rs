@@ -35,6 +35,10 @@ pub struct Config {
     pub cache_limits: CacheLimits,
     /// `MAX_BODY_BYTES`: larger posts are refused with 413.
     pub max_body_bytes: usize,
+    /// `ALLOWED_SENDERS`: comma-separated addresses or CIDR ranges the webhooks accept posts
+    /// from (Qapla's published list: [`QAPLA_SENDERS`](crate::webhook::QAPLA_SENDERS));
+    /// unset or blank: any sender.
+    pub senders: crate::webhook::Senders,
     /// `CONNECTIF_CONNECT_TIMEOUT_MS`.
     pub connect_timeout: Duration,
     /// `CONNECTIF_TIMEOUT_MS`: whole request, connection included.
@@ -70,6 +74,7 @@ impl Default for Config {
             secret_recheck: Duration::from_secs(10),
             cache_limits: CacheLimits::default(),
             max_body_bytes: 1024 * 1024,
+            senders: crate::webhook::Senders::anyone(),
             connect_timeout: Duration::from_secs(2),
             request_timeout: Duration::from_secs(8),
             retry: RetryPolicy::in_process(),
@@ -123,6 +128,7 @@ impl Config {
         if let Some(n) = v.number("MAX_BODY_BYTES")? {
             c.max_body_bytes = usize::try_from(n).unwrap_or(usize::MAX);
         }
+        set(&mut c.senders, senders(&v)?);
         set(
             &mut c.connect_timeout,
             v.duration("CONNECTIF_CONNECT_TIMEOUT_MS", MILLI)?,
@@ -188,6 +194,19 @@ impl<F: Fn(&str) -> Option<String>> Vars<F> {
         let times = |n: u64| unit.saturating_mul(u32::try_from(n).unwrap_or(u32::MAX));
         Ok(self.number(name)?.map(times))
     }
+}
+
+/// `ALLOWED_SENDERS`, when set.
+fn senders<F: Fn(&str) -> Option<String>>(
+    v: &Vars<F>,
+) -> Result<Option<crate::webhook::Senders>, ConfigError> {
+    let parse = |list: String| {
+        crate::webhook::Senders::parse(&list).map_err(|e| ConfigError {
+            variable: "ALLOWED_SENDERS",
+            problem: e.to_string(),
+        })
+    };
+    v.text("ALLOWED_SENDERS").map(parse).transpose()
 }
 
 /// The reconciler's `RECONCILE_INTERVAL_MINUTES`, `_OVERLAP_MINUTES` and `_LAG_MINUTES`.
@@ -269,6 +288,11 @@ mod tests {
         );
         let err = from(&[("MAX_BODY_BYTES", "lots")]).expect_err("invalid");
         assert_eq!(err.variable, "MAX_BODY_BYTES");
+        let c = from(&[("ALLOWED_SENDERS", crate::webhook::QAPLA_SENDERS)]).expect("valid");
+        assert!(c.senders.restricted() && c.senders.allows("35.195.158.219"));
+        let err = from(&[("ALLOWED_SENDERS", "34.96.89.1,qapla")]).expect_err("invalid");
+        assert_eq!(err.variable, "ALLOWED_SENDERS");
+        assert!(err.problem.contains("`qapla`"), "{}", err.problem);
         let c = from(&[
             ("DELIVERY_BASE_DELAY_SECONDS", "1"),
             ("DELIVERY_MAX_DELAY_SECONDS", "4"),

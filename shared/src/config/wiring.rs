@@ -182,6 +182,7 @@ impl Config {
             channels,
             hand_off,
             max_body_bytes: self.max_body_bytes,
+            senders: self.senders.clone(),
         })
     }
 }

@@ -3,46 +3,13 @@
 //! Field sets (ids and Connectif types) are documented in the README, exactly as a shop
 //! creates them in Connectif. Every value is a string except `cashOnDelivery` (Boolean).
 
-use super::{ConnectifEvent, Enrich, Fields, Reception, StatusRef};
+use super::{ConnectifEvent, Enrich, Fields, Reception, SkipReason, StatusRef};
 use super::{OrderShipped, ReturnRequest, ShipmentStatus};
 use crate::channel::{ChannelSettings, ReturnShipments, TrackingUrlSource};
 use crate::customer::Email;
 use crate::http::url_encode;
 use crate::qapla::{Order, ReturnShipment, ShipmentPayload};
 use crate::status::{self, Language};
-
-/// Why an accepted Qapla' event produces no Connectif event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SkipReason {
-    /// No customer e-mail in the payload (v1.2 shipments never have one).
-    NoCustomerEmail,
-    /// An e-mail that is not an address.
-    InvalidCustomerEmail,
-    /// No customer name (a required field of every event).
-    NoCustomerName,
-    /// A child shipment of a multi-parcel order (`notifyChildShipments` is off).
-    ChildShipment,
-    /// A return shipment's status (`returnShipments` is `skip`).
-    ReturnShipment,
-    /// The channel has no Connectif endpoint for this reception event (endpoint mode).
-    NoEndpoint,
-    /// The channel wants Qapla's tracking page, which needs a tracking number.
-    NoTrackingNumber,
-}
-
-impl SkipReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SkipReason::NoCustomerEmail => "no_customer_email",
-            SkipReason::InvalidCustomerEmail => "invalid_customer_email",
-            SkipReason::NoCustomerName => "no_customer_name",
-            SkipReason::ChildShipment => "child_shipment",
-            SkipReason::ReturnShipment => "return_shipment",
-            SkipReason::NoEndpoint => "no_endpoint",
-            SkipReason::NoTrackingNumber => "no_tracking_number",
-        }
-    }
-}
 
 /// The customer's e-mail and name, or why they are not usable.
 fn customer(email: Option<&str>, name: Option<&str>) -> Result<(Email, String), SkipReason> {

@@ -85,6 +85,11 @@ impl Fields {
 
     /// The first field a shop creates as required (README) that is empty: never sent so.
     pub fn missing_required(&self) -> Option<&'static str> {
+        self.empty_required().into_iter().next()
+    }
+
+    /// Every field a shop creates as required (README) that is empty.
+    pub fn empty_required(&self) -> Vec<&'static str> {
         let (email, required): (_, &[(&'static str, &str)]) = match self {
             Fields::ShipmentStatus(f) => (
                 &f.customer_email,
@@ -112,13 +117,12 @@ impl Fields {
                 ],
             ),
         };
-        if email.is_none() {
-            return Some("customerEmail");
-        }
-        required
-            .iter()
-            .find(|(_, value)| value.trim().is_empty())
-            .map(|(name, _)| *name)
+        let email = email.is_none().then_some("customerEmail");
+        let empty = required.iter().filter(|(_, value)| value.trim().is_empty());
+        email
+            .into_iter()
+            .chain(empty.map(|(name, _)| *name))
+            .collect()
     }
 }
 

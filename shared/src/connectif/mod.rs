@@ -4,10 +4,12 @@
 mod build;
 mod client;
 mod events;
+mod skip;
 
-pub use build::{SkipReason, order_event, return_event, shipment_event, tracking_url};
+pub use build::{order_event, return_event, shipment_event, tracking_url};
 pub use client::{ConnectifClient, DeliveryError};
 pub use events::{Fields, OrderShipped, ReturnRequest, ShipmentStatus};
+pub use skip::SkipReason;
 
 use crate::Kind;
 use serde::{Deserialize, Serialize};
@@ -94,6 +96,17 @@ pub struct Enrich {
     /// The status as Qapla' sent it, to label it in the contact's language once known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<StatusRef>,
+}
+
+impl Enrich {
+    /// Whether enrichment fills `field` (a reception event's field id) when it is empty.
+    pub fn fills(&self, field: &str) -> bool {
+        match field {
+            "customerEmail" | "customerName" => self.customer,
+            "trackingUrl" => self.tracking_url,
+            _ => false,
+        }
+    }
 }
 
 /// A shipment status as Qapla' sent it.

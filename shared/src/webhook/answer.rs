@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Refusal {
     NotAnHttpEvent,
+    SenderNotAllowed,
     MethodNotAllowed,
     BadChannel,
     BadBase64,
@@ -26,6 +27,7 @@ impl Refusal {
     pub(super) fn reason(self) -> &'static str {
         match self {
             Refusal::NotAnHttpEvent => "not_an_http_event",
+            Refusal::SenderNotAllowed => "sender_not_allowed",
             Refusal::MethodNotAllowed => "method_not_allowed",
             Refusal::BadChannel => "invalid_channel_id",
             Refusal::BadBase64 => "invalid_base64_body",
@@ -49,7 +51,8 @@ impl Refusal {
         )
     }
 
-    /// Unknown channel, bad channel id, missing and wrong key all answer the same 401.
+    /// A sender not on the allow-list, unknown channel, bad channel id, missing and wrong
+    /// key all answer the same 401.
     pub(super) fn status(self) -> u16 {
         match self {
             Refusal::MethodNotAllowed => 405,
@@ -58,7 +61,8 @@ impl Refusal {
             | Refusal::EmptyBody
             | Refusal::InvalidJson => 400,
             Refusal::TooLarge => 413,
-            Refusal::BadChannel
+            Refusal::SenderNotAllowed
+            | Refusal::BadChannel
             | Refusal::MissingKey
             | Refusal::UnknownChannel
             | Refusal::WrongKey => 401,

@@ -36,6 +36,8 @@ struct RequestContext {
 struct HttpDescription {
     #[serde(deserialize_with = "nullable")]
     method: String,
+    #[serde(rename = "sourceIp", deserialize_with = "nullable")]
+    source_ip: String,
 }
 
 fn nullable<'de, D, T>(d: D) -> Result<T, D::Error>
@@ -54,6 +56,11 @@ pub struct BadBase64;
 impl HttpEvent {
     pub fn method(&self) -> &str {
         &self.request_context.http.method
+    }
+
+    /// The address the post came from, as API Gateway saw it (empty when not given).
+    pub fn source_ip(&self) -> &str {
+        &self.request_context.http.source_ip
     }
 
     /// The channel id: API Gateway's `{channel}` path parameter, else the segment after
@@ -106,7 +113,7 @@ mod tests {
     #[test]
     fn missing_and_null_parts_read_as_empty() {
         let e = event(json!({ "pathParameters": null, "body": null, "requestContext": null }));
-        assert_eq!((e.method(), e.channel()), ("", None));
+        assert_eq!((e.method(), e.channel(), e.source_ip()), ("", None, ""));
         assert_eq!(e.body().expect("plain").as_ref(), b"");
     }
 
@@ -117,6 +124,12 @@ mod tests {
         let e = event(json!({ "rawPath": "/x", "pathParameters": { "channel": "es" } }));
         assert_eq!(e.channel(), Some("es"));
         assert_eq!(event(json!({ "rawPath": "/qapla//x" })).channel(), None);
+    }
+
+    #[test]
+    fn the_source_address_is_api_gateways() {
+        let e = event(json!({ "requestContext": { "http": { "sourceIp": "34.96.89.1" } } }));
+        assert_eq!(e.source_ip(), "34.96.89.1");
     }
 
     #[test]

@@ -50,13 +50,20 @@ impl<'a> Draft<'a> {
 fn plan<T>(auth: &Authenticated<T>, kind: Kind, draft: Draft<'_>) -> Planned {
     let key = draft.key.trim().to_owned();
     // An event whose reception has no endpoint (endpoint mode) is not sent at all: never to
-    // another kind's endpoint.
+    // another kind's endpoint. Nor is one that could never be whole.
     let built = draft.built.and_then(|(event, enrich)| {
         let reception = event.reception.unwrap_or(Reception::of(kind));
-        if auth.settings().connectif.delivers(reception) {
-            Ok((event, enrich))
-        } else {
+        let unfillable = event
+            .fields
+            .empty_required()
+            .into_iter()
+            .any(|field| !enrich.as_ref().is_some_and(|e| e.fills(field)));
+        if !auth.settings().connectif.delivers(reception) {
             Err(SkipReason::NoEndpoint)
+        } else if unfillable {
+            Err(SkipReason::EmptyRequiredField)
+        } else {
+            Ok((event, enrich))
         }
     });
     match built {

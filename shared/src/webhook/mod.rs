@@ -10,9 +10,11 @@ mod answer;
 mod event;
 mod kinds;
 mod log;
+mod senders;
 
 pub use event::{HttpEvent, HttpResponse};
 pub use kinds::{Planned, Webhook};
+pub use senders::{BadSender, QAPLA_SENDERS, Senders};
 
 use crate::channel::{AuthError, Authenticated, Authenticator, ChannelId};
 use crate::delivery::{Envelope, HandOff};
@@ -31,6 +33,8 @@ pub struct Deps {
     pub hand_off: Arc<dyn HandOff>,
     /// Larger bodies are refused with 413.
     pub max_body_bytes: usize,
+    /// Who may post (`ALLOWED_SENDERS`): anyone by default.
+    pub senders: Senders,
 }
 
 /// Time kept back from the invocation's deadline to log and answer: a post that is not fully
@@ -80,6 +84,7 @@ pub async fn handle<W: Webhook>(
         .and_then(HttpEvent::channel)
         .unwrap_or_default()
         .to_owned();
+    let source_ip = event.as_ref().map(HttpEvent::source_ip).unwrap_or_default();
     // The post's keys, once its body is read: on the refusal line too, so that a parcel's
     // story (`bridge-admin trace`) includes the posts that were refused.
     let mut keys = String::new();
@@ -98,6 +103,7 @@ pub async fn handle<W: Webhook>(
                 channel = %channel_text,
                 kind = W::KIND.as_str(),
                 key = %keys,
+                source_ip,
                 outcome = "rejected",
                 reason = refusal.reason(),
                 detail = detail.as_deref().unwrap_or(""),
@@ -125,8 +131,8 @@ async fn accept<W: Webhook>(
     let (channel, body) = read(deps, req)?;
     let payload = W::parse(&body).map_err(|e| (Refusal::InvalidJson, Some(e.to_string())))?;
     *keys = payload.keys().join(",");
-    // Every line logged while handling it names the post's keys.
-    let span = tracing::info_span!("post", key = %keys);
+    // Every line logged while handling it names the post's keys and where it came from.
+    let span = tracing::info_span!("post", key = %keys, source_ip = req.source_ip());
     authenticate_and_hand_off(deps, channel, payload, started, deadline)
         .instrument(span)
         .await
@@ -165,6 +171,10 @@ async fn authenticate_and_hand_off<W: Webhook>(
 
 /// The channel and the body of a well-formed post.
 fn read<'a>(deps: &Deps, req: &'a HttpEvent) -> Result<(ChannelId, Cow<'a, [u8]>), Refused> {
+    // First: a sender not on the allow-list learns nothing, and costs no secret look-up.
+    if !deps.senders.allows(req.source_ip()) {
+        return Err((Refusal::SenderNotAllowed, None));
+    }
     if req.method() != "POST" {
         return Err((Refusal::MethodNotAllowed, Some(req.method().to_owned())));
     }

@@ -157,6 +157,7 @@ async fn the_same_qapla_post_five_times_reaches_connectif_once_even_days_later()
         channels: d.deps.channels.clone(),
         hand_off: memory.clone(),
         max_body_bytes: 64 * 1024,
+        senders: Default::default(),
     };
     let _ = send::<ShipmentPayload>(&deps, post("/qapla/it/shipments", delivered())).await;
     let copy = memory.receive(1).remove(0);
@@ -333,6 +334,7 @@ async fn a_post_of_1000_orders_is_queued() {
         channels: d.deps.channels.clone(),
         hand_off: d.deps.hand_off.clone(),
         max_body_bytes: 6_000_000,
+        senders: Default::default(),
     };
     let started = std::time::Instant::now();
     // moto's FIFO queue scans every stored message on each send (about a minute for 1,000

@@ -232,6 +232,7 @@ impl Durable {
             channels: auth.clone(),
             hand_off: queue.clone(),
             max_body_bytes: 64 * 1024,
+            senders: Default::default(),
         };
         let state = Arc::new(DynamoState::new(
             ddb.clone(),
@@ -369,6 +370,7 @@ impl LocalDurable {
             channels: auth,
             hand_off: queue.clone(),
             max_body_bytes: 64 * 1024,
+            senders: Default::default(),
         };
         LocalDurable {
             queue,

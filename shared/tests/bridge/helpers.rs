@@ -126,6 +126,7 @@ pub fn deps_with(store: Arc<dyn ChannelStore>, recheck: Duration) -> Deps {
             fast_retry(),
         )),
         max_body_bytes: 64 * 1024,
+        senders: Default::default(),
     }
 }
 

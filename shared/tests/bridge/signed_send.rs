@@ -314,6 +314,7 @@ async fn a_post_of_1000_orders_is_sent_in_100_batch_calls() {
     let deps = bridge_core::webhook::Deps {
         hand_off: std::sync::Arc::new(queue),
         max_body_bytes: 6_000_000,
+        senders: Default::default(),
         ..crate::helpers::deps(Mode::Api, "http://127.0.0.1:9")
     };
     let event = post("/qapla/it/orders", crate::durable::orders_post(1000));

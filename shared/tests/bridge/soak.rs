@@ -76,6 +76,7 @@ async fn soak_in_process_10000_events_500_shipments_30_percent_failures() {
         channels: channels.clone(),
         hand_off: queue.clone(),
         max_body_bytes: 64 * 1024,
+        senders: Default::default(),
     };
     let started = Instant::now();
     post_all(&deps, SHIPMENTS, PER_SHIPMENT).await;

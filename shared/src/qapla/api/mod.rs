@@ -79,15 +79,7 @@ impl QaplaApi {
     ) -> Result<Option<ApiShipment>, ApiError> {
         let query = [("trackingNumber", tracking_number.trim())];
         let inner = self.call(base, "1.3", "getShipment", key, &query).await?;
-        let answer: GetShipment = read("getShipment", &inner)?;
-        let listed = answer.shipments.and_then(|s| s.into_iter().next());
-        Ok(match answer.shipment.or(listed) {
-            Some(shipment) => Some(shipment),
-            // A bare answer: the shipment's fields next to `result`.
-            None => read::<ApiShipment>("getShipment", &inner)
-                .ok()
-                .filter(|s| s.consignee.is_some() || s.url.is_some()),
-        })
+        shipment_in(&inner)
     }
 
     /// Every shipment whose status changed between `from` and `to` (`YYYY-MM-DD HH:MM:SS`,
@@ -103,7 +95,7 @@ impl QaplaApi {
         let query = [("dateFrom", from), ("dateTo", to), ("lang", lang)];
         let call = "trackingByTimeFrame";
         let inner = self.call(base, "1.2", call, key, &query).await?;
-        Ok(read::<TrackingByTimeFrame>(call, &inner)?.shipments)
+        shipments_in_time_frame(&inner)
     }
 
     /// The channel the key belongs to: Qapla's own check that a key works.
@@ -160,29 +152,88 @@ impl QaplaApi {
         let status = response.status();
         let retry_after = retry_after(response.headers());
         let body = response.bytes().await.unwrap_or_default();
-        let inner = unwrap(&body, call);
-        let head: Head = serde_json::from_str(&inner).unwrap_or_default();
-        // Qapla's short error text, without the key should it quote it.
-        let error = head.error.replace(key.expose_secret(), "***");
-        let error: String = error.chars().take(80).collect();
-        match Class::of(status) {
-            Class::Retryable => Err(ApiError::Busy {
-                status: status.as_u16(),
-                retry_after,
-            }),
-            _ if head.error == "Too Many Requests" => Err(ApiError::Busy {
-                status: status.as_u16(),
-                retry_after,
-            }),
-            Class::Refused if status != reqwest::StatusCode::NOT_FOUND => Err(ApiError::Refused {
-                call,
-                status: status.as_u16(),
-                error,
-            }),
-            Class::Success if head.result == "OK" => Ok(inner),
-            _ => Err(ApiError::Ko { call, error }),
-        }
+        classify(call, status, retry_after, &body, key)
     }
+}
+
+/// What Qapla' answered to `call` with `status` and `body`: the unwrapped answer if OK, else
+/// the classified error (never quoting `key`).
+fn classify(
+    call: &'static str,
+    status: reqwest::StatusCode,
+    retry_after: Option<Duration>,
+    body: &[u8],
+    key: &SecretString,
+) -> Result<String, ApiError> {
+    let inner = unwrap(body, call);
+    let head: Head = serde_json::from_str(&inner).unwrap_or_default();
+    // Qapla's short error text, without the key should it quote it.
+    let error = head.error.replace(key.expose_secret(), "***");
+    let error: String = error.chars().take(80).collect();
+    match Class::of(status) {
+        Class::Retryable => Err(ApiError::Busy {
+            status: status.as_u16(),
+            retry_after,
+        }),
+        _ if head.error == "Too Many Requests" => Err(ApiError::Busy {
+            status: status.as_u16(),
+            retry_after,
+        }),
+        Class::Refused if status != reqwest::StatusCode::NOT_FOUND => Err(ApiError::Refused {
+            call,
+            status: status.as_u16(),
+            error,
+        }),
+        Class::Success if head.result == "OK" => Ok(inner),
+        _ => Err(ApiError::Ko { call, error }),
+    }
+}
+
+/// The shipment in an OK `getShipment` answer (`shipment`, the first of `shipments`, or the
+/// fields next to `result`); `None` when it holds none.
+fn shipment_in(inner: &str) -> Result<Option<ApiShipment>, ApiError> {
+    let answer: GetShipment = read("getShipment", inner)?;
+    let listed = answer.shipments.and_then(|s| s.into_iter().next());
+    Ok(match answer.shipment.or(listed) {
+        Some(shipment) => Some(shipment),
+        None => read::<ApiShipment>("getShipment", inner)
+            .ok()
+            .filter(|s| s.consignee.is_some() || s.url.is_some()),
+    })
+}
+
+fn shipments_in_time_frame(inner: &str) -> Result<Vec<ApiShipment>, ApiError> {
+    Ok(read::<TrackingByTimeFrame>("trackingByTimeFrame", inner)?.shipments)
+}
+
+/// An HTTP answer (status and body) to `getShipment` read exactly as
+/// [`QaplaApi::get_shipment`] reads it: the entry the fuzz targets and property tests use.
+pub fn read_get_shipment(
+    status: u16,
+    body: &[u8],
+    key: &SecretString,
+) -> Result<Option<ApiShipment>, ApiError> {
+    shipment_in(&classify(
+        "getShipment",
+        status_code(status),
+        None,
+        body,
+        key,
+    )?)
+}
+
+/// The same for `trackingByTimeFrame` ([`QaplaApi::tracking_by_time_frame`]).
+pub fn read_tracking_by_time_frame(
+    status: u16,
+    body: &[u8],
+    key: &SecretString,
+) -> Result<Vec<ApiShipment>, ApiError> {
+    let call = "trackingByTimeFrame";
+    shipments_in_time_frame(&classify(call, status_code(status), None, body, key)?)
+}
+
+fn status_code(status: u16) -> reqwest::StatusCode {
+    reqwest::StatusCode::from_u16(status).unwrap_or(reqwest::StatusCode::BAD_GATEWAY)
 }
 
 /// `base` (e.g. `https://api.qapla.it/1.3`) with its version segment set to `version`; a

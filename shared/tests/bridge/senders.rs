@@ -1,0 +1,117 @@
+//! The optional Qapla' sender allow-list (`ALLOWED_SENDERS`): posts from other addresses get
+//! the same opaque KO as a wrong key, cost no settings read, and every line names the source.
+
+use crate::helpers::*;
+use bridge_core::qapla::ShipmentPayload;
+use bridge_core::webhook::{Deps, QAPLA_SENDERS, Senders};
+use serde_json::Value;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+use wiremock::matchers::method;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn from(source: &str, body: String) -> Value {
+    let mut event = post("/qapla/it/shipments", body);
+    event["requestContext"]["http"]["sourceIp"] = source.into();
+    event
+}
+
+async fn connectif(n: u64) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(201))
+        .expect(n)
+        .mount(&server)
+        .await;
+    server
+}
+
+/// The usual channels behind a store that counts its reads, posts allowed from `senders`.
+fn deps_counting(connectif: &str, senders: &str) -> (Deps, Arc<CountingStore>) {
+    let counting = Arc::new(CountingStore {
+        inner: store(Mode::Endpoint, connectif),
+        loads: Default::default(),
+    });
+    let deps = Deps {
+        senders: Senders::parse(senders).expect("allow-list"),
+        ..deps_with(counting.clone(), Duration::ZERO)
+    };
+    (deps, counting)
+}
+
+#[tokio::test]
+async fn with_the_published_list_on_only_qapla_addresses_get_through() {
+    let server = connectif(2).await;
+    let (deps, reads) = deps_counting(&server.uri(), QAPLA_SENDERS);
+    let logs = Logs::capture();
+    let delivered = fixture("shipment-v1.3-delivered.json");
+    let outsiders = ["203.0.113.7", "", "127.0.0.1", "::1", "34.96.89.10"];
+    for source in outsiders {
+        let (status, answer) =
+            send::<ShipmentPayload>(&deps, from(source, delivered.clone())).await;
+        assert_eq!((status, answer), (401, ko()), "{source:?}");
+    }
+    assert_eq!(reads.loads.load(Ordering::SeqCst), 0, "no settings read");
+    let refused: Vec<_> = logs
+        .lines()
+        .into_iter()
+        .filter(|l| l["outcome"] == "rejected")
+        .collect();
+    assert_eq!(refused.len(), outsiders.len());
+    for (line, source) in refused.iter().zip(outsiders) {
+        assert_eq!(line["reason"], "sender_not_allowed");
+        assert_eq!(line["source_ip"], source);
+    }
+    for qapla in ["34.96.89.1", "35.195.158.219"] {
+        let (status, answer) = send::<ShipmentPayload>(&deps, from(qapla, delivered.clone())).await;
+        assert_eq!((status, answer), (200, ok()), "{qapla}");
+    }
+    let events: Vec<_> = logs
+        .lines()
+        .into_iter()
+        .filter(|l| l["outcome"] == "delivered")
+        .collect();
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[0]["source_ip"], "34.96.89.1");
+}
+
+#[tokio::test]
+async fn the_refusal_looks_like_a_wrong_key() {
+    let server = connectif(0).await;
+    let (deps, _) = deps_counting(&server.uri(), "34.96.89.1");
+    let outsider = send::<ShipmentPayload>(
+        &deps,
+        from("198.51.100.1", fixture("shipment-v1.3-delivered.json")),
+    )
+    .await;
+    let wrong_key = fixture("shipment-v1.3-delivered.json").replace(IT_KEY, "not-the-key");
+    let wrong_key = send::<ShipmentPayload>(&deps, from("34.96.89.1", wrong_key)).await;
+    assert_eq!(outsider, wrong_key);
+    // Even a GET from an outsider learns nothing more (no 405 and `allow`).
+    let mut get = from("198.51.100.1", String::new());
+    get["requestContext"]["http"]["method"] = "GET".into();
+    assert_eq!(send::<ShipmentPayload>(&deps, get).await, wrong_key);
+}
+
+#[tokio::test]
+async fn switched_off_every_sender_is_served_and_refusals_still_name_the_source() {
+    let server = connectif(1).await;
+    let (deps, _) = deps_counting(&server.uri(), "");
+    let logs = Logs::capture();
+    let delivered = fixture("shipment-v1.3-delivered.json");
+    let (status, _) = send::<ShipmentPayload>(&deps, from("203.0.113.7", delivered.clone())).await;
+    assert_eq!(status, 200);
+    let wrong = delivered.replace(IT_KEY, "not-the-key");
+    let (status, _) = send::<ShipmentPayload>(&deps, from("203.0.113.8", wrong)).await;
+    assert_eq!(status, 401);
+    let refused = logs
+        .lines()
+        .into_iter()
+        .find(|l| l["outcome"] == "rejected")
+        .expect("refusal line");
+    assert_eq!(
+        (&refused["reason"], &refused["source_ip"]),
+        (&"wrong_api_key".into(), &"203.0.113.8".into())
+    );
+}
