@@ -121,3 +121,12 @@ bench-backfill: tools
 FUZZ_SECONDS ?= 60
 fuzz:
 	FUZZ_SECONDS=$(FUZZ_SECONDS) $(PYTHON) scripts/fuzz.py
+
+# The webhook handler under a mixed flood (well-formed posts, wrong keys, made-up channels)
+# for FLOOD_SECONDS per phase, against the in-memory queue and then moto_server on loopback:
+# requests/s, p99, memory, Secrets Manager calls for made-up channels, exactly-once on the
+# queue; PASS/FAIL against the goals. A few minutes; not part of `make test`.
+FLOOD_SECONDS ?= 60
+flood: tools
+	cargo build --release -p bridge-bench --bin flood
+	FLOOD_SECONDS=$(FLOOD_SECONDS) target/release/flood

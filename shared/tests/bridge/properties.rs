@@ -199,3 +199,26 @@ proptest! {
         }
     }
 }
+
+/// Every input a fuzz target once failed on (`fuzz/regressions/<target>/`) still passes.
+#[test]
+fn fuzz_regressions_still_hold() {
+    let root = workspace().join("fuzz/regressions");
+    let checks: [(&str, &dyn Fn(&[u8])); 6] = [
+        ("webhook_shipment", &|b| webhooks().check(Kind::Shipment, b)),
+        ("webhook_return", &|b| webhooks().check(Kind::Return, b)),
+        ("webhook_order", &|b| webhooks().check(Kind::Order, b)),
+        ("queue_message", &invariants::check_queue_message),
+        ("channel_secret", &invariants::check_channel_secret),
+        ("qapla_answer", &invariants::check_qapla_answer),
+    ];
+    for (target, check) in checks {
+        let Ok(inputs) = std::fs::read_dir(root.join(target)) else {
+            continue;
+        };
+        for input in inputs {
+            let path = input.expect("entry").path();
+            check(&std::fs::read(&path).expect("input"));
+        }
+    }
+}
