@@ -200,7 +200,7 @@ impl ChannelSettings {
     pub fn from_json(text: &str) -> Result<Self, SettingsError> {
         let de = &mut serde_json::Deserializer::from_str(text);
         let settings: ChannelSettings = serde_path_to_error::deserialize(de).map_err(|e| {
-            let field = e.path().to_string();
+            let field = crate::telemetry::field_path(e.path());
             let problem = crate::telemetry::describe_json_error(e.inner());
             let problem = problem
                 .split(" at line")

@@ -134,7 +134,7 @@ pub fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ParseErro
             _ => problem,
         };
         ParseError {
-            field: e.path().to_string(),
+            field: crate::telemetry::field_path(e.path()),
             problem,
         }
     })?;

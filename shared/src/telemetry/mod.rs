@@ -71,6 +71,37 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
     text
 }
 
+/// The path of the field a JSON error is about, for a log line. Object keys that look like
+/// field names are kept; any other key is `?`: in a broken body a "key" can be any stretch
+/// of it (found by `make fuzz`: the API key, a customer's address), and a log line must
+/// show none of that.
+pub fn field_path(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let name = |key: &str| {
+        let looks_like_a_field = key.len() <= 24
+            && key.starts_with(|c: char| c.is_ascii_alphabetic())
+            && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if looks_like_a_field { key.to_owned() } else { "?".to_owned() }
+    };
+    let mut out = String::new();
+    for segment in path.iter() {
+        let part = match segment {
+            Segment::Seq { index } => {
+                out.push_str(&format!("[{index}]"));
+                continue;
+            }
+            Segment::Map { key } => name(key),
+            Segment::Enum { variant } => name(variant),
+            Segment::Unknown => "?".to_owned(),
+        };
+        if !out.is_empty() {
+            out.push('.');
+        }
+        out.push_str(&part);
+    }
+    if out.is_empty() { ".".to_owned() } else { out }
+}
+
 /// A JSON error described without quoting the input: serde's "missing/unknown field" and
 /// "unknown variant" messages name only fields and variants; any other message may quote a
 /// value (an e-mail, a key), so only its category and position are kept.
@@ -94,6 +125,20 @@ pub fn describe_json_error(e: &serde_json::Error) -> String {
 mod tests {
     use super::*;
     use tracing::level_filters::LevelFilter;
+
+    #[test]
+    fn a_field_path_keeps_field_names_and_hides_any_other_key() {
+        let path = |json: &str| {
+            let de = &mut serde_json::Deserializer::from_str(json);
+            let e = serde_path_to_error::deserialize::<_, std::collections::HashMap<String, Vec<u8>>>(de)
+                .expect_err("not a map of byte lists");
+            field_path(e.path())
+        };
+        assert_eq!(path(r#"{"rows": [1, "x"]}"#), "rows[1]");
+        assert_eq!(path(r#"{"giulia.rossi@example.com": "x"}"#), "?");
+        assert_eq!(path(r#"{"test-channel-key-it": "x"}"#), "?");
+        assert_eq!(path(r#"{"a_very_long_field_name_of_25": "x"}"#), "?");
+    }
 
     #[test]
     fn rust_log_sets_the_level_and_metric_lines_are_always_written() {
