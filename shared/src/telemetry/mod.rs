@@ -81,7 +81,11 @@ pub fn field_path(path: &serde_path_to_error::Path) -> String {
         let looks_like_a_field = key.len() <= 24
             && key.starts_with(|c: char| c.is_ascii_alphabetic())
             && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if looks_like_a_field { key.to_owned() } else { "?".to_owned() }
+        if looks_like_a_field {
+            key.to_owned()
+        } else {
+            "?".to_owned()
+        }
     };
     let mut out = String::new();
     for segment in path.iter() {
@@ -130,7 +134,10 @@ mod tests {
     fn a_field_path_keeps_field_names_and_hides_any_other_key() {
         let path = |json: &str| {
             let de = &mut serde_json::Deserializer::from_str(json);
-            let e = serde_path_to_error::deserialize::<_, std::collections::HashMap<String, Vec<u8>>>(de)
+            let e =
+                serde_path_to_error::deserialize::<_, std::collections::HashMap<String, Vec<u8>>>(
+                    de,
+                )
                 .expect_err("not a map of byte lists");
             field_path(e.path())
         };

@@ -115,3 +115,53 @@ async fn switched_off_every_sender_is_served_and_refusals_still_name_the_source(
         (&"wrong_api_key".into(), &"203.0.113.8".into())
     );
 }
+
+/// The stack passes its allow-list parameter to the webhooks, off by default, documenting
+/// the list the code knows; the API's throttle is the parameters', with safe defaults.
+#[test]
+fn the_stack_wires_the_allow_list_and_the_throttle_from_its_parameters() {
+    use serde_yaml::Value as Yaml;
+    let text = std::fs::read_to_string(workspace().join("template.yaml")).expect("template");
+    let template: Yaml = serde_yaml::from_str(&text).expect("YAML");
+    let refers_to = |v: &Yaml, parameter: &str| match v {
+        Yaml::Tagged(t) => t.tag == "!Ref" && t.value == Yaml::from(parameter),
+        _ => false,
+    };
+    let parameter = &template["Parameters"]["QaplaSenderAllowList"];
+    assert_eq!(parameter["Default"], Yaml::from(""), "off by default");
+    let described = parameter["Description"].as_str().expect("description");
+    assert!(
+        described.contains(QAPLA_SENDERS),
+        "documents the published list"
+    );
+    let variables = &template["Globals"]["Function"]["Environment"]["Variables"];
+    assert!(refers_to(
+        &variables["ALLOWED_SENDERS"],
+        "QaplaSenderAllowList"
+    ));
+
+    let routes = &template["Resources"]["WebhookApi"]["Properties"]["DefaultRouteSettings"];
+    assert!(refers_to(
+        &routes["ThrottlingRateLimit"],
+        "WebhookThrottleRate"
+    ));
+    assert!(refers_to(
+        &routes["ThrottlingBurstLimit"],
+        "WebhookThrottleBurst"
+    ));
+    let default = |name: &str| {
+        template["Parameters"][name]["Default"]
+            .as_u64()
+            .expect("a number")
+    };
+    let (rate, burst) = (
+        default("WebhookThrottleRate"),
+        default("WebhookThrottleBurst"),
+    );
+    // Far above a shop's peak (under 1 post/s, bursts of tens); a flood's cost bounded.
+    assert!((10..=100).contains(&rate), "rate {rate}/s");
+    assert!(
+        (50..=500).contains(&burst) && burst >= rate,
+        "burst {burst}"
+    );
+}
