@@ -10,18 +10,6 @@ use bridge_core::webhook::{Deps, Webhook};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
-use wiremock::matchers::method;
-use wiremock::{Mock, MockServer, ResponseTemplate};
-
-async fn connectif(n: u64) -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(201))
-        .expect(n)
-        .mount(&server)
-        .await;
-    server
-}
 
 fn delivered_with_key(key: &str) -> String {
     fixture("shipment-v1.3-delivered.json").replace(IT_KEY, key)
@@ -29,7 +17,7 @@ fn delivered_with_key(key: &str) -> String {
 
 #[tokio::test]
 async fn the_right_key_is_accepted() {
-    let server = connectif(1).await;
+    let server = connectif_expecting(1).await;
     let deps = deps(Mode::Endpoint, &server.uri());
     let (status, answer) = send::<ShipmentPayload>(
         &deps,
@@ -44,7 +32,7 @@ async fn the_right_key_is_accepted() {
 
 #[tokio::test]
 async fn wrong_key_unknown_channel_and_missing_key_look_the_same() {
-    let server = connectif(0).await;
+    let server = connectif_expecting(0).await;
     let deps = deps(Mode::Endpoint, &server.uri());
     let mut missing = fixture_json("shipment-v1.3-delivered.json");
     missing.as_object_mut().expect("object").remove("apiKey");
@@ -71,7 +59,7 @@ async fn wrong_key_unknown_channel_and_missing_key_look_the_same() {
 #[tokio::test]
 async fn a_refused_post_logs_the_keys_it_carried_never_the_presented_key() {
     use bridge_core::qapla::OrdersPayload;
-    let server = connectif(0).await;
+    let server = connectif_expecting(0).await;
     let deps = deps(Mode::Endpoint, &server.uri());
     let logs = Logs::capture();
     let wrong = post(
@@ -101,7 +89,7 @@ async fn a_refused_post_logs_the_keys_it_carried_never_the_presented_key() {
 
 #[tokio::test]
 async fn a_rotated_key_is_picked_up_after_one_re_read() {
-    let server = connectif(2).await;
+    let server = connectif_expecting(2).await;
     let memory = store(Mode::Endpoint, &server.uri());
     let counting = Arc::new(CountingStore {
         inner: memory.clone(),
@@ -146,7 +134,7 @@ async fn a_rotated_key_is_picked_up_after_one_re_read() {
 
 #[tokio::test]
 async fn wrong_keys_do_not_re_read_settings_more_than_once_per_interval() {
-    let server = connectif(0).await;
+    let server = connectif_expecting(0).await;
     let counting = Arc::new(CountingStore {
         inner: store(Mode::Endpoint, &server.uri()),
         loads: AtomicUsize::new(0),
@@ -165,7 +153,7 @@ async fn wrong_keys_do_not_re_read_settings_more_than_once_per_interval() {
 
 #[tokio::test]
 async fn settings_are_cached_across_invocations() {
-    let server = connectif(5).await;
+    let server = connectif_expecting(5).await;
     let counting = Arc::new(CountingStore {
         inner: store(Mode::Endpoint, &server.uri()),
         loads: AtomicUsize::new(0),
@@ -213,7 +201,7 @@ async fn an_invalid_secret_answers_503_so_qapla_retries() {
 async fn secrets_are_read_from_secrets_manager_through_the_real_sdk() {
     let moto = Moto::start().await;
     let client = secrets_client(&moto.endpoint);
-    let server = connectif(2).await;
+    let server = connectif_expecting(2).await;
     client
         .create_secret()
         .name("qapla-connectif/it")
@@ -274,7 +262,7 @@ async fn secrets_manager_unreachable_answers_503() {
 
 #[tokio::test]
 async fn a_flood_of_made_up_channels_costs_a_bounded_number_of_store_reads_and_memory() {
-    let server = connectif(0).await;
+    let server = connectif_expecting(0).await;
     let counting = Arc::new(CountingStore {
         inner: store(Mode::Endpoint, &server.uri()),
         loads: AtomicUsize::new(0),
@@ -320,7 +308,7 @@ async fn a_flood_of_made_up_channels_costs_a_bounded_number_of_store_reads_and_m
 async fn a_secrets_manager_blip_serves_the_last_good_settings_and_a_never_read_channel_gets_503() {
     let moto = Moto::start().await;
     let client = secrets_client(&moto.endpoint);
-    let server = connectif(2).await;
+    let server = connectif_expecting(2).await;
     for (name, key) in [("it", IT_KEY), ("es", ES_KEY)] {
         client
             .create_secret()

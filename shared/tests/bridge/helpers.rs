@@ -270,10 +270,16 @@ pub fn secrets_client(endpoint: &str) -> aws_sdk_secretsmanager::Client {
 
 /// A Connectif that must receive nothing (verified when dropped).
 pub async fn connectif_expecting_nothing() -> wiremock::MockServer {
+    connectif_expecting(0).await
+}
+
+/// A Connectif that accepts everything and must receive exactly `n` requests (verified when
+/// dropped).
+pub async fn connectif_expecting(n: u64) -> wiremock::MockServer {
     let server = wiremock::MockServer::start().await;
     wiremock::Mock::given(wiremock::matchers::any())
         .respond_with(wiremock::ResponseTemplate::new(201))
-        .expect(0)
+        .expect(n)
         .mount(&server)
         .await;
     server

@@ -8,23 +8,11 @@ use serde_json::Value;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
-use wiremock::matchers::method;
-use wiremock::{Mock, MockServer, ResponseTemplate};
 
 fn from(source: &str, body: String) -> Value {
     let mut event = post("/qapla/it/shipments", body);
     event["requestContext"]["http"]["sourceIp"] = source.into();
     event
-}
-
-async fn connectif(n: u64) -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(201))
-        .expect(n)
-        .mount(&server)
-        .await;
-    server
 }
 
 /// The usual channels behind a store that counts its reads, posts allowed from `senders`.
@@ -42,7 +30,7 @@ fn deps_counting(connectif: &str, senders: &str) -> (Deps, Arc<CountingStore>) {
 
 #[tokio::test]
 async fn with_the_published_list_on_only_qapla_addresses_get_through() {
-    let server = connectif(2).await;
+    let server = connectif_expecting(2).await;
     let (deps, reads) = deps_counting(&server.uri(), QAPLA_SENDERS);
     let logs = Logs::capture();
     let delivered = fixture("shipment-v1.3-delivered.json");
@@ -78,7 +66,7 @@ async fn with_the_published_list_on_only_qapla_addresses_get_through() {
 
 #[tokio::test]
 async fn the_refusal_looks_like_a_wrong_key() {
-    let server = connectif(0).await;
+    let server = connectif_expecting(0).await;
     let (deps, _) = deps_counting(&server.uri(), "34.96.89.1");
     let outsider = send::<ShipmentPayload>(
         &deps,
@@ -96,7 +84,7 @@ async fn the_refusal_looks_like_a_wrong_key() {
 
 #[tokio::test]
 async fn switched_off_every_sender_is_served_and_refusals_still_name_the_source() {
-    let server = connectif(1).await;
+    let server = connectif_expecting(1).await;
     let (deps, _) = deps_counting(&server.uri(), "");
     let logs = Logs::capture();
     let delivered = fixture("shipment-v1.3-delivered.json");
