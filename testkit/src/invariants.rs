@@ -107,7 +107,7 @@ impl Webhooks {
 
     fn check_kind<W: Webhook>(&self, bytes: &[u8]) {
         match std::str::from_utf8(bytes) {
-            Ok(text) if bytes.len() % 2 == 0 => {
+            Ok(text) if bytes.len().is_multiple_of(2) => {
                 self.post::<W>(post(json!(text), false), bytes, false);
             }
             _ => {

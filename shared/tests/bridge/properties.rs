@@ -204,7 +204,8 @@ proptest! {
 #[test]
 fn fuzz_regressions_still_hold() {
     let root = workspace().join("fuzz/regressions");
-    let checks: [(&str, &dyn Fn(&[u8])); 6] = [
+    type Check<'a> = &'a dyn Fn(&[u8]);
+    let checks: [(&str, Check); 6] = [
         ("webhook_shipment", &|b| webhooks().check(Kind::Shipment, b)),
         ("webhook_return", &|b| webhooks().check(Kind::Return, b)),
         ("webhook_order", &|b| webhooks().check(Kind::Order, b)),

@@ -112,7 +112,7 @@ fn the_stack_wires_the_allow_list_and_the_throttle_from_its_parameters() {
     let text = std::fs::read_to_string(workspace().join("template.yaml")).expect("template");
     let template: Yaml = serde_yaml::from_str(&text).expect("YAML");
     let refers_to = |v: &Yaml, parameter: &str| match v {
-        Yaml::Tagged(t) => t.tag == "!Ref" && t.value == Yaml::from(parameter),
+        Yaml::Tagged(t) => t.tag == "!Ref" && t.value == parameter,
         _ => false,
     };
     let parameter = &template["Parameters"]["QaplaSenderAllowList"];
