@@ -16,6 +16,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -75,10 +76,12 @@ def run(command: list[str], target: str, seconds: int, env: dict) -> dict:
     args = command + [
         "run", "--sanitizer", "none", target, str(corpus), "--",
         f"-max_total_time={seconds}", "-print_final_stats=1", "-timeout=10",
-        "-rss_limit_mb=2048", "-max_len=16384",
+        "-rss_limit_mb=2048", "-max_len=4096",
     ]
+    started = time.monotonic()
     with log.open("w") as out:
         code = subprocess.run(args, cwd=FUZZ, env=env, stdout=out, stderr=subprocess.STDOUT).returncode
+    seconds = round(time.monotonic() - started)
     text = log.read_text(errors="replace")
     execs = re.findall(r"stat::number_of_executed_units:\s*(\d+)", text)
     crashes = sorted((FUZZ / "artifacts" / target).glob("crash-*")) if (FUZZ / "artifacts" / target).exists() else []
@@ -108,6 +111,7 @@ def main() -> int:
     subprocess.run(command + ["build", "--sanitizer", "none"], cwd=FUZZ, env=env, check=True)
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         results = list(pool.map(lambda t: run(command, t, seconds, env), targets))
+    # `seconds`: how long each target really ran (a crash stops it early).
     print(f"\n{'target':<18} {'seconds':>8} {'executions':>12} {'exec/s':>8}  crashes")
     failed = False
     for r in results:

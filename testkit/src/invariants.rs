@@ -144,7 +144,7 @@ impl Webhooks {
         }
         for secret in [KEY, CONNECTIF_KEY] {
             // Only when a line shows it: is it there for another reason than being the key?
-            if logs.contains(secret) {
+            if shows(&logs, secret) {
                 let echoed = match serde_json::from_slice::<Value>(input) {
                     Ok(value) if whole => carries(&value, secret, "apiKey"),
                     _ => carries_body(input, secret),
@@ -153,6 +153,16 @@ impl Webhooks {
             }
         }
     }
+}
+
+/// Whether a log line holds `secret` in one of its values, as a reader of the decoded
+/// lines would see them (the raw text can hold it by chance: `\t` before `est-…`).
+fn shows(logs: &str, secret: &str) -> bool {
+    logs.lines()
+        .any(|line| match serde_json::from_str::<Value>(line) {
+            Ok(value) => carries(&value, secret, ""),
+            Err(_) => line.contains(secret),
+        })
 }
 
 const OK: &str = r#"{"result":"OK"}"#;

@@ -58,9 +58,15 @@ impl HttpEvent {
         &self.request_context.http.method
     }
 
-    /// The address the post came from, as API Gateway saw it (empty when not given).
+    /// The address the post came from, as API Gateway saw it: empty when not given or not
+    /// an IP address (it goes to log lines).
     pub fn source_ip(&self) -> &str {
-        &self.request_context.http.source_ip
+        let ip = self.request_context.http.source_ip.as_str();
+        if ip.parse::<std::net::IpAddr>().is_ok() {
+            ip
+        } else {
+            ""
+        }
     }
 
     /// The channel id: API Gateway's `{channel}` path parameter, else the segment after
@@ -130,6 +136,8 @@ mod tests {
     fn the_source_address_is_api_gateways() {
         let e = event(json!({ "requestContext": { "http": { "sourceIp": "34.96.89.1" } } }));
         assert_eq!(e.source_ip(), "34.96.89.1");
+        let e = event(json!({ "requestContext": { "http": { "sourceIp": "me@example.com" } } }));
+        assert_eq!(e.source_ip(), "");
     }
 
     #[test]

@@ -78,10 +78,13 @@ pub async fn handle<W: Webhook>(
 ) -> HttpResponse {
     let started = Instant::now();
     let event = serde_json::from_value::<HttpEvent>(event);
+    // Only a well-formed channel id reaches a log line or a metric: a path segment can be any
+    // text (a fuzzed path put an e-mail address and the key there).
     let channel_text = event
         .as_ref()
         .ok()
         .and_then(HttpEvent::channel)
+        .filter(|c| ChannelId::try_from(*c).is_ok())
         .unwrap_or_default()
         .to_owned();
     let source_ip = event.as_ref().map(HttpEvent::source_ip).unwrap_or_default();

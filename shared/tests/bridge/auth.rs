@@ -377,3 +377,26 @@ async fn stale_settings_are_served_for_a_bounded_time_only() {
         Err(bridge_core::channel::AuthError::Store(_))
     ));
 }
+
+/// A path segment can be any text: only a well-formed channel id is logged (`make fuzz`
+/// found an e-mail address and the key echoed from a mangled path).
+#[tokio::test]
+async fn an_invalid_channel_in_the_path_never_reaches_a_log_line() {
+    let server = connectif_expecting_nothing().await;
+    let deps = deps(Mode::Endpoint, &server.uri());
+    let logs = Logs::capture();
+    let path = "/qapla/giulia.rossi@example.com test-channel-key-it/shipments";
+    let body = fixture("shipment-v1.3-delivered.json");
+    let (status, answer) = send::<ShipmentPayload>(&deps, post(path, body)).await;
+    assert_eq!((status, answer), (401, ko()));
+    let refused = &logs.lines()[0];
+    assert_eq!(
+        (&refused["reason"], &refused["channel"]),
+        (&"invalid_channel_id".into(), &"".into())
+    );
+    let text = logs.text();
+    assert!(
+        !text.contains("giulia.rossi") && !text.contains(IT_KEY),
+        "{text}"
+    );
+}
