@@ -78,13 +78,16 @@ def run(command: list[str], target: str, seconds: int, env: dict) -> dict:
         f"-max_total_time={seconds}", "-print_final_stats=1", "-timeout=10",
         "-rss_limit_mb=2048", "-max_len=4096",
     ]
+    found = FUZZ / "artifacts" / target
+    before = set(found.glob("crash-*")) if found.exists() else set()
     started = time.monotonic()
     with log.open("w") as out:
         code = subprocess.run(args, cwd=FUZZ, env=env, stdout=out, stderr=subprocess.STDOUT).returncode
     seconds = round(time.monotonic() - started)
     text = log.read_text(errors="replace")
     execs = re.findall(r"stat::number_of_executed_units:\s*(\d+)", text)
-    crashes = sorted((FUZZ / "artifacts" / target).glob("crash-*")) if (FUZZ / "artifacts" / target).exists() else []
+    # Only this run's: earlier crash inputs stay until someone moves them to regressions/.
+    crashes = sorted(set(found.glob("crash-*")) - before) if found.exists() else []
     return {
         "target": target,
         "execs": int(execs[-1]) if execs else 0,
