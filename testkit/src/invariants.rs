@@ -264,13 +264,18 @@ pub fn check_channel_secret(bytes: &[u8]) {
     let Ok(text) = std::str::from_utf8(bytes) else {
         return;
     };
-    let secrets = secret_values(text);
-    let shown = match ChannelSettings::from_json(text) {
+    let shown = |text: &str| match ChannelSettings::from_json(text) {
         Ok(settings) => format!("{settings:?}"),
         Err(error) => error.to_string(),
     };
-    for secret in secrets {
-        assert!(!shown.contains(&secret), "{shown} shows a secret");
+    for secret in secret_values(text) {
+        if shown(text).contains(&secret) {
+            // By chance (e.g. a key that is a prefix of a field name the error lists), or
+            // echoed? A marker in its place tells: an echoed value shows the marker.
+            let marker = format!("zq{}", "x".repeat(secret.len()));
+            let again = shown(&text.replace(&secret, &marker));
+            assert!(!again.contains(&marker), "{again} shows a secret");
+        }
     }
 }
 
