@@ -19,7 +19,7 @@ pub use senders::{BadSender, QAPLA_SENDERS, Senders};
 use crate::channel::{AuthError, Authenticated, Authenticator, ChannelId};
 use crate::delivery::{Envelope, HandOff};
 use crate::metrics;
-use crate::telemetry::error_chain;
+use crate::telemetry::{describe_json_error, error_chain};
 use answer::{Refusal, answer};
 use log::{EventLog, EventRef, outcome_of};
 use std::borrow::Cow;
@@ -93,7 +93,8 @@ pub async fn handle<W: Webhook>(
     let mut keys = String::new();
     let accepted = match &event {
         Ok(event) => accept::<W>(deps, event, &mut keys, started, deadline).await,
-        Err(e) => Err((Refusal::NotAnHttpEvent, Some(e.to_string()))),
+        // Described, never quoted: serde's own message quotes the value it could not read.
+        Err(e) => Err((Refusal::NotAnHttpEvent, Some(describe_json_error(e)))),
     };
     match accepted {
         Ok(()) => {

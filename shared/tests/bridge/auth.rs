@@ -400,3 +400,24 @@ async fn an_invalid_channel_in_the_path_never_reaches_a_log_line() {
         "{text}"
     );
 }
+
+/// An event that is not API Gateway's is refused with its problem described, never quoted
+/// (`make fuzz`: serde's message quoted a mangled event's text, key and all).
+#[tokio::test]
+async fn an_unreadable_event_is_described_never_quoted() {
+    let deps = deps(Mode::Endpoint, "http://127.0.0.1:9");
+    let logs = Logs::capture();
+    let mut event = post(
+        "/qapla/it/shipments",
+        fixture("shipment-v1.3-delivered.json"),
+    );
+    event["requestContext"] = serde_json::json!(format!("giulia.rossi@example.com {IT_KEY}"));
+    let (status, answer) = send::<ShipmentPayload>(&deps, event).await;
+    assert_eq!((status, answer), (400, ko()));
+    assert_eq!(logs.lines()[0]["reason"], "not_an_http_event");
+    let text = logs.text();
+    assert!(
+        !text.contains("giulia.rossi") && !text.contains(IT_KEY),
+        "{text}"
+    );
+}
