@@ -37,7 +37,7 @@ $(CHECKOV_STAMP): requirements-scan.txt
 	$(CHECKOV_VENV)/bin/pip install --quiet -r requirements-scan.txt
 	touch $@
 
-tools: $(STAMP) $(CHECKOV_STAMP)
+tools: $(STAMP)
 
 # The operator's console (`bridge-admin`), installed into .venv/bin.
 admin: tools
@@ -73,7 +73,7 @@ sam-validate: tools
 
 # checkov on the template: every finding fixed, or skipped in the resource's Metadata with a
 # one-line reason. --skip-download: no call to the vendor's API (offline, same result).
-security-scan: tools
+security-scan: $(CHECKOV_STAMP)
 	$(CHECKOV_VENV)/bin/checkov -f template.yaml --framework cloudformation --compact --quiet --skip-download
 
 sam-build: tools
