@@ -6,7 +6,7 @@ use aws_sdk_cloudwatchlogs::types::QueryStatus;
 use bridge_core::qapla::time::parse_time;
 use bridge_core::telemetry::error_chain;
 use serde_json::Value;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 /// One log line of the bridge (a JSON object) and where it came from.
 #[derive(Debug, Clone)]
@@ -49,10 +49,7 @@ pub async fn search(
     key: &str,
     since: Duration,
 ) -> Result<Vec<LogLine>, String> {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs() as i64;
+    let now = bridge_core::clock::epoch_secs() as i64;
     let started = client
         .start_query()
         .set_log_group_names(Some(groups.to_vec()))

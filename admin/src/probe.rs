@@ -2,7 +2,7 @@
 //! offline with the bridge's own code and the channel's settings), its answer, and the step
 //! that reports it.
 
-use bridge_core::channel::{Authenticator, ChannelId, ChannelSettings};
+use bridge_core::channel::{Channels, ChannelId, ChannelSettings};
 use bridge_core::customer::Email;
 use bridge_core::qapla::time::time_text;
 use bridge_core::qapla::{OrdersPayload, ReturnsPayload, ShipmentPayload};
@@ -10,7 +10,7 @@ use bridge_core::telemetry::error_chain;
 use bridge_core::webhook::{Planned, Webhook};
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use crate::report::Step;
 
@@ -38,10 +38,7 @@ pub struct Probe {
 
 /// The three test posts for `email`, keyed `BRIDGE-CHECK-<epoch seconds>`.
 pub fn all(settings: &ChannelSettings, email: &Email) -> Vec<Probe> {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs();
+    let now = bridge_core::clock::epoch_secs();
     let key = format!("BRIDGE-CHECK-{now}");
     let date = time_text(now as i64);
     let api_key = settings.qapla_api_key.expose_secret();
@@ -78,7 +75,7 @@ pub fn all(settings: &ChannelSettings, email: &Email) -> Vec<Probe> {
 }
 
 /// What the bridge's own code plans for a body of kind `W` on `channel`.
-async fn expect<W: Webhook>(auth: &Authenticator, channel: &ChannelId, body: &str) -> Expect {
+async fn expect<W: Webhook>(auth: &Channels, channel: &ChannelId, body: &str) -> Expect {
     let payload = match W::parse(body.as_bytes()) {
         Ok(p) => p,
         Err(e) => return Expect::Refused(format!("the test post does not parse: {e}")),
@@ -127,7 +124,7 @@ impl Probe {
     }
 
     /// Plan the post offline with the bridge's code.
-    pub async fn plan(&mut self, auth: &Authenticator, channel: &ChannelId) {
+    pub async fn plan(&mut self, auth: &Channels, channel: &ChannelId) {
         self.expect = match self.kind {
             "shipment" => expect::<ShipmentPayload>(auth, channel, &self.body).await,
             "return" => expect::<ReturnsPayload>(auth, channel, &self.body).await,

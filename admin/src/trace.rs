@@ -67,7 +67,10 @@ pub async fn trace(
     let mut trace = Trace::default();
     match &stack.state_table {
         Some(table) => {
-            let state = DynamoState::new(clients.dynamo.clone(), table, Duration::ZERO);
+            let state = DynamoState::new(
+                bridge_core::table::Table::new(clients.dynamo.clone(), table.as_str()),
+                Duration::ZERO,
+            );
             match state.last_delivered(channel, key).await {
                 Ok(found) => trace.entries.extend(found.iter().map(last_delivered)),
                 Err(e) => trace.gaps.push(format!("state table: {}", error_chain(&e))),
@@ -82,7 +85,7 @@ pub async fn trace(
                     .iter()
                     .filter(|l| {
                         let e = l.envelope.as_ref();
-                        e.is_some_and(|e| e.channel == *channel && e.key == key)
+                        e.is_some_and(|e| e.channel == *channel && e.subject == key)
                     })
                     .map(|l| dead_letter(l, channel))
                     .collect();

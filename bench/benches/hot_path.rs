@@ -9,10 +9,9 @@
 //! - `worker_batch_of_10`: ten queued events through `handle_batch` to a wiremock Connectif.
 
 use bridge_bench::worker::{batch, connectif, worker};
-use bridge_core::channel::{Authenticator, MemoryStore};
 use bridge_core::config::Config;
 use bridge_core::delivery::lambda::handle_batch;
-use bridge_core::delivery::{Envelope, HandOff, MemoryQueue, SignedSend, SqsQueue};
+use bridge_core::delivery::{Envelope, HandOff, MemoryQueue, SqsQueue};
 use bridge_core::qapla::{OrdersPayload, ReturnsPayload, ShipmentPayload};
 use bridge_core::webhook::{self, Deps, Webhook};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
@@ -32,26 +31,28 @@ fn sample(name: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).expect("sample event")).expect("json")
 }
 
-fn local_deps() -> Deps {
+/// The shipment function's local configuration (`events/env.json`), handing off to a
+/// queue in memory.
+async fn local_deps() -> Deps {
     let env = sample("env.json");
     let channels = env["ShipmentFunction"]["CHANNELS_JSON"]
         .as_str()
         .expect("CHANNELS_JSON");
-    let store = MemoryStore::from_json(channels).expect("channels");
-    Deps {
-        channels: Arc::new(Authenticator::new(
-            Arc::new(store),
-            Duration::from_secs(300),
-            Duration::ZERO,
-        )),
-        hand_off: Arc::new(MemoryQueue::new(Duration::ZERO)),
-        max_body_bytes: 1024 * 1024,
-        senders: Default::default(),
-    }
+    let config = Config {
+        channels_json: Some(channels.to_owned()),
+        secret_recheck: Duration::ZERO,
+        ..Config::default()
+    };
+    config
+        .bridge()
+        .with_memory_queue(Arc::new(MemoryQueue::new(Duration::ZERO)))
+        .webhook_deps()
+        .await
+        .expect("deps")
 }
 
 fn post<W: Webhook>(c: &mut Criterion, rt: &tokio::runtime::Runtime, kind: &str, event: &str) {
-    let deps = local_deps();
+    let deps = rt.block_on(local_deps());
     let event = sample(event);
     let deadline = Instant::now() + Duration::from_secs(3600);
     let answer = rt.block_on(webhook::handle::<W>(&deps, event.clone(), deadline));
@@ -88,7 +89,7 @@ fn sqs_send(c: &mut Criterion) {
     let queue_url = format!("{}/000000000000/q.fifo", fake.uri());
     let queue = SqsQueue::new(sqs.clone(), queue_url.clone(), None);
     let signed = rt
-        .block_on(SignedSend::new(&config.aws))
+        .block_on(config.aws.signed_send())
         .expect("signed send");
     let signed = SqsQueue::new(sqs, queue_url, None).with_signed_send(signed);
     let fixture = testkit::workspace().join("fixtures/queue/envelopes-before-typed-events.jsonl");

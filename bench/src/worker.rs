@@ -2,10 +2,8 @@
 //! `connectif`, and batches of ten records as Lambda's SQS event source writes them.
 
 use aws_lambda_events::event::sqs::SqsEvent;
-use bridge_core::channel::{Authenticator, MemoryStore};
-use bridge_core::connectif::ConnectifClient;
-use bridge_core::delivery::state::MemoryState;
-use bridge_core::delivery::{Deliverer, MemoryQueue, Worker, WorkerPolicy};
+use bridge_core::config::Config;
+use bridge_core::delivery::{MemoryQueue, Worker};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -17,16 +15,16 @@ pub fn worker(connectif: &str) -> Worker {
         "trackingUrlTemplate": "https://shop.example/t?n={trackingNumber}",
         "connectif": { "mode": "api", "apiKey": "id:secret", "baseUrl": connectif },
     }});
-    let store = MemoryStore::from_json(&settings.to_string()).expect("settings");
-    let channels = Authenticator::new(Arc::new(store), Duration::from_secs(300), Duration::ZERO);
-    let client =
-        ConnectifClient::new(Duration::from_secs(2), Duration::from_secs(8)).expect("client");
-    Worker::new(
-        Deliverer::new(Arc::new(channels), client),
-        Arc::new(MemoryState::default()),
-        Arc::new(MemoryQueue::new(Duration::ZERO)),
-        WorkerPolicy::production(),
-    )
+    let config = Config {
+        channels_json: Some(settings.to_string()),
+        secret_recheck: Duration::ZERO,
+        ..Config::default()
+    };
+    config
+        .bridge()
+        .with_memory_queue(Arc::new(MemoryQueue::new(Duration::ZERO)))
+        .worker()
+        .expect("worker")
 }
 
 /// Batch `n`: ten records as Lambda's SQS event source writes them, each a delivered parcel

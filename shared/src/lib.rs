@@ -8,7 +8,9 @@
 //! - [`webhook`]: the HTTP edge every webhook function shares;
 //! - [`config`]: the environment, and the wiring of all the above for each function.
 
+pub mod bucket;
 pub mod channel;
+pub mod clock;
 pub mod config;
 pub mod connectif;
 pub mod customer;
@@ -18,6 +20,7 @@ pub mod http;
 pub mod metrics;
 pub mod qapla;
 pub mod status;
+pub mod table;
 pub mod telemetry;
 pub mod webhook;
 

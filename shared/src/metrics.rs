@@ -20,7 +20,7 @@
 use crate::Kind;
 use serde_json::{Map, Value, json};
 use std::sync::OnceLock;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 /// The `channel` of a refused post whose channel was not shown to exist.
 const UNKNOWN_CHANNEL: &str = "unknown";
@@ -46,7 +46,7 @@ fn line(
     object.insert(
         "_aws".into(),
         json!({
-            "Timestamp": now_ms(),
+            "Timestamp": crate::clock::epoch_millis(),
             "CloudWatchMetrics": [{
                 "Namespace": namespace(),
                 "Dimensions": dimensions,
@@ -162,11 +162,6 @@ fn millis(d: Duration) -> u64 {
     d.as_millis() as u64
 }
 
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
 
 #[cfg(test)]
 mod tests {

@@ -12,11 +12,12 @@
 use async_trait::async_trait;
 use base64::Engine;
 use bridge_core::Kind;
-use bridge_core::channel::{Authenticator, ChannelId, ChannelSettings, MemoryStore};
-use bridge_core::delivery::{Accepted, Envelope, HandOff, HandOffError, QueueMessage};
+use bridge_core::channel::{ChannelId, ChannelSettings, MemoryStore};
+use bridge_core::config::{Bridge, Config};
+use bridge_core::delivery::{HandedOff, Envelope, HandOff, HandOffError, QueueMessage};
 use bridge_core::qapla::api::{read_get_shipment, read_tracking_by_time_frame};
 use bridge_core::qapla::{OrdersPayload, ReturnsPayload, ShipmentPayload};
-use bridge_core::webhook::{self, Deps, Senders, Webhook};
+use bridge_core::webhook::{self, Deps, Webhook};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
@@ -34,12 +35,12 @@ struct Collect(Mutex<Vec<Envelope>>);
 
 #[async_trait]
 impl HandOff for Collect {
-    async fn hand_off(&self, envelope: Envelope) -> Result<Accepted, HandOffError> {
+    async fn hand_off(&self, envelope: Envelope) -> Result<HandedOff, HandOffError> {
         self.0
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(envelope);
-        Ok(Accepted::Queued)
+        Ok(HandedOff::Queued)
     }
 }
 
@@ -66,27 +67,28 @@ impl Webhooks {
         let store = MemoryStore::default();
         let channel = ChannelId::try_from(CHANNEL).expect("channel id");
         store.put(channel, settings().to_string());
-        let channels = Authenticator::new(
-            Arc::new(store),
-            Duration::from_secs(3600),
-            Duration::from_secs(3600),
-        );
         let queue = Arc::new(Collect::default());
+        let config = Config {
+            secret_ttl: Duration::from_secs(3600),
+            secret_recheck: Duration::from_secs(3600),
+            max_body_bytes: 64 * 1024,
+            ..Config::default()
+        };
+        let bridge = Bridge::new(config)
+            .with_channel_store(Arc::new(store))
+            .with_hand_off(queue.clone());
         let logs = crate::LogBuffer::default();
         let dispatch = logs.dispatch(|writer| {
             bridge_core::telemetry::dispatch(move || writer.clone(), tracing::Level::INFO)
         });
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("runtime");
+        let deps = runtime.block_on(bridge.webhook_deps()).expect("deps");
         Webhooks {
-            runtime: tokio::runtime::Builder::new_current_thread()
-                .enable_time()
-                .build()
-                .expect("runtime"),
-            deps: Deps {
-                channels: Arc::new(channels),
-                hand_off: queue.clone(),
-                max_body_bytes: 64 * 1024,
-                senders: Senders::anyone(),
-            },
+            runtime,
+            deps,
             queue,
             logs,
             dispatch,
@@ -217,7 +219,7 @@ fn check_envelope_from_post(kind: Kind, envelope: &Envelope) {
     assert_eq!(envelope.kind, kind);
     assert_eq!(envelope.channel.as_str(), CHANNEL);
     assert_eq!(envelope.event_id.len(), 64, "event id is a SHA-256");
-    assert!(!envelope.key.trim().is_empty(), "empty key: {envelope:?}");
+    assert!(!envelope.subject.trim().is_empty(), "empty key: {envelope:?}");
     if kind == Kind::Shipment {
         let status = envelope.status_id.as_deref().unwrap_or("");
         assert!(!status.trim().is_empty(), "no status id: {envelope:?}");

@@ -1,5 +1,6 @@
 //! Test support shared by the workspace's test suites (loopback only).
 
+pub mod aws;
 pub mod invariants;
 mod moto_auth;
 pub mod runtime_api;
@@ -21,25 +22,73 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// A real `moto_server` on 127.0.0.1, killed on drop. Found at `$MOTO_SERVER` or in the
-/// project's virtualenv (`make test` installs it there).
+/// A real `moto_server` on 127.0.0.1. Found at `$MOTO_SERVER` or in the project's
+/// virtualenv (`make test` installs it there).
+///
+/// A test binary starts one ([`moto`]) and its tests share it, each under names of its own
+/// ([`unique`]), the way svix and zero2prod share one database. Its process ends with the
+/// test binary, however that ends: it is started behind a shell that waits on our stdin and
+/// kills it when the pipe closes.
 pub struct Moto {
     child: std::process::Child,
     pub endpoint: String,
 }
 
+static SHARED: tokio::sync::OnceCell<tokio::sync::RwLock<Moto>> =
+    tokio::sync::OnceCell::const_new();
+
+async fn shared() -> &'static tokio::sync::RwLock<Moto> {
+    SHARED
+        .get_or_init(|| async { tokio::sync::RwLock::new(Moto::start().await) })
+        .await
+}
+
+/// The test binary's `moto_server` (started on first use), shared with the tests running
+/// beside this one: make every queue, table and secret under a [`unique`] name.
+pub async fn moto() -> tokio::sync::RwLockReadGuard<'static, Moto> {
+    shared().await.read().await
+}
+
+/// The test binary's `moto_server` to this test alone, emptied, its IAM check off: for a
+/// test that uses fixed names or switches moto-wide settings (the IAM check). Waits for the
+/// tests using it to finish, and holds the others back while the guard lives.
+pub async fn moto_alone() -> tokio::sync::RwLockWriteGuard<'static, Moto> {
+    let moto = shared().await.write().await;
+    let (status, body) = moto.post("/moto-api/reset", &[], "").await;
+    assert_eq!(status, 200, "moto reset: {body}");
+    moto.check_signatures(false).await;
+    moto
+}
+
+/// A name no other test of this binary uses: `<what>-<n>` (a queue, a table, a prefix).
+pub fn unique(what: &str) -> String {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{what}-{n}")
+}
+
 impl Moto {
+    /// A `moto_server` of its own (killed on drop). Tests share [`moto`] instead; this is
+    /// for a benchmark or a tool that needs one to itself.
     pub async fn start() -> Moto {
         let bin = std::env::var_os("MOTO_SERVER")
             .map(PathBuf::from)
             .unwrap_or_else(|| workspace().join(".venv/bin/moto_server"));
         assert!(
             bin.exists(),
-            "moto_server not found at {bin:?}: run `make test` (it installs it)"
+            "moto_server not found at {bin:?}: this test needs moto (`make test` installs it; `make check` skips these tests)"
         );
         let port = free_port();
-        let child = std::process::Command::new(bin)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        // `cat` returns when our end of its stdin closes: when this process exits, even
+        // without running destructors (a static, a panic that aborts).
+        let child = std::process::Command::new("sh")
+            .args([
+                "-c",
+                r#""$0" -H 127.0.0.1 -p "$1" & server=$!; cat >/dev/null; kill "$server""#,
+            ])
+            .arg(&bin)
+            .arg(port.to_string())
+            .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -63,7 +112,8 @@ impl Moto {
 
 impl Drop for Moto {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        // Closing the shell's stdin makes it kill the server.
+        drop(self.child.stdin.take());
         let _ = self.child.wait();
     }
 }

@@ -16,7 +16,9 @@ use bridge_core::delivery::state::DynamoState;
 use bridge_core::delivery::{Envelope, HandOff, SqsQueue};
 use bridge_core::history::{PullOptions, Pulled, Puller, Window, parse_date, windows};
 use bridge_core::qapla::api::QaplaApi;
-use bridge_core::qapla::pace::{BACKFILL_RESERVE, Budget, DynamoPace, PER_SECOND};
+use bridge_core::clock::epoch_secs as now_secs;
+use bridge_core::qapla::pace::{BACKFILL_RESERVE, DynamoPace, PER_SECOND, QAPLA, parse_budget};
+use bridge_core::table::Table;
 use bridge_core::qapla::time::{italian_now, time_text};
 pub use command::{Args, command};
 use command::{counts, progress_bar};
@@ -97,7 +99,11 @@ pub async fn parts(aws: &aws_config::SdkConfig, stack: &Stack, ask: &Ask) -> Res
             ));
         }
     };
-    let dynamo = aws_sdk_dynamodb::Client::new(aws);
+    let table = Table::new(aws_sdk_dynamodb::Client::new(aws), table);
+    let budget = std::env::var("QAPLA_API_BUDGET")
+        .ok()
+        .and_then(|text| parse_budget(&text))
+        .unwrap_or(QAPLA);
     let http = bridge_core::http::tls::client_builder()
         .timeout(Duration::from_secs(30))
         .build()
@@ -110,13 +116,13 @@ pub async fn parts(aws: &aws_config::SdkConfig, stack: &Stack, ask: &Ask) -> Res
     };
     let puller = Puller::new(
         QaplaApi::new(http),
-        Arc::new(DynamoPace::new(dynamo.clone(), table).with_budget(Budget::from_env())),
-        Arc::new(DynamoState::new(dynamo.clone(), table, Duration::ZERO)),
+        Arc::new(DynamoPace::new(table.clone()).with_budget(budget)),
+        Arc::new(DynamoState::new(table.clone(), Duration::ZERO)),
         (ask.channel.clone(), settings.clone()),
         options,
     );
     let queue = SqsQueue::new(aws_sdk_sqs::Client::new(aws), queue_url.to_owned(), None);
-    let runs = Runs::new(dynamo, table, &ask.channel);
+    let runs = Runs::new(table, &ask.channel);
     Ok(Parts {
         settings,
         puller,
@@ -141,12 +147,6 @@ fn resume_or_start(past: &[Run], ask: &Ask, (from, to): (i64, i64), alias: &str)
         .find(|r| !r.finished && r.same_ask(&fresh))
         .cloned()
         .unwrap_or(fresh)
-}
-
-fn now_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 /// What a run did, for the summary.

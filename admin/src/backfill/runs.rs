@@ -4,6 +4,7 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use bridge_core::channel::ChannelId;
+use bridge_core::table::{self, Pk, Table};
 use bridge_core::qapla::time::time_text;
 use serde::{Deserialize, Serialize};
 
@@ -75,33 +76,29 @@ impl Run {
 
 /// The runs of one channel.
 pub struct Runs {
-    client: aws_sdk_dynamodb::Client,
-    table: String,
-    pk: String,
+    table: Table,
+    channel: ChannelId,
 }
 
 impl Runs {
-    pub fn new(client: aws_sdk_dynamodb::Client, table: &str, channel: &ChannelId) -> Self {
+    pub fn new(table: Table, channel: &ChannelId) -> Self {
         Runs {
-            client,
-            table: table.to_owned(),
-            pk: format!("backfill#{channel}"),
+            table,
+            channel: channel.clone(),
         }
     }
 
+    fn pk(&self) -> Pk<'_> {
+        Pk::Backfill(self.channel.as_str())
+    }
+
     pub async fn list(&self) -> Result<Vec<Run>, String> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", AttributeValue::S(self.pk.clone()))
-            .consistent_read(true)
-            .send()
+        let item = self
+            .table
+            .get(self.pk())
             .await
-            .map_err(|e| format!("backfill history unreadable: {}", error_chain(&e)))?;
-        let text = out
-            .item
-            .and_then(|i| i.get("runs").and_then(|v| v.as_s().ok()).cloned());
+            .map_err(|e| format!("backfill history unreadable: {}", error_chain(&*e)))?;
+        let text = item.and_then(|i| table::text(&i, "runs"));
         match text {
             None => Ok(Vec::new()),
             Some(text) => {
@@ -119,10 +116,8 @@ impl Runs {
         let excess = runs.len().saturating_sub(KEPT);
         runs.drain(..excess);
         let text = serde_json::to_string(&runs).map_err(|e| e.to_string())?;
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .item("pk", AttributeValue::S(self.pk.clone()))
+        self.table
+            .put(self.pk())
             .item("runs", AttributeValue::S(text))
             .send()
             .await

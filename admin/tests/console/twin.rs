@@ -8,7 +8,7 @@
 //! group with `PutLogEvents` ([`Twin::ship_logs`]), as Lambda does.
 
 use crate::common::{Deployed, LOG_GROUPS};
-use bridge_core::channel::{Authenticator, SecretsManagerStore};
+use bridge_core::channel::{Channels, SecretsManagerStore};
 use bridge_core::connectif::ConnectifClient;
 use bridge_core::delivery::state::DynamoState;
 use bridge_core::delivery::{Deliverer, QueueMessage, RetryPolicy, SqsQueue, Worker, WorkerPolicy};
@@ -63,7 +63,7 @@ impl Twin {
         let logs: [Buffer; 4] = Default::default();
         let store =
             SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(&aws), "qapla-connectif");
-        let channels = Arc::new(Authenticator::new(
+        let channels = Arc::new(Channels::new(
             Arc::new(store),
             Duration::from_secs(300),
             Duration::ZERO,

@@ -20,12 +20,13 @@
 
 use async_trait::async_trait;
 use bridge_core::channel::{
-    Authenticator, CacheLimits, ChannelId, ChannelSettings, ChannelStore, MemoryStore,
+    ChannelId, ChannelSettings, ChannelStore, MemoryStore,
     SecretsManagerStore, StoreError,
 };
-use bridge_core::delivery::{HandOff, MemoryQueue, SignedSend, SqsQueue};
+use bridge_core::delivery::{HandOff, MemoryQueue, SqsQueue};
 use bridge_core::qapla::ShipmentPayload;
-use bridge_core::webhook::{self, Deps, Senders};
+use bridge_core::config::Config;
+use bridge_core::webhook::{self, Deps};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -244,7 +245,7 @@ async fn memory_phase(seconds: u64) -> Report {
         made_up_reads: AtomicUsize::new(0),
     });
     let queue = Arc::new(MemoryQueue::new(Duration::from_secs(3600)));
-    let deps = deps(counting.clone(), queue.clone());
+    let deps = deps(counting.clone(), queue.clone()).await;
     let (mut report, accepted) = flood("in-memory queue", deps, counting, seconds).await;
     let queued = queue.receive(usize::MAX);
     let queued = queued.iter().map(|m| key_of(&m.body)).collect();
@@ -265,7 +266,7 @@ async fn made_up_alone() -> (f64, f64, usize) {
         inner: Arc::new(MemoryStore::default()),
         made_up_reads: AtomicUsize::new(0),
     });
-    let deps = deps(counting.clone(), Arc::new(MemoryQueue::new(Duration::ZERO)));
+    let deps = deps(counting.clone(), Arc::new(MemoryQueue::new(Duration::ZERO))).await;
     let deadline = Instant::now() + Duration::from_secs(600);
     let mut rss = 0.0;
     for n in 0..MADE_UP_ALONE + 5_000 {
@@ -287,18 +288,16 @@ fn key_of(body: &str) -> String {
     )
 }
 
-fn deps(store: Arc<Counting>, hand_off: Arc<dyn HandOff>) -> Deps {
-    Deps {
-        channels: Arc::new(Authenticator::with_limits(
-            store,
-            Duration::from_secs(300),
-            Duration::from_secs(10),
-            CacheLimits::default(),
-        )),
-        hand_off,
-        max_body_bytes: 1024 * 1024,
-        senders: Senders::anyone(),
-    }
+/// The webhook as the stack configures it (by default), reading `store`, handing off to
+/// `hand_off`.
+async fn deps(store: Arc<Counting>, hand_off: Arc<dyn HandOff>) -> Deps {
+    Config::default()
+        .bridge()
+        .with_channel_store(store)
+        .with_hand_off(hand_off)
+        .webhook_deps()
+        .await
+        .expect("deps")
 }
 
 async fn moto_phase(seconds: u64) -> Report {
@@ -342,9 +341,9 @@ async fn moto_phase(seconds: u64) -> Report {
         inner: Arc::new(SecretsManagerStore::new(secrets, "flood")),
         made_up_reads: AtomicUsize::new(0),
     });
-    let signed = SignedSend::new(&config.aws).await.expect("signed send");
+    let signed = config.aws.signed_send().await.expect("signed send");
     let queue = SqsQueue::new(sqs.clone(), queue_url.clone(), None).with_signed_send(signed);
-    let deps = deps(counting.clone(), Arc::new(queue));
+    let deps = deps(counting.clone(), Arc::new(queue)).await;
     let (mut report, accepted) = flood(
         "moto_server (SQS, Secrets Manager)",
         deps,

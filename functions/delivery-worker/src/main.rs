@@ -11,7 +11,7 @@ use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     telemetry::init(env!("CARGO_PKG_NAME"));
-    let worker = Config::from_env()?.worker().await?;
+    let worker = Config::from_env()?.bridge().worker()?;
     run(service_fn(|event: LambdaEvent<SqsEvent>| {
         let worker = &worker;
         async move { Ok::<_, Error>(handle_batch(worker, event.payload).await) }

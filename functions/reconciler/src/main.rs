@@ -12,7 +12,7 @@ use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     telemetry::init(env!("CARGO_PKG_NAME"));
-    let reconciler = Config::from_env()?.reconciler().await?;
+    let reconciler = Config::from_env()?.bridge().reconciler()?;
     run(service_fn(|_: LambdaEvent<serde_json::Value>| {
         let reconciler = &reconciler;
         async move {

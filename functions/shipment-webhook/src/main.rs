@@ -9,8 +9,7 @@ use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     telemetry::init(env!("CARGO_PKG_NAME"));
-    let config = Config::from_env()?;
-    let deps = config.webhook_deps().await?;
+    let deps = Config::from_env()?.bridge().webhook_deps().await?;
     run(service_fn(|event: LambdaEvent<serde_json::Value>| {
         webhook::invoke::<ShipmentPayload>(&deps, event)
     }))

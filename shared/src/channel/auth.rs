@@ -24,7 +24,7 @@ pub trait Presented {
     fn api_key(&self) -> Option<&SecretString>;
 }
 
-/// A payload whose key matched its channel's. Only [`Authenticator::authenticate`] makes
+/// A payload whose key matched its channel's. Only [`Channels::authenticate`] makes
 /// one, so event building cannot forget the check.
 #[derive(Debug)]
 pub struct Authenticated<T> {
@@ -101,7 +101,7 @@ struct Cached {
     retry_at: Option<Instant>,
 }
 
-/// A token bucket: `per_minute` burst, refilled evenly.
+/// The tokens left for look-ups of unknown channels, as of the last take.
 struct Budget {
     tokens: f64,
     at: Instant,
@@ -114,7 +114,7 @@ struct Cache {
 }
 
 /// Cached channel settings and the key check.
-pub struct Authenticator {
+pub struct Channels {
     store: Arc<dyn ChannelStore>,
     ttl: Duration,
     recheck_after: Duration,
@@ -125,7 +125,7 @@ pub struct Authenticator {
 /// What a look-up found: the settings, and the age of the cached copy (`None`: just read).
 type Found = (Option<Arc<ChannelSettings>>, Option<Duration>);
 
-impl Authenticator {
+impl Channels {
     pub fn new(store: Arc<dyn ChannelStore>, ttl: Duration, recheck_after: Duration) -> Self {
         Self::with_limits(store, ttl, recheck_after, CacheLimits::default())
     }
@@ -136,7 +136,7 @@ impl Authenticator {
         recheck_after: Duration,
         limits: CacheLimits,
     ) -> Self {
-        Authenticator {
+        Channels {
             store,
             ttl,
             recheck_after,
@@ -258,14 +258,21 @@ impl Authenticator {
             tokens: per_minute,
             at: Instant::now(),
         });
-        let refill = budget.at.elapsed().as_secs_f64() * per_minute / 60.0;
-        budget.tokens = (budget.tokens + refill).min(per_minute);
+        let bucket = crate::bucket::Bucket {
+            burst: per_minute,
+            per_second: per_minute / 60.0,
+        };
+        let elapsed = budget.at.elapsed();
         budget.at = Instant::now();
-        if budget.tokens >= 1.0 {
-            budget.tokens -= 1.0;
-            true
-        } else {
-            false
+        match bucket.take(budget.tokens, elapsed, 0.0) {
+            Ok(left) => {
+                budget.tokens = left;
+                true
+            }
+            Err(_) => {
+                budget.tokens = bucket.refill(budget.tokens, elapsed);
+                false
+            }
         }
     }
 

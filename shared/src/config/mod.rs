@@ -8,6 +8,7 @@ mod aws;
 mod wiring;
 
 pub use aws::AwsEnvironment;
+pub use wiring::Bridge;
 
 use crate::channel::CacheLimits;
 use crate::delivery::{RetryPolicy, WorkerPolicy};
@@ -31,7 +32,7 @@ pub struct Config {
     pub secret_recheck: Duration,
     /// `UNKNOWN_CHANNEL_LOOKUPS_PER_MINUTE`, `SECRET_STALE_HOURS`: reads of channels not
     /// known to exist per minute, and how long the last good settings are served while
-    /// Secrets Manager fails (see `channel::Authenticator`).
+    /// Secrets Manager fails (see `channel::Channels`).
     pub cache_limits: CacheLimits,
     /// `MAX_BODY_BYTES`: larger posts are refused with 413.
     pub max_body_bytes: usize,
@@ -60,6 +61,9 @@ pub struct Config {
     /// `RECONCILE_INTERVAL_MINUTES` (the schedule's period), `RECONCILE_OVERLAP_MINUTES`,
     /// `RECONCILE_LAG_MINUTES` of the reconciler.
     pub reconcile: crate::history::reconcile::Timing,
+    /// `QAPLA_API_BUDGET` (`<burst>,<per second>`): the bucket of Qapla' API calls per key;
+    /// Qapla's own unless set (for a Qapla' stand-in in tests and benchmarks).
+    pub qapla_budget: crate::qapla::pace::Budget,
     /// `AWS_REGION`, the role's credentials and `AWS_ENDPOINT_URL`, as Lambda sets them.
     pub aws: AwsEnvironment,
 }
@@ -84,6 +88,7 @@ impl Default for Config {
             idempotency_ttl: Duration::from_secs(30 * 86_400),
             worker: WorkerPolicy::production(),
             reconcile: Default::default(),
+            qapla_budget: crate::qapla::pace::QAPLA,
             aws: AwsEnvironment::default(),
         }
     }
@@ -156,6 +161,12 @@ impl Config {
         );
         c.worker = worker_policy(&v)?;
         reconcile_timing(&v, &mut c.reconcile)?;
+        if let Some(text) = v.text("QAPLA_API_BUDGET") {
+            c.qapla_budget = crate::qapla::pace::parse_budget(&text).ok_or(ConfigError {
+                variable: "QAPLA_API_BUDGET",
+                problem: "must be `<burst of at least 1>,<calls per second above 0>`".into(),
+            })?;
+        }
         c.aws = AwsEnvironment::from_lookup(|name| v.text(name));
         Ok(c)
     }
@@ -307,8 +318,8 @@ mod tests {
     async fn the_worker_names_each_missing_variable() {
         let err = from(&[])
             .expect("defaults")
+            .bridge()
             .worker()
-            .await
             .err()
             .expect("incomplete");
         assert_eq!(err.variable, "HAND_OFF_QUEUE_URL");
@@ -318,7 +329,7 @@ mod tests {
         ])
         .expect("valid");
         assert_eq!(
-            c.worker().await.err().expect("incomplete").variable,
+            c.bridge().worker().err().expect("incomplete").variable,
             "STATE_TABLE"
         );
     }
@@ -329,12 +340,12 @@ mod tests {
             "connectif": {"mode": "api", "apiKey": "a:b", "baseUrl": "http://127.0.0.1:9"}}}"#;
         let c = from(&[("CHANNELS_JSON", channels), ("HAND_OFF_QUEUE_URL", "")]).expect("valid");
         assert!(c.is_local());
-        assert!(c.webhook_deps().await.is_ok());
-        assert!(c.worker().await.is_ok());
+        assert!(c.bridge().webhook_deps().await.is_ok());
+        assert!(c.bridge().worker().is_ok());
         let err = from(&[("CHANNELS_JSON", "{not json")])
             .expect("valid")
+            .bridge()
             .worker()
-            .await
             .err()
             .expect("unreadable");
         assert_eq!(err.variable, "CHANNELS_JSON");

@@ -1,45 +1,38 @@
-//! The composition root: AWS clients and every adapter, built once at cold start from a
-//! [`Config`] (local mode, with channels from a file or inline JSON, touches no AWS at all).
+//! The composition root: the one way the bridge is assembled, by the functions, the tests,
+//! the benches and the fuzz targets alike. A [`Bridge`] is built from a [`Config`]; a caller
+//! that needs something else says only what differs (a channel store of its own, the
+//! durable path in memory) and everything else is wired as in production. Local mode (no
+//! queue, channels from a file or inline JSON) touches no AWS endpoint at all.
 
-use super::{Config, ConfigError};
-use crate::channel::{Authenticator, ChannelStore, MemoryStore, SecretsManagerStore};
+use super::{AwsEnvironment, Config, ConfigError};
+use crate::channel::{ChannelStore, Channels, MemoryStore, SecretsManagerStore};
 use crate::connectif::ConnectifClient;
 use crate::delivery::state::{DynamoState, MemoryState};
 use crate::delivery::{
-    Deliverer, HandOff, InProcessHandOff, MemoryQueue, SignedSend, SqsQueue, Worker,
+    Deliverer, HandOff, InProcessHandOff, MemoryQueue, SetupError, SignedSend, SqsQueue, Worker,
 };
 use crate::history::reconcile::Reconciler;
-use crate::qapla::pace::{Budget, DynamoPace};
+use crate::qapla::pace::DynamoPace;
+use crate::table::Table;
 use crate::webhook::Deps;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+/// The bridge's parts, built on demand from one [`Config`] and shared between them (the
+/// webhooks and the worker of one bridge read one channel cache).
+pub struct Bridge {
+    config: Config,
+    store: Option<Arc<dyn ChannelStore>>,
+    memory: Option<Arc<MemoryQueue>>,
+    hand_off: Option<Arc<dyn HandOff>>,
+    aws: OnceLock<aws_types::SdkConfig>,
+    channels: OnceLock<Arc<Channels>>,
+}
+
 impl Config {
-    fn required(value: &Option<String>, variable: &'static str) -> Result<String, ConfigError> {
-        value.clone().ok_or(ConfigError {
-            variable,
-            problem: "must be set".into(),
-        })
-    }
-
-    fn aws(&self) -> Result<aws_types::SdkConfig, ConfigError> {
-        self.aws.sdk_config()
-    }
-
-    fn connectif_client(&self) -> Result<ConnectifClient, ConfigError> {
-        ConnectifClient::new(self.connect_timeout, self.request_timeout).map_err(|e| ConfigError {
-            variable: "CONNECTIF_TIMEOUT_MS",
-            problem: format!("cannot build the HTTP client: {e}"),
-        })
-    }
-
-    fn channels(&self, store: Arc<dyn ChannelStore>) -> Arc<Authenticator> {
-        Arc::new(Authenticator::with_limits(
-            store,
-            self.secret_ttl,
-            self.secret_recheck,
-            self.cache_limits.clone(),
-        ))
+    /// The bridge this configuration describes.
+    pub fn bridge(&self) -> Bridge {
+        Bridge::new(self.clone())
     }
 
     /// Local mode: channel settings from `CHANNELS_FILE`/`CHANNELS_JSON` and no queue. It
@@ -48,141 +41,226 @@ impl Config {
         self.queue_url.is_none() && (self.channels_file.is_some() || self.channels_json.is_some())
     }
 
-    /// The AWS configuration, loaded only when something needs AWS.
-    fn aws_unless_local(&self) -> Result<Option<aws_types::SdkConfig>, ConfigError> {
-        if self.is_local() {
-            Ok(None)
-        } else {
-            self.aws().map(Some)
+    /// The channel settings store this configuration names.
+    pub fn channel_store(&self) -> Result<Arc<dyn ChannelStore>, ConfigError> {
+        self.bridge().configured_store()
+    }
+}
+
+impl AwsEnvironment {
+    /// The webhooks' own SQS sender, from Lambda's region, credentials and endpoint.
+    pub async fn signed_send(&self) -> Result<SignedSend, ConfigError> {
+        let (region, credentials) = self.region_and_credentials()?;
+        SignedSend::new(region, credentials, self.endpoint_url.clone())
+            .await
+            .map_err(|e| ConfigError {
+                variable: match e {
+                    SetupError::Url(_) => "AWS_ENDPOINT_URL",
+                    _ => "AWS_REGION",
+                },
+                problem: e.to_string(),
+            })
+    }
+}
+
+fn required(value: &Option<String>, variable: &'static str) -> Result<String, ConfigError> {
+    value.clone().ok_or(ConfigError {
+        variable,
+        problem: "must be set".into(),
+    })
+}
+
+impl Bridge {
+    pub fn new(config: Config) -> Bridge {
+        Bridge {
+            config,
+            store: None,
+            memory: None,
+            hand_off: None,
+            aws: OnceLock::new(),
+            channels: OnceLock::new(),
         }
     }
 
-    /// The delivery worker: SQS queue and dead-letter queue, DynamoDB state, Connectif. In
-    /// local mode (no `HAND_OFF_QUEUE_URL`, channels from a file or inline JSON) the state
-    /// and dead letters are kept in memory, for `sam local invoke` with the SQS samples.
-    pub async fn worker(&self) -> Result<Worker, ConfigError> {
-        let deliverer = |store| -> Result<Deliverer, ConfigError> {
-            Ok(Deliverer::new(
-                self.channels(store),
-                self.connectif_client()?,
-            ))
+    /// Channel settings from `store` instead of the configured source (cached as
+    /// configured).
+    pub fn with_channel_store(mut self, store: Arc<dyn ChannelStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// The durable path in memory: the webhooks hand off to `queue`, the worker reads it and
+    /// keeps its state in memory (local runs without a queue use a fresh one).
+    pub fn with_memory_queue(mut self, queue: Arc<MemoryQueue>) -> Self {
+        self.memory = Some(queue);
+        self
+    }
+
+    /// The webhooks hand off to `hand_off` (a bench's or a fuzz target's collector).
+    pub fn with_hand_off(mut self, hand_off: Arc<dyn HandOff>) -> Self {
+        self.hand_off = Some(hand_off);
+        self
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The AWS configuration, resolved once, when something needs AWS.
+    fn aws(&self) -> Result<&aws_types::SdkConfig, ConfigError> {
+        if let Some(aws) = self.aws.get() {
+            return Ok(aws);
+        }
+        let aws = self.config.aws.sdk_config()?;
+        Ok(self.aws.get_or_init(|| aws))
+    }
+
+    fn connectif_client(&self) -> Result<ConnectifClient, ConfigError> {
+        let c = &self.config;
+        ConnectifClient::new(c.connect_timeout, c.request_timeout).map_err(|e| ConfigError {
+            variable: "CONNECTIF_TIMEOUT_MS",
+            problem: format!("cannot build the HTTP client: {e}"),
+        })
+    }
+
+    /// The channel settings cache, shared by every part of this bridge.
+    pub fn channels(&self) -> Result<Arc<Channels>, ConfigError> {
+        if let Some(channels) = self.channels.get() {
+            return Ok(channels.clone());
+        }
+        let store = match &self.store {
+            Some(store) => store.clone(),
+            None => self.configured_store()?,
         };
-        if self.is_local() {
-            let local = MemoryQueue::new(Duration::ZERO);
+        let c = &self.config;
+        let channels = Arc::new(Channels::with_limits(
+            store,
+            c.secret_ttl,
+            c.secret_recheck,
+            c.cache_limits.clone(),
+        ));
+        Ok(self.channels.get_or_init(|| channels).clone())
+    }
+
+    /// The store the configuration names: a file or inline JSON, else Secrets Manager.
+    fn configured_store(&self) -> Result<Arc<dyn ChannelStore>, ConfigError> {
+        let c = &self.config;
+        let unreadable = |variable, e: std::io::Error| ConfigError {
+            variable,
+            problem: format!("cannot read channel settings: {e}"),
+        };
+        if let Some(text) = &c.channels_json {
+            let store = MemoryStore::from_json(text).map_err(|e| unreadable("CHANNELS_JSON", e))?;
+            return Ok(Arc::new(store));
+        }
+        if let Some(path) = &c.channels_file {
+            let store = MemoryStore::from_file(path).map_err(|e| unreadable("CHANNELS_FILE", e))?;
+            return Ok(Arc::new(store));
+        }
+        Ok(Arc::new(self.secrets_store()?))
+    }
+
+    fn secrets_store(&self) -> Result<SecretsManagerStore, ConfigError> {
+        let client = aws_sdk_secretsmanager::Client::new(self.aws()?);
+        Ok(SecretsManagerStore::new(
+            client,
+            self.config.secret_prefix.clone(),
+        ))
+    }
+
+    fn deliverer(&self) -> Result<Deliverer, ConfigError> {
+        Ok(Deliverer::new(self.channels()?, self.connectif_client()?))
+    }
+
+    fn table(&self) -> Result<Table, ConfigError> {
+        let name = required(&self.config.state_table, "STATE_TABLE")?;
+        Ok(Table::new(aws_sdk_dynamodb::Client::new(self.aws()?), name))
+    }
+
+    fn pace(&self, table: &Table) -> Arc<DynamoPace> {
+        Arc::new(DynamoPace::new(table.clone()).with_budget(self.config.qapla_budget))
+    }
+
+    fn memory_queue(&self) -> Option<Arc<MemoryQueue>> {
+        match &self.memory {
+            Some(queue) => Some(queue.clone()),
+            None if self.config.is_local() => Some(Arc::new(MemoryQueue::new(Duration::ZERO))),
+            None => None,
+        }
+    }
+
+    /// Everything a webhook function needs: the settings cache and the hand-off (SQS, with
+    /// the webhooks' own signed sends, when `HAND_OFF_QUEUE_URL` is set; the memory queue
+    /// when one is given; else in-process delivery).
+    pub async fn webhook_deps(&self) -> Result<Deps, ConfigError> {
+        let c = &self.config;
+        let hand_off: Arc<dyn HandOff> = match (&self.hand_off, &self.memory, &c.queue_url) {
+            (Some(hand_off), _, _) => hand_off.clone(),
+            (None, Some(queue), _) => queue.clone(),
+            (None, None, Some(url)) => Arc::new(
+                SqsQueue::new(aws_sdk_sqs::Client::new(self.aws()?), url.clone(), None)
+                    .with_signed_send(c.aws.signed_send().await?),
+            ),
+            (None, None, None) => {
+                Arc::new(InProcessHandOff::new(self.deliverer()?, c.retry.clone()))
+            }
+        };
+        Ok(Deps {
+            channels: self.channels()?,
+            hand_off,
+            max_body_bytes: c.max_body_bytes,
+            senders: c.senders.clone(),
+        })
+    }
+
+    /// The delivery worker: SQS queue and dead-letter queue, DynamoDB state, Connectif,
+    /// Qapla's API paced by the budget in the state table. With a memory queue (and in local
+    /// mode, for `sam local invoke` with the SQS samples) the queue, the state and the dead
+    /// letters are kept in memory.
+    pub fn worker(&self) -> Result<Worker, ConfigError> {
+        let c = &self.config;
+        if let Some(queue) = self.memory_queue() {
             return Ok(Worker::new(
-                deliverer(self.channel_store_with(None)?)?,
-                Arc::new(MemoryState::default()),
-                Arc::new(local),
-                self.worker.clone(),
+                self.deliverer()?,
+                Arc::new(MemoryState::with_ttl(c.idempotency_ttl)),
+                queue,
+                c.worker.clone(),
             ));
         }
-        let queue_url = Self::required(&self.queue_url, "HAND_OFF_QUEUE_URL")?;
-        let dead_letter_url = Self::required(&self.dead_letter_url, "DEAD_LETTER_QUEUE_URL")?;
-        let table = Self::required(&self.state_table, "STATE_TABLE")?;
-        let aws = self.aws()?;
+        let queue_url = required(&c.queue_url, "HAND_OFF_QUEUE_URL")?;
+        let dead_letter_url = required(&c.dead_letter_url, "DEAD_LETTER_QUEUE_URL")?;
+        let table = self.table()?;
         let queue = SqsQueue::new(
-            aws_sdk_sqs::Client::new(&aws),
+            aws_sdk_sqs::Client::new(self.aws()?),
             queue_url,
             Some(dead_letter_url),
         );
-        let dynamo = aws_sdk_dynamodb::Client::new(&aws);
-        let pace = Arc::new(
-            DynamoPace::new(dynamo.clone(), table.clone()).with_budget(Budget::from_env()),
-        );
-        let state = DynamoState::new(dynamo, table, self.idempotency_ttl);
         Ok(Worker::new(
-            deliverer(self.channel_store_with(Some(&aws))?)?.paced(pace),
-            Arc::new(state),
+            self.deliverer()?.paced(self.pace(&table)),
+            Arc::new(DynamoState::new(table, c.idempotency_ttl)),
             Arc::new(queue),
-            self.worker.clone(),
+            c.worker.clone(),
         ))
     }
 
     /// The reconciler: channel secrets, Qapla's API (budget shared in the state table),
     /// the ledger, the hand-off queue.
-    pub async fn reconciler(&self) -> Result<Reconciler, ConfigError> {
-        let queue_url = Self::required(&self.queue_url, "HAND_OFF_QUEUE_URL")?;
-        let table = Self::required(&self.state_table, "STATE_TABLE")?;
-        let aws = self.aws()?;
-        let dynamo = aws_sdk_dynamodb::Client::new(&aws);
-        let store = SecretsManagerStore::new(
-            aws_sdk_secretsmanager::Client::new(&aws),
-            self.secret_prefix.clone(),
-        );
+    pub fn reconciler(&self) -> Result<Reconciler, ConfigError> {
+        let c = &self.config;
+        let queue_url = required(&c.queue_url, "HAND_OFF_QUEUE_URL")?;
+        let table = self.table()?;
         Ok(Reconciler {
-            store,
+            store: self.secrets_store()?,
             http: self.connectif_client()?.http().clone(),
-            pace: Arc::new(
-                DynamoPace::new(dynamo.clone(), table.clone()).with_budget(Budget::from_env()),
-            ),
-            state: Arc::new(DynamoState::new(
-                dynamo.clone(),
-                table.clone(),
-                self.idempotency_ttl,
-            )),
+            pace: self.pace(&table),
+            state: Arc::new(DynamoState::new(table.clone(), c.idempotency_ttl)),
             queue: Arc::new(SqsQueue::new(
-                aws_sdk_sqs::Client::new(&aws),
+                aws_sdk_sqs::Client::new(self.aws()?),
                 queue_url,
                 None,
             )),
-            dynamo,
             table,
-            timing: self.reconcile.clone(),
-        })
-    }
-
-    /// The channel settings store this configuration names.
-    pub async fn channel_store(&self) -> Result<Arc<dyn ChannelStore>, ConfigError> {
-        self.channel_store_with(self.aws_unless_local()?.as_ref())
-    }
-
-    fn channel_store_with(
-        &self,
-        aws: Option<&aws_types::SdkConfig>,
-    ) -> Result<Arc<dyn ChannelStore>, ConfigError> {
-        let unreadable = |variable, e: std::io::Error| ConfigError {
-            variable,
-            problem: format!("cannot read channel settings: {e}"),
-        };
-        if let Some(text) = &self.channels_json {
-            let store = MemoryStore::from_json(text).map_err(|e| unreadable("CHANNELS_JSON", e))?;
-            return Ok(Arc::new(store));
-        }
-        if let Some(path) = &self.channels_file {
-            let store = MemoryStore::from_file(path).map_err(|e| unreadable("CHANNELS_FILE", e))?;
-            return Ok(Arc::new(store));
-        }
-        let aws = aws.ok_or(ConfigError {
-            variable: "CHANNELS_FILE",
-            problem: "no channel settings source".into(),
-        })?;
-        let client = aws_sdk_secretsmanager::Client::new(aws);
-        Ok(Arc::new(SecretsManagerStore::new(
-            client,
-            self.secret_prefix.clone(),
-        )))
-    }
-
-    /// Everything a webhook function needs: settings cache and hand-off (SQS when
-    /// `HAND_OFF_QUEUE_URL` is set, else in-process delivery).
-    pub async fn webhook_deps(&self) -> Result<Deps, ConfigError> {
-        let aws = self.aws_unless_local()?;
-        let channels = self.channels(self.channel_store_with(aws.as_ref())?);
-        let hand_off: Arc<dyn HandOff> = match (&self.queue_url, &aws) {
-            (Some(url), Some(aws)) => Arc::new(
-                SqsQueue::new(aws_sdk_sqs::Client::new(aws), url.clone(), None)
-                    .with_signed_send(SignedSend::new(&self.aws).await?),
-            ),
-            _ => Arc::new(InProcessHandOff::new(
-                Deliverer::new(channels.clone(), self.connectif_client()?),
-                self.retry.clone(),
-            )),
-        };
-        Ok(Deps {
-            channels,
-            hand_off,
-            max_body_bytes: self.max_body_bytes,
-            senders: self.senders.clone(),
+            timing: c.reconcile.clone(),
         })
     }
 }

@@ -3,7 +3,7 @@
 
 use super::Envelope;
 use super::enrich::Enricher;
-use crate::channel::{AuthError, Authenticator, StoreError};
+use crate::channel::{AuthError, Channels, StoreError};
 use crate::connectif::{ConnectifClient, DeliveryError};
 use crate::qapla::api::QaplaApi;
 use std::sync::Arc;
@@ -16,13 +16,13 @@ const ENRICH_CACHE_TTL: Duration = Duration::from_secs(3600);
 /// Qapla's API if needed, then posts it to Connectif.
 #[derive(Clone)]
 pub struct Deliverer {
-    channels: Arc<Authenticator>,
+    channels: Arc<Channels>,
     client: ConnectifClient,
     enricher: Arc<Enricher>,
 }
 
 impl Deliverer {
-    pub fn new(channels: Arc<Authenticator>, client: ConnectifClient) -> Self {
+    pub fn new(channels: Arc<Channels>, client: ConnectifClient) -> Self {
         let api = QaplaApi::new(client.http().clone());
         let enricher = Arc::new(Enricher::new(api, ENRICH_CACHE_TTL));
         Deliverer {

@@ -1,10 +1,10 @@
 //! The in-process hand-off: deliver now, retry briefly, never fail the webhook.
 //!
-//! It answers `Accepted` even when delivery fails, because a KO to Qapla' for a Connectif
+//! It answers `HandedOff` even when delivery fails, because a KO to Qapla' for a Connectif
 //! problem burns the channel's failure budget; the failure is logged instead. It does not
 //! survive a Connectif outage longer than its retry schedule: that is the durable queue's job.
 
-use super::{Accepted, Deliverer, Envelope, HandOff, HandOffError, RetryPolicy};
+use super::{HandedOff, Deliverer, Envelope, HandOff, HandOffError, RetryPolicy};
 use async_trait::async_trait;
 
 pub struct InProcessHandOff {
@@ -20,12 +20,12 @@ impl InProcessHandOff {
 
 #[async_trait]
 impl HandOff for InProcessHandOff {
-    async fn hand_off(&self, envelope: Envelope) -> Result<Accepted, HandOffError> {
+    async fn hand_off(&self, envelope: Envelope) -> Result<HandedOff, HandOffError> {
         let mut tries = 0u32;
         loop {
             tries += 1;
             let error = match self.deliverer.deliver(&envelope).await {
-                Ok(()) => return Ok(Accepted::Delivered { tries }),
+                Ok(()) => return Ok(HandedOff::Delivered { tries }),
                 Err(error) => error,
             };
             let retry = tries as usize - 1;
@@ -36,15 +36,15 @@ impl HandOff for InProcessHandOff {
                 crate::connectif::DeliveryError::Permanent { .. } => None,
                 crate::connectif::DeliveryError::Skip { reason } => {
                     let reason = (*reason).to_owned();
-                    return Ok(Accepted::Skipped { reason });
+                    return Ok(HandedOff::Skipped { reason });
                 }
             };
             match wait {
                 Some(wait) => {
-                    tracing::warn!(channel = %envelope.channel, key = %envelope.key, tries, %error, wait_ms = wait.as_millis() as u64, "Connectif delivery failed, retrying");
+                    tracing::warn!(channel = %envelope.channel, key = %envelope.subject, tries, %error, wait_ms = wait.as_millis() as u64, "Connectif delivery failed, retrying");
                     tokio::time::sleep(wait).await;
                 }
-                None => return Ok(Accepted::Failed { tries, error }),
+                None => return Ok(HandedOff::Failed { tries, error }),
             }
         }
     }

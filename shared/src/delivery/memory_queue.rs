@@ -2,7 +2,7 @@
 //! SQS sample event run without AWS) and of the soak and durable tests.
 
 use super::{
-    Accepted, Envelope, HandOff, HandOffError, QueueControl, QueueError, QueueMessage, group_id,
+    HandedOff, Envelope, HandOff, HandOffError, QueueControl, QueueError, QueueMessage, group_id,
 };
 use async_trait::async_trait;
 use std::collections::HashSet;
@@ -106,11 +106,11 @@ impl MemoryQueue {
 
 #[async_trait]
 impl HandOff for MemoryQueue {
-    async fn hand_off(&self, envelope: Envelope) -> Result<Accepted, HandOffError> {
+    async fn hand_off(&self, envelope: Envelope) -> Result<HandedOff, HandOffError> {
         let body = serde_json::to_string(&envelope).map_err(|e| HandOffError(Box::new(e)))?;
         let mut inner = self.lock();
         if !inner.dedup.insert(envelope.event_id.clone()) {
-            return Ok(Accepted::Queued);
+            return Ok(HandedOff::Queued);
         }
         inner.next_id += 1;
         let id = format!("m{}", inner.next_id);
@@ -126,7 +126,7 @@ impl HandOff for MemoryQueue {
             visible_at: Instant::now(),
             in_flight: false,
         });
-        Ok(Accepted::Queued)
+        Ok(HandedOff::Queued)
     }
 }
 

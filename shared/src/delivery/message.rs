@@ -14,13 +14,6 @@ pub(crate) mod dead_letter_attr {
     pub const RECEIVE_COUNT: &str = "receive_count";
 }
 
-/// Seconds since the epoch, now.
-pub(crate) fn epoch_now() -> Duration {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-}
-
 /// An SQS deduplication id: at most 128 characters.
 pub(crate) fn sqs_id(id: &str) -> String {
     id.chars().take(128).collect()
@@ -106,6 +99,6 @@ pub fn group_id(envelope: &Envelope) -> String {
     if group.len() <= 128 && group.bytes().all(|b| b.is_ascii_graphic()) {
         group
     } else {
-        Envelope::id_of(&envelope.channel, envelope.kind, &[&envelope.key])
+        Envelope::id_of(&envelope.channel, envelope.kind, &[&envelope.subject])
     }
 }

@@ -27,7 +27,7 @@ pub use memory_queue::MemoryQueue;
 pub use message::{QueueControl, QueueError, QueueMessage, group_id};
 pub use queue::SqsQueue;
 pub use retry::RetryPolicy;
-pub use sqs_send::{Entry, SendError, SignedSend};
+pub use sqs_send::{Entry, SendError, SetupError, SignedSend};
 pub use worker::{Worker, WorkerPolicy};
 
 use crate::Kind;
@@ -45,8 +45,10 @@ pub struct Envelope {
     pub event_id: String,
     pub channel: ChannelId,
     pub kind: Kind,
-    /// Tracking number (shipments) or order reference (orders, returns).
-    pub key: String,
+    /// What the event is about: the tracking number (shipments) or the order reference
+    /// (orders, returns). On the wire and in log lines it is called `key`.
+    #[serde(rename = "key")]
+    pub subject: String,
     /// Qapla' status id (shipments only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_id: Option<String>,
@@ -78,7 +80,7 @@ impl Envelope {
     /// What a log line or a listing names it by: (channel, kind, key, status id or `""`).
     pub fn names(&self) -> (&str, &'static str, &str, &str) {
         let status = self.status_id.as_deref().unwrap_or("");
-        (self.channel.as_str(), self.kind.as_str(), &self.key, status)
+        (self.channel.as_str(), self.kind.as_str(), &self.subject, status)
     }
 
     /// The reception event it is for.
@@ -94,12 +96,12 @@ impl Envelope {
         let (Some(id), Some(at)) = (&self.status_id, &self.occurred_at) else {
             return None;
         };
-        (self.kind == Kind::Shipment).then(|| status_key(&self.channel, &self.key, id, at))
+        (self.kind == Kind::Shipment).then(|| status_key(&self.channel, &self.subject, id, at))
     }
 
     /// FIFO message group: one per shipment (or order), so its events stay in order.
     pub fn group(&self) -> String {
-        format!("{}:{}:{}", self.channel, self.kind.as_str(), self.key)
+        format!("{}:{}:{}", self.channel, self.kind.as_str(), self.subject)
     }
 }
 
@@ -111,7 +113,7 @@ pub fn status_key(channel: &ChannelId, tracking: &str, status_id: &str, at: &str
 
 /// What became of a handed-off event, for the log line.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Accepted {
+pub enum HandedOff {
     /// Stored durably; delivery happens later.
     Queued,
     /// Delivered to Connectif (in-process), after `tries` attempts.
@@ -122,13 +124,13 @@ pub enum Accepted {
     Skipped { reason: String },
 }
 
-impl Accepted {
+impl HandedOff {
     pub fn outcome(&self) -> &'static str {
         match self {
-            Accepted::Queued => "received",
-            Accepted::Delivered { .. } => "delivered",
-            Accepted::Failed { .. } => "delivery_failed",
-            Accepted::Skipped { .. } => "skipped",
+            HandedOff::Queued => "received",
+            HandedOff::Delivered { .. } => "delivered",
+            HandedOff::Failed { .. } => "delivery_failed",
+            HandedOff::Skipped { .. } => "skipped",
         }
     }
 }
@@ -141,11 +143,11 @@ pub struct HandOffError(#[source] pub Box<dyn std::error::Error + Send + Sync>);
 /// The port between a webhook and delivery.
 #[async_trait]
 pub trait HandOff: Send + Sync {
-    async fn hand_off(&self, envelope: Envelope) -> Result<Accepted, HandOffError>;
+    async fn hand_off(&self, envelope: Envelope) -> Result<HandedOff, HandOffError>;
 
     /// Every event of one post, results in the same order. The default hands them off one
     /// after another; a queue sends them in batches.
-    async fn hand_off_all(&self, envelopes: Vec<Envelope>) -> Vec<Result<Accepted, HandOffError>> {
+    async fn hand_off_all(&self, envelopes: Vec<Envelope>) -> Vec<Result<HandedOff, HandOffError>> {
         let mut results = Vec::with_capacity(envelopes.len());
         for envelope in envelopes {
             results.push(self.hand_off(envelope).await);

@@ -3,10 +3,10 @@
 //! the same group semantics is in `memory_queue.rs`.)
 
 use super::message::{
-    QueueControl, QueueError, QueueMessage, dead_letter_attr, epoch_now, group_id, sqs_id,
+    QueueControl, QueueError, QueueMessage, dead_letter_attr, group_id, sqs_id,
 };
 use super::sqs_send::Entry;
-use super::{Accepted, Envelope, HandOff, HandOffError, SignedSend};
+use super::{HandedOff, Envelope, HandOff, HandOffError, SignedSend};
 use crate::telemetry::error_chain;
 use async_trait::async_trait;
 use aws_sdk_sqs::types::MessageAttributeValue;
@@ -54,15 +54,15 @@ fn text_attr(value: &str) -> Result<MessageAttributeValue, QueueError> {
 #[async_trait]
 impl HandOff for SqsQueue {
     #[tracing::instrument(skip_all, fields(event_id = %envelope.event_id))]
-    async fn hand_off(&self, envelope: Envelope) -> Result<Accepted, HandOffError> {
+    async fn hand_off(&self, envelope: Envelope) -> Result<HandedOff, HandOffError> {
         let body = serde_json::to_string(&envelope).map_err(|e| HandOffError(Box::new(e)))?;
         self.send_one(&group_id(&envelope), &envelope.event_id, &body)
             .await?;
-        Ok(Accepted::Queued)
+        Ok(HandedOff::Queued)
     }
 
     /// In batches of 10, several batches at once; results in the envelopes' order.
-    async fn hand_off_all(&self, envelopes: Vec<Envelope>) -> Vec<Result<Accepted, HandOffError>> {
+    async fn hand_off_all(&self, envelopes: Vec<Envelope>) -> Vec<Result<HandedOff, HandOffError>> {
         use futures_util::StreamExt;
         let count = envelopes.len();
         let sent: Vec<_> = futures_util::stream::iter(batches(&envelopes))
@@ -70,7 +70,7 @@ impl HandOff for SqsQueue {
             .buffer_unordered(BATCHES_IN_FLIGHT)
             .collect()
             .await;
-        let mut results: Vec<Option<Result<Accepted, HandOffError>>> =
+        let mut results: Vec<Option<Result<HandedOff, HandOffError>>> =
             (0..count).map(|_| None).collect();
         for (i, result) in sent.into_iter().flatten() {
             results[i] = Some(result);
@@ -113,7 +113,7 @@ impl SqsQueue {
     async fn send_batch(
         &self,
         batch: Vec<(usize, String, String, String)>,
-    ) -> Vec<(usize, Result<Accepted, HandOffError>)> {
+    ) -> Vec<(usize, Result<HandedOff, HandOffError>)> {
         let ids: Vec<String> = batch.iter().map(|(i, ..)| i.to_string()).collect();
         let entries: Vec<Entry> = (batch.iter().zip(&ids))
             .map(|((_, group, dedup, body), id)| Entry {
@@ -138,7 +138,7 @@ impl SqsQueue {
                 let (group, dedup) = (entry.message_group_id, entry.message_deduplication_id);
                 self.send_one(group, dedup, entry.message_body).await
             };
-            results.push((*i, result.map(|()| Accepted::Queued)));
+            results.push((*i, result.map(|()| HandedOff::Queued)));
         }
         results
     }
@@ -214,7 +214,7 @@ impl QueueControl for SqsQueue {
         let Some(url) = &self.dead_letter_url else {
             return Err(QueueError("no DEAD_LETTER_QUEUE_URL configured".into()));
         };
-        let failed_at = epoch_now().as_secs();
+        let failed_at = crate::clock::epoch_secs();
         self.client
             .send_message()
             .queue_url(url)

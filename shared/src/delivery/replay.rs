@@ -4,7 +4,7 @@
 //! Redriven events get a fresh delivery budget; the idempotency table still guarantees
 //! that an event delivered in the meantime is not sent twice.
 
-use super::message::{dead_letter_attr, epoch_now, sqs_id};
+use super::message::{dead_letter_attr, sqs_id};
 use super::{Envelope, QueueMessage, group_id};
 use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
 use std::collections::HashSet;
@@ -144,7 +144,7 @@ pub async fn redrive(
     let (chosen, left): (Vec<_>, Vec<_>) = letters.into_iter().partition(|l| {
         channel.is_none_or(|c| l.envelope.as_ref().is_some_and(|e| e.channel.as_str() == c))
     });
-    let now = epoch_now().as_millis();
+    let now = crate::clock::epoch_now().as_millis();
     for l in &chosen {
         let (group, dedup) = match &l.envelope {
             Some(e) => (group_id(e), format!("{}-r{now}", e.event_id)),

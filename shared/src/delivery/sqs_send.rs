@@ -9,11 +9,11 @@
 //! failures, 5xx, 429 and throttling errors retried after a jittered exponential backoff);
 //! like the SDK's, no timeout but the connect timeout: the caller's deadline bounds a call
 //! (a webhook answers before API Gateway's 29 s). The credentials are Lambda's, fixed for
-//! the life of the execution environment (see [`crate::config::AwsEnvironment`]). Tested against
-//! `moto_server` with its IAM signature check on.
+//! the life of the execution environment (the wiring reads them from Lambda's variables).
+//! Tested against `moto_server` with its IAM signature check on.
 
-use crate::config::{AwsEnvironment, ConfigError};
 use crate::http::Class;
+use aws_credential_types::Credentials;
 use aws_sdk_sqs::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
 use aws_smithy_runtime_api::client::identity::Identity;
@@ -24,6 +24,17 @@ const ATTEMPTS: u32 = 3;
 /// The SDK's standard retry: a random delay up to 1 s, 2 s, ... (20 s at most).
 const BACKOFF_BASE: Duration = Duration::from_secs(1);
 const BACKOFF_MAX: Duration = Duration::from_secs(20);
+
+/// Why a sender could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("no SQS endpoint: {0}")]
+    Endpoint(String),
+    #[error("not a URL: {0}")]
+    Url(String),
+    #[error("cannot build the HTTP client: {0}")]
+    Http(String),
+}
 
 /// Sends messages to SQS queues of one region.
 #[derive(Debug)]
@@ -112,33 +123,27 @@ struct BatchResult {
 }
 
 impl SignedSend {
-    /// From Lambda's environment: the SDK's endpoint for SQS in `AWS_REGION` (or
-    /// `AWS_ENDPOINT_URL`), the role's credentials. Fails naming a missing variable.
-    pub async fn new(aws: &AwsEnvironment) -> Result<Self, ConfigError> {
-        let (region, credentials) = aws.region_and_credentials()?;
+    /// The SDK's endpoint for SQS in `region` (or `endpoint`, when one is given for every
+    /// service), signing with `credentials`.
+    pub async fn new(
+        region: String,
+        credentials: Credentials,
+        endpoint: Option<String>,
+    ) -> Result<Self, SetupError> {
         let identity = credentials.into();
         let params = Params::builder()
             .region(region.clone())
-            .set_endpoint(aws.endpoint_url.clone())
+            .set_endpoint(endpoint)
             .build();
         let endpoint = match params {
             Ok(params) => DefaultResolver::new().resolve_endpoint(&params).await,
             Err(e) => Err(e.into()),
         }
-        .map_err(|e| ConfigError {
-            variable: "AWS_REGION",
-            problem: format!("no SQS endpoint: {e}"),
-        })?;
-        let url = reqwest::Url::parse(endpoint.url()).map_err(|e| ConfigError {
-            variable: "AWS_ENDPOINT_URL",
-            problem: format!("not a URL: {e}"),
-        })?;
-        let http = crate::http::sdk::aws_http(crate::http::sdk::CONNECT_TIMEOUT).map_err(|e| {
-            ConfigError {
-                variable: "AWS_REGION",
-                problem: format!("cannot build the HTTP client: {e}"),
-            }
-        })?;
+        .map_err(|e| SetupError::Endpoint(e.to_string()))?;
+        let url =
+            reqwest::Url::parse(endpoint.url()).map_err(|e| SetupError::Url(e.to_string()))?;
+        let http = crate::http::sdk::aws_http(crate::http::sdk::CONNECT_TIMEOUT)
+            .map_err(|e| SetupError::Http(e.to_string()))?;
         Ok(SignedSend {
             http,
             url,

@@ -130,7 +130,7 @@ impl Worker {
             }
         };
         // Every line logged while handling it (enrichment, budget, state) names its key.
-        let span = tracing::info_span!("event", channel = %envelope.channel, key = %envelope.key);
+        let span = tracing::info_span!("event", channel = %envelope.channel, key = %envelope.subject);
         self.process_envelope(msg, &envelope).instrument(span).await
     }
 
@@ -162,7 +162,7 @@ impl Worker {
             Ok(()) => {
                 if let Err(e) = self.state.record(envelope).await {
                     // Delivered all the same; only a later re-post could now be sent twice.
-                    tracing::error!(channel = %envelope.channel, key = %envelope.key, event_id = %envelope.event_id, error = %error_chain(&e), "delivered but not recorded");
+                    tracing::error!(channel = %envelope.channel, key = %envelope.subject, event_id = %envelope.event_id, error = %error_chain(&e), "delivered but not recorded");
                 }
                 self.log(msg, Some(envelope), Outcome::Delivered, "");
                 Outcome::Delivered
@@ -186,7 +186,7 @@ impl Worker {
     /// [`StateStore::handled`]); failing that costs at most one reconciliation repeat.
     async fn handled(&self, envelope: &Envelope) {
         if let Err(e) = self.state.handled(envelope).await {
-            tracing::warn!(channel = %envelope.channel, key = %envelope.key, error = %error_chain(&e), "settled but not in the ledger");
+            tracing::warn!(channel = %envelope.channel, key = %envelope.subject, error = %error_chain(&e), "settled but not in the ledger");
         }
     }
 
@@ -207,7 +207,7 @@ impl Worker {
         let retry = msg.receive_count.saturating_sub(1) as usize;
         let delay = self.policy.backoff.delay_for(retry, retry_after);
         if let Err(e) = self.queue.retry_later(msg, delay).await {
-            tracing::warn!(channel = %envelope.channel, key = %envelope.key, error = %error_chain(&e), "could not set the retry delay: the queue's visibility timeout applies");
+            tracing::warn!(channel = %envelope.channel, key = %envelope.subject, error = %error_chain(&e), "could not set the retry delay: the queue's visibility timeout applies");
         }
         let reason = format!("{reason}; next try in {} ms", delay.as_millis());
         self.log(msg, Some(envelope), Outcome::Retried, &reason);

@@ -20,6 +20,7 @@ use crate::qapla::api::QaplaApi;
 use crate::qapla::pace::Pace;
 use crate::qapla::time::{parse_time, time_text};
 use crate::telemetry::error_chain;
+use crate::table::{self, Pk, Table};
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::sync::Arc;
 use std::time::Duration;
@@ -70,8 +71,8 @@ pub struct Reconciler {
     pub pace: Arc<dyn Pace>,
     pub state: Arc<dyn StateStore>,
     pub queue: Arc<dyn HandOff>,
-    pub dynamo: aws_sdk_dynamodb::Client,
-    pub table: String,
+    /// The state table, where each channel's cursor is kept.
+    pub table: Table,
     pub timing: Timing,
 }
 
@@ -147,7 +148,7 @@ impl Reconciler {
                 Pulled::Failed(_) => found.failed += 1,
             }
         }
-        let keys: Vec<String> = envelopes.iter().map(|e| e.key.clone()).collect();
+        let keys: Vec<String> = envelopes.iter().map(|e| e.subject.clone()).collect();
         for (result, key) in self
             .queue
             .hand_off_all(envelopes)
@@ -166,30 +167,15 @@ impl Reconciler {
         Ok(())
     }
 
-    fn cursor_key(channel: &ChannelId) -> AttributeValue {
-        AttributeValue::S(format!("reconcile#{channel}"))
-    }
-
     /// Where the channel's last run stopped (Qapla' time), if it ran.
     async fn cursor(&self, channel: &ChannelId) -> Option<i64> {
-        let out = self
-            .dynamo
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", Self::cursor_key(channel))
-            .consistent_read(true)
-            .send()
-            .await
-            .ok()?;
-        let until = out.item?.get("until")?.as_s().ok()?.clone();
-        parse_time(&until)
+        let item = self.table.get(Pk::Reconcile(channel.as_str())).await.ok()??;
+        parse_time(&table::text(&item, "until")?)
     }
 
     async fn set_cursor(&self, channel: &ChannelId, until: i64) -> Result<(), String> {
-        self.dynamo
-            .put_item()
-            .table_name(&self.table)
-            .item("pk", Self::cursor_key(channel))
+        self.table
+            .put(Pk::Reconcile(channel.as_str()))
             .item("until", AttributeValue::S(time_text(until)))
             .send()
             .await

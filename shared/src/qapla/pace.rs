@@ -12,37 +12,34 @@
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 use secrecy::{ExposeSecret, SecretString};
+use crate::clock::epoch_millis;
+use crate::table::{self, Pk, Table};
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 /// Qapla's bucket: its size and its refill rate.
 pub const BURST: f64 = 120.0;
 pub const PER_SECOND: f64 = 2.0;
 
-/// A bucket's size and refill rate: Qapla's ([`Budget::QAPLA`]) unless `QAPLA_API_BUDGET`
-/// (`<burst>,<per second>`) says otherwise — for a Qapla' stand-in in tests and benchmarks.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Budget {
-    pub burst: f64,
-    pub per_second: f64,
-}
+/// A key's bucket: Qapla's ([`QAPLA`]) unless `QAPLA_API_BUDGET` says otherwise (see
+/// [`Config`](crate::config::Config)) — for a Qapla' stand-in in tests and benchmarks.
+pub type Budget = crate::bucket::Bucket;
 
-impl Budget {
-    pub const QAPLA: Budget = Budget {
-        burst: BURST,
-        per_second: PER_SECOND,
-    };
+/// Qapla's own bucket.
+pub const QAPLA: Budget = Budget {
+    burst: BURST,
+    per_second: PER_SECOND,
+};
 
-    pub fn from_env() -> Budget {
-        let text = std::env::var("QAPLA_API_BUDGET").unwrap_or_default();
-        let mut parts = text.split(',').map(|p| p.trim().parse::<f64>());
-        match (parts.next(), parts.next()) {
-            (Some(Ok(burst)), Some(Ok(per_second))) if burst >= 1.0 && per_second > 0.0 => {
-                Budget { burst, per_second }
-            }
-            _ => Budget::QAPLA,
+/// `QAPLA_API_BUDGET`'s text (`<burst>,<per second>`) as a bucket; `None` if malformed.
+pub fn parse_budget(text: &str) -> Option<Budget> {
+    let mut parts = text.split(',').map(|p| p.trim().parse::<f64>());
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(Ok(burst)), Some(Ok(per_second)), None) if burst >= 1.0 && per_second > 0.0 => {
+            Some(Budget { burst, per_second })
         }
+        _ => None,
     }
 }
 
@@ -59,27 +56,14 @@ pub trait Pace: Send + Sync {
 
 /// The bucket's name for a key: a hash, never the key.
 pub fn bucket_id(key: &SecretString) -> String {
+    Pk::Budget(&key_hash(key)).to_string()
+}
+
+/// A key's hash: what names its bucket.
+fn key_hash(key: &SecretString) -> String {
     use sha2::{Digest, Sha256};
     let hash = Sha256::digest(key.expose_secret().trim().as_bytes());
-    let hex: String = hash.iter().take(12).map(|b| format!("{b:02x}")).collect();
-    format!("qapla-budget#{hex}")
-}
-
-/// The bucket `tokens` (as of `elapsed` ago) after one call is taken, or how long to wait.
-pub fn take_from(b: Budget, tokens: f64, elapsed: Duration, reserve: f64) -> Result<f64, Duration> {
-    let tokens = (tokens + elapsed.as_secs_f64() * b.per_second).min(b.burst);
-    let needed = 1.0 + reserve.clamp(0.0, b.burst - 1.0);
-    if tokens >= needed {
-        Ok(tokens - 1.0)
-    } else {
-        Err(Duration::from_secs_f64((needed - tokens) / b.per_second))
-    }
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
+    hash.iter().take(12).map(|b| format!("{b:02x}")).collect()
 }
 
 /// In memory, per process.
@@ -91,7 +75,7 @@ pub struct LocalPace {
 impl Default for LocalPace {
     fn default() -> Self {
         LocalPace {
-            budget: Budget::QAPLA,
+            budget: QAPLA,
             buckets: Mutex::default(),
         }
     }
@@ -101,11 +85,11 @@ impl Default for LocalPace {
 impl Pace for LocalPace {
     async fn take(&self, key: &SecretString, reserve: f64) -> Result<(), Duration> {
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        let now = now_ms();
+        let now = epoch_millis();
         let b = self.budget;
         let (tokens, at) = buckets.entry(bucket_id(key)).or_insert((b.burst, now));
         let elapsed = Duration::from_millis(now.saturating_sub(*at));
-        *tokens = take_from(b, *tokens, elapsed, reserve)?;
+        *tokens = b.take(*tokens, elapsed, reserve)?;
         *at = now;
         Ok(())
     }
@@ -113,8 +97,7 @@ impl Pace for LocalPace {
 
 /// In the state table, shared by every process using the key.
 pub struct DynamoPace {
-    client: aws_sdk_dynamodb::Client,
-    table: String,
+    table: Table,
     budget: Budget,
 }
 
@@ -122,67 +105,58 @@ pub struct DynamoPace {
 const CONTENDED_TRIES: usize = 8;
 
 impl DynamoPace {
-    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+    pub fn new(table: Table) -> Self {
         DynamoPace {
-            client,
-            table: table.into(),
-            budget: Budget::QAPLA,
+            table,
+            budget: QAPLA,
         }
     }
 
-    /// With another bucket than Qapla's (see [`Budget::from_env`]).
+    /// With another bucket than Qapla's (`QAPLA_API_BUDGET`).
     pub fn with_budget(self, budget: Budget) -> Self {
         DynamoPace { budget, ..self }
     }
 
     /// The bucket as stored: tokens and the time of the last take (epoch ms).
-    async fn read(&self, pk: &str) -> Result<Option<(f64, u64)>, String> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", AttributeValue::S(pk.to_owned()))
-            .consistent_read(true)
-            .send()
+    async fn read(&self, hash: &str) -> Result<Option<(f64, u64)>, String> {
+        let item = self
+            .table
+            .get(Pk::Budget(hash))
             .await
-            .map_err(|e| crate::telemetry::error_chain(&e))?;
-        let number = |item: &HashMap<String, AttributeValue>, k: &str| {
-            item.get(k)
-                .and_then(|v| v.as_n().ok())
-                .and_then(|n| n.parse::<f64>().ok())
-        };
-        Ok(out
-            .item
-            .and_then(|item| Some((number(&item, "tokens")?, number(&item, "at_ms")? as u64))))
+            .map_err(|e| crate::telemetry::error_chain(&*e))?;
+        Ok(item.and_then(|item| {
+            Some((
+                table::number(&item, "tokens")?,
+                table::number(&item, "at_ms")? as u64,
+            ))
+        }))
     }
 }
 
 #[async_trait]
 impl Pace for DynamoPace {
     async fn take(&self, key: &SecretString, reserve: f64) -> Result<(), Duration> {
-        let pk = bucket_id(key);
+        let hash = key_hash(key);
         for _ in 0..CONTENDED_TRIES {
-            let stored = match self.read(&pk).await {
+            let stored = match self.read(&hash).await {
                 Ok(stored) => stored,
                 Err(error) => {
                     tracing::warn!(%error, "Qapla' API budget unreadable: waiting");
                     return Err(Duration::from_secs(1));
                 }
             };
-            let now = now_ms();
+            let now = epoch_millis();
             let (tokens, at) = stored.unwrap_or((self.budget.burst, now));
             let elapsed = Duration::from_millis(now.saturating_sub(at));
-            let left = take_from(self.budget, tokens, elapsed, reserve)?;
+            let left = self.budget.take(tokens, elapsed, reserve)?;
             let mut put = self
-                .client
-                .put_item()
-                .table_name(&self.table)
-                .item("pk", AttributeValue::S(pk.clone()))
+                .table
+                .put(Pk::Budget(&hash))
                 .item("tokens", AttributeValue::N(format!("{left:.3}")))
                 .item("at_ms", AttributeValue::N(now.to_string()))
                 .item(
                     "expires_at",
-                    AttributeValue::N((now / 1000 + 86_400).to_string()),
+                    table::expires_at(now / 1000, Duration::from_secs(86_400)),
                 );
             put = match stored {
                 None => put.condition_expression("attribute_not_exists(pk)"),
@@ -192,9 +166,7 @@ impl Pace for DynamoPace {
             };
             match put.send().await {
                 Ok(_) => return Ok(()),
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
+                Err(e) if table::condition_failed(&e) => {}
                 Err(e) => {
                     let error = crate::telemetry::error_chain(&e);
                     tracing::warn!(%error, "Qapla' API budget not updated: waiting");
@@ -210,30 +182,12 @@ impl Pace for DynamoPace {
 mod tests {
     use super::*;
 
-    const Q: Budget = Budget::QAPLA;
-
     #[test]
-    fn the_bucket_refills_at_two_per_second_up_to_its_size() {
-        assert_eq!(take_from(Q, 120.0, Duration::ZERO, 0.0), Ok(119.0));
-        assert_eq!(take_from(Q, 0.0, Duration::from_secs(1), 0.0), Ok(1.0));
-        assert_eq!(take_from(Q, 119.0, Duration::from_secs(60), 0.0), Ok(119.0));
-        assert_eq!(
-            take_from(Q, 0.0, Duration::ZERO, 0.0),
-            Err(Duration::from_millis(500))
-        );
-    }
-
-    #[test]
-    fn a_reserve_is_left_for_others() {
-        assert_eq!(
-            take_from(Q, 20.0, Duration::ZERO, BACKFILL_RESERVE),
-            Err(Duration::from_millis(500))
-        );
-        assert_eq!(
-            take_from(Q, 21.0, Duration::ZERO, BACKFILL_RESERVE),
-            Ok(20.0)
-        );
-        assert_eq!(take_from(Q, 1.0, Duration::ZERO, 0.0), Ok(0.0));
+    fn the_budget_is_qaplas_unless_a_valid_override_is_given() {
+        assert_eq!(parse_budget("5, 0.5"), Some(Budget { burst: 5.0, per_second: 0.5 }));
+        for bad in ["", "5", "0,1", "5,0", "a,b", "5,1,2"] {
+            assert_eq!(parse_budget(bad), None, "{bad}");
+        }
     }
 
     #[test]

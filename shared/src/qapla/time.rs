@@ -3,7 +3,6 @@
 //! text (`T` sorts after a space), and a time far in the future is not trusted to order
 //! anything: one wrong courier date must not suppress every later status of a shipment.
 
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// How far ahead of now a status time may be and still order statuses: a day, plus the
 /// largest Italian offset from UTC (the times have no zone).
@@ -48,9 +47,7 @@ pub fn status_time(text: &str) -> Option<String> {
 
 /// Whether a parsed time lies more than a day ahead of now.
 pub fn too_far_ahead(secs: i64) -> bool {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
+    let now = crate::clock::epoch_secs() as i64;
     secs > now + FUTURE_SLACK_SECS
 }
 
@@ -58,9 +55,7 @@ pub fn too_far_ahead(secs: i64) -> bool {
 /// March to the last Sunday of October, switching at 01:00 UTC), in seconds as
 /// [`parse_time`] counts them.
 pub fn italian_now() -> i64 {
-    let utc = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
+    let utc = crate::clock::epoch_secs() as i64;
     italian(utc)
 }
 

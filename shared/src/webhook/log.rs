@@ -1,16 +1,16 @@
 //! The webhook's log line (and metric) per event of a post.
 
 use crate::channel::ChannelId;
-use crate::delivery::{Accepted, Envelope, HandOffError};
+use crate::delivery::{HandedOff, Envelope, HandOffError};
 use crate::metrics;
 use crate::telemetry::error_chain;
 use std::time::Instant;
 
 /// The log's `outcome` and `reason` of one hand-off.
-pub(super) fn outcome_of(result: &Result<Accepted, HandOffError>) -> (&'static str, String) {
+pub(super) fn outcome_of(result: &Result<HandedOff, HandOffError>) -> (&'static str, String) {
     match result {
-        Ok(accepted @ Accepted::Failed { error, .. }) => (accepted.outcome(), error.to_string()),
-        Ok(accepted @ Accepted::Skipped { reason }) => (accepted.outcome(), reason.clone()),
+        Ok(accepted @ HandedOff::Failed { error, .. }) => (accepted.outcome(), error.to_string()),
+        Ok(accepted @ HandedOff::Skipped { reason }) => (accepted.outcome(), reason.clone()),
         Ok(accepted) => (accepted.outcome(), String::new()),
         Err(e) => ("hand_off_failed", error_chain(e)),
     }
@@ -27,7 +27,7 @@ pub(super) struct EventRef {
 impl EventRef {
     pub(super) fn of(envelope: &Envelope) -> Self {
         EventRef {
-            key: envelope.key.clone(),
+            key: envelope.subject.clone(),
             status_id: envelope.status_id.clone(),
             customer: envelope
                 .event

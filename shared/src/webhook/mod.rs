@@ -16,7 +16,7 @@ pub use event::{HttpEvent, HttpResponse};
 pub use kinds::{Planned, Webhook};
 pub use senders::{BadSender, QAPLA_SENDERS, Senders};
 
-use crate::channel::{AuthError, Authenticated, Authenticator, ChannelId};
+use crate::channel::{AuthError, Authenticated, Channels, ChannelId};
 use crate::delivery::{Envelope, HandOff};
 use crate::metrics;
 use crate::telemetry::{describe_json_error, error_chain};
@@ -29,7 +29,7 @@ use tracing::Instrument;
 
 /// What a webhook function needs, built once per process.
 pub struct Deps {
-    pub channels: Arc<Authenticator>,
+    pub channels: Arc<Channels>,
     pub hand_off: Arc<dyn HandOff>,
     /// Larger bodies are refused with 413.
     pub max_body_bytes: usize,

@@ -3,7 +3,7 @@
 
 use crate::helpers::*;
 use bridge_core::channel::{
-    Authenticator, CacheLimits, ChannelStore, MemoryStore, SecretsManagerStore,
+    Channels, CacheLimits, ChannelStore, MemoryStore, SecretsManagerStore,
 };
 use bridge_core::qapla::ShipmentPayload;
 use bridge_core::webhook::{Deps, Webhook};
@@ -272,7 +272,7 @@ async fn a_flood_of_made_up_channels_costs_a_bounded_number_of_store_reads_and_m
         unknown_lookups_per_minute: 60,
         ..CacheLimits::default()
     };
-    let channels = Authenticator::with_limits(
+    let channels = Channels::with_limits(
         counting.clone(),
         Duration::from_secs(300),
         Duration::from_secs(10),
@@ -320,7 +320,7 @@ async fn a_secrets_manager_blip_serves_the_last_good_settings_and_a_never_read_c
     }
     let sm = Arc::new(SecretsManagerStore::new(client, "qapla-connectif"));
     // A TTL of zero: every post refreshes the settings.
-    let channels = Arc::new(Authenticator::new(sm, Duration::ZERO, Duration::ZERO));
+    let channels = Arc::new(Channels::new(sm, Duration::ZERO, Duration::ZERO));
     let deps = Deps {
         channels: channels.clone(),
         ..deps(Mode::Api, &server.uri())
@@ -363,7 +363,7 @@ async fn stale_settings_are_served_for_a_bounded_time_only() {
         ..CacheLimits::default()
     };
     let channels =
-        Authenticator::with_limits(memory.clone(), Duration::ZERO, Duration::ZERO, limits);
+        Channels::with_limits(memory.clone(), Duration::ZERO, Duration::ZERO, limits);
     let key = || {
         ShipmentPayload::parse(fixture("shipment-v1.3-delivered.json").as_bytes()).expect("payload")
     };

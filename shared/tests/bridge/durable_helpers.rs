@@ -3,7 +3,7 @@
 //! Lambda's SQS event source does (receive, invoke the worker, delete the successes).
 
 use crate::helpers::*;
-use bridge_core::channel::{Authenticator, MemoryStore};
+use bridge_core::channel::{Channels, MemoryStore};
 use bridge_core::connectif::ConnectifClient;
 use bridge_core::delivery::state::DynamoState;
 use bridge_core::delivery::{
@@ -217,7 +217,7 @@ impl Durable {
             .expect("queue url");
         testkit::create_state_table(&ddb, "bridge-state").await;
         let channels = store(Mode::Api, connectif);
-        let auth = Arc::new(Authenticator::new(
+        let auth = Arc::new(Channels::new(
             channels.clone(),
             Duration::ZERO,
             Duration::ZERO,
@@ -347,7 +347,7 @@ impl LocalDurable {
             secret[k] = v.clone();
         }
         channels.put(channel("it"), secret.to_string());
-        let auth = Arc::new(Authenticator::new(
+        let auth = Arc::new(Channels::new(
             channels,
             Duration::from_secs(300),
             Duration::ZERO,

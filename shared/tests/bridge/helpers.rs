@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use bridge_core::channel::{
-    Authenticator, ChannelId, ChannelSettings, ChannelStore, MemoryStore, StoreError,
+    Channels, ChannelId, ChannelSettings, ChannelStore, MemoryStore, StoreError,
 };
 use bridge_core::connectif::ConnectifClient;
 use bridge_core::delivery::{Deliverer, InProcessHandOff, RetryPolicy};
@@ -117,7 +117,7 @@ pub fn fast_retry() -> RetryPolicy {
 }
 
 pub fn deps_with(store: Arc<dyn ChannelStore>, recheck: Duration) -> Deps {
-    let channels = Arc::new(Authenticator::new(store, Duration::from_secs(300), recheck));
+    let channels = Arc::new(Channels::new(store, Duration::from_secs(300), recheck));
     let client = ConnectifClient::new(TEST_TIMEOUT, TEST_TIMEOUT).expect("client");
     Deps {
         channels: channels.clone(),

@@ -135,7 +135,7 @@ async fn a_wrong_secret_or_a_queue_outside_the_policy_is_refused_at_once() {
             ("AWS_ENDPOINT_URL", moto.endpoint.as_str()),
         ];
         let aws = config_from(&vars).aws;
-        async move { SignedSend::new(&aws).await.expect("sender") }
+        async move { aws.signed_send().await.expect("sender") }
     };
     let good = sender(&secret_key).await;
     good.send_message(&queue_url, &entry("", "d1"))

@@ -3,7 +3,7 @@
 
 use crate::durable_helpers::*;
 use crate::helpers::*;
-use bridge_core::channel::Authenticator;
+use bridge_core::channel::Channels;
 use bridge_core::connectif::ConnectifClient;
 use bridge_core::delivery::state::MemoryState;
 use bridge_core::delivery::{Deliverer, MemoryQueue, RetryPolicy, Worker, WorkerPolicy};
@@ -66,7 +66,7 @@ async fn soak_in_process_10000_events_500_shipments_30_percent_failures() {
     const POLLERS: usize = 4;
     let (server, fake) = FakeConnectif::start().await;
     fake.fail_randomly(0.3);
-    let channels = Arc::new(Authenticator::new(
+    let channels = Arc::new(Channels::new(
         store(Mode::Api, &server.uri()),
         Duration::from_secs(300),
         Duration::ZERO,

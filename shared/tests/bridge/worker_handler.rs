@@ -4,7 +4,7 @@
 
 use crate::helpers::*;
 use aws_lambda_events::event::sqs::SqsBatchResponse;
-use bridge_core::channel::Authenticator;
+use bridge_core::channel::Channels;
 use bridge_core::connectif::ConnectifClient;
 use bridge_core::delivery::lambda::handle_batch;
 use bridge_core::delivery::state::MemoryState;
@@ -64,7 +64,7 @@ fn now_ms() -> u128 {
 }
 
 fn worker(connectif: &str, queue: Arc<MemoryQueue>) -> Worker {
-    let channels = Arc::new(Authenticator::new(
+    let channels = Arc::new(Channels::new(
         store(Mode::Endpoint, connectif),
         Duration::from_secs(300),
         Duration::ZERO,

@@ -1,68 +1,40 @@
 //! The production state store: one DynamoDB table (see the module docs of `state`).
 
 use super::{
-    LEDGER_TTL, Newest, Seen, StateError, StateStore, decide, now_secs, shipment_pk, status_pk,
+    LEDGER_TTL, Newest, Seen, StateError, StateStore, decide, last_pk, newest_pk, now_secs,
 };
 use crate::delivery::Envelope;
+use crate::table::{self, Item, Pk, Table};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
-use std::collections::HashMap;
 use std::time::Duration;
-
-type Item = HashMap<String, AttributeValue>;
 
 /// DynamoDB table (see module docs).
 pub struct DynamoState {
-    client: aws_sdk_dynamodb::Client,
-    table: String,
+    table: Table,
     ttl: Duration,
 }
 
+fn unavailable(e: impl Into<table::TableError>) -> StateError {
+    StateError(e.into())
+}
+
 impl DynamoState {
-    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>, ttl: Duration) -> Self {
-        DynamoState {
-            client,
-            table: table.into(),
-            ttl,
-        }
+    /// Delivered events are remembered `ttl`.
+    pub fn new(table: Table, ttl: Duration) -> Self {
+        DynamoState { table, ttl }
     }
 
     /// The item, if it exists and has not expired.
-    async fn item(&self, pk: &str) -> Result<Option<Item>, StateError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", AttributeValue::S(pk.to_owned()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StateError(Box::new(e)))?;
-        let Some(item) = out.item else {
-            return Ok(None);
-        };
-        let expires = item
-            .get("expires_at")
-            .and_then(|v| v.as_n().ok())
-            .and_then(|n| n.parse::<u64>().ok())
-            .unwrap_or(u64::MAX);
-        Ok((expires > now_secs()).then_some(item))
+    async fn item(&self, pk: Pk<'_>) -> Result<Option<Item>, StateError> {
+        self.table.get(pk).await.map_err(unavailable)
     }
 
     /// The item's `value` and `status`, if it exists and has not expired.
-    async fn get(&self, pk: &str) -> Result<Option<Newest>, StateError> {
-        let Some(item) = self.item(pk).await? else {
-            return Ok(None);
-        };
-        let text = |k: &str| {
-            item.get(k)
-                .and_then(|v| v.as_s().ok())
-                .cloned()
-                .unwrap_or_default()
-        };
-        Ok(Some(Newest {
-            at: text("value"),
-            status: text("status"),
+    async fn get(&self, pk: Pk<'_>) -> Result<Option<Newest>, StateError> {
+        Ok(self.item(pk).await?.map(|item| Newest {
+            at: table::text(&item, "value").unwrap_or_default(),
+            status: table::text(&item, "status").unwrap_or_default(),
         }))
     }
 }
@@ -71,78 +43,61 @@ impl DynamoState {
 impl StateStore for DynamoState {
     #[tracing::instrument(skip_all, fields(event_id = %envelope.event_id))]
     async fn check(&self, envelope: &Envelope) -> Result<Seen, StateError> {
-        let mut delivered = self
-            .get(&format!("event#{}", envelope.event_id))
-            .await?
-            .is_some();
-        if let Some(pk) = status_pk(envelope)
+        let mut delivered = self.item(Pk::Event(&envelope.event_id)).await?.is_some();
+        if let Some(key) = envelope.status_key()
             && !delivered
         {
-            delivered = self.item(&pk).await?.is_some();
+            delivered = self.item(Pk::Status(&key)).await?.is_some();
         }
-        let newest = match shipment_pk(envelope) {
-            Some(pk) if !delivered => self.get(&pk).await?,
+        let newest = match newest_pk(envelope) {
+            Some(pk) if !delivered => self.get(pk).await?,
             _ => None,
         };
         Ok(decide(envelope, delivered, newest))
     }
 
     async fn status_delivered(&self, status_key: &str) -> Result<bool, StateError> {
-        Ok(self.item(&format!("status#{status_key}")).await?.is_some())
+        Ok(self.item(Pk::Status(status_key)).await?.is_some())
     }
 
     async fn handled(&self, envelope: &Envelope) -> Result<(), StateError> {
-        let Some(pk) = status_pk(envelope) else {
+        let Some(key) = envelope.status_key() else {
             return Ok(());
         };
-        let ledger = (now_secs() + LEDGER_TTL.as_secs()).to_string();
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .item("pk", AttributeValue::S(pk))
-            .item("expires_at", AttributeValue::N(ledger))
+        self.table
+            .put(Pk::Status(&key))
+            .item("expires_at", table::expires_at(now_secs(), LEDGER_TTL))
             .send()
             .await
-            .map_err(|e| StateError(Box::new(e)))?;
+            .map_err(unavailable)?;
         Ok(())
     }
 
     #[tracing::instrument(skip_all, fields(event_id = %envelope.event_id))]
     async fn record(&self, envelope: &Envelope) -> Result<(), StateError> {
         let now = now_secs();
-        let expires = AttributeValue::N((now + self.ttl.as_secs()).to_string());
+        let expires = table::expires_at(now, self.ttl);
         let status_id = envelope.status_id.clone().unwrap_or_default();
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .item(
-                "pk",
-                AttributeValue::S(format!("event#{}", envelope.event_id)),
-            )
+        self.table
+            .put(Pk::Event(&envelope.event_id))
             .item("value", AttributeValue::S(status_id))
             .item("expires_at", expires.clone())
             .send()
             .await
-            .map_err(|e| StateError(Box::new(e)))?;
+            .map_err(unavailable)?;
         self.handled(envelope).await?;
-        let last = |pk, value| self.last_delivery(envelope, pk, value, now, &expires);
-        let Some(pk) = shipment_pk(envelope) else {
-            let pk = format!(
-                "{}#{}#{}",
-                envelope.kind.as_str(),
-                envelope.channel,
-                envelope.key
-            );
-            let put = last(pk, String::new()).send().await;
-            return put.map(drop).map_err(|e| StateError(Box::new(e)));
-        };
+        let last = |value| self.last_delivery(envelope, value, now, &expires);
+        if envelope.kind != crate::Kind::Shipment {
+            let put = last(String::new()).send().await;
+            return put.map(drop).map_err(unavailable);
+        }
         // Without a usable status time the event orders nothing (see `decide`).
         let Some(at) = envelope.occurred_at.clone() else {
             return Ok(());
         };
         // `at` is normalised (`YYYY-MM-DD HH:MM:SS`), so the condition compares as text.
         // Only move forward: an older status never overwrites a newer one.
-        let result = last(pk, at.clone())
+        let result = last(at.clone())
             .item(
                 "status",
                 AttributeValue::S(envelope.repeat_key.clone().unwrap_or_default()),
@@ -155,13 +110,8 @@ impl StateStore for DynamoState {
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(StateError(Box::new(e))),
+            Err(e) if table::condition_failed(&e) => Ok(()),
+            Err(e) => Err(unavailable(e)),
         }
     }
 }
@@ -171,16 +121,13 @@ impl DynamoState {
     fn last_delivery(
         &self,
         envelope: &Envelope,
-        pk: String,
         value: String,
         now: u64,
         expires: &AttributeValue,
     ) -> aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder {
         let status_id = envelope.status_id.clone().unwrap_or_default();
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .item("pk", AttributeValue::S(pk))
+        self.table
+            .put(last_pk(envelope))
             .item("value", AttributeValue::S(value))
             .item("status_id", AttributeValue::S(status_id))
             .item("alias", AttributeValue::S(envelope.event.alias.clone()))
@@ -206,7 +153,7 @@ pub struct LastDelivered {
 impl DynamoState {
     /// Whether the event with this id was delivered (and the record has not expired).
     pub async fn delivered(&self, event_id: &str) -> Result<bool, StateError> {
-        Ok(self.item(&format!("event#{event_id}")).await?.is_some())
+        Ok(self.item(Pk::Event(event_id)).await?.is_some())
     }
 
     /// The last delivery of `key` on `channel`, for each kind that has one.
@@ -217,12 +164,12 @@ impl DynamoState {
     ) -> Result<Vec<LastDelivered>, StateError> {
         use crate::Kind;
         let mut found = Vec::new();
-        for kind in [Kind::Shipment, Kind::Return, Kind::Order] {
-            let pk = format!("{}#{channel}#{}", kind.as_str(), key.trim());
-            let Some(item) = self.item(&pk).await? else {
+        for kind in Kind::ALL {
+            let pk = Pk::Last(kind, channel.as_str(), key.trim());
+            let Some(item) = self.item(pk).await? else {
                 continue;
             };
-            let text = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
+            let text = |k: &str| table::text(&item, k);
             found.push(LastDelivered {
                 kind,
                 status_id: text("status_id").unwrap_or_default(),
@@ -232,10 +179,7 @@ impl DynamoState {
                     String::new()
                 },
                 alias: text("alias").unwrap_or_default(),
-                delivered_at: item
-                    .get("delivered_at")
-                    .and_then(|v| v.as_n().ok())
-                    .and_then(|n| n.parse().ok()),
+                delivered_at: table::number(&item, "delivered_at").map(|n| n as u64),
             });
         }
         Ok(found)

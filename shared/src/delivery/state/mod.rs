@@ -1,14 +1,12 @@
 //! What the delivery stage remembers: which events were delivered (idempotency) and, per
 //! shipment, the newest status delivered (so a late, older status is not sent).
 //!
-//! Production: one DynamoDB table, key `pk` (string), TTL attribute `expires_at` (epoch
-//! seconds). DynamoDB deletes expired items up to ~48 h late, so expiry is checked in code.
-//! Items: `event#<event id>` (delivered), `shipment#<channel>#<tracking number>` (the newest
-//! status delivered: its time, id, alias and when), and `return#<channel>#<reference>`,
-//! `order#<channel>#<reference>` (the last delivery): the last three are what
-//! `bridge-admin trace` reads. And the long-lived ledger `status#<status key>` (see
-//! [`Envelope::status_key`]), kept [`LEDGER_TTL`]: a status delivered live is not sent again
-//! by a backfill a year later, nor by reconciliation, though their event ids differ.
+//! Production: the state table (its items and keys: [`crate::table`]): `event#…` for
+//! delivered events, the last delivery of each shipment, return and order (what
+//! `bridge-admin trace` reads; for a shipment, the newest status delivered), and the
+//! long-lived ledger `status#…` (see [`Envelope::status_key`]), kept [`LEDGER_TTL`]: a
+//! status delivered live is not sent again by a backfill a year later, nor by
+//! reconciliation, though their event ids differ.
 
 mod dynamo;
 
@@ -16,6 +14,7 @@ pub use dynamo::{DynamoState, LastDelivered};
 
 use super::Envelope;
 use crate::qapla::time::{parse_time, too_far_ahead};
+use crate::table::Pk;
 use async_trait::async_trait;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -55,17 +54,16 @@ pub trait StateStore: Send + Sync {
 /// How long the ledger remembers a delivered status: more than the longest backfill range.
 pub const LEDGER_TTL: Duration = Duration::from_secs(400 * 86_400);
 
-/// The ledger item of an envelope's status.
-pub fn status_pk(e: &Envelope) -> Option<String> {
-    e.status_key().map(|k| format!("status#{k}"))
+use crate::clock::epoch_secs as now_secs;
+
+/// The item of an envelope's last delivery.
+fn last_pk(e: &Envelope) -> Pk<'_> {
+    Pk::Last(e.kind, e.channel.as_str(), &e.subject)
 }
 
-pub(super) fn now_secs() -> u64 {
-    super::message::epoch_now().as_secs()
-}
-
-pub(super) fn shipment_pk(e: &Envelope) -> Option<String> {
-    (e.kind == crate::Kind::Shipment).then(|| format!("shipment#{}#{}", e.channel, e.key))
+/// The item of a shipment's newest status delivered (only shipments order their events).
+fn newest_pk(e: &Envelope) -> Option<Pk<'_>> {
+    (e.kind == crate::Kind::Shipment).then(|| last_pk(e))
 }
 
 /// The newest status delivered for a shipment: its time and its `status/detail` key.
@@ -113,10 +111,10 @@ impl MemoryState {
         }
     }
 
-    fn get(&self, pk: &str) -> Option<Newest> {
+    fn get(&self, pk: Pk<'_>) -> Option<Newest> {
         let items = self.items.lock().unwrap_or_else(|e| e.into_inner());
         items
-            .get(pk)
+            .get(&pk.to_string())
             .filter(|(_, expires)| *expires > now_secs())
             .map(|(v, _)| v.clone())
     }
@@ -125,21 +123,23 @@ impl MemoryState {
 #[async_trait]
 impl StateStore for MemoryState {
     async fn check(&self, envelope: &Envelope) -> Result<Seen, StateError> {
-        let delivered = self.get(&format!("event#{}", envelope.event_id)).is_some()
-            || status_pk(envelope).is_some_and(|pk| self.get(&pk).is_some());
-        let newest = shipment_pk(envelope).and_then(|pk| self.get(&pk));
+        let delivered = self.get(Pk::Event(&envelope.event_id)).is_some()
+            || envelope
+                .status_key()
+                .is_some_and(|key| self.get(Pk::Status(&key)).is_some());
+        let newest = newest_pk(envelope).and_then(|pk| self.get(pk));
         Ok(decide(envelope, delivered, newest))
     }
 
     async fn status_delivered(&self, status_key: &str) -> Result<bool, StateError> {
-        Ok(self.get(&format!("status#{status_key}")).is_some())
+        Ok(self.get(Pk::Status(status_key)).is_some())
     }
 
     async fn handled(&self, envelope: &Envelope) -> Result<(), StateError> {
-        if let Some(pk) = status_pk(envelope) {
+        if let Some(key) = envelope.status_key() {
             let expires = now_secs() + LEDGER_TTL.as_secs();
             let mut items = self.items.lock().unwrap_or_else(|e| e.into_inner());
-            items.insert(pk, (Newest::default(), expires));
+            items.insert(Pk::Status(&key).to_string(), (Newest::default(), expires));
         }
         Ok(())
     }
@@ -150,10 +150,11 @@ impl StateStore for MemoryState {
         let expires = now_secs() + ttl.as_secs();
         let mut items = self.items.lock().unwrap_or_else(|e| e.into_inner());
         items.insert(
-            format!("event#{}", envelope.event_id),
+            Pk::Event(&envelope.event_id).to_string(),
             (Newest::default(), expires),
         );
-        if let (Some(pk), Some(at)) = (shipment_pk(envelope), &envelope.occurred_at) {
+        if let (Some(pk), Some(at)) = (newest_pk(envelope), &envelope.occurred_at) {
+            let pk = pk.to_string();
             let newest = Newest {
                 at: at.clone(),
                 status: envelope.repeat_key.clone().unwrap_or_default(),

@@ -1,0 +1,160 @@
+//! The state table: the one place its schema is written.
+//!
+//! One DynamoDB table, key `pk` (string), TTL attribute `expires_at` (epoch seconds).
+//! DynamoDB deletes expired items up to ~48 h late, so [`Table::get`] checks expiry itself.
+//! The item families, each with its key ([`Pk`]) and who writes it:
+//!
+//! | key | attributes | written by |
+//! |---|---|---|
+//! | `event#<event id>` | `value` (status id), `expires_at` | the worker: a delivered event |
+//! | `status#<status key>` | `expires_at` | the worker: the ledger of handled statuses |
+//! | `shipment#<channel>#<tracking>` | `value` (status time), `status`, `status_id`, `alias`, `delivered_at`, `expires_at` | the worker: the newest status delivered |
+//! | `return#…`, `order#<channel>#<reference>` | as above, `value` empty | the worker: the last delivery |
+//! | `qapla-budget#<hash of the key>` | `tokens`, `at_ms`, `expires_at` | whoever calls Qapla's API |
+//! | `reconcile#<channel>` | `until` | the reconciler: where it stopped |
+//! | `backfill#<channel>` | `runs` (JSON) | `bridge-admin backfill` |
+//!
+//! The rules over these items live with their users (`delivery::state`, `qapla::pace`,
+//! `history::reconcile`, the console's backfill); only the keys and the calls are here.
+
+use crate::Kind;
+use aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder;
+use aws_sdk_dynamodb::types::AttributeValue;
+use std::collections::HashMap;
+use std::fmt;
+use std::time::Duration;
+
+/// An item as DynamoDB returns it.
+pub type Item = HashMap<String, AttributeValue>;
+
+/// What a failed table call reports (the SDK's error, with its cause chain).
+pub type TableError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The key of every item family of the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pk<'a> {
+    /// A delivered event, by event id.
+    Event(&'a str),
+    /// The ledger of handled statuses, by status key (`Envelope::status_key`).
+    Status(&'a str),
+    /// The last delivery of a shipment, return or order: kind, channel, tracking number or
+    /// reference.
+    Last(Kind, &'a str, &'a str),
+    /// Qapla's API budget of one key, by a hash of the key (never the key).
+    Budget(&'a str),
+    /// Where reconciliation of a channel stopped.
+    Reconcile(&'a str),
+    /// The backfill runs of a channel.
+    Backfill(&'a str),
+}
+
+impl fmt::Display for Pk<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Pk::Event(id) => write!(f, "event#{id}"),
+            Pk::Status(key) => write!(f, "status#{key}"),
+            Pk::Last(kind, channel, key) => write!(f, "{}#{channel}#{key}", kind.as_str()),
+            Pk::Budget(hash) => write!(f, "qapla-budget#{hash}"),
+            Pk::Reconcile(channel) => write!(f, "reconcile#{channel}"),
+            Pk::Backfill(channel) => write!(f, "backfill#{channel}"),
+        }
+    }
+}
+
+impl Pk<'_> {
+    fn value(&self) -> AttributeValue {
+        AttributeValue::S(self.to_string())
+    }
+}
+
+/// The state table: a client and the table's name.
+#[derive(Clone, Debug)]
+pub struct Table {
+    client: aws_sdk_dynamodb::Client,
+    name: String,
+}
+
+impl Table {
+    pub fn new(client: aws_sdk_dynamodb::Client, name: impl Into<String>) -> Self {
+        Table {
+            client,
+            name: name.into(),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The item, read consistently, if it exists and has not expired.
+    pub async fn get(&self, pk: Pk<'_>) -> Result<Option<Item>, TableError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.name)
+            .key("pk", pk.value())
+            .consistent_read(true)
+            .send()
+            .await?;
+        Ok(out.item.filter(|item| {
+            number(item, "expires_at").is_none_or(|at| at > crate::clock::epoch_secs() as f64)
+        }))
+    }
+
+    /// A put of the item `pk`, to add attributes (and a condition) to and send.
+    pub fn put(&self, pk: Pk<'_>) -> PutItemFluentBuilder {
+        self.client
+            .put_item()
+            .table_name(&self.name)
+            .item("pk", pk.value())
+    }
+}
+
+/// The `expires_at` value of an item kept `ttl` from `now` (epoch seconds).
+pub fn expires_at(now: u64, ttl: Duration) -> AttributeValue {
+    AttributeValue::N(now.saturating_add(ttl.as_secs()).to_string())
+}
+
+/// A string attribute.
+pub fn text(item: &Item, name: &str) -> Option<String> {
+    item.get(name).and_then(|v| v.as_s().ok()).cloned()
+}
+
+/// A number attribute.
+pub fn number(item: &Item, name: &str) -> Option<f64> {
+    item.get(name)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|n| n.parse().ok())
+}
+
+/// Whether a failed put failed only its condition (someone else wrote first, or the item
+/// is newer): not an error for the callers that use conditions.
+pub fn condition_failed<R>(
+    e: &aws_sdk_dynamodb::error::SdkError<
+        aws_sdk_dynamodb::operation::put_item::PutItemError,
+        R,
+    >,
+) -> bool {
+    e.as_service_error()
+        .is_some_and(|e| e.is_conditional_check_failed_exception())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_item_family_has_its_key_format() {
+        assert_eq!(Pk::Event("e1").to_string(), "event#e1");
+        assert_eq!(Pk::Status("it/T1/4/0").to_string(), "status#it/T1/4/0");
+        assert_eq!(
+            Pk::Last(Kind::Shipment, "it", "T1").to_string(),
+            "shipment#it#T1"
+        );
+        assert_eq!(Pk::Last(Kind::Return, "it", "R1").to_string(), "return#it#R1");
+        assert_eq!(Pk::Last(Kind::Order, "it", "O1").to_string(), "order#it#O1");
+        assert_eq!(Pk::Budget("ab12").to_string(), "qapla-budget#ab12");
+        assert_eq!(Pk::Reconcile("it").to_string(), "reconcile#it");
+        assert_eq!(Pk::Backfill("it").to_string(), "backfill#it");
+    }
+}

@@ -1,0 +1,95 @@
+//! The AWS side of a test bridge on `moto_server`: real SDK clients with dummy credentials
+//! on a loopback endpoint, and the stack's queues and secrets as the template makes them.
+
+use std::time::Duration;
+
+/// SDK clients for the services the bridge uses, on `endpoint`.
+#[derive(Clone, Debug)]
+pub struct Clients {
+    pub sqs: aws_sdk_sqs::Client,
+    pub dynamo: aws_sdk_dynamodb::Client,
+    pub secrets: aws_sdk_secretsmanager::Client,
+}
+
+/// Clients with dummy credentials in eu-west-1, pointed at a loopback `endpoint`.
+pub fn clients(endpoint: &str) -> Clients {
+    use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region};
+    let creds = Credentials::new("test", "test", None, None, "test");
+    let http = bridge_core::http::sdk::client(Duration::from_secs(2)).expect("client");
+    let region = Region::new("eu-west-1");
+    macro_rules! client {
+        ($sdk:ident) => {
+            $sdk::Client::from_conf(
+                $sdk::Config::builder()
+                    .behavior_version(BehaviorVersion::latest())
+                    .region(region.clone())
+                    .credentials_provider(creds.clone())
+                    .http_client(http.clone())
+                    .endpoint_url(endpoint)
+                    .build(),
+            )
+        };
+    }
+    Clients {
+        sqs: client!(aws_sdk_sqs),
+        dynamo: client!(aws_sdk_dynamodb),
+        secrets: client!(aws_sdk_secretsmanager),
+    }
+}
+
+/// The event queue and its dead-letter queue.
+#[derive(Clone, Debug)]
+pub struct Queues {
+    pub queue_url: String,
+    pub dlq_url: String,
+}
+
+/// `<prefix>-events.fifo`, redriving to `<prefix>-dead-letters.fifo` (14 days), as the
+/// template makes them (the receive count is high: the worker dead-letters itself).
+pub async fn queues(sqs: &aws_sdk_sqs::Client, prefix: &str) -> Queues {
+    use aws_sdk_sqs::types::QueueAttributeName as A;
+    let dlq_url = sqs
+        .create_queue()
+        .queue_name(format!("{prefix}-dead-letters.fifo"))
+        .attributes(A::FifoQueue, "true")
+        .attributes(A::MessageRetentionPeriod, "1209600")
+        .send()
+        .await
+        .expect("dead-letter queue")
+        .queue_url
+        .expect("dead-letter queue url");
+    let dlq_arn = sqs
+        .get_queue_attributes()
+        .queue_url(&dlq_url)
+        .attribute_names(A::QueueArn)
+        .send()
+        .await
+        .expect("dead-letter queue attributes")
+        .attributes
+        .and_then(|a| a.get(&A::QueueArn).cloned())
+        .expect("dead-letter queue arn");
+    let redrive = format!(r#"{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":1000}}"#);
+    let queue_url = sqs
+        .create_queue()
+        .queue_name(format!("{prefix}-events.fifo"))
+        .attributes(A::FifoQueue, "true")
+        .attributes(A::VisibilityTimeout, "30")
+        .attributes(A::RedrivePolicy, redrive)
+        .send()
+        .await
+        .expect("queue")
+        .queue_url
+        .expect("queue url");
+    Queues { queue_url, dlq_url }
+}
+
+/// A secret named `name` holding `value`.
+pub async fn put_secret(secrets: &aws_sdk_secretsmanager::Client, name: &str, value: &str) {
+    secrets
+        .create_secret()
+        .name(name)
+        .secret_string(value)
+        .send()
+        .await
+        .expect("secret");
+}
