@@ -2,7 +2,7 @@
 //! offline with the bridge's own code and the channel's settings), its answer, and the step
 //! that reports it.
 
-use bridge_core::channel::{Channels, ChannelId, ChannelSettings};
+use bridge_core::channel::{ChannelId, ChannelSettings, Channels};
 use bridge_core::customer::Email;
 use bridge_core::qapla::time::time_text;
 use bridge_core::qapla::{OrdersPayload, ReturnsPayload, ShipmentPayload};

@@ -10,7 +10,7 @@ use crate::check::Clients;
 use crate::probe::{self, Expect, Probe};
 use crate::report::Step;
 use crate::stack::Stack;
-use bridge_core::channel::{Channels, ChannelId, ChannelSettings, SecretsManagerStore};
+use bridge_core::channel::{ChannelId, ChannelSettings, Channels, SecretsManagerStore};
 use bridge_core::customer::Email;
 use bridge_core::delivery::replay;
 use bridge_core::delivery::state::DynamoState;
@@ -52,9 +52,9 @@ pub async fn send(clients: &Clients, s: &Send<'_>) -> (Vec<Step>, Option<String>
         p.post(&clients.http, api, s.channel).await;
     }
     let state = DynamoState::new(
-                bridge_core::table::Table::new(clients.dynamo.clone(), table.as_str()),
-                Duration::ZERO,
-            );
+        bridge_core::table::Table::new(clients.dynamo.clone(), table.as_str()),
+        Duration::ZERO,
+    );
     follow(clients, s, &state, &mut probes).await;
     let delivered = probes.iter().any(|p| p.step.as_ref().is_some_and(|s| s.ok));
     let steps = probes.into_iter().filter_map(|p| p.step).collect();

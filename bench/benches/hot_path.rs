@@ -88,9 +88,7 @@ fn sqs_send(c: &mut Criterion) {
     let sqs = aws_sdk_sqs::Client::new(&config.aws.sdk_config().expect("aws"));
     let queue_url = format!("{}/000000000000/q.fifo", fake.uri());
     let queue = SqsQueue::new(sqs.clone(), queue_url.clone(), None);
-    let signed = rt
-        .block_on(config.aws.signed_send())
-        .expect("signed send");
+    let signed = rt.block_on(config.aws.signed_send()).expect("signed send");
     let signed = SqsQueue::new(sqs, queue_url, None).with_signed_send(signed);
     let fixture = testkit::workspace().join("fixtures/queue/envelopes-before-typed-events.jsonl");
     let text = std::fs::read_to_string(fixture).expect("fixture");

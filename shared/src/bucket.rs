@@ -26,8 +26,10 @@ impl Bucket {
             Ok(tokens - 1.0)
         } else {
             // A bucket that never refills (or refills absurdly slowly) waits "forever".
-            Err(Duration::try_from_secs_f64((needed - tokens) / self.per_second)
-                .unwrap_or(Duration::MAX))
+            Err(
+                Duration::try_from_secs_f64((needed - tokens) / self.per_second)
+                    .unwrap_or(Duration::MAX),
+            )
         }
     }
 }
@@ -46,12 +48,18 @@ mod tests {
         assert_eq!(Q.take(120.0, Duration::ZERO, 0.0), Ok(119.0));
         assert_eq!(Q.take(0.0, Duration::from_secs(1), 0.0), Ok(1.0));
         assert_eq!(Q.take(119.0, Duration::from_secs(60), 0.0), Ok(119.0));
-        assert_eq!(Q.take(0.0, Duration::ZERO, 0.0), Err(Duration::from_millis(500)));
+        assert_eq!(
+            Q.take(0.0, Duration::ZERO, 0.0),
+            Err(Duration::from_millis(500))
+        );
     }
 
     #[test]
     fn a_reserve_is_left_for_others() {
-        assert_eq!(Q.take(20.0, Duration::ZERO, 20.0), Err(Duration::from_millis(500)));
+        assert_eq!(
+            Q.take(20.0, Duration::ZERO, 20.0),
+            Err(Duration::from_millis(500))
+        );
         assert_eq!(Q.take(21.0, Duration::ZERO, 20.0), Ok(20.0));
         assert_eq!(Q.take(1.0, Duration::ZERO, 0.0), Ok(0.0));
     }
@@ -62,12 +70,18 @@ mod tests {
             burst: 0.0,
             per_second: 0.0,
         };
-        assert_eq!(empty.take(0.0, Duration::from_secs(60), 0.0), Err(Duration::MAX));
+        assert_eq!(
+            empty.take(0.0, Duration::from_secs(60), 0.0),
+            Err(Duration::MAX)
+        );
         let still = Bucket {
             burst: 5.0,
             per_second: 0.0,
         };
         assert_eq!(still.take(5.0, Duration::ZERO, 0.0), Ok(4.0));
-        assert_eq!(still.take(0.0, Duration::from_secs(60), 0.0), Err(Duration::MAX));
+        assert_eq!(
+            still.take(0.0, Duration::from_secs(60), 0.0),
+            Err(Duration::MAX)
+        );
     }
 }

@@ -162,7 +162,6 @@ fn millis(d: Duration) -> u64 {
     d.as_millis() as u64
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -130,10 +130,7 @@ pub fn number(item: &Item, name: &str) -> Option<f64> {
 /// Whether a failed put failed only its condition (someone else wrote first, or the item
 /// is newer): not an error for the callers that use conditions.
 pub fn condition_failed<R>(
-    e: &aws_sdk_dynamodb::error::SdkError<
-        aws_sdk_dynamodb::operation::put_item::PutItemError,
-        R,
-    >,
+    e: &aws_sdk_dynamodb::error::SdkError<aws_sdk_dynamodb::operation::put_item::PutItemError, R>,
 ) -> bool {
     e.as_service_error()
         .is_some_and(|e| e.is_conditional_check_failed_exception())
@@ -151,7 +148,10 @@ mod tests {
             Pk::Last(Kind::Shipment, "it", "T1").to_string(),
             "shipment#it#T1"
         );
-        assert_eq!(Pk::Last(Kind::Return, "it", "R1").to_string(), "return#it#R1");
+        assert_eq!(
+            Pk::Last(Kind::Return, "it", "R1").to_string(),
+            "return#it#R1"
+        );
         assert_eq!(Pk::Last(Kind::Order, "it", "O1").to_string(), "order#it#O1");
         assert_eq!(Pk::Budget("ab12").to_string(), "qapla-budget#ab12");
         assert_eq!(Pk::Reconcile("it").to_string(), "reconcile#it");

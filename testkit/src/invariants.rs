@@ -14,7 +14,7 @@ use base64::Engine;
 use bridge_core::Kind;
 use bridge_core::channel::{ChannelId, ChannelSettings, MemoryStore};
 use bridge_core::config::{Bridge, Config};
-use bridge_core::delivery::{HandedOff, Envelope, HandOff, HandOffError, QueueMessage};
+use bridge_core::delivery::{Envelope, HandOff, HandOffError, HandedOff, QueueMessage};
 use bridge_core::qapla::api::{read_get_shipment, read_tracking_by_time_frame};
 use bridge_core::qapla::{OrdersPayload, ReturnsPayload, ShipmentPayload};
 use bridge_core::webhook::{self, Deps, Webhook};
@@ -219,7 +219,10 @@ fn check_envelope_from_post(kind: Kind, envelope: &Envelope) {
     assert_eq!(envelope.kind, kind);
     assert_eq!(envelope.channel.as_str(), CHANNEL);
     assert_eq!(envelope.event_id.len(), 64, "event id is a SHA-256");
-    assert!(!envelope.subject.trim().is_empty(), "empty key: {envelope:?}");
+    assert!(
+        !envelope.subject.trim().is_empty(),
+        "empty key: {envelope:?}"
+    );
     if kind == Kind::Shipment {
         let status = envelope.status_id.as_deref().unwrap_or("");
         assert!(!status.trim().is_empty(), "no status id: {envelope:?}");

@@ -208,3 +208,48 @@ pub fn time_frame_answer(entries: &[(&str, &str, &str)]) -> serde_json::Value {
         "result": "OK", "error": null, "count": shipments.len(), "lang": "it", "shipments": shipments,
     }})
 }
+
+/// A loopback port forwarding to another (a shared `moto_server`, say) until it is cut: a
+/// service that goes away mid-test, without stopping what other tests share.
+pub struct Forward {
+    task: tokio::task::JoinHandle<()>,
+    pub endpoint: String,
+}
+
+impl Forward {
+    /// Forward a new loopback port to `target` (`http://127.0.0.1:<port>`).
+    pub async fn to(target: &str) -> Forward {
+        let address = target.trim_start_matches("http://").to_owned();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("loopback port");
+        let port = listener.local_addr().expect("address").port();
+        let task = tokio::spawn(async move {
+            // Dropped with the task: every open connection ends with it.
+            let mut connections = tokio::task::JoinSet::new();
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let address = address.clone();
+                connections.spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(&address).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+            }
+        });
+        Forward {
+            task,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    /// From now on the port refuses connections, and open ones are closed.
+    pub fn cut(&self) {
+        self.task.abort();
+    }
+}
+
+impl Drop for Forward {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}

@@ -11,15 +11,15 @@ mod runs;
 
 use crate::stack::Stack;
 use bridge_core::channel::{ChannelId, ChannelSettings, ChannelStore, SecretsManagerStore};
+use bridge_core::clock::epoch_secs as now_secs;
 use bridge_core::connectif::Reception;
 use bridge_core::delivery::state::DynamoState;
 use bridge_core::delivery::{Envelope, HandOff, SqsQueue};
 use bridge_core::history::{PullOptions, Pulled, Puller, Window, parse_date, windows};
 use bridge_core::qapla::api::QaplaApi;
-use bridge_core::clock::epoch_secs as now_secs;
 use bridge_core::qapla::pace::{BACKFILL_RESERVE, DynamoPace, PER_SECOND, QAPLA, parse_budget};
-use bridge_core::table::Table;
 use bridge_core::qapla::time::{italian_now, time_text};
+use bridge_core::table::Table;
 pub use command::{Args, command};
 use command::{counts, progress_bar};
 pub use dry::dry_run;

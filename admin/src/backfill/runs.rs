@@ -4,8 +4,8 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use bridge_core::channel::ChannelId;
-use bridge_core::table::{self, Pk, Table};
 use bridge_core::qapla::time::time_text;
+use bridge_core::table::{self, Pk, Table};
 use serde::{Deserialize, Serialize};
 
 const KEPT: usize = 50;

@@ -2,10 +2,15 @@
 //! moto_server, fakes of Qapla', Connectif and CloudWatch, and (for `check --send` and
 //! `trace`) the bridge itself running in [`twin`].
 
-mod backfill;
-mod bench_backfill;
-mod check;
 mod common;
-mod send;
-mod trace;
 mod twin;
+
+/// Every console test runs against the stack on `moto_server`: `make test` runs them,
+/// `make check` skips them (`--skip moto::`).
+mod moto {
+    mod backfill;
+    mod bench_backfill;
+    mod check;
+    pub mod send;
+    mod trace;
+}

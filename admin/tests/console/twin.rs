@@ -8,10 +8,8 @@
 //! group with `PutLogEvents` ([`Twin::ship_logs`]), as Lambda does.
 
 use crate::common::{Deployed, LOG_GROUPS};
-use bridge_core::channel::{Channels, SecretsManagerStore};
-use bridge_core::connectif::ConnectifClient;
-use bridge_core::delivery::state::DynamoState;
-use bridge_core::delivery::{Deliverer, QueueMessage, RetryPolicy, SqsQueue, Worker, WorkerPolicy};
+use bridge_core::config::Config;
+use bridge_core::delivery::{QueueMessage, Worker};
 use bridge_core::qapla::{OrdersPayload, ReturnsPayload, ShipmentPayload};
 use bridge_core::webhook::{self, Deps, HttpResponse};
 use serde_json::{Value, json};
@@ -61,41 +59,30 @@ impl Twin {
         let aws = crate::common::aws(moto).await;
         let api_url = format!("http://{}", listener.local_addr().expect("addr"));
         let logs: [Buffer; 4] = Default::default();
-        let store =
-            SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(&aws), "qapla-connectif");
-        let channels = Arc::new(Channels::new(
-            Arc::new(store),
-            Duration::from_secs(300),
-            Duration::ZERO,
-        ));
+        // The stack's functions as the stack configures them, on moto.
+        let config = Config::from_lookup(|name| {
+            let value = match name {
+                "AWS_REGION" => "eu-west-1",
+                "AWS_ACCESS_KEY_ID" | "AWS_SECRET_ACCESS_KEY" => "test",
+                "AWS_ENDPOINT_URL" => moto.endpoint.as_str(),
+                "HAND_OFF_QUEUE_URL" => deployed.queue_url.as_str(),
+                "DEAD_LETTER_QUEUE_URL" => deployed.dlq_url.as_str(),
+                "STATE_TABLE" => crate::common::TABLE,
+                "SECRET_RECHECK_SECONDS" => "0",
+                "MAX_BODY_BYTES" => "262144",
+                "CONNECTIF_TIMEOUT_MS" => "5000",
+                "DELIVERY_BASE_DELAY_SECONDS" => "1",
+                "DELIVERY_MAX_DELAY_SECONDS" => "2",
+                "DELIVERY_MAX_AGE_HOURS" => "1",
+                _ => return None,
+            };
+            Some(value.to_owned())
+        })
+        .expect("config");
+        let bridge = config.bridge();
+        let deps = Arc::new(bridge.webhook_deps().await.expect("webhook deps"));
+        let worker = bridge.worker().expect("worker");
         let sqs = aws_sdk_sqs::Client::new(&aws);
-        let queue = Arc::new(SqsQueue::new(
-            sqs.clone(),
-            deployed.queue_url.clone(),
-            Some(deployed.dlq_url.clone()),
-        ));
-        let deps = Arc::new(Deps {
-            channels: channels.clone(),
-            hand_off: queue.clone(),
-            max_body_bytes: 256 * 1024,
-            senders: Default::default(),
-        });
-        let client =
-            ConnectifClient::new(Duration::from_secs(2), Duration::from_secs(5)).expect("client");
-        let state = DynamoState::new(
-            aws_sdk_dynamodb::Client::new(&aws),
-            crate::common::TABLE,
-            Duration::from_secs(30 * 86_400),
-        );
-        let worker = Worker::new(
-            Deliverer::new(channels, client),
-            Arc::new(state),
-            queue,
-            WorkerPolicy {
-                backoff: RetryPolicy::exponential(Duration::from_secs(1), Duration::from_secs(2)),
-                max_age: Duration::from_secs(3600),
-            },
-        );
         let webhooks = [dispatch(&logs[0]), dispatch(&logs[1]), dispatch(&logs[2])];
         let gateway = tokio::spawn(serve(listener, deps, webhooks));
         let poller = tokio::spawn(

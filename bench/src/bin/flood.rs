@@ -20,12 +20,11 @@
 
 use async_trait::async_trait;
 use bridge_core::channel::{
-    ChannelId, ChannelSettings, ChannelStore, MemoryStore,
-    SecretsManagerStore, StoreError,
+    ChannelId, ChannelSettings, ChannelStore, MemoryStore, SecretsManagerStore, StoreError,
 };
+use bridge_core::config::Config;
 use bridge_core::delivery::{HandOff, MemoryQueue, SqsQueue};
 use bridge_core::qapla::ShipmentPayload;
-use bridge_core::config::Config;
 use bridge_core::webhook::{self, Deps};
 use serde_json::{Value, json};
 use std::collections::HashMap;

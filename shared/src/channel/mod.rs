@@ -6,7 +6,7 @@ mod id;
 mod settings;
 mod store;
 
-pub use auth::{AuthError, Authenticated, Channels, CacheLimits, NEGATIVE_TTL, Presented};
+pub use auth::{AuthError, Authenticated, CacheLimits, Channels, NEGATIVE_TTL, Presented};
 pub use id::{ChannelId, InvalidChannelId};
 pub use settings::{
     Aliases, ChannelSettings, ConnectifSettings, Endpoints, ReturnShipments, SettingsError,

@@ -4,7 +4,7 @@
 //! problem burns the channel's failure budget; the failure is logged instead. It does not
 //! survive a Connectif outage longer than its retry schedule: that is the durable queue's job.
 
-use super::{HandedOff, Deliverer, Envelope, HandOff, HandOffError, RetryPolicy};
+use super::{Deliverer, Envelope, HandOff, HandOffError, HandedOff, RetryPolicy};
 use async_trait::async_trait;
 
 pub struct InProcessHandOff {

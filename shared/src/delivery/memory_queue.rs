@@ -2,7 +2,7 @@
 //! SQS sample event run without AWS) and of the soak and durable tests.
 
 use super::{
-    HandedOff, Envelope, HandOff, HandOffError, QueueControl, QueueError, QueueMessage, group_id,
+    Envelope, HandOff, HandOffError, HandedOff, QueueControl, QueueError, QueueMessage, group_id,
 };
 use async_trait::async_trait;
 use std::collections::HashSet;

@@ -80,7 +80,12 @@ impl Envelope {
     /// What a log line or a listing names it by: (channel, kind, key, status id or `""`).
     pub fn names(&self) -> (&str, &'static str, &str, &str) {
         let status = self.status_id.as_deref().unwrap_or("");
-        (self.channel.as_str(), self.kind.as_str(), &self.subject, status)
+        (
+            self.channel.as_str(),
+            self.kind.as_str(),
+            &self.subject,
+            status,
+        )
     }
 
     /// The reception event it is for.

@@ -2,11 +2,9 @@
 //! event id as deduplication id) with a FIFO dead-letter queue. (The in-memory queue with
 //! the same group semantics is in `memory_queue.rs`.)
 
-use super::message::{
-    QueueControl, QueueError, QueueMessage, dead_letter_attr, group_id, sqs_id,
-};
+use super::message::{QueueControl, QueueError, QueueMessage, dead_letter_attr, group_id, sqs_id};
 use super::sqs_send::Entry;
-use super::{HandedOff, Envelope, HandOff, HandOffError, SignedSend};
+use super::{Envelope, HandOff, HandOffError, HandedOff, SignedSend};
 use crate::telemetry::error_chain;
 use async_trait::async_trait;
 use aws_sdk_sqs::types::MessageAttributeValue;

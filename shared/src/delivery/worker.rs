@@ -130,7 +130,8 @@ impl Worker {
             }
         };
         // Every line logged while handling it (enrichment, budget, state) names its key.
-        let span = tracing::info_span!("event", channel = %envelope.channel, key = %envelope.subject);
+        let span =
+            tracing::info_span!("event", channel = %envelope.channel, key = %envelope.subject);
         self.process_envelope(msg, &envelope).instrument(span).await
     }
 

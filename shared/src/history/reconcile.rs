@@ -19,8 +19,8 @@ use crate::delivery::{Envelope, HandOff};
 use crate::qapla::api::QaplaApi;
 use crate::qapla::pace::Pace;
 use crate::qapla::time::{parse_time, time_text};
-use crate::telemetry::error_chain;
 use crate::table::{self, Pk, Table};
+use crate::telemetry::error_chain;
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::sync::Arc;
 use std::time::Duration;
@@ -169,7 +169,11 @@ impl Reconciler {
 
     /// Where the channel's last run stopped (Qapla' time), if it ran.
     async fn cursor(&self, channel: &ChannelId) -> Option<i64> {
-        let item = self.table.get(Pk::Reconcile(channel.as_str())).await.ok()??;
+        let item = self
+            .table
+            .get(Pk::Reconcile(channel.as_str()))
+            .await
+            .ok()??;
         parse_time(&table::text(&item, "until")?)
     }
 

@@ -9,11 +9,11 @@
 //! A caller may keep a `reserve`: a backfill takes a call only while more than 20 are left,
 //! so a year of history never starves live enrichment of its burst.
 
+use crate::clock::epoch_millis;
+use crate::table::{self, Pk, Table};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 use secrecy::{ExposeSecret, SecretString};
-use crate::clock::epoch_millis;
-use crate::table::{self, Pk, Table};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -184,7 +184,13 @@ mod tests {
 
     #[test]
     fn the_budget_is_qaplas_unless_a_valid_override_is_given() {
-        assert_eq!(parse_budget("5, 0.5"), Some(Budget { burst: 5.0, per_second: 0.5 }));
+        assert_eq!(
+            parse_budget("5, 0.5"),
+            Some(Budget {
+                burst: 5.0,
+                per_second: 0.5
+            })
+        );
         for bad in ["", "5", "0,1", "5,0", "a,b", "5,1,2"] {
             assert_eq!(parse_budget(bad), None, "{bad}");
         }

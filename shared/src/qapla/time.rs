@@ -3,7 +3,6 @@
 //! text (`T` sorts after a space), and a time far in the future is not trusted to order
 //! anything: one wrong courier date must not suppress every later status of a shipment.
 
-
 /// How far ahead of now a status time may be and still order statuses: a day, plus the
 /// largest Italian offset from UTC (the times have no zone).
 const FUTURE_SLACK_SECS: i64 = 86_400 + 2 * 3600;

@@ -1,7 +1,7 @@
 //! The webhook's log line (and metric) per event of a post.
 
 use crate::channel::ChannelId;
-use crate::delivery::{HandedOff, Envelope, HandOffError};
+use crate::delivery::{Envelope, HandOffError, HandedOff};
 use crate::metrics;
 use crate::telemetry::error_chain;
 use std::time::Instant;

@@ -16,7 +16,7 @@ pub use event::{HttpEvent, HttpResponse};
 pub use kinds::{Planned, Webhook};
 pub use senders::{BadSender, QAPLA_SENDERS, Senders};
 
-use crate::channel::{AuthError, Authenticated, Channels, ChannelId};
+use crate::channel::{AuthError, Authenticated, ChannelId, Channels};
 use crate::delivery::{Envelope, HandOff};
 use crate::metrics;
 use crate::telemetry::{describe_json_error, error_chain};

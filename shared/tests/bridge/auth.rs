@@ -2,11 +2,9 @@
 //! re-read once on a mismatch (rotation), read through the real SDK from moto_server.
 
 use crate::helpers::*;
-use bridge_core::channel::{
-    Channels, CacheLimits, ChannelStore, MemoryStore, SecretsManagerStore,
-};
+use bridge_core::channel::{CacheLimits, ChannelStore, MemoryStore, SecretsManagerStore};
 use bridge_core::qapla::ShipmentPayload;
-use bridge_core::webhook::{Deps, Webhook};
+use bridge_core::webhook::Webhook;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -18,7 +16,7 @@ fn delivered_with_key(key: &str) -> String {
 #[tokio::test]
 async fn the_right_key_is_accepted() {
     let server = connectif_expecting(1).await;
-    let deps = deps(Mode::Endpoint, &server.uri());
+    let deps = deps(Mode::Endpoint, &server.uri()).await;
     let (status, answer) = send::<ShipmentPayload>(
         &deps,
         post(
@@ -33,7 +31,7 @@ async fn the_right_key_is_accepted() {
 #[tokio::test]
 async fn wrong_key_unknown_channel_and_missing_key_look_the_same() {
     let server = connectif_expecting(0).await;
-    let deps = deps(Mode::Endpoint, &server.uri());
+    let deps = deps(Mode::Endpoint, &server.uri()).await;
     let mut missing = fixture_json("shipment-v1.3-delivered.json");
     missing.as_object_mut().expect("object").remove("apiKey");
     let cases = [
@@ -60,7 +58,7 @@ async fn wrong_key_unknown_channel_and_missing_key_look_the_same() {
 async fn a_refused_post_logs_the_keys_it_carried_never_the_presented_key() {
     use bridge_core::qapla::OrdersPayload;
     let server = connectif_expecting(0).await;
-    let deps = deps(Mode::Endpoint, &server.uri());
+    let deps = deps(Mode::Endpoint, &server.uri()).await;
     let logs = Logs::capture();
     let wrong = post(
         "/qapla/it/shipments",
@@ -95,7 +93,7 @@ async fn a_rotated_key_is_picked_up_after_one_re_read() {
         inner: memory.clone(),
         loads: AtomicUsize::new(0),
     });
-    let deps = deps_with(counting.clone(), Duration::ZERO);
+    let deps = deps_with(counting.clone(), Duration::ZERO).await;
     let old = fixture("shipment-v1.3-delivered.json");
     assert_eq!(
         send::<ShipmentPayload>(&deps, post("/qapla/it/shipments", old.clone()))
@@ -139,7 +137,7 @@ async fn wrong_keys_do_not_re_read_settings_more_than_once_per_interval() {
         inner: store(Mode::Endpoint, &server.uri()),
         loads: AtomicUsize::new(0),
     });
-    let deps = deps_with(counting.clone(), Duration::from_secs(60));
+    let deps = deps_with(counting.clone(), Duration::from_secs(60)).await;
     for _ in 0..20 {
         let (status, _) = send::<ShipmentPayload>(
             &deps,
@@ -158,7 +156,7 @@ async fn settings_are_cached_across_invocations() {
         inner: store(Mode::Endpoint, &server.uri()),
         loads: AtomicUsize::new(0),
     });
-    let deps = deps_with(counting.clone(), Duration::ZERO);
+    let deps = deps_with(counting.clone(), Duration::ZERO).await;
     for _ in 0..5 {
         let (status, _) = send::<ShipmentPayload>(
             &deps,
@@ -180,7 +178,7 @@ async fn an_invalid_secret_answers_503_so_qapla_retries() {
         channel("it"),
         r#"{"qaplaApiKey":"test-channel-key-it"}"#.into(),
     );
-    let deps = deps_with(Arc::new(memory), Duration::ZERO);
+    let deps = deps_with(Arc::new(memory), Duration::ZERO).await;
     let logs = Logs::capture();
     let (status, answer) = send::<ShipmentPayload>(
         &deps,
@@ -198,57 +196,11 @@ async fn an_invalid_secret_answers_503_so_qapla_retries() {
 }
 
 #[tokio::test]
-async fn secrets_are_read_from_secrets_manager_through_the_real_sdk() {
-    let moto = Moto::start().await;
-    let client = secrets_client(&moto.endpoint);
-    let server = connectif_expecting(2).await;
-    client
-        .create_secret()
-        .name("qapla-connectif/it")
-        .secret_string(secret(Mode::Api, &server.uri(), IT_KEY, "it").to_string())
-        .send()
-        .await
-        .expect("secret created in moto");
-    let sm = Arc::new(SecretsManagerStore::new(client.clone(), "qapla-connectif/"));
-    assert!(sm.load(&channel("it")).await.expect("read").is_some());
-    assert!(
-        sm.load(&channel("es")).await.expect("read").is_none(),
-        "a missing secret is an unknown channel"
-    );
-
-    let deps = deps_with(sm, Duration::ZERO);
-    let delivered = fixture("shipment-v1.3-delivered.json");
-    assert_eq!(
-        send::<ShipmentPayload>(&deps, post("/qapla/it/shipments", delivered.clone())).await,
-        (200, ok())
-    );
-    assert_eq!(
-        send::<ShipmentPayload>(&deps, post("/qapla/es/shipments", delivered.clone())).await,
-        (401, ko())
-    );
-
-    client
-        .put_secret_value()
-        .secret_id("qapla-connectif/it")
-        .secret_string(
-            secret(Mode::Api, &server.uri(), "rotated-in-secrets-manager", "it").to_string(),
-        )
-        .send()
-        .await
-        .expect("secret rotated in moto");
-    let rotated = delivered.replace(IT_KEY, "rotated-in-secrets-manager");
-    assert_eq!(
-        send::<ShipmentPayload>(&deps, post("/qapla/it/shipments", rotated)).await,
-        (200, ok())
-    );
-}
-
-#[tokio::test]
 async fn secrets_manager_unreachable_answers_503() {
     let port = free_port();
     let client = secrets_client(&format!("http://127.0.0.1:{port}"));
     let sm = Arc::new(SecretsManagerStore::new(client, "qapla-connectif"));
-    let deps = deps_with(sm, Duration::ZERO);
+    let deps = deps_with(sm, Duration::ZERO).await;
     let (status, answer) = send::<ShipmentPayload>(
         &deps,
         post(
@@ -272,12 +224,16 @@ async fn a_flood_of_made_up_channels_costs_a_bounded_number_of_store_reads_and_m
         unknown_lookups_per_minute: 60,
         ..CacheLimits::default()
     };
-    let channels = Channels::with_limits(
-        counting.clone(),
-        Duration::from_secs(300),
-        Duration::from_secs(10),
-        limits,
-    );
+    let config = Config {
+        secret_recheck: Duration::from_secs(10),
+        cache_limits: limits,
+        ..test_config()
+    };
+    let channels = config
+        .bridge()
+        .with_channel_store(counting.clone())
+        .channels();
+    let channels = channels.expect("channels");
     let key = || {
         ShipmentPayload::parse(fixture("shipment-v1.3-delivered.json").as_bytes()).expect("payload")
     };
@@ -305,53 +261,6 @@ async fn a_flood_of_made_up_channels_costs_a_bounded_number_of_store_reads_and_m
 }
 
 #[tokio::test]
-async fn a_secrets_manager_blip_serves_the_last_good_settings_and_a_never_read_channel_gets_503() {
-    let moto = Moto::start().await;
-    let client = secrets_client(&moto.endpoint);
-    let server = connectif_expecting(2).await;
-    for (name, key) in [("it", IT_KEY), ("es", ES_KEY)] {
-        client
-            .create_secret()
-            .name(format!("qapla-connectif/{name}"))
-            .secret_string(secret(Mode::Api, &server.uri(), key, name).to_string())
-            .send()
-            .await
-            .expect("secret created in moto");
-    }
-    let sm = Arc::new(SecretsManagerStore::new(client, "qapla-connectif"));
-    // A TTL of zero: every post refreshes the settings.
-    let channels = Arc::new(Channels::new(sm, Duration::ZERO, Duration::ZERO));
-    let deps = Deps {
-        channels: channels.clone(),
-        ..deps(Mode::Api, &server.uri())
-    };
-    let it = fixture("shipment-v1.3-delivered.json");
-    let es = fixture("shipment-v1.3-out-for-delivery-es.json");
-    assert_eq!(
-        send::<ShipmentPayload>(&deps, post("/qapla/it/shipments", it.clone())).await,
-        (200, ok())
-    );
-    drop(moto); // Secrets Manager is gone.
-    let logs = Logs::capture();
-    assert_eq!(
-        send::<ShipmentPayload>(&deps, post("/qapla/it/shipments", it.clone())).await,
-        (200, ok()),
-        "the last good settings are served"
-    );
-    assert!(
-        logs.text().contains("serving the last good ones"),
-        "{}",
-        logs.text()
-    );
-    assert_eq!(
-        send::<ShipmentPayload>(&deps, post("/qapla/es/shipments", es)).await,
-        (503, ko()),
-        "a channel never read has nothing to fall back on"
-    );
-    server.verify().await;
-}
-
-#[tokio::test]
 async fn stale_settings_are_served_for_a_bounded_time_only() {
     let memory = Arc::new(MemoryStore::default());
     memory.put(
@@ -362,8 +271,16 @@ async fn stale_settings_are_served_for_a_bounded_time_only() {
         stale_for: Duration::from_millis(200),
         ..CacheLimits::default()
     };
-    let channels =
-        Channels::with_limits(memory.clone(), Duration::ZERO, Duration::ZERO, limits);
+    let config = Config {
+        secret_ttl: Duration::ZERO,
+        cache_limits: limits,
+        ..test_config()
+    };
+    let channels = config
+        .bridge()
+        .with_channel_store(memory.clone())
+        .channels();
+    let channels = channels.expect("channels");
     let key = || {
         ShipmentPayload::parse(fixture("shipment-v1.3-delivered.json").as_bytes()).expect("payload")
     };
@@ -383,7 +300,7 @@ async fn stale_settings_are_served_for_a_bounded_time_only() {
 #[tokio::test]
 async fn an_invalid_channel_in_the_path_never_reaches_a_log_line() {
     let server = connectif_expecting_nothing().await;
-    let deps = deps(Mode::Endpoint, &server.uri());
+    let deps = deps(Mode::Endpoint, &server.uri()).await;
     let logs = Logs::capture();
     let path = "/qapla/giulia.rossi@example.com test-channel-key-it/shipments";
     let body = fixture("shipment-v1.3-delivered.json");
@@ -405,7 +322,7 @@ async fn an_invalid_channel_in_the_path_never_reaches_a_log_line() {
 /// (`make fuzz`: serde's message quoted a mangled event's text, key and all).
 #[tokio::test]
 async fn an_unreadable_event_is_described_never_quoted() {
-    let deps = deps(Mode::Endpoint, "http://127.0.0.1:9");
+    let deps = deps(Mode::Endpoint, "http://127.0.0.1:9").await;
     let logs = Logs::capture();
     let mut event = post(
         "/qapla/it/shipments",
@@ -420,4 +337,102 @@ async fn an_unreadable_event_is_described_never_quoted() {
         !text.contains("giulia.rossi") && !text.contains(IT_KEY),
         "{text}"
     );
+}
+
+/// Against `moto_server`: run by `make test`, skipped by `make check`.
+mod moto {
+    use super::*;
+
+    #[tokio::test]
+    async fn secrets_are_read_from_secrets_manager_through_the_real_sdk() {
+        let moto = testkit::moto().await;
+        let client = secrets_client(&moto.endpoint);
+        let server = connectif_expecting(2).await;
+        let prefix = testkit::unique("qapla-connectif");
+        let name = format!("{prefix}/it");
+        let settings = secret(Mode::Api, &server.uri(), IT_KEY, "it");
+        testkit::aws::put_secret(&client, &name, &settings.to_string()).await;
+        let sm = Arc::new(SecretsManagerStore::new(
+            client.clone(),
+            format!("{prefix}/"),
+        ));
+        assert!(sm.load(&channel("it")).await.expect("read").is_some());
+        assert!(
+            sm.load(&channel("es")).await.expect("read").is_none(),
+            "a missing secret is an unknown channel"
+        );
+
+        let deps = deps_with(sm, Duration::ZERO).await;
+        let delivered = fixture("shipment-v1.3-delivered.json");
+        assert_eq!(
+            send::<ShipmentPayload>(&deps, post("/qapla/it/shipments", delivered.clone())).await,
+            (200, ok())
+        );
+        assert_eq!(
+            send::<ShipmentPayload>(&deps, post("/qapla/es/shipments", delivered.clone())).await,
+            (401, ko())
+        );
+
+        client
+            .put_secret_value()
+            .secret_id(&name)
+            .secret_string(
+                secret(Mode::Api, &server.uri(), "rotated-in-secrets-manager", "it").to_string(),
+            )
+            .send()
+            .await
+            .expect("secret rotated in moto");
+        let rotated = delivered.replace(IT_KEY, "rotated-in-secrets-manager");
+        assert_eq!(
+            send::<ShipmentPayload>(&deps, post("/qapla/it/shipments", rotated)).await,
+            (200, ok())
+        );
+    }
+
+    #[tokio::test]
+    async fn a_secrets_manager_blip_serves_the_last_good_settings_and_a_never_read_channel_gets_503()
+     {
+        let moto = testkit::moto().await;
+        // Secrets Manager behind a port that can be cut.
+        let secrets_manager = testkit::Forward::to(&moto.endpoint).await;
+        let client = secrets_client(&secrets_manager.endpoint);
+        let server = connectif_expecting(2).await;
+        let prefix = testkit::unique("qapla-connectif");
+        for (name, key) in [("it", IT_KEY), ("es", ES_KEY)] {
+            let settings = secret(Mode::Api, &server.uri(), key, name).to_string();
+            testkit::aws::put_secret(&client, &format!("{prefix}/{name}"), &settings).await;
+        }
+        let sm = Arc::new(SecretsManagerStore::new(client, prefix));
+        // A TTL of zero: every post refreshes the settings.
+        let config = Config {
+            secret_ttl: Duration::ZERO,
+            ..test_config()
+        };
+        let deps = config.bridge().with_channel_store(sm).webhook_deps().await;
+        let deps = deps.expect("deps");
+        let it = fixture("shipment-v1.3-delivered.json");
+        let es = fixture("shipment-v1.3-out-for-delivery-es.json");
+        assert_eq!(
+            send::<ShipmentPayload>(&deps, post("/qapla/it/shipments", it.clone())).await,
+            (200, ok())
+        );
+        secrets_manager.cut(); // Secrets Manager is gone.
+        let logs = Logs::capture();
+        assert_eq!(
+            send::<ShipmentPayload>(&deps, post("/qapla/it/shipments", it.clone())).await,
+            (200, ok()),
+            "the last good settings are served"
+        );
+        assert!(
+            logs.text().contains("serving the last good ones"),
+            "{}",
+            logs.text()
+        );
+        assert_eq!(
+            send::<ShipmentPayload>(&deps, post("/qapla/es/shipments", es)).await,
+            (503, ko()),
+            "a channel never read has nothing to fall back on"
+        );
+        server.verify().await;
+    }
 }

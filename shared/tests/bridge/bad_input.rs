@@ -10,7 +10,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 /// The answer, and the `reason` of the refusal's log line.
 async fn refused(req: Value) -> (u16, serde_json::Value, String) {
     let server = connectif_expecting_nothing().await;
-    let deps = deps(Mode::Endpoint, &server.uri());
+    let deps = deps(Mode::Endpoint, &server.uri()).await;
     let logs = Logs::capture();
     let (status, answer) = send::<ShipmentPayload>(&deps, req).await;
     let reason = logs
@@ -116,7 +116,7 @@ async fn a_path_without_a_valid_channel_is_a_401_ko() {
 #[tokio::test]
 async fn each_function_refuses_the_other_kinds_payloads() {
     let server = connectif_expecting_nothing().await;
-    let deps = deps(Mode::Endpoint, &server.uri());
+    let deps = deps(Mode::Endpoint, &server.uri()).await;
     let shipment = fixture("shipment-v1.3-delivered.json");
     let (status, answer) =
         send::<OrdersPayload>(&deps, post("/qapla/it/orders", shipment.clone())).await;
@@ -132,7 +132,7 @@ async fn logs_never_carry_keys_emails_or_names() {
         .respond_with(ResponseTemplate::new(201))
         .mount(&server)
         .await;
-    let deps = deps(Mode::Api, &server.uri());
+    let deps = deps(Mode::Api, &server.uri()).await;
     let logs = Logs::capture();
     let _ = send::<ShipmentPayload>(
         &deps,
@@ -177,7 +177,7 @@ async fn content_type_variants_are_all_accepted() {
         .expect(5)
         .mount(&server)
         .await;
-    let deps = deps(Mode::Endpoint, &server.uri());
+    let deps = deps(Mode::Endpoint, &server.uri()).await;
     for content_type in [
         Some("application/json;"),
         Some("application/json; charset=utf-8"),

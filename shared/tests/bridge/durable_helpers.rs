@@ -3,11 +3,10 @@
 //! Lambda's SQS event source does (receive, invoke the worker, delete the successes).
 
 use crate::helpers::*;
-use bridge_core::channel::{Channels, MemoryStore};
-use bridge_core::connectif::ConnectifClient;
-use bridge_core::delivery::state::DynamoState;
+use bridge_core::channel::MemoryStore;
+use bridge_core::config::{Bridge, Config};
 use bridge_core::delivery::{
-    Deliverer, QueueMessage, RetryPolicy, SignedSend, SqsQueue, Worker, WorkerPolicy,
+    MemoryQueue, QueueMessage, RetryPolicy, SignedSend, Worker, WorkerPolicy,
 };
 use bridge_core::webhook::Deps;
 use serde_json::{Value, json};
@@ -121,136 +120,70 @@ pub fn test_policy() -> WorkerPolicy {
 
 /// The webhooks' SQS sender with dummy credentials on a loopback endpoint.
 pub async fn signed_send(endpoint: &str) -> SignedSend {
-    SignedSend::new(&loopback_aws(endpoint))
-        .await
-        .expect("sender")
+    loopback_aws(endpoint).signed_send().await.expect("sender")
 }
 
 /// An SQS client with dummy credentials on a loopback endpoint.
 pub fn sqs_client(endpoint: &str) -> aws_sdk_sqs::Client {
-    aws_conf(endpoint).0
+    testkit::aws::clients(endpoint).sqs
 }
 
-/// A DynamoDB client with dummy credentials on a loopback endpoint.
-pub fn dynamo_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
-    aws_conf(endpoint).1
-}
-
-fn aws_conf(endpoint: &str) -> (aws_sdk_sqs::Client, aws_sdk_dynamodb::Client) {
-    use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region};
-    let creds = Credentials::new("test", "test", None, None, "test");
-    let http = bridge_core::http::sdk::client(TEST_TIMEOUT).expect("client");
-    let sqs = aws_sdk_sqs::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("eu-west-1"))
-        .credentials_provider(creds.clone())
-        .http_client(http.clone())
-        .endpoint_url(endpoint)
-        .build();
-    let ddb = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("eu-west-1"))
-        .credentials_provider(creds)
-        .http_client(http.clone())
-        .endpoint_url(endpoint)
-        .build();
-    (
-        aws_sdk_sqs::Client::from_conf(sqs),
-        aws_sdk_dynamodb::Client::from_conf(ddb),
-    )
-}
-
-/// Queue, dead-letter queue and state table in moto, the webhook deps writing to the queue,
-/// and the worker reading from it.
+/// The bridge as the stack wires it, on the test binary's moto_server: its own queue,
+/// dead-letter queue and state table (names of its own), the webhooks writing to the queue
+/// and the worker reading from it (the poller does what Lambda's SQS event source does).
 pub struct Durable {
-    /// Kept alive for the test's length (killed on drop).
-    pub _moto: Moto,
+    /// The test binary's moto_server, shared with the tests running beside this one.
+    pub moto: tokio::sync::RwLockReadGuard<'static, Moto>,
     pub sqs: aws_sdk_sqs::Client,
     pub queue_url: String,
     pub dlq_url: String,
+    /// The channels' settings: change them as an operator would change the secret.
     pub channels: Arc<MemoryStore>,
+    /// The configuration of every function of this bridge.
+    pub config: Config,
     pub deps: Deps,
     pub worker: Worker,
-    /// The state table `bridge-state`, as the worker uses it.
-    pub ddb: aws_sdk_dynamodb::Client,
-    pub queue: Arc<SqsQueue>,
 }
 
 impl Durable {
     pub async fn start(connectif: &str, policy: WorkerPolicy) -> Durable {
-        use aws_sdk_sqs::types::QueueAttributeName as A;
-        let moto = Moto::start().await;
-        let (sqs, ddb) = aws_conf(&moto.endpoint);
-        let dlq_url = sqs
-            .create_queue()
-            .queue_name("bridge-dead-letters.fifo")
-            .attributes(A::FifoQueue, "true")
-            .attributes(A::MessageRetentionPeriod, "1209600")
-            .send()
-            .await
-            .expect("dlq")
-            .queue_url
-            .expect("dlq url");
-        let dlq_arn = sqs
-            .get_queue_attributes()
-            .queue_url(&dlq_url)
-            .attribute_names(A::QueueArn)
-            .send()
-            .await
-            .expect("dlq attributes")
-            .attributes
-            .and_then(|a| a.get(&A::QueueArn).cloned())
-            .expect("dlq arn");
-        let queue_url = sqs
-            .create_queue()
-            .queue_name("bridge-events.fifo")
-            .attributes(A::FifoQueue, "true")
-            .attributes(A::VisibilityTimeout, "30")
-            .attributes(
-                A::RedrivePolicy,
-                json!({ "deadLetterTargetArn": dlq_arn, "maxReceiveCount": 1000 }).to_string(),
-            )
-            .send()
-            .await
-            .expect("queue")
-            .queue_url
-            .expect("queue url");
-        testkit::create_state_table(&ddb, "bridge-state").await;
-        let channels = store(Mode::Api, connectif);
-        let auth = Arc::new(Channels::new(
-            channels.clone(),
-            Duration::ZERO,
-            Duration::ZERO,
-        ));
-        let client = ConnectifClient::new(TEST_TIMEOUT, TEST_TIMEOUT).expect("client");
-        // The webhooks' hand-off as the functions wire it: their own signed sends.
-        let queue = Arc::new(
-            SqsQueue::new(sqs.clone(), queue_url.clone(), Some(dlq_url.clone()))
-                .with_signed_send(signed_send(&moto.endpoint).await),
-        );
-        let deps = Deps {
-            channels: auth.clone(),
-            hand_off: queue.clone(),
-            max_body_bytes: 64 * 1024,
-            senders: Default::default(),
+        let moto = testkit::moto().await;
+        let aws = testkit::aws::clients(&moto.endpoint);
+        let prefix = testkit::unique("bridge");
+        let queues = testkit::aws::queues(&aws.sqs, &prefix).await;
+        let table = format!("{prefix}-state");
+        testkit::create_state_table(&aws.dynamo, &table).await;
+        let config = Config {
+            queue_url: Some(queues.queue_url.clone()),
+            dead_letter_url: Some(queues.dlq_url.clone()),
+            state_table: Some(table),
+            secret_prefix: prefix,
+            secret_ttl: Duration::ZERO,
+            idempotency_ttl: Duration::from_secs(86_400),
+            worker: policy,
+            aws: loopback_aws(&moto.endpoint),
+            ..test_config()
         };
-        let state = Arc::new(DynamoState::new(
-            ddb.clone(),
-            "bridge-state",
-            Duration::from_secs(86_400),
-        ));
-        let worker = Worker::new(Deliverer::new(auth, client), state, queue.clone(), policy);
+        let channels = store(Mode::Api, connectif);
+        let bridge = config.bridge().with_channel_store(channels.clone());
         Durable {
-            ddb,
-            queue,
-            _moto: moto,
-            sqs,
-            queue_url,
-            dlq_url,
+            deps: bridge.webhook_deps().await.expect("webhook deps"),
+            worker: bridge.worker().expect("worker"),
+            moto,
+            sqs: aws.sqs,
+            queue_url: queues.queue_url,
+            dlq_url: queues.dlq_url,
             channels,
-            deps,
-            worker,
+            config,
         }
+    }
+
+    /// Another bridge on the same queues, table and channels, its configuration changed by
+    /// `change`.
+    pub fn bridge_where(&self, change: impl FnOnce(&mut Config)) -> Bridge {
+        let mut config = self.config.clone();
+        change(&mut config);
+        config.bridge().with_channel_store(self.channels.clone())
     }
 
     /// One Lambda invocation's worth: receive up to 10, process, delete the successes.
@@ -332,50 +265,38 @@ impl Durable {
 /// The same delivery path in memory (queue, worker, state): fast tests of the worker's
 /// decisions. `patch` is merged into the `it` channel's secret.
 pub struct LocalDurable {
-    pub queue: Arc<bridge_core::delivery::MemoryQueue>,
+    pub queue: Arc<MemoryQueue>,
     pub worker: Worker,
     pub deps: Deps,
 }
 
 impl LocalDurable {
-    pub fn start(connectif: &str, patch: Value) -> LocalDurable {
-        use bridge_core::delivery::MemoryQueue;
-        use bridge_core::delivery::state::MemoryState;
+    pub async fn start(connectif: &str, patch: Value) -> LocalDurable {
         let channels = store(Mode::Api, connectif);
         let mut secret = secret(Mode::Api, connectif, IT_KEY, "it");
         for (k, v) in patch.as_object().expect("object") {
             secret[k] = v.clone();
         }
         channels.put(channel("it"), secret.to_string());
-        let auth = Arc::new(Channels::new(
-            channels,
-            Duration::from_secs(300),
-            Duration::ZERO,
-        ));
         let queue = Arc::new(MemoryQueue::new(Duration::from_millis(20)));
-        let client = ConnectifClient::new(TEST_TIMEOUT, TEST_TIMEOUT).expect("client");
-        let worker = Worker::new(
-            Deliverer::new(auth.clone(), client),
-            Arc::new(MemoryState::default()),
-            queue.clone(),
-            WorkerPolicy {
+        let config = Config {
+            worker: WorkerPolicy {
                 backoff: RetryPolicy::exponential(
                     Duration::from_millis(5),
                     Duration::from_millis(20),
                 ),
                 max_age: Duration::from_secs(3600),
             },
-        );
-        let deps = Deps {
-            channels: auth,
-            hand_off: queue.clone(),
-            max_body_bytes: 64 * 1024,
-            senders: Default::default(),
+            ..test_config()
         };
+        let bridge = config
+            .bridge()
+            .with_channel_store(channels)
+            .with_memory_queue(queue.clone());
         LocalDurable {
+            deps: bridge.webhook_deps().await.expect("deps"),
+            worker: bridge.worker().expect("worker"),
             queue,
-            worker,
-            deps,
         }
     }
 

@@ -13,14 +13,14 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 /// Deps over one `it` channel: the test secret with `patch` merged in.
-fn channel_with(mode: Mode, connectif: &str, patch: Value) -> Deps {
+async fn channel_with(mode: Mode, connectif: &str, patch: Value) -> Deps {
     let mut secret = secret(mode, connectif, IT_KEY, "it");
     for (k, v) in patch.as_object().expect("object") {
         secret[k] = v.clone();
     }
     let store = MemoryStore::default();
     store.put(channel("it"), secret.to_string());
-    deps_with(Arc::new(store), Duration::ZERO)
+    deps_with(Arc::new(store), Duration::ZERO).await
 }
 
 async fn mount(server: &MockServer, at: &str, n: u64) {
@@ -73,7 +73,8 @@ async fn a_return_parcels_status_goes_to_the_return_status_endpoint_never_the_sh
         Mode::Endpoint,
         &server.uri(),
         json!({ "connectif": endpoints }),
-    );
+    )
+    .await;
     let answer = send::<ShipmentPayload>(&deps, post("/qapla/it/shipments", return_parcel())).await;
     assert_eq!(answer, (200, ok()));
     server.verify().await;
@@ -83,7 +84,7 @@ async fn a_return_parcels_status_goes_to_the_return_status_endpoint_never_the_sh
 async fn without_a_return_status_endpoint_a_return_parcels_status_is_skipped_with_the_reason() {
     let server = MockServer::start().await;
     mount(&server, "/hooks/shipment", 0).await;
-    let deps = channel_with(Mode::Endpoint, &server.uri(), json!({}));
+    let deps = channel_with(Mode::Endpoint, &server.uri(), json!({})).await;
     let logs = Logs::capture();
     let answer = send::<ShipmentPayload>(&deps, post("/qapla/it/shipments", return_parcel())).await;
     assert_eq!(answer, (200, ok()));
@@ -98,7 +99,7 @@ async fn in_api_mode_a_return_parcels_status_uses_the_return_status_alias() {
     let server = MockServer::start().await;
     mount(&server, "/custom-events/alias/return-status-change", 1).await;
     mount(&server, "/custom-events/alias/order-status-change", 0).await;
-    let deps = channel_with(Mode::Api, &server.uri(), json!({}));
+    let deps = channel_with(Mode::Api, &server.uri(), json!({})).await;
     let answer = send::<ShipmentPayload>(&deps, post("/qapla/it/shipments", return_parcel())).await;
     assert_eq!(answer, (200, ok()));
     server.verify().await;
@@ -112,7 +113,8 @@ async fn with_return_shipments_same_a_return_parcel_uses_the_shipment_endpoint()
         Mode::Endpoint,
         &server.uri(),
         json!({ "returnShipments": "same" }),
-    );
+    )
+    .await;
     let answer = send::<ShipmentPayload>(&deps, post("/qapla/it/shipments", return_parcel())).await;
     assert_eq!(answer, (200, ok()));
     server.verify().await;
@@ -121,7 +123,7 @@ async fn with_return_shipments_same_a_return_parcel_uses_the_shipment_endpoint()
 /// The refusal's log line for `body` posted to the `route` of kind `W`.
 async fn refusal<W: bridge_core::webhook::Webhook>(route: &str, body: String) -> (u16, Value) {
     let server = connectif_expecting_nothing().await;
-    let deps = deps(Mode::Endpoint, &server.uri());
+    let deps = deps(Mode::Endpoint, &server.uri()).await;
     let logs = Logs::capture();
     let (status, answer) = send::<W>(&deps, post(&format!("/qapla/it/{route}"), body)).await;
     assert_eq!(answer, ko());
@@ -215,7 +217,7 @@ async fn flags_other_than_qaplas_and_bodies_that_are_not_objects_are_a_400_ko() 
 async fn numeric_ids_reach_connectif_as_the_digits_qapla_sent() {
     let server = MockServer::start().await;
     mount(&server, "/hooks/shipment", 1).await;
-    let deps = deps(Mode::Endpoint, &server.uri());
+    let deps = deps(Mode::Endpoint, &server.uri()).await;
     let body = fixture("shipment-v1.3-delivered.json")
         .replace(
             r#""qaplaStatusID": "99""#,
@@ -237,7 +239,7 @@ async fn numeric_ids_reach_connectif_as_the_digits_qapla_sent() {
 async fn e_mails_differing_in_case_become_one_contact() {
     let server = MockServer::start().await;
     mount(&server, "/hooks/shipment", 2).await;
-    let deps = deps(Mode::Endpoint, &server.uri());
+    let deps = deps(Mode::Endpoint, &server.uri()).await;
     for (email, status) in [
         (" Mario.Rossi@Example.IT ", "3"),
         ("mario.rossi@example.it", "4"),
@@ -264,7 +266,7 @@ async fn order_shipped_gets_qaplas_tracking_page_when_the_channel_uses_it() {
     mount_get_shipment(&server, answer, 2).await;
     let mut patch = json!({ "trackingUrlSource": "qapla" });
     patch["trackingUrlTemplate"] = json!("");
-    let deps = channel_with(Mode::Api, &server.uri(), patch);
+    let deps = channel_with(Mode::Api, &server.uri(), patch).await;
     let answer =
         send::<OrdersPayload>(&deps, post("/qapla/it/orders", fixture("orders.json"))).await;
     assert_eq!(answer, (200, ok()));
@@ -282,7 +284,7 @@ async fn order_shipped_gets_qaplas_tracking_page_when_the_channel_uses_it() {
 async fn an_empty_required_field_is_never_sent() {
     let server = MockServer::start().await;
     mount(&server, "/hooks/shipment", 0).await;
-    let deps = deps(Mode::Endpoint, &server.uri());
+    let deps = deps(Mode::Endpoint, &server.uri()).await;
     let mut v = fixture_json("shipment-v1.3-delivered.json");
     v["reference"] = json!("  ");
     let logs = Logs::capture();

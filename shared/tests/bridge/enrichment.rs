@@ -41,7 +41,7 @@ async fn a_v12_payload_is_delivered_with_the_customer_and_tracking_page_from_get
         .expect(1)
         .mount(&server)
         .await;
-    let local = LocalDurable::start(&server.uri(), json!({ "trackingUrlSource": "qapla" }));
+    let local = LocalDurable::start(&server.uri(), json!({ "trackingUrlSource": "qapla" })).await;
     local.post(fixture("shipment-v1.2-in-transit.json")).await;
     local.drain().await;
     let sent = fake.accepted();
@@ -56,7 +56,7 @@ async fn a_v12_payload_is_delivered_with_the_customer_and_tracking_page_from_get
 async fn ten_statuses_of_one_shipment_cost_one_get_shipment_call() {
     let (server, fake) = FakeConnectif::start().await;
     mount_get_shipment(&server, anna(), 1).await;
-    let local = LocalDurable::start(&server.uri(), json!({}));
+    let local = LocalDurable::start(&server.uri(), json!({})).await;
     for i in 0..10 {
         let id = if i % 2 == 0 { "3" } else { "20" };
         local
@@ -84,7 +84,7 @@ async fn qapla_throttling_delays_the_event_and_it_is_delivered_once() {
         .mount(&server)
         .await;
     mount_get_shipment(&server, anna(), 1).await;
-    let local = LocalDurable::start(&server.uri(), json!({}));
+    let local = LocalDurable::start(&server.uri(), json!({})).await;
     local.post(fixture("shipment-v1.2-in-transit.json")).await;
     local.drain().await;
     assert_eq!(fake.accepted().len(), 1);
@@ -101,7 +101,7 @@ async fn a_shipment_qapla_does_not_know_is_skipped_not_dead_lettered() {
     for answer in unknown {
         let (server, fake) = FakeConnectif::start().await;
         mount_get_shipment(&server, answer.clone(), 1).await;
-        let local = LocalDurable::start(&server.uri(), json!({}));
+        let local = LocalDurable::start(&server.uri(), json!({})).await;
         let logs = Logs::capture();
         local.post(fixture("shipment-v1.2-in-transit.json")).await;
         local.drain().await;
@@ -126,7 +126,7 @@ async fn a_shipment_without_email_even_in_qapla_is_dead_lettered_with_the_reason
     for (answer, reason) in cases {
         let (server, fake) = FakeConnectif::start().await;
         mount_get_shipment(&server, answer, 1).await;
-        let local = LocalDurable::start(&server.uri(), json!({}));
+        let local = LocalDurable::start(&server.uri(), json!({})).await;
         local.post(fixture("shipment-v1.2-in-transit.json")).await;
         local.drain().await;
         assert!(fake.tries().is_empty());
@@ -159,7 +159,7 @@ async fn a_spanish_consignee_on_an_italian_channel_gets_spanish_labels_in_every_
         secret["languageByCountry"] = json!({ "ES": "es" });
         secret["labelStyle"] = json!(style);
         store.put(channel("es"), secret.to_string());
-        let deps = deps_with(std::sync::Arc::new(store), std::time::Duration::ZERO);
+        let deps = deps_with(std::sync::Arc::new(store), std::time::Duration::ZERO).await;
         let mut payload = fixture_json("shipment-v1.3-out-for-delivery-es.json");
         payload["qaplaStatusID"] = json!("5");
         let answer =
@@ -185,7 +185,8 @@ async fn a_v12_customer_found_in_spain_gets_spanish_labels() {
     let local = LocalDurable::start(
         &server.uri(),
         json!({ "languageByCountry": { "ES": "es" } }),
-    );
+    )
+    .await;
     local
         .post(fixture("shipment-v1.2-exception-on-hold.json"))
         .await;
@@ -200,7 +201,8 @@ async fn repeated_scans_of_the_same_status_notify_once_unless_turned_off() {
     for (option, expected) in [(true, vec!["3", "4"]), (false, vec!["3", "3", "3", "4"])] {
         let (server, fake) = FakeConnectif::start().await;
         mount_get_shipment(&server, anna(), 1).await;
-        let local = LocalDurable::start(&server.uri(), json!({ "notifyOnlyChanges": option }));
+        let local =
+            LocalDurable::start(&server.uri(), json!({ "notifyOnlyChanges": option })).await;
         local
             .post(v12("3", "2024-03-15 10:00:00", "PARTITA DA HUB"))
             .await;
@@ -233,7 +235,7 @@ async fn a_return_shipments_status_goes_to_the_return_alias() {
         .expect(0)
         .mount(&server)
         .await;
-    let deps = deps(Mode::Api, &server.uri());
+    let deps = deps(Mode::Api, &server.uri()).await;
     let mut payload = fixture_json("shipment-v1.3-delivered.json");
     payload["return"] = json!(1);
     let answer =
@@ -244,7 +246,7 @@ async fn a_return_shipments_status_goes_to_the_return_alias() {
 #[tokio::test]
 async fn a_child_shipment_of_a_multi_parcel_order_does_not_notify_twice() {
     let (server, fake) = FakeConnectif::start().await;
-    let local = LocalDurable::start(&server.uri(), json!({}));
+    let local = LocalDurable::start(&server.uri(), json!({})).await;
     let parent =
         fixture("shipment-v1.3-delivered.json").replace("\"hasChildren\": 0", "\"hasChildren\": 1");
     let mut child = fixture_json("shipment-v1.3-delivered.json");
@@ -261,7 +263,7 @@ async fn a_child_shipment_of_a_multi_parcel_order_does_not_notify_twice() {
 #[tokio::test]
 async fn statuses_are_ordered_by_time_not_by_how_the_date_is_written() {
     let (server, fake) = FakeConnectif::start().await;
-    let local = LocalDurable::start(&server.uri(), json!({}));
+    let local = LocalDurable::start(&server.uri(), json!({})).await;
     // The same shipment: 11:42:10 written ISO-style, then one second later with a space.
     local
         .post(shipment("T-1", "3", "2024-03-16T11:42:10", "a"))
@@ -283,7 +285,7 @@ async fn statuses_are_ordered_by_time_not_by_how_the_date_is_written() {
 #[tokio::test]
 async fn a_date_far_in_the_future_supersedes_nothing() {
     let (server, fake) = FakeConnectif::start().await;
-    let local = LocalDurable::start(&server.uri(), json!({}));
+    let local = LocalDurable::start(&server.uri(), json!({})).await;
     local
         .post(shipment("T-2", "3", "2999-01-01 00:00:00", "a"))
         .await;

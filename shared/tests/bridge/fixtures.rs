@@ -75,7 +75,7 @@ async fn run<W: Webhook>(
 ) {
     let server = MockServer::start().await;
     expect_posts(&server, mode, kind, alias, expected.len() as u64).await;
-    let deps = deps(mode, &server.uri());
+    let deps = deps(mode, &server.uri()).await;
     let body = fixture(fixture_name);
     let channel = if body.contains(ES_KEY) { "es" } else { "it" };
     let (status, answer) = send::<W>(&deps, post(&format!("/qapla/{channel}/{route}"), body)).await;
@@ -196,7 +196,7 @@ async fn v12_shipments_are_completed_from_qaplas_get_shipment() {
             )
             .await;
             expect_posts(&server, mode, "shipment", "order-status-change", 1).await;
-            let deps = deps(mode, &server.uri());
+            let deps = deps(mode, &server.uri()).await;
             let (status, answer) =
                 send::<ShipmentPayload>(&deps, post("/qapla/it/shipments", fixture(name))).await;
             assert_eq!((status, answer), (200, ok()), "{name}");
@@ -241,7 +241,7 @@ async fn an_on_hold_exception_names_its_detail_when_the_customer_is_known() {
         1,
     )
     .await;
-    let deps = deps(Mode::Endpoint, &server.uri());
+    let deps = deps(Mode::Endpoint, &server.uri()).await;
     let (status, _) =
         send::<ShipmentPayload>(&deps, post("/qapla/it/shipments", payload.to_string())).await;
     assert_eq!(status, 200);
@@ -336,7 +336,7 @@ async fn custom_aliases_are_used_in_api_mode() {
     let mut secret = secret(Mode::Api, &server.uri(), IT_KEY, "it");
     secret["aliases"] = json!({ "order": "spedizione-partita" });
     store.put(channel("it"), secret.to_string());
-    let deps = deps_with(std::sync::Arc::new(store), std::time::Duration::ZERO);
+    let deps = deps_with(std::sync::Arc::new(store), std::time::Duration::ZERO).await;
     let (status, _) =
         send::<OrdersPayload>(&deps, post("/qapla/it/orders", fixture("orders.json"))).await;
     assert_eq!(status, 200);
@@ -351,7 +351,7 @@ async fn a_kind_without_an_endpoint_is_accepted_and_not_sent() {
     secret["connectif"]["endpoints"] =
         json!({ "shipment": format!("{}/hooks/shipment", server.uri()) });
     store.put(channel("it"), secret.to_string());
-    let deps = deps_with(std::sync::Arc::new(store), std::time::Duration::ZERO);
+    let deps = deps_with(std::sync::Arc::new(store), std::time::Duration::ZERO).await;
     let logs = Logs::capture();
     let (status, answer) =
         send::<OrdersPayload>(&deps, post("/qapla/it/orders", fixture("orders.json"))).await;

@@ -2,11 +2,9 @@
 //! bridge's real dependencies around them, requests, and a real `moto_server`.
 
 use async_trait::async_trait;
-use bridge_core::channel::{
-    Channels, ChannelId, ChannelSettings, ChannelStore, MemoryStore, StoreError,
-};
-use bridge_core::connectif::ConnectifClient;
-use bridge_core::delivery::{Deliverer, InProcessHandOff, RetryPolicy};
+use bridge_core::channel::{ChannelId, ChannelSettings, ChannelStore, MemoryStore, StoreError};
+pub use bridge_core::config::Config;
+use bridge_core::delivery::{RetryPolicy, WorkerPolicy};
 use bridge_core::webhook::{self, Deps, Webhook};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -116,22 +114,45 @@ pub fn fast_retry() -> RetryPolicy {
     }
 }
 
-pub fn deps_with(store: Arc<dyn ChannelStore>, recheck: Duration) -> Deps {
-    let channels = Arc::new(Channels::new(store, Duration::from_secs(300), recheck));
-    let client = ConnectifClient::new(TEST_TIMEOUT, TEST_TIMEOUT).expect("client");
-    Deps {
-        channels: channels.clone(),
-        hand_off: Arc::new(InProcessHandOff::new(
-            Deliverer::new(channels, client),
-            fast_retry(),
-        )),
-        max_body_bytes: 64 * 1024,
-        senders: Default::default(),
+/// A worker backoff of milliseconds (1 ms doubling to 8 ms), for in-memory queues.
+pub fn fast_worker() -> WorkerPolicy {
+    WorkerPolicy {
+        backoff: RetryPolicy::exponential(Duration::from_millis(1), Duration::from_millis(8)),
+        max_age: Duration::from_secs(3600),
     }
 }
 
-pub fn deps(mode: Mode, connectif: &str) -> Deps {
-    deps_with(store(mode, connectif), Duration::ZERO)
+/// The tests' configuration: the stack's defaults, but timeouts and retries for local
+/// fakes, settings cached 300 s and re-read at once on a wrong key, bodies up to 64 KiB.
+pub fn test_config() -> Config {
+    Config {
+        secret_ttl: Duration::from_secs(300),
+        secret_recheck: Duration::ZERO,
+        connect_timeout: TEST_TIMEOUT,
+        request_timeout: TEST_TIMEOUT,
+        retry: fast_retry(),
+        max_body_bytes: 64 * 1024,
+        ..Config::default()
+    }
+}
+
+/// The webhooks' dependencies with in-process delivery, settings re-read after `recheck`
+/// on a wrong key.
+pub async fn deps_with(store: Arc<dyn ChannelStore>, recheck: Duration) -> Deps {
+    let config = Config {
+        secret_recheck: recheck,
+        ..test_config()
+    };
+    config
+        .bridge()
+        .with_channel_store(store)
+        .webhook_deps()
+        .await
+        .expect("deps")
+}
+
+pub async fn deps(mode: Mode, connectif: &str) -> Deps {
+    deps_with(store(mode, connectif), Duration::ZERO).await
 }
 
 /// An API Gateway HTTP API event (payload 2.0) of `method` to `path` carrying `body`, with

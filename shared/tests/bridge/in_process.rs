@@ -7,7 +7,7 @@ use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 async fn post_delivered(server_uri: &str) -> (u16, serde_json::Value) {
-    let deps = deps(Mode::Endpoint, server_uri);
+    let deps = deps(Mode::Endpoint, server_uri).await;
     send::<ShipmentPayload>(
         &deps,
         post(

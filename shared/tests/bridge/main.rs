@@ -3,19 +3,16 @@
 
 mod auth;
 mod bad_input;
-mod durable;
 mod durable_helpers;
 mod edges;
 mod enrichment;
 mod fixtures;
 mod helpers;
 mod in_process;
-mod pace;
 mod parsing;
 mod properties;
 mod pulled;
 mod qapla_api;
-mod reconcile;
 mod sample_events;
 mod senders;
 mod signed_send;
@@ -24,3 +21,13 @@ mod template_metrics;
 mod tls;
 mod wire_format;
 mod worker_handler;
+
+/// Tests that need `moto_server` (the durable path, the shared API budget, reconciliation,
+/// and the `moto` modules inside the files above): `make test` runs them, `make check`
+/// skips them (`--skip moto::`). The test binary starts one moto_server for all of them
+/// (`testkit::moto`), each test under names of its own.
+mod moto {
+    pub mod durable;
+    mod pace;
+    mod reconcile;
+}

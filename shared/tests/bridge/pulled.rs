@@ -54,7 +54,7 @@ async fn a_pulled_status_becomes_the_event_the_webhook_would_have_built() {
     let [Planned::Send(envelope)] = planned.as_slice() else {
         panic!("one event to send");
     };
-    assert_eq!(envelope.key, "580104809");
+    assert_eq!(envelope.subject, "580104809");
     assert_eq!(envelope.status_id.as_deref(), Some("99"));
     assert_eq!(envelope.occurred_at.as_deref(), Some("2024-03-16 11:42:10"));
     assert_eq!(envelope.event.alias, "order-status-change");

@@ -70,7 +70,7 @@ async fn every_sample_event_is_answered_ok_and_delivers_what_its_fixture_holds()
             .expect(deliveries)
             .mount(&server)
             .await;
-        let deps = deps(Mode::Endpoint, &server.uri());
+        let deps = deps(Mode::Endpoint, &server.uri()).await;
         let route = event["routeKey"].as_str().unwrap_or_default();
         let answer = if route.ends_with("/shipments") {
             send::<ShipmentPayload>(&deps, event.clone()).await
@@ -89,7 +89,7 @@ async fn every_sample_event_is_answered_ok_and_delivers_what_its_fixture_holds()
 #[tokio::test]
 async fn a_body_flagged_base64_that_is_not_base64_is_a_400_ko_not_a_panic() {
     let server = connectif_expecting_nothing().await;
-    let deps = deps(Mode::Endpoint, &server.uri());
+    let deps = deps(Mode::Endpoint, &server.uri()).await;
     let text = std::fs::read_to_string(workspace().join("events/shipment-v1.3-delivered.json"))
         .expect("sample");
     let mut event: Value = serde_json::from_str(&text).expect("JSON");
@@ -106,7 +106,7 @@ async fn a_body_flagged_base64_that_is_not_base64_is_a_400_ko_not_a_panic() {
 #[tokio::test]
 async fn an_invocation_that_is_not_an_http_event_is_a_400_ko() {
     let server = MockServer::start().await;
-    let deps = deps(Mode::Endpoint, &server.uri());
+    let deps = deps(Mode::Endpoint, &server.uri()).await;
     for event in [
         serde_json::json!(42),
         serde_json::json!({ "body": 7 }),

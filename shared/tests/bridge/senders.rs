@@ -7,7 +7,6 @@ use bridge_core::webhook::{Deps, QAPLA_SENDERS, Senders};
 use serde_json::Value;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 fn from(source: &str, body: String) -> Value {
     let mut event = post("/qapla/it/shipments", body);
@@ -16,22 +15,23 @@ fn from(source: &str, body: String) -> Value {
 }
 
 /// The usual channels behind a store that counts its reads, posts allowed from `senders`.
-fn deps_counting(connectif: &str, senders: &str) -> (Deps, Arc<CountingStore>) {
+async fn deps_counting(connectif: &str, senders: &str) -> (Deps, Arc<CountingStore>) {
     let counting = Arc::new(CountingStore {
         inner: store(Mode::Endpoint, connectif),
         loads: Default::default(),
     });
-    let deps = Deps {
+    let config = Config {
         senders: Senders::parse(senders).expect("allow-list"),
-        ..deps_with(counting.clone(), Duration::ZERO)
+        ..test_config()
     };
-    (deps, counting)
+    let deps = config.bridge().with_channel_store(counting.clone());
+    (deps.webhook_deps().await.expect("deps"), counting)
 }
 
 #[tokio::test]
 async fn with_the_published_list_on_only_qapla_addresses_get_through() {
     let server = connectif_expecting(2).await;
-    let (deps, reads) = deps_counting(&server.uri(), QAPLA_SENDERS);
+    let (deps, reads) = deps_counting(&server.uri(), QAPLA_SENDERS).await;
     let logs = Logs::capture();
     let delivered = fixture("shipment-v1.3-delivered.json");
     let outsiders = ["203.0.113.7", "", "127.0.0.1", "::1", "34.96.89.10"];
@@ -67,7 +67,7 @@ async fn with_the_published_list_on_only_qapla_addresses_get_through() {
 #[tokio::test]
 async fn the_refusal_looks_like_a_wrong_key() {
     let server = connectif_expecting(0).await;
-    let (deps, _) = deps_counting(&server.uri(), "34.96.89.1");
+    let (deps, _) = deps_counting(&server.uri(), "34.96.89.1").await;
     let outsider = send::<ShipmentPayload>(
         &deps,
         from("198.51.100.1", fixture("shipment-v1.3-delivered.json")),
@@ -85,7 +85,7 @@ async fn the_refusal_looks_like_a_wrong_key() {
 #[tokio::test]
 async fn switched_off_every_sender_is_served_and_refusals_still_name_the_source() {
     let server = connectif_expecting(1).await;
-    let (deps, _) = deps_counting(&server.uri(), "");
+    let (deps, _) = deps_counting(&server.uri(), "").await;
     let logs = Logs::capture();
     let delivered = fixture("shipment-v1.3-delivered.json");
     let (status, _) = send::<ShipmentPayload>(&deps, from("203.0.113.7", delivered.clone())).await;

@@ -3,8 +3,11 @@
 //! gives them; and its retry against a local server.
 
 use crate::durable_helpers::{shipment, signed_send, sqs_client};
-use crate::helpers::{IT_KEY, Logs, Mode, config_from, loopback_aws, ok, post, secret, send};
-use bridge_core::delivery::{Entry, Envelope, HandOff, SendError, SignedSend, SqsQueue, group_id};
+use crate::helpers::{
+    Config, IT_KEY, Logs, Mode, config_from, loopback_aws, ok, post, secret, send, store,
+    test_config,
+};
+use bridge_core::delivery::{Entry, Envelope, HandOff, SendError, SqsQueue, group_id};
 use bridge_core::qapla::ShipmentPayload;
 use serde_json::{Value, json};
 use testkit::Moto;
@@ -67,103 +70,6 @@ async fn received(aws: &aws_types::SdkConfig, queue_url: &str) -> Vec<aws_sdk_sq
         .expect("receive")
         .messages
         .unwrap_or_default()
-}
-
-#[tokio::test]
-async fn the_webhook_hands_off_with_a_signature_moto_checks() {
-    let moto = Moto::start().await;
-    let (setup, queue_url) = stack(&moto).await;
-    let [key_id, secret_key, token] = moto.role_credentials("webhook", &webhook_policy()).await;
-    moto.check_signatures(true).await;
-    // The shipment function's configuration in the stack, with the role's credentials.
-    let function = config_from(&[
-        ("AWS_REGION", "eu-west-1"),
-        ("AWS_ACCESS_KEY_ID", &key_id),
-        ("AWS_SECRET_ACCESS_KEY", &secret_key),
-        ("AWS_SESSION_TOKEN", &token),
-        ("AWS_ENDPOINT_URL", &moto.endpoint),
-        ("SECRET_PREFIX", "qapla-connectif"),
-        ("HAND_OFF_QUEUE_URL", &queue_url),
-    ]);
-    let deps = function.webhook_deps().await.expect("deps");
-    let logs = Logs::capture();
-    let body = shipment("TRK-SIGNED-1", "11", "2026-11-24 10:00:00", "In consegna");
-    for _ in 0..2 {
-        let answer = send::<ShipmentPayload>(&deps, post("/qapla/it/shipment", body.clone())).await;
-        assert_eq!(answer, (200, ok()), "{}", logs.text());
-    }
-    for secret in [&secret_key, &token] {
-        assert!(
-            !logs.text().contains(secret.as_str()),
-            "a credential in the logs"
-        );
-    }
-
-    moto.check_signatures(false).await;
-    let messages = received(&setup, &queue_url).await;
-    assert_eq!(
-        messages.len(),
-        1,
-        "posted twice, queued once (FIFO deduplication)"
-    );
-    let message = &messages[0];
-    let envelope: Envelope =
-        serde_json::from_str(message.body().expect("body")).expect("an envelope");
-    assert_eq!(envelope.key, "TRK-SIGNED-1");
-    let attrs = message.attributes().expect("attributes");
-    let attr = |name| attrs.get(&name).map(String::as_str);
-    use aws_sdk_sqs::types::MessageSystemAttributeName as A;
-    assert_eq!(attr(A::MessageGroupId), Some(group_id(&envelope).as_str()));
-    assert_eq!(
-        attr(A::MessageDeduplicationId),
-        Some(envelope.event_id.as_str())
-    );
-}
-
-#[tokio::test]
-async fn a_wrong_secret_or_a_queue_outside_the_policy_is_refused_at_once() {
-    let moto = Moto::start().await;
-    let (_, queue_url) = stack(&moto).await;
-    let [key_id, secret_key, token] = moto.role_credentials("webhook", &webhook_policy()).await;
-    moto.check_signatures(true).await;
-    let sender = |secret: &str| {
-        let vars = [
-            ("AWS_REGION", "eu-west-1"),
-            ("AWS_ACCESS_KEY_ID", key_id.as_str()),
-            ("AWS_SECRET_ACCESS_KEY", secret),
-            ("AWS_SESSION_TOKEN", token.as_str()),
-            ("AWS_ENDPOINT_URL", moto.endpoint.as_str()),
-        ];
-        let aws = config_from(&vars).aws;
-        async move { aws.signed_send().await.expect("sender") }
-    };
-    let good = sender(&secret_key).await;
-    good.send_message(&queue_url, &entry("", "d1"))
-        .await
-        .expect("signed right, allowed");
-
-    let started = std::time::Instant::now();
-    let wrong = sender("not-the-secret").await;
-    let refused = wrong.send_message(&queue_url, &entry("", "d2")).await;
-    assert!(
-        matches!(&refused, Err(SendError::Refused { status: 403, code: Some(c) }) if c == "SignatureDoesNotMatch"),
-        "{refused:?}"
-    );
-    let other = queue_url.replace("bridge-events", "other");
-    let denied = good.send_message_batch(&other, &[entry("0", "d3")]).await;
-    assert!(
-        matches!(&denied, Err(SendError::Refused { status: 403, code: Some(c) }) if c == "AccessDenied"),
-        "{denied:?}"
-    );
-    assert!(
-        started.elapsed() < std::time::Duration::from_millis(900),
-        "refusals are not tried again"
-    );
-    let text = format!(
-        "{refused:?} {denied:?} {}",
-        refused.as_ref().expect_err("refused")
-    );
-    assert!(!text.contains(&secret_key) && !text.contains(&token));
 }
 
 async fn answer(server: &MockServer, target: &str, status: u16, body: Value, times: u64) {
@@ -308,17 +214,126 @@ async fn a_post_of_1000_orders_is_sent_in_100_batch_calls() {
         .respond_with(AllSent)
         .mount(&server)
         .await;
-    let url = format!("{}/123456789012/q.fifo", server.uri());
-    let queue = SqsQueue::new(sqs_client(&server.uri()), url, None)
-        .with_signed_send(signed_send(&server.uri()).await);
-    let deps = bridge_core::webhook::Deps {
-        hand_off: std::sync::Arc::new(queue),
+    // The webhook as the stack wires it, its SQS on the fake.
+    let config = Config {
+        queue_url: Some(format!("{}/123456789012/q.fifo", server.uri())),
+        aws: loopback_aws(&server.uri()),
         max_body_bytes: 6_000_000,
-        senders: Default::default(),
-        ..crate::helpers::deps(Mode::Api, "http://127.0.0.1:9")
+        ..test_config()
     };
-    let event = post("/qapla/it/orders", crate::durable::orders_post(1000));
+    let deps = config
+        .bridge()
+        .with_channel_store(store(Mode::Api, "http://127.0.0.1:9"))
+        .webhook_deps()
+        .await
+        .expect("deps");
+    let event = post("/qapla/it/orders", crate::moto::durable::orders_post(1000));
     assert_eq!(send::<OrdersPayload>(&deps, event).await, (200, ok()));
     let requests = server.received_requests().await.expect("recorded");
     assert_eq!(requests.len(), 100, "SendMessageBatch, 10 messages each");
+}
+
+/// Against `moto_server`: run by `make test`, skipped by `make check`.
+mod moto {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_webhook_hands_off_with_a_signature_moto_checks() {
+        // Fixed names, and moto's IAM check switched on: moto to this test alone.
+        let moto = testkit::moto_alone().await;
+        let (setup, queue_url) = stack(&moto).await;
+        let [key_id, secret_key, token] = moto.role_credentials("webhook", &webhook_policy()).await;
+        moto.check_signatures(true).await;
+        // The shipment function's configuration in the stack, with the role's credentials.
+        let function = config_from(&[
+            ("AWS_REGION", "eu-west-1"),
+            ("AWS_ACCESS_KEY_ID", &key_id),
+            ("AWS_SECRET_ACCESS_KEY", &secret_key),
+            ("AWS_SESSION_TOKEN", &token),
+            ("AWS_ENDPOINT_URL", &moto.endpoint),
+            ("SECRET_PREFIX", "qapla-connectif"),
+            ("HAND_OFF_QUEUE_URL", &queue_url),
+        ]);
+        let deps = function.bridge().webhook_deps().await.expect("deps");
+        let logs = Logs::capture();
+        let body = shipment("TRK-SIGNED-1", "11", "2026-11-24 10:00:00", "In consegna");
+        for _ in 0..2 {
+            let answer =
+                send::<ShipmentPayload>(&deps, post("/qapla/it/shipment", body.clone())).await;
+            assert_eq!(answer, (200, ok()), "{}", logs.text());
+        }
+        for secret in [&secret_key, &token] {
+            assert!(
+                !logs.text().contains(secret.as_str()),
+                "a credential in the logs"
+            );
+        }
+
+        moto.check_signatures(false).await;
+        let messages = received(&setup, &queue_url).await;
+        assert_eq!(
+            messages.len(),
+            1,
+            "posted twice, queued once (FIFO deduplication)"
+        );
+        let message = &messages[0];
+        let envelope: Envelope =
+            serde_json::from_str(message.body().expect("body")).expect("an envelope");
+        assert_eq!(envelope.subject, "TRK-SIGNED-1");
+        let attrs = message.attributes().expect("attributes");
+        let attr = |name| attrs.get(&name).map(String::as_str);
+        use aws_sdk_sqs::types::MessageSystemAttributeName as A;
+        assert_eq!(attr(A::MessageGroupId), Some(group_id(&envelope).as_str()));
+        assert_eq!(
+            attr(A::MessageDeduplicationId),
+            Some(envelope.event_id.as_str())
+        );
+    }
+
+    #[tokio::test]
+    async fn a_wrong_secret_or_a_queue_outside_the_policy_is_refused_at_once() {
+        // Fixed names, and moto's IAM check switched on: moto to this test alone.
+        let moto = testkit::moto_alone().await;
+        let (_, queue_url) = stack(&moto).await;
+        let [key_id, secret_key, token] = moto.role_credentials("webhook", &webhook_policy()).await;
+        moto.check_signatures(true).await;
+        let sender = |secret: &str| {
+            let vars = [
+                ("AWS_REGION", "eu-west-1"),
+                ("AWS_ACCESS_KEY_ID", key_id.as_str()),
+                ("AWS_SECRET_ACCESS_KEY", secret),
+                ("AWS_SESSION_TOKEN", token.as_str()),
+                ("AWS_ENDPOINT_URL", moto.endpoint.as_str()),
+            ];
+            let aws = config_from(&vars).aws;
+            async move { aws.signed_send().await.expect("sender") }
+        };
+        let good = sender(&secret_key).await;
+        good.send_message(&queue_url, &entry("", "d1"))
+            .await
+            .expect("signed right, allowed");
+
+        let started = std::time::Instant::now();
+        let wrong = sender("not-the-secret").await;
+        let refused = wrong.send_message(&queue_url, &entry("", "d2")).await;
+        assert!(
+            matches!(&refused, Err(SendError::Refused { status: 403, code: Some(c) }) if c == "SignatureDoesNotMatch"),
+            "{refused:?}"
+        );
+        let other = queue_url.replace("bridge-events", "other");
+        let denied = good.send_message_batch(&other, &[entry("0", "d3")]).await;
+        assert!(
+            matches!(&denied, Err(SendError::Refused { status: 403, code: Some(c) }) if c == "AccessDenied"),
+            "{denied:?}"
+        );
+        assert!(
+            started.elapsed() < std::time::Duration::from_millis(900),
+            "refusals are not tried again"
+        );
+        let text = format!(
+            "{refused:?} {denied:?} {}",
+            refused.as_ref().expect_err("refused")
+        );
+        assert!(!text.contains(&secret_key) && !text.contains(&token));
+    }
 }

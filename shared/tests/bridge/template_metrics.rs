@@ -109,7 +109,7 @@ fn the_dashboard_shows_every_alarm_and_the_outputs_name_them() {
 /// Posts of each kind accepted and rejected, and events through every worker outcome.
 async fn drive_the_webhooks_and_the_worker() {
     let (server, fake) = FakeConnectif::start().await;
-    let d = LocalDurable::start(&server.uri(), json!({}));
+    let d = LocalDurable::start(&server.uri(), json!({})).await;
     // T1: a 503, then delivered; a newer status; that status again as another post (the
     // ledger knows it); an older scan; the same status at a later time.
     fake.script([Step::Status(503)]);
@@ -219,7 +219,7 @@ async fn call_qapla_in_every_way() {
 /// One try towards a Connectif that is not listening.
 async fn connectif_unreachable() {
     let closed = format!("http://127.0.0.1:{}", testkit::free_port());
-    let d = LocalDurable::start(&closed, json!({}));
+    let d = LocalDurable::start(&closed, json!({})).await;
     d.post(shipment("T9", "3", "2024-03-15 10:00:00", "IN TRANSITO"))
         .await;
     let batch = d.queue.receive(10);

@@ -4,11 +4,8 @@
 
 use crate::helpers::*;
 use aws_lambda_events::event::sqs::SqsBatchResponse;
-use bridge_core::channel::Channels;
-use bridge_core::connectif::ConnectifClient;
 use bridge_core::delivery::lambda::handle_batch;
-use bridge_core::delivery::state::MemoryState;
-use bridge_core::delivery::{Deliverer, MemoryQueue, RetryPolicy, Worker, WorkerPolicy};
+use bridge_core::delivery::{MemoryQueue, Worker};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -64,22 +61,16 @@ fn now_ms() -> u128 {
 }
 
 fn worker(connectif: &str, queue: Arc<MemoryQueue>) -> Worker {
-    let channels = Arc::new(Channels::new(
-        store(Mode::Endpoint, connectif),
-        Duration::from_secs(300),
-        Duration::ZERO,
-    ));
-    let client = ConnectifClient::new(TEST_TIMEOUT, TEST_TIMEOUT).expect("client");
-    let policy = WorkerPolicy {
-        backoff: RetryPolicy::exponential(Duration::from_millis(1), Duration::from_millis(8)),
-        max_age: Duration::from_secs(3600),
+    let config = Config {
+        worker: fast_worker(),
+        ..test_config()
     };
-    Worker::new(
-        Deliverer::new(channels, client),
-        Arc::new(MemoryState::default()),
-        queue,
-        policy,
-    )
+    config
+        .bridge()
+        .with_channel_store(store(Mode::Endpoint, connectif))
+        .with_memory_queue(queue)
+        .worker()
+        .expect("worker")
 }
 
 /// The SQS event through the handler, with a fresh local queue (which gets the dead letters).

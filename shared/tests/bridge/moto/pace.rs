@@ -1,8 +1,8 @@
 //! Qapla's budget is per key, not per process: two processes pacing through the state table
 //! (moto) together spend no more than one bucket.
 
-use crate::helpers::Moto;
 use bridge_core::qapla::pace::{Budget, DynamoPace, PER_SECOND, Pace};
+use bridge_core::table::Table;
 use secrecy::SecretString;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -10,18 +10,19 @@ use std::time::{Duration, Instant};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_processes_share_one_bucket_per_key() {
-    let moto = Moto::start().await;
-    let ddb = crate::durable_helpers::dynamo_client(&moto.endpoint);
-    testkit::create_state_table(&ddb, "bridge-state").await;
+    let moto = testkit::moto().await;
+    let ddb = testkit::aws::clients(&moto.endpoint).dynamo;
+    let table = Table::new(ddb.clone(), testkit::unique("bridge-state"));
+    testkit::create_state_table(&ddb, table.name()).await;
     // A small bucket (Qapla's shape, a tenth of its size) so that two buckets instead of one
     // would show within a second.
     let budget = Budget {
         burst: 12.0,
         per_second: PER_SECOND,
     };
-    let pace = |table: &str| DynamoPace::new(ddb.clone(), table).with_budget(budget);
-    let a: Arc<dyn Pace> = Arc::new(pace("bridge-state"));
-    let b: Arc<dyn Pace> = Arc::new(pace("bridge-state"));
+    let pace = |table: &Table| DynamoPace::new(table.clone()).with_budget(budget);
+    let a: Arc<dyn Pace> = Arc::new(pace(&table));
+    let b: Arc<dyn Pace> = Arc::new(pace(&table));
     let key = SecretString::from("qapla-key-it");
     let other = SecretString::from("qapla-key-es");
     // Four callers, two per process, calling as fast as the bucket lets them until, together,

@@ -3,13 +3,12 @@
 
 use crate::common::*;
 use serde_json::{Value, json};
-use testkit::Moto;
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, ResponseTemplate};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_healthy_channel_passes_every_step_and_exits_0() {
-    let moto = Moto::start().await;
+    let moto = testkit::moto_alone().await;
     let qapla = qapla_accepting_the_key().await;
     stack(&moto, &qapla.uri()).await;
     let cw = cloudwatch(&alarms_ok()).await;
@@ -38,7 +37,7 @@ async fn a_healthy_channel_passes_every_step_and_exits_0() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_broken_thing_fails_exactly_its_step_with_the_fix() {
-    let moto = Moto::start().await;
+    let moto = testkit::moto_alone().await;
     let qapla = qapla_accepting_the_key().await;
     let dlq = stack(&moto, &qapla.uri()).await;
     let cw = cloudwatch(&alarms_ok()).await;
@@ -136,7 +135,7 @@ async fn each_broken_thing_fails_exactly_its_step_with_the_fix() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn usage_errors_exit_2_and_an_unknown_channel_fails_its_secret_step() {
-    let moto = Moto::start().await;
+    let moto = testkit::moto_alone().await;
     let cw = cloudwatch(&alarms_ok()).await;
     let (code, _, err) = admin(&moto, &cw, &["check"]);
     assert_eq!(code, 2, "{err}");

@@ -143,7 +143,7 @@ fn report_path(name: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_year_is_backfilled_to_the_history_alias_once_skipping_what_was_delivered_live() {
-    let moto = Moto::start().await;
+    let moto = testkit::moto_alone().await;
     let (qapla, year) = qapla().await;
     let connectif = MockServer::start().await;
     Mock::given(method("POST"))
@@ -272,7 +272,7 @@ async fn wait_for_requests(server: &MockServer, n: usize) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_interrupted_run_resumes_at_its_window_and_queues_nothing_twice() {
-    let moto = Moto::start().await;
+    let moto = testkit::moto_alone().await;
     let (qapla, year) = qapla().await;
     year.down.store(true, Ordering::SeqCst);
     let deployed = deploy(&moto, &settings(&qapla.uri()), "http://127.0.0.1:9").await;
@@ -341,7 +341,7 @@ async fn an_interrupted_run_resumes_at_its_window_and_queues_nothing_twice() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dry_run_counts_and_samples_and_limits_are_enforced() {
-    let moto = Moto::start().await;
+    let moto = testkit::moto_alone().await;
     let (qapla, _) = qapla().await;
     let deployed = deploy(&moto, &settings(&qapla.uri()), "http://127.0.0.1:9").await;
     let cw = cloudwatch(&alarms_ok()).await;
@@ -394,7 +394,7 @@ async fn a_dry_run_counts_and_samples_and_limits_are_enforced() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_stops_after_the_window_in_progress_and_the_next_run_resumes() {
-    let moto = Moto::start().await;
+    let moto = testkit::moto_alone().await;
     let (qapla, year) = qapla().await;
     year.slow.store(true, Ordering::SeqCst);
     deploy(&moto, &settings(&qapla.uri()), "http://127.0.0.1:9").await;

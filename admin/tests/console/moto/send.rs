@@ -10,7 +10,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 /// A deployed, running bridge whose Connectif answers `answer`.
 pub struct Live {
-    pub moto: Moto,
+    pub moto: tokio::sync::RwLockWriteGuard<'static, Moto>,
     pub cw: MockServer,
     pub connectif: MockServer,
     pub twin: Twin,
@@ -24,7 +24,7 @@ impl Live {
 
     /// With the channel's secret changed by `patch`.
     pub async fn start_with(answer: ResponseTemplate, patch: impl FnOnce(&mut Value)) -> Live {
-        let moto = Moto::start().await;
+        let moto = testkit::moto_alone().await;
         let qapla = qapla_accepting_the_key().await;
         let connectif = MockServer::start().await;
         Mock::given(method("POST"))
@@ -168,7 +168,7 @@ async fn what_the_bridge_will_not_send_is_said_not_waited_for() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn send_without_a_test_email_is_refused_as_a_usage_error() {
-    let moto = Moto::start().await;
+    let moto = testkit::moto_alone().await;
     let cw = cloudwatch(&alarms_ok()).await;
     let (code, _, err) = admin(&moto, &cw, &["check", "shop-it", "--send"]);
     assert_eq!(code, 2, "{err}");

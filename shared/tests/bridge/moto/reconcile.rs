@@ -4,39 +4,32 @@
 
 use crate::durable_helpers::*;
 use crate::helpers::*;
-use bridge_core::channel::SecretsManagerStore;
-use bridge_core::delivery::state::DynamoState;
 use bridge_core::history::reconcile::{Reconciler, Timing};
 use bridge_core::qapla::ShipmentPayload;
-use bridge_core::qapla::pace::LocalPace;
 use bridge_core::qapla::time::italian_now;
 use serde_json::json;
-use std::sync::Arc;
 use std::time::Duration;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 
 const MINUTE: Duration = Duration::from_secs(60);
 
+/// The reconciler of `d`'s bridge as the stack wires it, with the channel `it`'s secret
+/// under the bridge's prefix and another application's secret beside it.
 async fn reconciler(d: &Durable, connectif: &str) -> Reconciler {
-    let secrets = secrets_client(&d._moto.endpoint);
+    let secrets = secrets_client(&d.moto.endpoint);
     let it = secret(Mode::Api, connectif, IT_KEY, "it").to_string();
-    for (name, value) in [("qapla-connectif/it", it.as_str()), ("other-app/it", "{}")] {
-        let created = secrets.create_secret().name(name).secret_string(value);
-        created.send().await.expect("secret");
+    let ours = format!("{}/it", d.config.secret_prefix);
+    let other = format!("{}/it", testkit::unique("other-app"));
+    for (name, value) in [(ours.as_str(), it.as_str()), (other.as_str(), "{}")] {
+        testkit::aws::put_secret(&secrets, name, value).await;
     }
-    Reconciler {
-        store: SecretsManagerStore::new(secrets, "qapla-connectif"),
-        http: bridge_core::http::tls::client_builder()
-            .build()
-            .expect("client"),
-        pace: Arc::new(LocalPace::default()),
-        state: Arc::new(DynamoState::new(d.ddb.clone(), "bridge-state", MINUTE)),
-        queue: d.queue.clone(),
-        dynamo: d.ddb.clone(),
-        table: "bridge-state".into(),
-        timing: Timing::default(),
-    }
+    d.bridge_where(|c| {
+        c.idempotency_ttl = MINUTE;
+        c.reconcile = Timing::default();
+    })
+    .reconciler()
+    .expect("reconciler")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

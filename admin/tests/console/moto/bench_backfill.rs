@@ -17,7 +17,6 @@ use bridge_core::qapla::time::{parse_time, time_text};
 use serde_json::json;
 use std::process::Command;
 use std::time::{Duration, Instant};
-use testkit::Moto;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
@@ -71,7 +70,7 @@ fn get_shipment(req: &Request) -> ResponseTemplate {
 
 /// One backfill of `days` from [`FIRST_DAY`] against a fresh stack: (wall time, API calls).
 async fn backfill(days: i64, budget: Option<&'static str>) -> (Duration, u64) {
-    let moto = Moto::start().await;
+    let moto = testkit::moto_alone().await;
     let qapla = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/1.2/trackingByTimeFrame/"))

@@ -7,7 +7,7 @@
 //! Insights too (`like` matches substrings), is what selects the lines here.
 
 use crate::common::*;
-use crate::send::Live;
+use crate::moto::send::Live;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 use wiremock::matchers::{body_partial_json, method};

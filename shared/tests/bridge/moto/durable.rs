@@ -3,9 +3,8 @@
 
 use crate::durable_helpers::*;
 use crate::helpers::*;
-use bridge_core::delivery::{MemoryQueue, RetryPolicy, SqsQueue, WorkerPolicy, replay};
+use bridge_core::delivery::{MemoryQueue, RetryPolicy, WorkerPolicy, replay};
 use bridge_core::qapla::ShipmentPayload;
-use bridge_core::webhook::Deps;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -94,7 +93,7 @@ async fn a_422_is_dead_lettered_at_once_with_its_reason() {
     assert_eq!(letters.len(), 1);
     assert_eq!(letters[0].reason, "HTTP 422");
     assert_eq!(
-        letters[0].envelope.as_ref().map(|e| e.key.as_str()),
+        letters[0].envelope.as_ref().map(|e| e.subject.as_str()),
         Some("580104809")
     );
 }
@@ -153,12 +152,8 @@ async fn the_same_qapla_post_five_times_reaches_connectif_once_even_days_later()
     // Days later SQS's 5-minute deduplication is long over: the same event, enqueued anew
     // under another deduplication id, is stopped by the state table.
     let memory = Arc::new(MemoryQueue::new(Duration::from_secs(30)));
-    let deps = Deps {
-        channels: d.deps.channels.clone(),
-        hand_off: memory.clone(),
-        max_body_bytes: 64 * 1024,
-        senders: Default::default(),
-    };
+    let deps = d.bridge_where(|_| ()).with_memory_queue(memory.clone());
+    let deps = deps.webhook_deps().await.expect("deps");
     let _ = send::<ShipmentPayload>(&deps, post("/qapla/it/shipments", delivered())).await;
     let copy = memory.receive(1).remove(0);
     d.sqs
@@ -222,24 +217,17 @@ async fn statuses_arrive_in_order_and_a_late_older_status_is_not_sent() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_queue_unreachable_makes_the_webhook_answer_503() {
-    let client = {
-        use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region};
-        let conf = aws_sdk_sqs::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("eu-west-1"))
-            .credentials_provider(Credentials::new("test", "test", None, None, "test"))
-            .http_client(bridge_core::http::sdk::client(TEST_TIMEOUT).expect("client"))
-            .endpoint_url(format!("http://127.0.0.1:{}", free_port()))
-            .build();
-        aws_sdk_sqs::Client::from_conf(conf)
+    // The webhook as the stack wires it, its SQS endpoint a port nothing listens on.
+    let nowhere = format!("http://127.0.0.1:{}", free_port());
+    let config = Config {
+        queue_url: Some(format!("{nowhere}/000000000000/q.fifo")),
+        aws: loopback_aws(&nowhere),
+        ..test_config()
     };
-    let queue = SqsQueue::new(
-        client,
-        "http://127.0.0.1:1/000000000000/q.fifo".into(),
-        None,
-    );
-    let mut deps = deps(Mode::Api, "http://127.0.0.1:9");
-    deps.hand_off = Arc::new(queue);
+    let deps = config
+        .bridge()
+        .with_channel_store(store(Mode::Api, "http://127.0.0.1:9"));
+    let deps = deps.webhook_deps().await.expect("deps");
     let answer = send::<ShipmentPayload>(&deps, post("/qapla/it/shipments", delivered())).await;
     assert_eq!(answer, (503, ko()));
 }
@@ -330,12 +318,8 @@ async fn a_post_of_1000_orders_is_queued() {
     use bridge_core::qapla::OrdersPayload;
     let (server, fake) = FakeConnectif::start().await;
     let d = Durable::start(&server.uri(), test_policy()).await;
-    let deps = Deps {
-        channels: d.deps.channels.clone(),
-        hand_off: d.deps.hand_off.clone(),
-        max_body_bytes: 6_000_000,
-        senders: Default::default(),
-    };
+    let deps = d.bridge_where(|c| c.max_body_bytes = 6_000_000);
+    let deps = deps.webhook_deps().await.expect("deps");
     let started = std::time::Instant::now();
     // moto's FIFO queue scans every stored message on each send (about a minute for 1,000
     // messages, from any client): a deadline for moto, not for SQS.
