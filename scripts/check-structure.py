@@ -1,24 +1,30 @@
 #!/usr/bin/env python3
-"""`make structure`: the house rules of the core crate, checked (reviews/structure.md).
+"""`make structure`: the house rules of the code, checked.
 
 - no Rust source file in shared/src or admin/src has more than 250 non-test lines (code lines before
   `#[cfg(test)]`, comments and blank lines not counted);
 - no function in shared/src, functions/ or admin/ is longer than 60 lines;
-- imports run one way: nothing under delivery/ or connectif/ uses `crate::webhook`, and
-  connectif/ does not use `crate::delivery`.
-Exits non-zero, naming each break.
+- floors: every module (room) of the core crate and of the console stands on a floor, listed in
+  the crate's own docs (`shared/src/lib.rs`, `admin/src/main.rs`: lines `//! - floor N: ...`
+  naming the rooms in backticks); a room imports (`crate::X`) only rooms on lower floors.
+  That forbids arrows back up and circles, and a room missing from the list is a problem too.
+- tests that need moto_server are marked: outside a `moto` module of a test binary, no test
+  file starts one (`make check` skips `moto::`).
+Exits non-zero, naming each break. `--self-test` plants breaks in a copy and checks they are found.
 """
 import pathlib
 import re
+import shutil
+import subprocess
 import sys
+import tempfile
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+ROOT = pathlib.Path(sys.argv[2]) if len(sys.argv) > 2 and sys.argv[1] == "--root" else pathlib.Path(__file__).resolve().parent.parent
 MAX_FILE, MAX_FN = 250, 60
-FORBIDDEN = {
-    "shared/src/delivery": ["crate::webhook"],
-    "shared/src/connectif": ["crate::webhook", "crate::delivery"],
-}
 FN = re.compile(r"^(\s*)(pub(\([^)]*\))? )?(const )?(async )?fn (\w+)")
+FLOOR = re.compile(r"^//! - floor (\d+): (.*)$")
+CRATES = {"shared/src": "lib.rs", "admin/src": "main.rs"}
+MOTO_USES = ("testkit::moto(", "testkit::moto_alone(", "Durable::start(", "Moto::start(")
 
 
 def non_test(lines):
@@ -39,6 +45,82 @@ def long_functions(lines, cut):
         i += 1
 
 
+def floors(root_file):
+    """The floor list of a crate's root file: {room: floor}."""
+    table = {}
+    for line in root_file.read_text().splitlines():
+        m = FLOOR.match(line)
+        if m:
+            for name in re.findall(r"`\[?`?(\w+)", m.group(2)):
+                table[name] = int(m.group(1))
+    return table
+
+
+def room(crate_dir, path, root_name):
+    rel = path.relative_to(crate_dir)
+    if rel.as_posix() == root_name:
+        return "crate"
+    return rel.parts[0].removesuffix(".rs")
+
+
+def imported_rooms(text):
+    """Every room named after `crate::`, including inside `crate::{a, b::c}`."""
+    found = set(re.findall(r"\bcrate::(\w+)", text))
+    for m in re.finditer(r"\bcrate::\{", text):
+        depth, i, start, parts = 1, m.end(), m.end(), []
+        while i < len(text) and depth:
+            if text[i] == "{":
+                depth += 1
+            elif text[i] == "}":
+                depth -= 1
+            elif text[i] == "," and depth == 1:
+                parts.append(text[start:i])
+                start = i + 1
+            i += 1
+        parts.append(text[start:i - 1])
+        found.update(p.strip().split("::")[0] for p in parts if p.strip())
+    found.discard("self")
+    return found
+
+
+def check_floors(problems):
+    for crate, root_name in CRATES.items():
+        crate_dir = ROOT / crate
+        table = floors(crate_dir / root_name)
+        table.setdefault("crate", 0)
+        for path in sorted(crate_dir.glob("**/*.rs")):
+            rel = path.relative_to(ROOT).as_posix()
+            lines = path.read_text().splitlines()
+            here = room(crate_dir, path, root_name)
+            if here not in table:
+                problems.append(f"{rel}: room `{here}` stands on no floor of {crate}/{root_name}")
+                continue
+            code = "\n".join(l for l in lines[:non_test(lines)] if not l.strip().startswith("//"))
+            for other in sorted(imported_rooms(code)):
+                if other == here or other not in table:
+                    continue
+                if here != "crate" and table[other] >= table[here]:
+                    problems.append(
+                        f"{rel}: `{here}` (floor {table[here]}) imports `crate::{other}` "
+                        f"(floor {table[other]}): imports run down only")
+    return problems
+
+
+def check_moto_marks(problems):
+    for path in sorted(ROOT.glob("*/tests/**/*.rs")) + sorted(ROOT.glob("functions/*/tests/**/*.rs")):
+        rel = path.relative_to(ROOT).as_posix()
+        if "/moto/" in rel or path.name in ("helpers.rs", "durable_helpers.rs", "common.rs", "twin.rs"):
+            continue
+        text = path.read_text()
+        marked = text.find("\nmod moto {")
+        for use in MOTO_USES:
+            at = text.find(use)
+            if at >= 0 and (marked < 0 or at < marked) and not text[max(0, at - 5):at].endswith("Local"):
+                problems.append(f"{rel}: starts moto_server outside a `moto` module (`make check` would run it)")
+                break
+    return problems
+
+
 def main():
     problems = []
     sources = sorted(ROOT.glob("shared/src/**/*.rs")) + sorted(ROOT.glob("functions/*/src/*.rs")) + sorted(ROOT.glob("admin/src/**/*.rs"))
@@ -51,17 +133,35 @@ def main():
             problems.append(f"{rel}: {code} non-test lines (at most {MAX_FILE})")
         for name, length in long_functions(lines, cut):
             problems.append(f"{rel}: fn {name} is {length} lines (at most {MAX_FN})")
-        for folder, banned in FORBIDDEN.items():
-            if rel.startswith(folder + "/"):
-                for n, line in enumerate(lines[:cut], 1):
-                    for b in banned:
-                        if b in line:
-                            problems.append(f"{rel}:{n}: uses {b} (imports run one way)")
+    check_floors(problems)
+    check_moto_marks(problems)
     for p in problems:
         print(p)
     print(f"structure: {len(sources)} files checked, {len(problems)} problems")
     return 1 if problems else 0
 
 
+def self_test():
+    """Plant an arrow back up, a room on no floor and an unmarked moto test in a copy: each is found."""
+    plants = [
+        ("shared/src/channel/id.rs", "use crate::webhook::Deps;\n", "`channel` (floor"),
+        ("shared/src/status.rs", "use crate::{customer::Email, delivery::Envelope};\n", "imports `crate::delivery`"),
+        ("admin/src/stack.rs", "use crate::check::check;\n", "`stack` (floor"),
+        ("shared/src/attic.rs", "//! a new room\n", "room `attic` stands on no floor"),
+        ("shared/tests/bridge/in_process.rs", "async fn t() { let _ = testkit::moto().await; }\n", "outside a `moto` module"),
+    ]
+    for target, line, expected in plants:
+        with tempfile.TemporaryDirectory() as tmp:
+            copy = pathlib.Path(tmp)
+            for part in ("shared/src", "admin/src", "functions", "shared/tests", "admin/tests"):
+                shutil.copytree(ROOT / part, copy / part, ignore=shutil.ignore_patterns("target"))
+            planted = copy / target
+            planted.write_text(line + (planted.read_text() if planted.exists() else ""))
+            run = subprocess.run([sys.executable, __file__, "--root", str(copy)], capture_output=True, text=True)
+            assert run.returncode != 0 and expected in run.stdout, f"{target}: {line!r} not caught:\n{run.stdout}"
+    print(f"structure self-test: {len(plants)} planted breaks, each caught")
+    return 0
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(self_test() if sys.argv[1:] == ["--self-test"] else main())

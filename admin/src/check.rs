@@ -1,6 +1,7 @@
 //! `bridge-admin check <channel>`: does the channel work, end to end? Each step names what
 //! is wrong and the fix; nothing secret is printed.
 
+use crate::clients::Clients;
 use crate::health::{alarms, dead_letters, queue, routes};
 use crate::report::{Report, Step};
 use crate::stack::Stack;
@@ -10,17 +11,6 @@ use bridge_core::customer::Email;
 use bridge_core::qapla::api::{ApiError, QaplaApi};
 use bridge_core::telemetry::error_chain;
 use std::time::Duration;
-
-/// The AWS and HTTP clients a check uses.
-pub struct Clients {
-    pub http: reqwest::Client,
-    pub dynamo: aws_sdk_dynamodb::Client,
-    pub secrets: aws_sdk_secretsmanager::Client,
-    pub sqs: aws_sdk_sqs::Client,
-    pub apis: aws_sdk_apigatewayv2::Client,
-    pub alarms: aws_sdk_cloudwatch::Client,
-    pub qapla: QaplaApi,
-}
 
 /// With `--send`: the test contact, how long to wait for deliveries, and whether to show
 /// a spinner meanwhile.

@@ -1,7 +1,7 @@
 //! Step 3 of `bridge-admin check`: the stack is healthy (routes, queues, dead letters,
 //! alarms).
 
-use crate::check::Clients;
+use crate::clients::Clients;
 use crate::report::Step;
 use crate::stack::Stack;
 use bridge_core::telemetry::error_chain;

@@ -6,9 +6,19 @@
 //! still override them. AWS credentials and region come from the usual AWS environment;
 //! `--endpoint-url` (or the SDK's `AWS_ENDPOINT_URL[_<SERVICE>]`) points AWS calls elsewhere
 //! (tests use moto, and a fake CloudWatch: moto does not speak CloudWatch's CBOR protocol). Exit codes: 0 all well, 1 a problem found (or the command failed), 2 usage.
+//!
+//! Floors, each room standing only on the floors below it (`make structure` checks them);
+//! this file, the commands' dispatch, is the top:
+//!
+//! - floor 0: `args`, `report`, `stack`, `clients`, `logs`
+//! - floor 1: `health`, `probe`, `backfill`
+//! - floor 2: `send`, `trace`
+//! - floor 3: `check`
 
+mod args;
 mod backfill;
 mod check;
+mod clients;
 mod health;
 mod logs;
 mod probe;
@@ -17,7 +27,7 @@ mod send;
 mod stack;
 mod trace;
 
-use bridge_core::channel::ChannelId;
+use args::{Printout, channel_id};
 use bridge_core::customer::Email;
 use bridge_core::delivery::{Envelope, replay};
 use bridge_core::qapla::api::QaplaApi;
@@ -93,13 +103,7 @@ enum Command {
     },
 }
 
-/// What a command found: its output, and whether it found a problem.
-pub(crate) struct Outcome {
-    pub(crate) text: String,
-    pub(crate) problem: bool,
-}
-
-async fn run(cli: Cli) -> Result<Outcome, String> {
+async fn run(cli: Cli) -> Result<Printout, String> {
     // The bridge's HTTP client (compiled-in roots, rustls with ring) for every AWS call too.
     let http = bridge_core::http::sdk::client(bridge_core::http::sdk::CONNECT_TIMEOUT)
         .map_err(|e| error_chain(&e))?;
@@ -138,7 +142,7 @@ async fn run(cli: Cli) -> Result<Outcome, String> {
             let (moved, left) = replay::redrive(&sqs, dlq, queue, channel.as_deref())
                 .await
                 .map_err(|e| error_chain(&e))?;
-            Ok(Outcome {
+            Ok(Printout {
                 text: format!("redriven: {moved}; left in the dead-letter queue: {left}"),
                 problem: false,
             })
@@ -152,13 +156,13 @@ async fn run_check(
     channel: &str,
     send: Option<check::SendOptions>,
     json: bool,
-) -> Result<Outcome, String> {
+) -> Result<Printout, String> {
     let channel = channel_id(channel)?;
     let http = bridge_core::http::tls::client_builder()
         .timeout(Duration::from_secs(10))
         .build()
         .map_err(|e| error_chain(&e))?;
-    let clients = check::Clients {
+    let clients = clients::Clients {
         http: http.clone(),
         dynamo: aws_sdk_dynamodb::Client::new(aws),
         secrets: aws_sdk_secretsmanager::Client::new(aws),
@@ -173,7 +177,7 @@ async fn run_check(
     } else {
         report.human()
     };
-    Ok(Outcome {
+    Ok(Printout {
         text,
         problem: !report.ok(),
     })
@@ -186,7 +190,7 @@ async fn run_trace(
     key: &str,
     since: Duration,
     json: bool,
-) -> Result<Outcome, String> {
+) -> Result<Printout, String> {
     let channel = channel_id(channel)?;
     let key = key.trim();
     if key.is_empty() || key.len() > 200 || key.chars().any(char::is_control) {
@@ -203,22 +207,17 @@ async fn run_trace(
     } else {
         found.human(&channel, key)
     };
-    Ok(Outcome {
+    Ok(Printout {
         text,
         problem: found.problem(),
     })
-}
-
-pub(crate) fn channel_id(text: &str) -> Result<ChannelId, String> {
-    ChannelId::try_from(text)
-        .map_err(|_| format!("`{text}` is not a channel id ([A-Za-z0-9_-], 1 to 64)"))
 }
 
 fn email(text: &str) -> Result<Email, String> {
     Email::try_from(text).map_err(|e| e.to_string())
 }
 
-async fn dead_letters(sqs: &aws_sdk_sqs::Client, stack: &Stack) -> Result<Outcome, String> {
+async fn dead_letters(sqs: &aws_sdk_sqs::Client, stack: &Stack) -> Result<Printout, String> {
     let dlq = stack.need(&stack.dead_letter_url, "DeadLetterQueueUrl")?;
     let letters = replay::list(sqs, dlq).await.map_err(|e| error_chain(&e))?;
     let mut text = format!("{} dead letter(s)", letters.len());
@@ -233,7 +232,7 @@ async fn dead_letters(sqs: &aws_sdk_sqs::Client, stack: &Stack) -> Result<Outcom
             l.reason
         ));
     }
-    Ok(Outcome {
+    Ok(Printout {
         text,
         problem: false,
     })

@@ -6,7 +6,7 @@
 //! Test posts are marked: their tracking number and references are `BRIDGE-CHECK-<time>`,
 //! the customer is the test e-mail (never a real customer) named "Bridge Check".
 
-use crate::check::Clients;
+use crate::clients::Clients;
 use crate::probe::{self, Expect, Probe};
 use crate::report::Step;
 use crate::stack::Stack;

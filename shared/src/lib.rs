@@ -1,12 +1,14 @@
-//! Core of the Qapla' → Connectif bridge. Floors, each standing only on those below:
+//! Core of the Qapla' → Connectif bridge. Floors, each room standing only on the floors
+//! below it (`make structure` reads this list and checks every `crate::` import against it):
 //!
-//! - [`qapla`] (what Qapla' sends, and its REST API), [`status`] (the status table),
-//!   [`customer`], [`http`] (what both outbound clients share), [`telemetry`] (logs);
-//! - [`channel`]: per-channel settings, their cache and authentication;
-//! - [`connectif`]: the reception events as types, how they are built, the client;
-//! - [`delivery`]: the hand-off port and its envelope, queue, worker, enrichment, state;
-//! - [`webhook`]: the HTTP edge every webhook function shares;
-//! - [`config`]: the environment, and the wiring of all the above for each function.
+//! - floor 0: this file ([`Kind`], [`Reception`]), [`clock`], [`bucket`] (the token bucket), [`http`] (what the outbound clients share), [`customer`], [`status`] (the status table)
+//! - floor 1: [`telemetry`] (logs and metrics), [`table`] (the state table's schema)
+//! - floor 2: [`channel`] (per-channel settings, their cache, authentication), [`qapla`] (what Qapla' sends, its REST API and budget)
+//! - floor 3: [`connectif`] (the reception events as types, how they are built, the client)
+//! - floor 4: [`delivery`] (the hand-off port and its envelope, queue, worker, enrichment, state)
+//! - floor 5: [`webhook`] (the HTTP edge every webhook function shares)
+//! - floor 6: [`history`] (statuses pulled from Qapla's API: reconciliation, backfill)
+//! - floor 7: [`config`] (the environment, and [`config::Bridge`], the one wiring of all the above)
 
 pub mod bucket;
 pub mod channel;
@@ -17,7 +19,6 @@ pub mod customer;
 pub mod delivery;
 pub mod history;
 pub mod http;
-pub mod metrics;
 pub mod qapla;
 pub mod status;
 pub mod table;
@@ -43,6 +44,53 @@ impl Kind {
             Kind::Shipment => "shipment",
             Kind::Return => "return",
             Kind::Order => "order",
+        }
+    }
+}
+
+/// The reception events a shop creates in Connectif (their aliases are settings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Reception {
+    /// `order-status-change`: a status of a shipment to the customer.
+    ShipmentStatus,
+    /// `return-status-change`: a status of a parcel the customer sends back.
+    ReturnStatus,
+    /// `return-request`.
+    ReturnRequest,
+    /// `order-shipped`.
+    OrderShipped,
+    /// `order-status-history`: a past status sent by `bridge-admin backfill` (same fields as
+    /// `order-status-change`, its own alias so it fires no live workflow).
+    ShipmentHistory,
+}
+
+impl Reception {
+    pub const ALL: [Reception; 5] = [
+        Reception::ShipmentStatus,
+        Reception::ReturnStatus,
+        Reception::ReturnRequest,
+        Reception::OrderShipped,
+        Reception::ShipmentHistory,
+    ];
+
+    /// The reception event of a webhook kind (a shipment's is refined by `return`).
+    pub fn of(kind: Kind) -> Self {
+        match kind {
+            Kind::Shipment => Reception::ShipmentStatus,
+            Kind::Return => Reception::ReturnRequest,
+            Kind::Order => Reception::OrderShipped,
+        }
+    }
+
+    /// Its key under `aliases` and `connectif.endpoints` in the channel's settings.
+    pub fn setting(self) -> &'static str {
+        match self {
+            Reception::ShipmentStatus => "shipment",
+            Reception::ReturnStatus => "returnStatus",
+            Reception::ReturnRequest => "return",
+            Reception::OrderShipped => "order",
+            Reception::ShipmentHistory => "history",
         }
     }
 }

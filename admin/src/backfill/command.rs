@@ -1,8 +1,8 @@
 //! The `backfill` command line: its arguments, and what it prints.
 
 use super::{Ask, Done, Run};
+use crate::args::{Printout, channel_id};
 use crate::stack::Stack;
-use crate::{Outcome, channel_id};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -44,7 +44,7 @@ pub async fn command(
     stack: &Stack,
     args: Args,
     json: bool,
-) -> Result<Outcome, String> {
+) -> Result<Printout, String> {
     let ask = ask(&args, json)?;
     let parts = super::parts(aws, stack, &ask).await?;
     if args.history {
@@ -54,7 +54,7 @@ pub async fn command(
             (false, true) => format!("no backfill runs for channel {}", ask.channel),
             (false, false) => runs.iter().map(Run::line).collect::<Vec<_>>().join("\n"),
         };
-        return Ok(Outcome {
+        return Ok(Printout {
             text,
             problem: false,
         });
@@ -73,7 +73,7 @@ pub async fn command(
             true => counted.json().to_string(),
             false => counted.human(),
         };
-        return Ok(Outcome {
+        return Ok(Printout {
             text,
             problem: false,
         });
@@ -83,7 +83,7 @@ pub async fn command(
         true => serde_json::json!({ "run": done.run, "resumed": done.resumed, "stopped": done.stopped, "apiCalls": done.calls }).to_string(),
         false => human(&ask, &done),
     };
-    Ok(Outcome {
+    Ok(Printout {
         text,
         problem: done.stopped.is_some(),
     })

@@ -3,7 +3,7 @@
 //! Errors name the field (`connectif.endpoints.order`) and the problem, never the value:
 //! a secret's content must not reach a log line.
 
-use crate::connectif::Reception;
+use crate::Reception;
 use crate::status::{LabelStyle, Language};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;

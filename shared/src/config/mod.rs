@@ -161,12 +161,7 @@ impl Config {
         );
         c.worker = worker_policy(&v)?;
         reconcile_timing(&v, &mut c.reconcile)?;
-        if let Some(text) = v.text("QAPLA_API_BUDGET") {
-            c.qapla_budget = crate::qapla::pace::parse_budget(&text).ok_or(ConfigError {
-                variable: "QAPLA_API_BUDGET",
-                problem: "must be `<burst of at least 1>,<calls per second above 0>`".into(),
-            })?;
-        }
+        set(&mut c.qapla_budget, qapla_budget(&v)?);
         c.aws = AwsEnvironment::from_lookup(|name| v.text(name));
         Ok(c)
     }
@@ -218,6 +213,19 @@ fn senders<F: Fn(&str) -> Option<String>>(
         })
     };
     v.text("ALLOWED_SENDERS").map(parse).transpose()
+}
+
+/// `QAPLA_API_BUDGET`, when set.
+fn qapla_budget<F: Fn(&str) -> Option<String>>(
+    v: &Vars<F>,
+) -> Result<Option<crate::qapla::pace::Budget>, ConfigError> {
+    let parse = |text: String| {
+        crate::qapla::pace::parse_budget(&text).ok_or(ConfigError {
+            variable: "QAPLA_API_BUDGET",
+            problem: "must be `<burst of at least 1>,<calls per second above 0>`".into(),
+        })
+    };
+    v.text("QAPLA_API_BUDGET").map(parse).transpose()
 }
 
 /// The reconciler's `RECONCILE_INTERVAL_MINUTES`, `_OVERLAP_MINUTES` and `_LAG_MINUTES`.

@@ -3,7 +3,7 @@
 use super::{ConnectifEvent, Reception};
 use crate::channel::ConnectifSettings;
 use crate::http::{Class, retry_after, transport_reason};
-use crate::metrics;
+use crate::telemetry::metrics;
 use reqwest::StatusCode;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
 use secrecy::ExposeSecret;

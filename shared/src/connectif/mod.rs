@@ -11,56 +11,10 @@ pub use client::{ConnectifClient, DeliveryError};
 pub use events::{Fields, OrderShipped, ReturnRequest, ShipmentStatus};
 pub use skip::SkipReason;
 
-use crate::Kind;
+/// Vocabulary of the ground floor (the channel's settings name the aliases by it).
+pub use crate::Reception;
 use serde::{Deserialize, Serialize};
 use std::fmt;
-
-/// The reception events a shop creates in Connectif (their aliases are settings).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum Reception {
-    /// `order-status-change`: a status of a shipment to the customer.
-    ShipmentStatus,
-    /// `return-status-change`: a status of a parcel the customer sends back.
-    ReturnStatus,
-    /// `return-request`.
-    ReturnRequest,
-    /// `order-shipped`.
-    OrderShipped,
-    /// `order-status-history`: a past status sent by `bridge-admin backfill` (same fields as
-    /// `order-status-change`, its own alias so it fires no live workflow).
-    ShipmentHistory,
-}
-
-impl Reception {
-    pub const ALL: [Reception; 5] = [
-        Reception::ShipmentStatus,
-        Reception::ReturnStatus,
-        Reception::ReturnRequest,
-        Reception::OrderShipped,
-        Reception::ShipmentHistory,
-    ];
-
-    /// The reception event of a webhook kind (a shipment's is refined by `return`).
-    pub fn of(kind: Kind) -> Self {
-        match kind {
-            Kind::Shipment => Reception::ShipmentStatus,
-            Kind::Return => Reception::ReturnRequest,
-            Kind::Order => Reception::OrderShipped,
-        }
-    }
-
-    /// Its key under `aliases` and `connectif.endpoints` in the channel's settings.
-    pub fn setting(self) -> &'static str {
-        match self {
-            Reception::ShipmentStatus => "shipment",
-            Reception::ReturnStatus => "returnStatus",
-            Reception::ReturnRequest => "return",
-            Reception::OrderShipped => "order",
-            Reception::ShipmentHistory => "history",
-        }
-    }
-}
 
 /// One reception event: its alias and its fields (the flat JSON body Connectif receives).
 #[derive(Clone, PartialEq, Serialize, Deserialize)]

@@ -12,7 +12,7 @@
 use super::state::{Seen, StateStore};
 use super::{Deliverer, Envelope, QueueControl, QueueMessage, RetryPolicy};
 use crate::connectif::DeliveryError;
-use crate::metrics;
+use crate::telemetry::metrics;
 use crate::telemetry::{describe_json_error, error_chain};
 use std::collections::HashSet;
 use std::sync::Arc;

@@ -84,7 +84,7 @@ impl Reconciler {
         for channel in channels {
             let one = self.channel(&channel, now).await;
             one.log();
-            crate::metrics::count_reconciled(channel.as_str(), one.found);
+            crate::telemetry::metrics::count_reconciled(channel.as_str(), one.found);
             found.push(one);
         }
         Ok(found)

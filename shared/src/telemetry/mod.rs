@@ -4,6 +4,7 @@
 //! without quoting the input.
 
 mod format;
+pub mod metrics;
 
 pub use format::EMF_TARGET;
 
@@ -26,7 +27,7 @@ pub fn init(function: &str) {
     let _ = tracing_subscriber::registry()
         .with(lines(std::io::stdout).with_filter(levels(rust_log.as_deref())))
         .try_init();
-    crate::metrics::cold_start(function);
+    metrics::cold_start(function);
 }
 
 /// The levels `RUST_LOG` asks for (`info` when unset or unreadable), metric lines always.

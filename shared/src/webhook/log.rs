@@ -2,8 +2,8 @@
 
 use crate::channel::ChannelId;
 use crate::delivery::{Envelope, HandOffError, HandedOff};
-use crate::metrics;
 use crate::telemetry::error_chain;
+use crate::telemetry::metrics;
 use std::time::Instant;
 
 /// The log's `outcome` and `reason` of one hand-off.

@@ -18,7 +18,7 @@ pub use senders::{BadSender, QAPLA_SENDERS, Senders};
 
 use crate::channel::{AuthError, Authenticated, ChannelId, Channels};
 use crate::delivery::{Envelope, HandOff};
-use crate::metrics;
+use crate::telemetry::metrics;
 use crate::telemetry::{describe_json_error, error_chain};
 use answer::{Refusal, answer};
 use log::{EventLog, EventRef, outcome_of};

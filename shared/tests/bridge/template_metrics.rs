@@ -39,9 +39,9 @@ async fn every_alarm_and_dashboard_metric_is_one_the_code_emits() {
     connectif_unreachable().await;
     // Emitted outside these paths: by the reconciler (its own test checks the line) and by
     // each function's `telemetry::init` (the runtime test checks the real binary's line).
-    bridge_core::metrics::count_reconciled("it", 1);
+    bridge_core::telemetry::metrics::count_reconciled("it", 1);
     for binary in binaries(&template()) {
-        bridge_core::metrics::cold_start(&binary);
+        bridge_core::telemetry::metrics::cold_start(&binary);
     }
     let emitted = logs.metrics();
     no_high_cardinality_dimension(&emitted);

@@ -137,7 +137,7 @@ impl QaplaApi {
             Err(ApiError::Busy { status, .. }) if *status < 500 => "throttled",
             Err(_) => "error",
         };
-        crate::metrics::qapla_api_call(call, result);
+        crate::telemetry::metrics::qapla_api_call(call, result);
         answer
     }
 

@@ -66,7 +66,8 @@ async fn a_429_retry_after_delays_the_next_try_at_least_that_long_clamped() {
         tries[1] - tries[0]
     );
 
-    // An absurd Retry-After is clamped to the policy's cap (2 s here), not obeyed.
+    // An absurd Retry-After is clamped to the policy's cap (2 s here), not obeyed (the bound
+    // leaves room for a moto_server busy with the other tests of the binary).
     let (server, fake) = FakeConnectif::start().await;
     fake.script([Step::RetryAfter(86_400)]);
     let d = Durable::start(&server.uri(), test_policy()).await;
@@ -74,7 +75,7 @@ async fn a_429_retry_after_delays_the_next_try_at_least_that_long_clamped() {
     d.drain(MINUTE).await;
     let tries = fake.tries();
     assert!(
-        tries[1] - tries[0] < Duration::from_secs(10),
+        tries[1] - tries[0] < Duration::from_secs(30),
         "clamped: {:?}",
         tries[1] - tries[0]
     );

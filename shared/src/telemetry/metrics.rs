@@ -1,5 +1,5 @@
 //! CloudWatch metrics in embedded metric format (EMF): one JSON object per measurement,
-//! written as a log line (target [`EMF_TARGET`](crate::telemetry::EMF_TARGET), whatever the
+//! written as a log line (target [`EMF_TARGET`](super::EMF_TARGET), whatever the
 //! log level), which Lambda's log pipeline turns into metrics without an API call. Only the
 //! functions install a subscriber that writes them; the operator's console writes none.
 //!
@@ -64,7 +64,7 @@ fn line(
 }
 
 fn emit(line: Value) {
-    tracing::info!(target: crate::telemetry::EMF_TARGET, emf = %line);
+    tracing::info!(target: super::EMF_TARGET, emf = %line);
 }
 
 /// One Qapla' post answered: accepted (`refusal` `None`) or rejected for `refusal`. `channel`
