@@ -40,11 +40,6 @@ impl Config {
     pub fn is_local(&self) -> bool {
         self.queue_url.is_none() && (self.channels_file.is_some() || self.channels_json.is_some())
     }
-
-    /// The channel settings store this configuration names.
-    pub fn channel_store(&self) -> Result<Arc<dyn ChannelStore>, ConfigError> {
-        self.bridge().configured_store()
-    }
 }
 
 impl AwsEnvironment {
@@ -100,10 +95,6 @@ impl Bridge {
     pub fn with_hand_off(mut self, hand_off: Arc<dyn HandOff>) -> Self {
         self.hand_off = Some(hand_off);
         self
-    }
-
-    pub fn config(&self) -> &Config {
-        &self.config
     }
 
     /// The AWS configuration, resolved once, when something needs AWS.

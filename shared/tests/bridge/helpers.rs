@@ -278,15 +278,7 @@ pub use testkit::{Moto, free_port};
 
 /// A real SDK client with dummy credentials, pointed at a loopback endpoint.
 pub fn secrets_client(endpoint: &str) -> aws_sdk_secretsmanager::Client {
-    use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
-    let config = aws_sdk_secretsmanager::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("eu-west-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "test"))
-        .http_client(bridge_core::http::sdk::client(TEST_TIMEOUT).expect("client"))
-        .endpoint_url(endpoint)
-        .build();
-    aws_sdk_secretsmanager::Client::from_conf(config)
+    testkit::aws::clients(endpoint).secrets
 }
 
 /// A Connectif that must receive nothing (verified when dropped).
