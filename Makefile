@@ -17,7 +17,7 @@ export PATH := $(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 export MOTO_SERVER := $(VENV)/bin/moto_server
 
-.PHONY: help tools admin demo bench bench-backfill check test fmt lint structure unit local-invoke sam-validate security-scan sam-build fuzz flood clean
+.PHONY: help tools admin demo bench bench-backfill check test code-checks stack-checks fmt lint structure unit local-invoke sam-validate security-scan sam-build fuzz flood clean
 
 help:
 	@echo "make demo   run the three functions locally on every sample event (no AWS, no internet)"
@@ -94,6 +94,7 @@ security-scan: $(CHECKOV_STAMP)
 # code folder (target/ included, gigabytes) for each function, about 75 s a build, for
 # nothing cargo does not already do.
 FUNCTIONS := shipment-webhook return-webhook order-webhook delivery-worker reconciler
+sam-build: export CARGO_TARGET_DIR := $(CURDIR)/target/arm64
 sam-build: tools
 	# Lambda runs arm64: the Rust standard library for that target (no-op when present).
 	rustup target add aarch64-unknown-linux-gnu
@@ -101,9 +102,23 @@ sam-build: tools
 	sam build --no-cached
 	$(PYTHON) scripts/check-sizes.py
 
-test: fmt lint structure unit demo local-invoke sam-validate security-scan sam-build
+# The full gate. Once the code is formatted, linted and the tools installed, two lanes run side
+# by side: the code's tests (once built, mostly waiting on moto_server and on timers) and the
+# stack's checks with its arm64 release build (CPU), so the waiting costs no wall time. Each
+# lane runs its steps in order; the arm64 build has a target directory of its own, so the two
+# cargo runs never wait on each other's lock.
+test:
+	$(MAKE) fmt structure
+	$(MAKE) -j2 --output-sync=line lint tools
+	$(MAKE) -j2 --output-sync=line code-checks stack-checks
 	@echo "make test: all checks passed"
 	@awk '/^test result:/ { p += $$4; f += $$6 } END { printf "tests: %d passed, %d failed\n", p, f }' target/test-output.txt
+
+code-checks:
+	$(MAKE) -j1 unit demo local-invoke
+
+stack-checks:
+	$(MAKE) -j1 sam-validate security-scan sam-build
 
 clean:
 	cargo clean
