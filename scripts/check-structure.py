@@ -106,9 +106,17 @@ def check_floors(problems):
     return problems
 
 
+# The test binaries whose `moto::` tests `make test` runs (the Makefile's `unit` names them).
+MOTO_BINARIES = ("shared/tests/bridge/", "admin/tests/console/")
+
+
 def check_moto_marks(problems):
     for path in sorted(ROOT.glob("*/tests/**/*.rs")) + sorted(ROOT.glob("functions/*/tests/**/*.rs")):
         rel = path.relative_to(ROOT).as_posix()
+        if not rel.startswith(MOTO_BINARIES):
+            if any(use in path.read_text() for use in MOTO_USES):
+                problems.append(f"{rel}: uses moto_server in a test binary `make test` does not run moto tests of (see the Makefile's unit)")
+            continue
         if "/moto/" in rel or path.name in ("helpers.rs", "durable_helpers.rs", "common.rs", "twin.rs"):
             continue
         text = path.read_text()
@@ -149,6 +157,7 @@ def self_test():
         ("admin/src/stack.rs", "use crate::check::check;\n", "`stack` (floor"),
         ("shared/src/attic.rs", "//! a new room\n", "room `attic` stands on no floor"),
         ("shared/tests/bridge/in_process.rs", "async fn t() { let _ = testkit::moto().await; }\n", "outside a `moto` module"),
+        ("functions/shipment-webhook/tests/runtime.rs", "mod moto { async fn t() { let _ = testkit::moto().await; } }\n", "does not run moto tests of"),
     ]
     for target, line, expected in plants:
         with tempfile.TemporaryDirectory() as tmp:
