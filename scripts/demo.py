@@ -147,7 +147,10 @@ def main():
     (OUT / "channels.json").write_text(channels)
 
     print("Building the three functions (debug)...", flush=True)
-    subprocess.run(["cargo", "build", "-q", "-p", "shipment-webhook", "-p", "return-webhook", "-p", "order-webhook"], cwd=ROOT, check=True)
+    # The workspace's default members, as `cargo lambda watch` builds them below: the same
+    # features, so watch finds the functions built (a `-p` selection would unify features
+    # differently and make watch compile them again).
+    subprocess.run(["cargo", "build", "-q"], cwd=ROOT, check=True)
     log = open(OUT / "lambda.log", "w")
     watch = subprocess.Popen(
         ["cargo", "lambda", "watch", "--invoke-address", "127.0.0.1", "--invoke-port", str(lambda_port), "--ignore-changes",
