@@ -15,7 +15,7 @@ pub const QAPLA_KEY: &str = "qapla-key-it";
 pub const ALARMS: [&str; 2] = ["bridge-DeadLetters", "bridge-OldestEvent"];
 pub const SECRET: &str = "qapla-connectif/shop-it";
 pub const TABLE: &str = "bridge-state";
-/// The four functions' log groups: shipments, returns, orders, delivery worker.
+/// The log groups of four of the functions: shipments, returns, orders, delivery worker.
 pub const LOG_GROUPS: [&str; 4] = [
     "/aws/lambda/bridge-ShipmentFunction-A1",
     "/aws/lambda/bridge-ReturnFunction-B2",
@@ -66,35 +66,11 @@ pub async fn stack(moto: &Moto, qapla: &str) -> String {
 /// The stack's resources and outputs, with `secret` as the channel `shop-it`'s settings and
 /// `api_url` as the webhook API's URL.
 pub async fn deploy(moto: &Moto, secret: &Value, api_url: &str) -> Deployed {
-    use aws_sdk_sqs::types::QueueAttributeName as A;
     let aws = aws(moto).await;
     let sqs = aws_sdk_sqs::Client::new(&aws);
-    let dlq_url = sqs
-        .create_queue()
-        .queue_name("bridge-dead-letters.fifo")
-        .attributes(A::FifoQueue, "true")
-        .send()
-        .await
-        .expect("dead-letter queue")
-        .queue_url
-        .expect("url");
-    let queue_url = sqs
-        .create_queue()
-        .queue_name("bridge-events.fifo")
-        .attributes(A::FifoQueue, "true")
-        .attributes(A::VisibilityTimeout, "30")
-        .send()
-        .await
-        .expect("queue")
-        .queue_url
-        .expect("url");
-    aws_sdk_secretsmanager::Client::new(&aws)
-        .create_secret()
-        .name(SECRET)
-        .secret_string(secret.to_string())
-        .send()
-        .await
-        .expect("secret");
+    let testkit::aws::Queues { queue_url, dlq_url } = testkit::aws::queues(&sqs, "bridge").await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&aws);
+    testkit::aws::put_secret(&secrets, SECRET, &secret.to_string()).await;
     testkit::create_state_table(&aws_sdk_dynamodb::Client::new(&aws), TABLE).await;
     let logs = aws_sdk_cloudwatchlogs::Client::new(&aws);
     for group in LOG_GROUPS {

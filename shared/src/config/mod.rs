@@ -320,6 +320,17 @@ mod tests {
         .expect("valid");
         assert_eq!(c.worker.backoff.delays, [1, 2, 4].map(Duration::from_secs));
         assert_eq!(c.worker.max_age, Duration::from_secs(72 * 3600));
+        let c = from(&[("QAPLA_API_BUDGET", "12, 2")]).expect("valid");
+        assert_eq!(
+            (c.qapla_budget.burst, c.qapla_budget.per_second),
+            (12.0, 2.0)
+        );
+        assert_eq!(
+            from(&[]).expect("defaults").qapla_budget,
+            crate::qapla::pace::QAPLA
+        );
+        let err = from(&[("QAPLA_API_BUDGET", "lots")]).expect_err("invalid");
+        assert_eq!(err.variable, "QAPLA_API_BUDGET");
     }
 
     #[tokio::test]
