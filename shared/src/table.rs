@@ -8,6 +8,7 @@
 //! |---|---|---|
 //! | `event#<event id>` | `value` (status id), `expires_at` | the worker: a delivered event |
 //! | `status#<status key>` | `expires_at` | the worker: the ledger of handled statuses |
+//! | `tries#<event id>` | `tries`, `expires_at` | the worker: failed tries of an event (its backoff) |
 //! | `shipment#<channel>#<tracking>` | `value` (status time), `status`, `status_id`, `alias`, `delivered_at`, `expires_at` | the worker: the newest status delivered |
 //! | `return#…`, `order#<channel>#<reference>` | as above, `value` empty | the worker: the last delivery |
 //! | `qapla-budget#<hash of the key>` | `tokens`, `at_ms`, `expires_at` | whoever calls Qapla's API |
@@ -19,7 +20,10 @@
 
 use crate::Kind;
 use aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
+use aws_sdk_dynamodb::types::builders::PutBuilder;
+use aws_sdk_dynamodb::types::{AttributeValue, CancellationReason, Put, TransactWriteItem};
 use std::collections::HashMap;
 use std::fmt;
 use std::time::Duration;
@@ -37,6 +41,8 @@ pub enum Pk<'a> {
     Event(&'a str),
     /// The ledger of handled statuses, by status key (`Envelope::status_key`).
     Status(&'a str),
+    /// The failed tries of an event's delivery, by event id.
+    Tries(&'a str),
     /// The last delivery of a shipment, return or order: kind, channel, tracking number or
     /// reference.
     Last(Kind, &'a str, &'a str),
@@ -53,6 +59,7 @@ impl fmt::Display for Pk<'_> {
         match self {
             Pk::Event(id) => write!(f, "event#{id}"),
             Pk::Status(key) => write!(f, "status#{key}"),
+            Pk::Tries(id) => write!(f, "tries#{id}"),
             Pk::Last(kind, channel, key) => write!(f, "{}#{channel}#{key}", kind.as_str()),
             Pk::Budget(hash) => write!(f, "qapla-budget#{hash}"),
             Pk::Reconcile(channel) => write!(f, "reconcile#{channel}"),
@@ -108,6 +115,57 @@ impl Table {
             .table_name(&self.name)
             .item("pk", pk.value())
     }
+
+    /// An update of the item `pk` (created if missing), to add expressions to and send.
+    pub fn update(&self, pk: Pk<'_>) -> UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.name)
+            .key("pk", pk.value())
+    }
+
+    /// A put of the item `pk` inside a transaction ([`Table::write_all`]).
+    pub fn put_in(&self, pk: Pk<'_>) -> PutBuilder {
+        Put::builder().table_name(&self.name).item("pk", pk.value())
+    }
+
+    /// Every put, or none (one `TransactWriteItems`). [`Written::ConditionFailed`] when a
+    /// put's condition did not hold: then nothing was written.
+    pub async fn write_all(&self, puts: Vec<PutBuilder>) -> Result<Written, TableError> {
+        let items = puts
+            .into_iter()
+            .map(|put| Ok(TransactWriteItem::builder().put(put.build()?).build()))
+            .collect::<Result<Vec<_>, aws_sdk_dynamodb::error::BuildError>>()?;
+        let result = (self.client.transact_write_items())
+            .set_transact_items(Some(items))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Written::All),
+            Err(e) => {
+                let cancelled = match e.as_service_error() {
+                    Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
+                        c.cancellation_reasons()
+                    }
+                    _ => &[],
+                };
+                let condition = |r: &CancellationReason| r.code() == Some("ConditionalCheckFailed");
+                if cancelled.iter().any(condition) {
+                    Ok(Written::ConditionFailed)
+                } else {
+                    Err(e.into())
+                }
+            }
+        }
+    }
+}
+
+/// What [`Table::write_all`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    All,
+    /// A condition did not hold; nothing was written.
+    ConditionFailed,
 }
 
 /// The `expires_at` value of an item kept `ttl` from `now` (epoch seconds).
@@ -144,6 +202,7 @@ mod tests {
     fn every_item_family_has_its_key_format() {
         assert_eq!(Pk::Event("e1").to_string(), "event#e1");
         assert_eq!(Pk::Status("it/T1/4/0").to_string(), "status#it/T1/4/0");
+        assert_eq!(Pk::Tries("e1").to_string(), "tries#e1");
         assert_eq!(
             Pk::Last(Kind::Shipment, "it", "T1").to_string(),
             "shipment#it#T1"

@@ -7,7 +7,8 @@
 //!   identity is whole and whose required fields are filled (or left to enrichment);
 //! - no log line ever contains the channel's key;
 //! - an SQS message body that reads as an envelope writes back to the same envelope;
-//! - channel settings and Qapla' API answers are read or refused, never quoting a secret.
+//! - channel settings and Qapla' API answers are read or refused, never quoting a secret;
+//! - what is accepted or read was one JSON value, with nothing after it.
 
 use async_trait::async_trait;
 use base64::Engine;
@@ -140,6 +141,10 @@ impl Webhooks {
         assert_eq!(response.body, expected, "status {}", response.status_code);
         if !ok {
             assert!(queued.is_empty(), "a refused post handed off {queued:?}");
+        } else if !whole {
+            // Accepted: the body was one JSON value, nothing after it (not `{…}garbage`).
+            let one = serde_json::from_slice::<Value>(input);
+            assert!(one.is_ok(), "accepted a body that is not one JSON value");
         }
         for envelope in &queued {
             check_envelope_from_post(W::KIND, envelope);
@@ -269,6 +274,13 @@ pub fn check_channel_secret(bytes: &[u8]) {
     let Ok(text) = std::str::from_utf8(bytes) else {
         return;
     };
+    if ChannelSettings::from_json(text).is_ok() {
+        let one = serde_json::from_str::<Value>(text);
+        assert!(
+            one.is_ok(),
+            "read settings from text that is not one JSON value"
+        );
+    }
     let shown = |text: &str| match ChannelSettings::from_json(text) {
         Ok(settings) => format!("{settings:?}"),
         Err(error) => error.to_string(),
@@ -309,6 +321,13 @@ fn secret_values(text: &str) -> Vec<String> {
 pub fn check_qapla_answer(bytes: &[u8]) {
     let key = SecretString::from(KEY);
     let elsewhere = serde_json::from_slice::<Value>(bytes).is_ok_and(|v| carries(&v, KEY, "error"));
+    if let Ok(Some(_)) = read_get_shipment(200, bytes, &key) {
+        let one = serde_json::from_slice::<Value>(bytes);
+        assert!(
+            one.is_ok(),
+            "read a shipment from bytes that are not one JSON value"
+        );
+    }
     for status in [200, 404, 429, 500] {
         let shipment = match read_get_shipment(status, bytes, &key) {
             Ok(shipment) => format!("{shipment:?}"),

@@ -2,7 +2,7 @@
 //! each event to Connectif and reports the ones to try again.
 
 use aws_lambda_events::event::sqs::SqsEvent;
-use bridge_core::delivery::lambda::handle_batch;
+use bridge_core::delivery::lambda::handle_invocation;
 use bridge_core::{config::Config, telemetry};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 
@@ -14,7 +14,7 @@ async fn main() -> Result<(), Error> {
     let worker = Config::from_env()?.bridge().worker()?;
     run(service_fn(|event: LambdaEvent<SqsEvent>| {
         let worker = &worker;
-        async move { Ok::<_, Error>(handle_batch(worker, event.payload).await) }
+        async move { Ok::<_, Error>(handle_invocation(worker, event).await) }
     }))
     .await
 }

@@ -178,11 +178,16 @@ impl Channels {
         }
         match settings {
             None => Err(AuthError::UnknownChannel),
-            Some(s) if s.key_matches(key) => Ok(Authenticated {
-                channel,
-                settings: s,
-                payload,
-            }),
+            Some(s) if s.key_matches(key) => {
+                if s.is_previous_key(key) {
+                    tracing::warn!(channel = %channel, "accepted with qaplaApiKeyPrevious: Qapla' still sends the key being rotated out");
+                }
+                Ok(Authenticated {
+                    channel,
+                    settings: s,
+                    payload,
+                })
+            }
             Some(_) => Err(AuthError::WrongKey),
         }
     }

@@ -3,6 +3,7 @@
 
 mod auth;
 mod id;
+mod rotation;
 mod settings;
 mod store;
 

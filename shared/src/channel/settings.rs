@@ -3,6 +3,7 @@
 //! Errors name the field (`connectif.endpoints.order`) and the problem, never the value:
 //! a secret's content must not reach a log line.
 
+pub use super::rotation::PreviousKey;
 use crate::Reception;
 use crate::status::{LabelStyle, Language};
 use secrecy::{ExposeSecret, SecretString};
@@ -14,6 +15,11 @@ use serde::Deserialize;
 pub struct ChannelSettings {
     /// The Qapla' channel's private API key; every webhook must carry it.
     pub qapla_api_key: SecretString,
+    /// During a key rotation: the key Qapla' used before, still accepted on posts until
+    /// its `until` (UTC, at most [`PREVIOUS_KEY_MAX_DAYS`] days ahead). See the README,
+    /// "Rotating a channel's Qapla' key".
+    #[serde(default)]
+    pub qapla_api_key_previous: Option<PreviousKey>,
     /// Language of the channel's customers: the `language` field and the status label.
     #[serde(default)]
     pub language: Language,
@@ -180,14 +186,14 @@ impl ConnectifSettings {
 
 /// A secret that does not hold valid channel settings.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("channel settings: field `{field}`: {problem}")]
+#[error("channel settings: {}", if field.is_empty() { problem.clone() } else { format!("field `{field}`: {problem}") })]
 pub struct SettingsError {
     pub field: String,
     pub problem: String,
 }
 
 impl SettingsError {
-    fn new(field: &str, problem: &str) -> Self {
+    pub(super) fn new(field: &str, problem: &str) -> Self {
         SettingsError {
             field: field.into(),
             problem: problem.into(),
@@ -198,8 +204,8 @@ impl SettingsError {
 impl ChannelSettings {
     /// Parse and validate a secret's JSON text.
     pub fn from_json(text: &str) -> Result<Self, SettingsError> {
-        let de = &mut serde_json::Deserializer::from_str(text);
-        let settings: ChannelSettings = serde_path_to_error::deserialize(de).map_err(|e| {
+        let mut de = serde_json::Deserializer::from_str(text);
+        let settings: ChannelSettings = serde_path_to_error::deserialize(&mut de).map_err(|e| {
             let field = crate::telemetry::field_path(e.path());
             let problem = crate::telemetry::describe_json_error(e.inner());
             let problem = problem
@@ -209,6 +215,8 @@ impl ChannelSettings {
                 .to_owned();
             SettingsError { field, problem }
         })?;
+        de.end()
+            .map_err(|_| SettingsError::new("", "data after the JSON object"))?;
         settings.validate()?;
         Ok(settings)
     }
@@ -216,6 +224,9 @@ impl ChannelSettings {
     fn validate(&self) -> Result<(), SettingsError> {
         if self.qapla_api_key.expose_secret().trim().is_empty() {
             return Err(SettingsError::new("qaplaApiKey", "must not be empty"));
+        }
+        if let Some(previous) = &self.qapla_api_key_previous {
+            previous.validate()?;
         }
         if self.tracking_url_source == TrackingUrlSource::Template
             || !self.tracking_url_template.is_empty()
@@ -276,14 +287,6 @@ impl ChannelSettings {
             .and_then(|c| self.language_by_country.get(&c).copied())
             .unwrap_or(self.language)
     }
-
-    /// Compare a presented key with the channel's, in constant time.
-    pub fn key_matches(&self, presented: &SecretString) -> bool {
-        use subtle::ConstantTimeEq;
-        let a = self.qapla_api_key.expose_secret().as_bytes();
-        let b = presented.expose_secret().as_bytes();
-        bool::from(a.ct_eq(b))
-    }
 }
 
 fn check_url(field: &str, url: &str) -> Result<(), SettingsError> {
@@ -308,6 +311,75 @@ mod tests {
             "trackingUrlTemplate": "https://shop.example/t/{trackingNumber}",
             "connectif": { "mode": "endpoint", "endpoints": { "shipment": "https://webhook.example/a" } }
         })
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SSZ` of `secs` from now.
+    fn utc_in(secs: i64) -> String {
+        let at = crate::clock::epoch_secs() as i64 + secs;
+        format!("{}Z", crate::clock::time_text(at).replacen(' ', "T", 1))
+    }
+
+    #[test]
+    fn the_previous_key_is_accepted_until_its_time_and_never_after() {
+        let mut v = endpoint_secret();
+        v["qaplaApiKeyPrevious"] = json!({ "key": "k-old", "until": utc_in(3600) });
+        let s = parse(&v).expect("valid");
+        let key = |k: &str| SecretString::from(k.to_owned());
+        let now = crate::clock::epoch_secs() as i64;
+        assert!(s.key_matches_at(&key("k-123"), now));
+        assert!(s.key_matches_at(&key("k-old"), now));
+        assert!(s.is_previous_key_at(&key("k-old"), now));
+        assert!(!s.is_previous_key_at(&key("k-123"), now));
+        assert!(!s.key_matches_at(&key("k-old"), now + 3601), "expired");
+        assert!(s.key_matches_at(&key("k-123"), now + 3601));
+        assert!(!s.key_matches_at(&key("k-other"), now));
+        let without = parse(&endpoint_secret()).expect("valid");
+        assert!(!without.key_matches_at(&key("k-old"), now));
+    }
+
+    #[test]
+    fn a_previous_key_must_be_bounded_and_readable() {
+        let cases = [
+            (
+                json!({ "key": "k-old", "until": utc_in(8 * 86_400) }),
+                "qaplaApiKeyPrevious.until",
+            ),
+            (
+                json!({ "key": "k-old", "until": "next week" }),
+                "qaplaApiKeyPrevious.until",
+            ),
+            (
+                json!({ "key": " ", "until": utc_in(60) }),
+                "qaplaApiKeyPrevious.key",
+            ),
+        ];
+        for (previous, field) in cases {
+            let mut v = endpoint_secret();
+            v["qaplaApiKeyPrevious"] = previous.clone();
+            let err = parse(&v).expect_err("refused");
+            assert_eq!(err.field, field, "{previous}");
+            assert!(!err.to_string().contains("k-old"));
+        }
+        let mut v = endpoint_secret();
+        v["qaplaApiKeyPrevious"] = json!({ "key": "k-old", "until": utc_in(-60) });
+        assert!(
+            parse(&v).is_ok(),
+            "an expired previous key is harmless (ignored)"
+        );
+    }
+
+    #[test]
+    fn data_after_the_settings_object_is_refused() {
+        let text = endpoint_secret().to_string();
+        for trailing in ["x", "{}", &text] {
+            let err =
+                ChannelSettings::from_json(&format!("{text}{trailing}")).expect_err("refused");
+            assert_eq!(
+                err.to_string(),
+                "channel settings: data after the JSON object"
+            );
+        }
+        assert!(ChannelSettings::from_json(&format!("{text} \n")).is_ok());
     }
 
     fn parse(v: &serde_json::Value) -> Result<ChannelSettings, SettingsError> {

@@ -210,13 +210,13 @@ impl Bridge {
     /// letters are kept in memory.
     pub fn worker(&self) -> Result<Worker, ConfigError> {
         let c = &self.config;
+        // The longest one message can take: `getShipment` and Connectif, each a connect and
+        // a request timeout, and the state calls around them.
+        let budget = 2 * (c.connect_timeout + c.request_timeout) + Duration::from_secs(2);
         if let Some(queue) = self.memory_queue() {
-            return Ok(Worker::new(
-                self.deliverer()?,
-                Arc::new(MemoryState::with_ttl(c.idempotency_ttl)),
-                queue,
-                c.worker.clone(),
-            ));
+            let state = Arc::new(MemoryState::with_ttl(c.idempotency_ttl));
+            let worker = Worker::new(self.deliverer()?, state, queue, c.worker.clone());
+            return Ok(worker.with_send_budget(budget));
         }
         let queue_url = required(&c.queue_url, "HAND_OFF_QUEUE_URL")?;
         let dead_letter_url = required(&c.dead_letter_url, "DEAD_LETTER_QUEUE_URL")?;
@@ -226,12 +226,13 @@ impl Bridge {
             queue_url,
             Some(dead_letter_url),
         );
-        Ok(Worker::new(
+        let worker = Worker::new(
             self.deliverer()?.paced(self.pace(&table)),
             Arc::new(DynamoState::new(table, c.idempotency_ttl)),
             Arc::new(queue),
             c.worker.clone(),
-        ))
+        );
+        Ok(worker.with_send_budget(budget))
     }
 
     /// The reconciler: channel secrets, Qapla's API (budget shared in the state table),

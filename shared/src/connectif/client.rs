@@ -20,6 +20,13 @@ pub enum DeliveryError {
         reason: String,
         retry_after: Option<Duration>,
     },
+    /// 429 (Connectif, or Qapla's API for the enrichment): the destination asks to slow
+    /// down, so the channel's other sends wait too (see the worker).
+    #[error("throttled: {reason}")]
+    Throttled {
+        reason: String,
+        retry_after: Option<Duration>,
+    },
     /// Other 4xx, or nothing to deliver to: another try would fail the same way.
     #[error("permanent: {reason}")]
     Permanent { reason: String },
@@ -31,7 +38,10 @@ pub enum DeliveryError {
 
 impl DeliveryError {
     pub fn is_retryable(&self) -> bool {
-        matches!(self, DeliveryError::Retryable { .. })
+        matches!(
+            self,
+            DeliveryError::Retryable { .. } | DeliveryError::Throttled { .. }
+        )
     }
 }
 
@@ -89,6 +99,12 @@ impl ConnectifClient {
         let retry_after = retry_after(response.headers());
         let reason = error_reason(status, &response.bytes().await.unwrap_or_default());
         match class {
+            Class::Retryable if status == reqwest::StatusCode::TOO_MANY_REQUESTS => {
+                Err(DeliveryError::Throttled {
+                    reason,
+                    retry_after,
+                })
+            }
             Class::Retryable => Err(DeliveryError::Retryable {
                 reason,
                 retry_after,

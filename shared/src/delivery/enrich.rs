@@ -6,8 +6,10 @@
 //! state table in the stack so that every worker instance and a backfill share it (see
 //! [`crate::qapla::pace`]).
 //! Throttling and 5xx are retryable: they delay an event, never lose it. A shipment Qapla'
-//! does not know (its panel's "Test" button posts one) is skipped as `unknown_to_qapla`; one
-//! that has no e-mail even there is a permanent failure (dead-lettered).
+//! does not know (its panel's "Test" button posts one) is skipped as `unknown_to_qapla`, once
+//! `getChannel` shows the key works: Qapla' answers a refused key with the same KO, and a
+//! refused key is retried (`qapla_key_refused`, counted and alarmed on), never skipped. One
+//! that has no e-mail even there is skipped as `no_customer_email` (nobody to tell).
 
 use crate::channel::{ChannelId, ChannelSettings};
 use crate::connectif::{ConnectifEvent, DeliveryError, Enrich, Fields};
@@ -24,10 +26,15 @@ pub struct Enricher {
     api: QaplaApi,
     cache_ttl: Duration,
     cache: Mutex<HashMap<(ChannelId, String), (Instant, ApiShipment)>>,
+    /// Whether Qapla' took a key, by the key's fingerprint (see [`Enricher::key_works`]).
+    keys: Mutex<HashMap<String, (Instant, bool)>>,
     pace: Arc<dyn Pace>,
 }
 
 const CACHE_MAX: usize = 10_000;
+
+/// The skip reason of a shipment with no e-mail in the post nor in Qapla'.
+pub const NO_CUSTOMER_EMAIL: &str = "no_customer_email";
 
 /// The skip reason of a shipment `getShipment` does not find.
 pub const UNKNOWN_TO_QAPLA: &str = "unknown_to_qapla";
@@ -39,6 +46,7 @@ impl Enricher {
             api,
             cache_ttl,
             cache: Mutex::default(),
+            keys: Mutex::default(),
             pace: Arc::new(LocalPace::default()),
         }
     }
@@ -73,8 +81,11 @@ impl Enricher {
                 .email
                 .as_deref()
                 .and_then(|e| Email::try_from(e).ok());
-            f.customer_email =
-                Some(email.ok_or_else(|| permanent("no customer e-mail in Qapla' either"))?);
+            // Nobody to tell (a marketplace order, often): skipped and counted, not a dead
+            // letter a replay could never fix.
+            f.customer_email = Some(email.ok_or(DeliveryError::Skip {
+                reason: NO_CUSTOMER_EMAIL,
+            })?);
             let name = consignee
                 .name
                 .ok_or_else(|| permanent("no customer name in Qapla' either"))?;
@@ -118,7 +129,7 @@ impl Enricher {
             return Ok(shipment.clone());
         }
         if let Err(wait) = self.pace.take(&settings.qapla_api_key, 0.0).await {
-            return Err(DeliveryError::Retryable {
+            return Err(DeliveryError::Throttled {
                 reason: "Qapla' API pace reached (2 calls per second)".into(),
                 retry_after: Some(wait),
             });
@@ -131,11 +142,17 @@ impl Enricher {
         {
             Ok(Some(shipment)) => shipment,
             // Qapla' does not know it (e.g. the panel's "Test" button): nothing to tell a
-            // customer, nothing an operator must replay.
+            // customer, nothing an operator must replay. Unless the KO is for the key.
             Ok(None) | Err(ApiError::Ko { .. }) => {
+                self.key_works(channel, settings).await?;
                 return Err(DeliveryError::Skip {
                     reason: UNKNOWN_TO_QAPLA,
                 });
+            }
+            Err(ApiError::Refused {
+                status: 401 | 403, ..
+            }) => {
+                return Err(self.key_refused(channel));
             }
             Err(e) => return Err(delivery_error(e)),
         };
@@ -148,9 +165,80 @@ impl Enricher {
     }
 }
 
+impl Enricher {
+    /// Whether Qapla' takes the channel's key, by `getChannel` with it (Qapla' answers a
+    /// refused key and an unknown shipment with the same KO). Remembered [`KEY_CHECK_TTL`]
+    /// per key, so a burst of unknown shipments costs one call.
+    async fn key_works(
+        &self,
+        channel: &ChannelId,
+        settings: &ChannelSettings,
+    ) -> Result<(), DeliveryError> {
+        let fingerprint = crate::qapla::pace::key_hash(&settings.qapla_api_key);
+        let known = (self.keys.lock().unwrap_or_else(|e| e.into_inner()))
+            .get(&fingerprint)
+            .filter(|(at, _)| at.elapsed() < KEY_CHECK_TTL)
+            .map(|(_, works)| *works);
+        let works = match known {
+            Some(works) => works,
+            None => {
+                if let Err(wait) = self.pace.take(&settings.qapla_api_key, 0.0).await {
+                    return Err(DeliveryError::Throttled {
+                        reason: "Qapla' API pace reached (2 calls per second)".into(),
+                        retry_after: Some(wait),
+                    });
+                }
+                let base = &settings.qapla_api_base_url;
+                let works = match self.api.get_channel(base, &settings.qapla_api_key).await {
+                    Ok(_) => true,
+                    Err(ApiError::Ko { .. } | ApiError::Refused { .. }) => false,
+                    Err(e) => return Err(delivery_error(e)),
+                };
+                let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+                if keys.len() >= CACHE_MAX {
+                    keys.clear();
+                }
+                keys.insert(fingerprint, (Instant::now(), works));
+                works
+            }
+        };
+        if works {
+            Ok(())
+        } else {
+            Err(self.key_refused(channel))
+        }
+    }
+
+    /// The channel's Qapla' key is refused (rotated in Qapla' and not in the secret, or a
+    /// typo): retried, so nothing is lost once the secret is fixed, counted, and alarmed on.
+    fn key_refused(&self, channel: &ChannelId) -> DeliveryError {
+        crate::telemetry::metrics::count_key_refused(channel.as_str());
+        DeliveryError::Retryable {
+            reason: format!(
+                "{KEY_REFUSED}: Qapla' refused the channel's API key (getChannel); fix qaplaApiKey in the channel's secret"
+            ),
+            retry_after: None,
+        }
+    }
+}
+
+/// How long a `getChannel` verdict on a key is used.
+const KEY_CHECK_TTL: Duration = Duration::from_secs(60);
+
+/// The reason's first word when Qapla' refuses a channel's key.
+pub const KEY_REFUSED: &str = "qapla_key_refused";
+
 /// An API failure as a delivery outcome: busy or unreachable is retried, the rest is not.
 fn delivery_error(e: ApiError) -> DeliveryError {
     match e {
+        // 429, or Qapla's "Too Many Requests" in an answer of another status.
+        ApiError::Busy {
+            status,
+            retry_after,
+        } if status < 500 => DeliveryError::Throttled {
+            reason: e.to_string(),
+            retry_after,
+        },
         ApiError::Busy { retry_after, .. } => DeliveryError::Retryable {
             reason: e.to_string(),
             retry_after,

@@ -30,7 +30,8 @@ impl HandOff for InProcessHandOff {
             };
             let retry = tries as usize - 1;
             let wait = match &error {
-                crate::connectif::DeliveryError::Retryable { retry_after, .. } => {
+                crate::connectif::DeliveryError::Retryable { retry_after, .. }
+                | crate::connectif::DeliveryError::Throttled { retry_after, .. } => {
                     self.policy.next_delay(retry, *retry_after)
                 }
                 crate::connectif::DeliveryError::Permanent { .. } => None,

@@ -192,6 +192,10 @@ impl SqsQueue {
     }
 }
 
+/// How long a message being dead-lettered stays hidden: inside SQS's 5-minute
+/// deduplication window (see [`SqsQueue::dead_letter`]), with room for the batch to end.
+const DEAD_LETTER_REDELIVERY: Duration = Duration::from_secs(240);
+
 #[async_trait]
 impl QueueControl for SqsQueue {
     async fn retry_later(&self, msg: &QueueMessage, delay: Duration) -> Result<(), QueueError> {
@@ -213,13 +217,20 @@ impl QueueControl for SqsQueue {
             return Err(QueueError("no DEAD_LETTER_QUEUE_URL configured".into()));
         };
         let failed_at = crate::clock::epoch_secs();
+        // One refused event, one dead letter, even when the worker dies between this send
+        // and the message's deletion: the message is first hidden for less than SQS's
+        // 5-minute deduplication window, so that if it comes back it comes back inside the
+        // window, and its second dead letter (same deduplication id) is dropped by SQS.
+        if let Err(e) = self.retry_later(msg, DEAD_LETTER_REDELIVERY).await {
+            tracing::warn!(error = %error_chain(&e), "could not shorten the message's visibility before dead-lettering it");
+        }
         self.client
             .send_message()
             .queue_url(url)
             // One group per dead letter, so listing sees them all (FIFO would hide the rest
             // of a group behind its head); redrive restores per-shipment order.
             .message_group_id(&msg.id)
-            .message_deduplication_id(sqs_id(&format!("{}-{failed_at}", msg.id)))
+            .message_deduplication_id(sqs_id(&format!("dead-{}", msg.id)))
             .message_body(&msg.body)
             .message_attributes(
                 dead_letter_attr::REASON,

@@ -1,6 +1,6 @@
 //! What every outbound client shares: one TLS configuration ([`tls`]), the AWS SDK's HTTP
 //! client over the same stack ([`sdk`]), and for Connectif and Qapla's API: URL encoding,
-//! `Retry-After`, and one classification of HTTP answers and transport failures.
+//! `Retry-After` (seconds or an HTTP date), and one classification of HTTP answers and transport failures.
 
 pub mod sdk;
 pub mod tls;
@@ -44,13 +44,19 @@ pub fn transport_reason(e: &reqwest::Error) -> &'static str {
     }
 }
 
-/// A `Retry-After` in seconds (the HTTP-date form is ignored: the backoff applies).
+/// A `Retry-After`, in either of its forms: seconds, or an HTTP date (how long from now;
+/// a date already past is "now").
 pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    headers
-        .get(RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs)
+    retry_after_at(headers, std::time::SystemTime::now())
+}
+
+fn retry_after_at(headers: &HeaderMap, now: std::time::SystemTime) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or_default())
 }
 
 /// Percent-encode everything but RFC 3986 unreserved characters.
@@ -85,16 +91,23 @@ mod tests {
     }
 
     #[test]
-    fn retry_after_reads_seconds_only() {
-        let mut h = HeaderMap::new();
-        assert_eq!(retry_after(&h), None);
-        h.insert(RETRY_AFTER, " 7 ".parse().expect("header"));
-        assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
-        h.insert(
-            RETRY_AFTER,
-            "Wed, 21 Oct 2015 07:28:00 GMT".parse().expect("header"),
-        );
-        assert_eq!(retry_after(&h), None);
+    fn retry_after_reads_seconds_and_http_dates() {
+        let now = httpdate::parse_http_date("Wed, 21 Oct 2015 07:28:00 GMT").expect("date");
+        let read = |value: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(RETRY_AFTER, value.parse().expect("header"));
+            retry_after_at(&h, now)
+        };
+        assert_eq!(retry_after_at(&HeaderMap::new(), now), None);
+        assert_eq!(read(" 7 "), Some(Duration::from_secs(7)));
+        let secs = |s| Some(Duration::from_secs(s));
+        assert_eq!(read("Wed, 21 Oct 2015 07:28:30 GMT"), secs(30));
+        // The two obsolete forms RFC 9110 still asks a recipient to read.
+        assert_eq!(read("Wednesday, 21-Oct-15 07:29:00 GMT"), secs(60));
+        assert_eq!(read("Wed Oct 21 07:30:00 2015"), secs(120));
+        assert_eq!(read("Wed, 21 Oct 2015 07:00:00 GMT"), secs(0), "past: now");
+        assert_eq!(read("soon"), None);
+        assert_eq!(read("-5"), None);
     }
 
     #[test]

@@ -125,8 +125,8 @@ pub fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ParseErro
             problem: "the body must be a JSON object".into(),
         });
     }
-    let de = &mut serde_json::Deserializer::from_slice(body);
-    let value = serde_path_to_error::deserialize(de).map_err(|e| {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let problem = crate::telemetry::describe_json_error(e.inner());
         let problem = match problem.split_once(" at line") {
             // The path names the field; a position adds nothing but for syntax errors.
@@ -137,6 +137,12 @@ pub fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ParseErro
             field: crate::telemetry::field_path(e.path()),
             problem,
         }
+    })?;
+    // One object and nothing after it but whitespace: `{…}garbage` or two objects back to
+    // back are not a payload (the first object alone must not be sent).
+    de.end().map_err(|_| ParseError {
+        field: String::new(),
+        problem: "data after the JSON object".into(),
     })?;
     Ok(value)
 }

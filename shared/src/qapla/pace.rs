@@ -60,7 +60,7 @@ pub fn bucket_id(key: &SecretString) -> String {
 }
 
 /// A key's hash: what names its bucket.
-fn key_hash(key: &SecretString) -> String {
+pub fn key_hash(key: &SecretString) -> String {
     use sha2::{Digest, Sha256};
     let hash = Sha256::digest(key.expose_secret().trim().as_bytes());
     hash.iter().take(12).map(|b| format!("{b:02x}")).collect()

@@ -45,7 +45,11 @@ impl ReturnsPayload {
             #[serde(default, rename = "webhookReturnShipments")]
             wrapped: Option<IgnoredAny>,
         }
-        let wrapped = serde_json::from_slice::<Probe>(body).is_ok_and(|p| p.wrapped.is_some());
+        // The first value only: what follows it is `parse`'s to refuse, with its reason.
+        let first = serde_json::Deserializer::from_slice(body)
+            .into_iter::<Probe>()
+            .next();
+        let wrapped = first.is_some_and(|p| p.is_ok_and(|p| p.wrapped.is_some()));
         let e = if wrapped {
             parse::<Wrapped>(body)?.inner
         } else {

@@ -3,39 +3,12 @@
 //! text (`T` sorts after a space), and a time far in the future is not trusted to order
 //! anything: one wrong courier date must not suppress every later status of a shipment.
 
+use crate::clock::{civil_from_days, days_from_civil};
+pub use crate::clock::{parse_time, time_text};
+
 /// How far ahead of now a status time may be and still order statuses: a day, plus the
 /// largest Italian offset from UTC (the times have no zone).
 const FUTURE_SLACK_SECS: i64 = 86_400 + 2 * 3600;
-
-/// Seconds since 1970-01-01 00:00:00 of a Qapla' time read as if it were UTC (ordering
-/// only needs consistency); `None` when it is not a time.
-pub fn parse_time(text: &str) -> Option<i64> {
-    let t = text.trim().as_bytes();
-    if t.len() < 19 || !matches!(t[10], b' ' | b'T') {
-        return None;
-    }
-    let num = |range: std::ops::Range<usize>| -> Option<i64> {
-        let part = t.get(range)?;
-        part.iter()
-            .all(u8::is_ascii_digit)
-            .then(|| std::str::from_utf8(part).ok()?.parse().ok())?
-    };
-    let seps = [(4, b'-'), (7, b'-'), (13, b':'), (16, b':')];
-    if seps.iter().any(|&(i, c)| t[i] != c) {
-        return None;
-    }
-    // Only a fraction of a second may follow.
-    let rest = &t[19..];
-    if !(rest.is_empty() || rest[0] == b'.' && rest[1..].iter().all(u8::is_ascii_digit)) {
-        return None;
-    }
-    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (h, mi, s) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
-        return None;
-    }
-    Some(days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s)
-}
 
 /// A status time fit to order statuses: `YYYY-MM-DD HH:MM:SS`, not more than a day ahead.
 pub fn status_time(text: &str) -> Option<String> {
@@ -68,39 +41,6 @@ pub fn italian(utc: i64) -> i64 {
     };
     let summer = last_sunday(3) * 86_400 + 3600..last_sunday(10) * 86_400 + 3600;
     utc + if summer.contains(&utc) { 7200 } else { 3600 }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// `YYYY-MM-DD HH:MM:SS` of seconds since 1970-01-01 00:00:00 (the inverse of
-/// [`parse_time`]; UTC when `secs` is a real instant).
-pub fn time_text(secs: i64) -> String {
-    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let (y, m, d) = civil_from_days(days);
-    let (h, mi, s) = (rest / 3600, rest % 3600 / 60, rest % 60);
-    format!("{y:04}-{m:02}-{d:02} {h:02}:{mi:02}:{s:02}")
-}
-
-/// The date of a day count since 1970-01-01 (H. Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 #[cfg(test)]

@@ -105,6 +105,16 @@ pub fn count_event(channel: &str, kind: Kind, outcome: &str) {
     ));
 }
 
+/// One message with `outcome` whose event could not be read (so no channel or kind): a
+/// dead letter all the same, which `DeadLettersAlarm` must see.
+pub fn count_unreadable(outcome: &str) {
+    emit(line(
+        &[("Events", "Count", 1.into())],
+        &[&["outcome"]],
+        &[("outcome", outcome)],
+    ));
+}
+
 /// How long an event has been waiting when the worker tries to deliver it (delivered, or
 /// to be tried again): keeps rising during an outage, when the queue's own oldest-message age
 /// may not (a message received and returned again and again).
@@ -136,6 +146,16 @@ pub fn qapla_api_call(call: &str, result: &str) {
         &[("QaplaApiCalls", "Count", 1.into())],
         &[&["result"], &[]],
         &[("result", result), ("call", call)],
+    ));
+}
+
+/// Qapla' refused a channel's API key (the enrichment's `getChannel` or `getShipment`):
+/// its events wait until the secret holds a key Qapla' takes.
+pub fn count_key_refused(channel: &str) {
+    emit(line(
+        &[("QaplaKeyRefused", "Count", 1.into())],
+        &[&["channel"], &[]],
+        &[("channel", channel)],
     ));
 }
 

@@ -125,6 +125,46 @@ async fn each_function_refuses_the_other_kinds_payloads() {
     assert_eq!((status, answer), (400, ko()));
 }
 
+/// `{…}garbage` and two objects back to back: refused whole (the first object alone was once
+/// answered OK and sent).
+#[tokio::test]
+async fn data_after_the_json_object_is_a_400_ko() {
+    let server = connectif_expecting(1).await;
+    let deps = deps(Mode::Endpoint, &server.uri()).await;
+    let cases = [
+        ("shipments", fixture("shipment-v1.3-delivered.json")),
+        ("returns", fixture("return-request.json")),
+        ("orders", fixture("orders.json")),
+    ];
+    for (path, body) in cases {
+        let path = format!("/qapla/it/{path}");
+        for trailing in ["garbage", "{}", &body, "]"] {
+            let req = post(&path, format!("{body}{trailing}"));
+            let logs = Logs::capture();
+            let (status, answer) = match path.as_str() {
+                "/qapla/it/shipments" => send::<ShipmentPayload>(&deps, req).await,
+                "/qapla/it/returns" => send::<ReturnsPayload>(&deps, req).await,
+                _ => send::<OrdersPayload>(&deps, req).await,
+            };
+            assert_eq!((status, answer), (400, ko()), "{path} + {trailing:.20}");
+            let line = logs
+                .lines()
+                .into_iter()
+                .find(|l| l["outcome"] == "rejected");
+            let line = line.expect("a rejection logged");
+            assert_eq!(line["reason"], "invalid_payload");
+            assert!(
+                line.to_string().contains("data after the JSON object"),
+                "{line}"
+            );
+        }
+    }
+    // Whitespace after the object is still one object (and the one post Connectif gets).
+    let body = format!("{}\n \n", fixture("shipment-v1.3-delivered.json"));
+    let (status, _) = send::<ShipmentPayload>(&deps, post("/qapla/it/shipments", body)).await;
+    assert_eq!(status, 200);
+}
+
 #[tokio::test]
 async fn logs_never_carry_keys_emails_or_names() {
     let server = MockServer::start().await;

@@ -188,6 +188,11 @@ impl Durable {
 
     /// One Lambda invocation's worth: receive up to 10, process, delete the successes.
     pub async fn poll(&self) -> usize {
+        self.poll_with(&self.worker, Ending::Returns).await
+    }
+
+    /// One invocation of `worker` that ends as `ending` says.
+    pub async fn poll_with(&self, worker: &Worker, ending: Ending) -> usize {
         let out = self
             .sqs
             .receive_message()
@@ -204,7 +209,19 @@ impl Durable {
             .iter()
             .map(QueueMessage::from_sdk)
             .collect();
-        let failed = self.worker.process(&batch).await;
+        let failed = worker.process(&batch).await;
+        if ending == Ending::Crashes {
+            // Nothing deleted; the messages come back when their visibility times out
+            // (made now, rather than in 30 s).
+            for m in &batch {
+                let visible = (self.sqs.change_message_visibility())
+                    .queue_url(&self.queue_url)
+                    .receipt_handle(&m.receipt)
+                    .visibility_timeout(0);
+                visible.send().await.expect("visible again");
+            }
+            return batch.len();
+        }
         for m in batch.iter().filter(|m| !failed.contains(&m.id)) {
             self.sqs
                 .delete_message()
@@ -242,13 +259,19 @@ impl Durable {
 
     /// Poll until the queue is empty; panics after `limit`.
     pub async fn drain(&self, limit: Duration) {
+        self.drain_with(&self.worker, limit).await
+    }
+
+    /// Poll with `worker` until the queue is empty; panics after `limit`.
+    pub async fn drain_with(&self, worker: &Worker, limit: Duration) {
         let started = Instant::now();
         loop {
-            if self.poll().await == 0 {
+            if self.poll_with(worker, Ending::Returns).await == 0 {
                 // moto's counts can read 0 for a moment under load: confirm once more.
                 if self.queued().await == 0 {
                     tokio::time::sleep(Duration::from_millis(300)).await;
-                    if self.queued().await == 0 && self.poll().await == 0 {
+                    let polled = self.poll_with(worker, Ending::Returns).await;
+                    if self.queued().await == 0 && polled == 0 {
                         return;
                     }
                 }
@@ -260,6 +283,15 @@ impl Durable {
             );
         }
     }
+}
+
+/// How a worker's invocation ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// It returns the failed messages; the rest are deleted (Lambda's partial batch answer).
+    Returns,
+    /// The process dies before answering (timeout, out of memory): nothing is deleted.
+    Crashes,
 }
 
 /// The same delivery path in memory (queue, worker, state): fast tests of the worker's

@@ -101,6 +101,13 @@ async fn a_shipment_qapla_does_not_know_is_skipped_not_dead_lettered() {
     for answer in unknown {
         let (server, fake) = FakeConnectif::start().await;
         mount_get_shipment(&server, answer.clone(), 1).await;
+        // The key works: it is the shipment Qapla' does not know.
+        mount_get_channel(
+            &server,
+            json!({ "getChannel": { "result": "OK", "channel": { "name": "Shop IT" } } }),
+            1,
+        )
+        .await;
         let local = LocalDurable::start(&server.uri(), json!({})).await;
         let logs = Logs::capture();
         local.post(fixture("shipment-v1.2-in-transit.json")).await;
@@ -117,27 +124,70 @@ async fn a_shipment_qapla_does_not_know_is_skipped_not_dead_lettered() {
     }
 }
 
+/// Qapla' answers a refused key with the same KO as an unknown shipment: `getChannel` with
+/// the key tells them apart, and a refused key keeps the event (retried, counted, alarmed),
+/// where it was once skipped for good.
 #[tokio::test]
-async fn a_shipment_without_email_even_in_qapla_is_dead_lettered_with_the_reason() {
-    let cases = [(
-        get_shipment_answer("", "Anna Verdi", "IT", QAPLA_PAGE),
-        "no customer e-mail in Qapla' either",
-    )];
-    for (answer, reason) in cases {
-        let (server, fake) = FakeConnectif::start().await;
-        mount_get_shipment(&server, answer, 1).await;
-        let local = LocalDurable::start(&server.uri(), json!({})).await;
-        local.post(fixture("shipment-v1.2-in-transit.json")).await;
-        local.drain().await;
-        assert!(fake.tries().is_empty());
-        let dead = local.queue.dead_letters();
-        assert_eq!(dead.len(), 1);
-        assert!(
-            dead[0].1.starts_with(reason),
-            "{} should start with {reason}",
-            dead[0].1
-        );
-    }
+async fn a_refused_qapla_key_is_retried_and_counted_not_read_as_an_unknown_shipment() {
+    let (server, fake) = FakeConnectif::start().await;
+    let ko = json!({ "getShipment": { "result": "KO", "error": "Invalid apiKey" } });
+    mount_get_shipment(&server, ko, 2).await;
+    let refused = json!({ "getChannel": { "result": "KO", "error": "Invalid apiKey" } });
+    // Asked once for two events: the verdict on a key is kept a minute.
+    mount_get_channel(&server, refused, 1).await;
+    let local = LocalDurable::start(&server.uri(), json!({})).await;
+    let logs = Logs::capture();
+    local.post(v12("3", "2024-03-15 10:00:00", "scan 1")).await;
+    let mut other: Value =
+        serde_json::from_str(&v12("3", "2024-03-15 10:00:00", "scan 1")).expect("json");
+    other["trackingNumber"] = json!("OTHER-1");
+    local.post(other.to_string()).await;
+    let batch = local.queue.receive(10);
+    assert_eq!(batch.len(), 2);
+    let failed = local.worker.process(&batch).await;
+    assert_eq!(failed.len(), 2, "both kept, to try again");
+    assert!(fake.tries().is_empty());
+    assert!(local.queue.dead_letters().is_empty());
+    let lines = logs.lines();
+    let retried: Vec<_> = (lines.iter())
+        .filter(|l| l["outcome"] == "retried")
+        .map(|l| l["reason"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert_eq!(retried.len(), 2, "{}", logs.text());
+    assert!(
+        retried.iter().all(|r| r.starts_with("qapla_key_refused")),
+        "{retried:?}"
+    );
+    assert!(!lines.iter().any(|l| l["outcome"] == "skipped"));
+    let counted = logs.metrics();
+    let counted = counted
+        .iter()
+        .filter(|m| m.get("QaplaKeyRefused").is_some());
+    assert_eq!(counted.count(), 2);
+}
+
+/// No e-mail in the post nor in Qapla' (common for marketplace orders): nobody to tell, and
+/// nothing an operator can fix by a replay. Skipped with its reason and counted, where it
+/// was once dead-lettered (one dead letter a day per such shipment, an alarm that never
+/// cleared).
+#[tokio::test]
+async fn a_shipment_without_email_even_in_qapla_is_skipped_with_the_reason_and_counted() {
+    let (server, fake) = FakeConnectif::start().await;
+    let answer = get_shipment_answer("", "Anna Verdi", "IT", QAPLA_PAGE);
+    mount_get_shipment(&server, answer, 1).await;
+    let local = LocalDurable::start(&server.uri(), json!({})).await;
+    let logs = Logs::capture();
+    local.post(fixture("shipment-v1.2-in-transit.json")).await;
+    local.drain().await;
+    assert!(fake.tries().is_empty());
+    assert!(local.queue.dead_letters().is_empty());
+    let lines = logs.lines();
+    let skipped = lines.iter().find(|l| l["outcome"] == "skipped");
+    let skipped = skipped.expect("a skipped line");
+    assert_eq!(skipped["reason"], "no_customer_email");
+    let counted = logs.metrics();
+    let skipped = |m: &&Value| m.get("Events").is_some() && m["outcome"] == "skipped";
+    assert_eq!(counted.iter().filter(skipped).count(), 1, "counted");
 }
 
 #[tokio::test]

@@ -205,6 +205,17 @@ pub async fn mount_get_shipment(server: &wiremock::MockServer, answer: Value, n:
         .await;
 }
 
+/// Qapla's `getChannel` answering `answer`, expected `n` times.
+pub async fn mount_get_channel(server: &wiremock::MockServer, answer: Value, n: u64) {
+    use wiremock::matchers::{method, path};
+    wiremock::Mock::given(method("GET"))
+        .and(path("/qapla-api/1.2/getChannel/"))
+        .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(answer))
+        .expect(n)
+        .mount(server)
+        .await;
+}
+
 pub fn ok() -> Value {
     json!({ "result": "OK" })
 }

@@ -28,6 +28,7 @@ mod worker_handler;
 /// (`testkit::moto`), each test under names of its own.
 mod moto {
     pub mod durable;
+    mod faults;
     mod pace;
     mod reconcile;
 }

@@ -40,6 +40,8 @@ async fn every_alarm_and_dashboard_metric_is_one_the_code_emits() {
     // Emitted outside these paths: by the reconciler (its own test checks the line) and by
     // each function's `telemetry::init` (the runtime test checks the real binary's line).
     bridge_core::telemetry::metrics::count_reconciled("it", 1);
+    // By the enrichment on a refused key (its test, `enrichment.rs`, checks the line).
+    bridge_core::telemetry::metrics::count_key_refused("it");
     for binary in binaries(&template()) {
         bridge_core::telemetry::metrics::cold_start(&binary);
     }
@@ -104,6 +106,35 @@ fn the_dashboard_shows_every_alarm_and_the_outputs_name_them() {
         template["Outputs"]["DashboardUrl"].is_mapping(),
         "the dashboard's URL is an output"
     );
+}
+
+/// Each alarm tells the person on call where to read what to do: a section of the README
+/// that exists (one alarm once pointed at a section that did not).
+#[test]
+fn every_alarm_points_at_a_readme_section_that_exists() {
+    let template = template();
+    let readme = std::fs::read_to_string(workspace().join("README.md")).expect("README");
+    let headings: BTreeSet<String> = (readme.lines())
+        .filter(|l| l.starts_with('#'))
+        .map(|l| l.trim_start_matches('#').trim().to_owned())
+        .collect();
+    for (name, alarm) in resources(&template, "AWS::CloudWatch::Alarm") {
+        let description = alarm["Properties"]["AlarmDescription"]
+            .as_str()
+            .unwrap_or("");
+        let description = description.split_whitespace().collect::<Vec<_>>().join(" ");
+        let (_, rest) = (description.split_once("README, \""))
+            .unwrap_or_else(|| panic!("{name} names no README section: {description}"));
+        let section = rest.split('"').next().unwrap_or("");
+        assert!(
+            headings.contains(section),
+            "{name} points at a README section that does not exist: \"{section}\""
+        );
+        assert!(
+            readme.contains(&format!("| `{name}`")),
+            "the README's alarm table has no row for {name}"
+        );
+    }
 }
 
 /// Posts of each kind accepted and rejected, and events through every worker outcome.

@@ -4,8 +4,8 @@
 
 use crate::helpers::*;
 use aws_lambda_events::event::sqs::SqsBatchResponse;
-use bridge_core::delivery::lambda::handle_batch;
-use bridge_core::delivery::{MemoryQueue, Worker};
+use bridge_core::delivery::lambda::{handle_batch, handle_batch_until};
+use bridge_core::delivery::{MemoryQueue, RetryPolicy, Worker, WorkerPolicy};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -144,4 +144,117 @@ async fn the_sample_sqs_event_is_delivered_and_reports_no_failure() {
     .expect("json");
     let (response, _) = run(&server, event).await;
     assert!(failures(&response).is_empty());
+}
+
+/// Lambda stops an invocation at its deadline: a message whose send the time left cannot
+/// cover is not started; it and the rest are reported failed (and come back at once).
+#[tokio::test]
+async fn no_message_is_started_that_the_time_left_cannot_cover() {
+    let server = MockServer::start().await;
+    let slow = ResponseTemplate::new(200).set_delay(Duration::from_millis(800));
+    Mock::given(method("POST"))
+        .and(body_partial_json(json!({ "trackingNumber": "T1" })))
+        .respond_with(slow)
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount(&server, "T2", 200, 0).await;
+    let queue = Arc::new(MemoryQueue::new(Duration::ZERO));
+    let worker = worker(&server.uri(), queue).with_send_budget(Duration::from_secs(1));
+    let event = json!({ "Records": [
+        record("m1", envelope("T1", "3"), "it:shipment:T1", now_ms()),
+        record("m2", envelope("T2", "3"), "it:shipment:T2", now_ms()),
+        record("m3", envelope("T2", "4"), "it:shipment:T2", now_ms()),
+    ]});
+    let event = serde_json::from_value(event).expect("an SQS event");
+    let logs = Logs::capture();
+    let deadline = std::time::Instant::now() + Duration::from_millis(1_500);
+    let response = handle_batch_until(&worker, event, Some(deadline)).await;
+    assert_eq!(failures(&response), ["m2", "m3"]);
+    let deferred = logs
+        .lines()
+        .iter()
+        .filter(|l| l["outcome"] == "deferred")
+        .count();
+    assert_eq!(deferred, 2);
+}
+
+/// A 429 pauses every send of its channel for the rest of the batch, not only its group.
+#[tokio::test]
+async fn a_429_pauses_the_channels_other_sends_in_the_batch() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(body_partial_json(json!({ "trackingNumber": "T1" })))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "30"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount(&server, "T2", 200, 0).await;
+    mount(&server, "T3", 200, 0).await;
+    let event = json!({ "Records": [
+        record("m1", envelope("T1", "3"), "it:shipment:T1", now_ms()),
+        record("m2", envelope("T2", "3"), "it:shipment:T2", now_ms()),
+        record("m3", envelope("T3", "3"), "it:shipment:T3", now_ms()),
+    ]});
+    let logs = Logs::capture();
+    let (response, _) = run(&server, event).await;
+    assert_eq!(failures(&response), ["m1", "m2", "m3"]);
+    let paused = logs.lines();
+    let paused: Vec<_> = paused
+        .iter()
+        .filter(|l| {
+            l["reason"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("channel paused")
+        })
+        .collect();
+    assert_eq!(paused.len(), 2, "{paused:?}");
+}
+
+/// The backoff counts real tries: a message SQS handed out five times (held back behind its
+/// group, redelivered after a crash) that fails for the first time waits the first step.
+#[tokio::test]
+async fn the_backoff_counts_real_tries_not_receives() {
+    let server = MockServer::start().await;
+    mount(&server, "T1", 503, 2).await;
+    let mut first = record("m1", envelope("T1", "3"), "it:shipment:T1", now_ms());
+    first["attributes"]["ApproximateReceiveCount"] = json!("5");
+    let queue = Arc::new(MemoryQueue::new(Duration::ZERO));
+    let config = Config {
+        worker: WorkerPolicy {
+            backoff: RetryPolicy::exponential(Duration::from_secs(1), Duration::from_secs(64)),
+            max_age: Duration::from_secs(3600),
+        },
+        ..test_config()
+    };
+    let worker = (config.bridge())
+        .with_channel_store(store(Mode::Endpoint, &server.uri()))
+        .with_memory_queue(queue)
+        .worker()
+        .expect("worker");
+    let logs = Logs::capture();
+    for _ in 0..2 {
+        let event = serde_json::from_value(json!({ "Records": [first.clone()] }));
+        handle_batch(&worker, event.expect("an SQS event")).await;
+    }
+    let reasons: Vec<String> = (logs.lines().iter())
+        .filter(|l| l["outcome"] == "retried")
+        .map(|l| l["reason"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert_eq!(reasons.len(), 2, "{reasons:?}");
+    // The schedule is 1 s, 2 s, 4 s, 8 s, 16 s… with jitter: by SQS's count (5) this
+    // would have been the 16 s step.
+    let waits: Vec<u64> = (reasons.iter())
+        .map(|r| {
+            r.rsplit("next in ")
+                .next()
+                .unwrap_or("")
+                .trim_end_matches(" ms")
+        })
+        .map(|ms| ms.parse().expect("milliseconds"))
+        .collect();
+    assert!(reasons[0].contains("try 1 failed"), "{reasons:?}");
+    assert!(reasons[1].contains("try 2 failed"), "{reasons:?}");
+    assert!(waits[0] <= 1_500 && waits[1] <= 3_000, "{reasons:?}");
 }

@@ -1,12 +1,14 @@
 //! The production state store: one DynamoDB table (see the module docs of `state`).
 
 use super::{
-    LEDGER_TTL, Newest, Seen, StateError, StateStore, decide, last_pk, newest_pk, now_secs,
+    LEDGER_TTL, Newest, Seen, StateError, StateStore, TRIES_TTL, decide, last_pk, newest_pk,
+    now_secs,
 };
 use crate::delivery::Envelope;
-use crate::table::{self, Item, Pk, Table};
+use crate::table::{self, Item, Pk, Table, Written};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::builders::PutBuilder;
 use std::time::Duration;
 
 /// DynamoDB table (see module docs).
@@ -73,66 +75,95 @@ impl StateStore for DynamoState {
         Ok(())
     }
 
+    async fn failed_try(&self, envelope: &Envelope) -> Result<u32, StateError> {
+        let expires = table::expires_at(now_secs(), TRIES_TTL);
+        let out = (self.table.update(Pk::Tries(&envelope.event_id)))
+            .update_expression("ADD tries :one SET expires_at = :expires")
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(":expires", expires)
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let tries = out
+            .attributes
+            .as_ref()
+            .and_then(|a| table::number(a, "tries"));
+        Ok(tries.unwrap_or(1.0) as u32)
+    }
+
     #[tracing::instrument(skip_all, fields(event_id = %envelope.event_id))]
     async fn record(&self, envelope: &Envelope) -> Result<(), StateError> {
         let now = now_secs();
         let expires = table::expires_at(now, self.ttl);
         let status_id = envelope.status_id.clone().unwrap_or_default();
-        self.table
-            .put(Pk::Event(&envelope.event_id))
-            .item("value", AttributeValue::S(status_id))
-            .item("expires_at", expires.clone())
-            .send()
-            .await
-            .map_err(unavailable)?;
-        self.handled(envelope).await?;
-        let last = |value| self.last_delivery(envelope, value, now, &expires);
-        if envelope.kind != crate::Kind::Shipment {
-            let put = last(String::new()).send().await;
-            return put.map(drop).map_err(unavailable);
+        let mut puts = vec![
+            (self.table.put_in(Pk::Event(&envelope.event_id)))
+                .item("value", AttributeValue::S(status_id))
+                .item("expires_at", expires.clone()),
+        ];
+        if let Some(key) = envelope.status_key() {
+            let ledger = self.table.put_in(Pk::Status(&key));
+            puts.push(ledger.item("expires_at", table::expires_at(now, LEDGER_TTL)));
         }
-        // Without a usable status time the event orders nothing (see `decide`).
-        let Some(at) = envelope.occurred_at.clone() else {
-            return Ok(());
+        let Some(last) = self.last_delivery(envelope, now, &expires) else {
+            return self
+                .table
+                .write_all(puts)
+                .await
+                .map(drop)
+                .map_err(unavailable);
         };
-        // `at` is normalised (`YYYY-MM-DD HH:MM:SS`), so the condition compares as text.
-        // Only move forward: an older status never overwrites a newer one.
-        let result = last(at.clone())
-            .item(
-                "status",
-                AttributeValue::S(envelope.repeat_key.clone().unwrap_or_default()),
-            )
-            .condition_expression("attribute_not_exists(pk) OR #v <= :at OR expires_at <= :now")
-            .expression_attribute_names("#v", "value")
-            .expression_attribute_values(":at", AttributeValue::S(at))
-            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if table::condition_failed(&e) => Ok(()),
-            Err(e) => Err(unavailable(e)),
+        let mut all = puts.clone();
+        all.push(last);
+        match self.table.write_all(all).await.map_err(unavailable)? {
+            Written::All => Ok(()),
+            // A newer status of the shipment is stored: it stays; the rest is recorded.
+            Written::ConditionFailed => self
+                .table
+                .write_all(puts)
+                .await
+                .map(drop)
+                .map_err(unavailable),
         }
     }
 }
 
 impl DynamoState {
-    /// The item `bridge-admin trace` shows as the last delivery of the envelope's key.
+    /// The put of the item `bridge-admin trace` shows as the last delivery of the envelope's
+    /// key; for a shipment, only forward (an older status never overwrites a newer one), and
+    /// none without a usable status time (it orders nothing, see `decide`).
     fn last_delivery(
         &self,
         envelope: &Envelope,
-        value: String,
         now: u64,
         expires: &AttributeValue,
-    ) -> aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder {
+    ) -> Option<PutBuilder> {
+        let shipment = envelope.kind == crate::Kind::Shipment;
+        let at = match &envelope.occurred_at {
+            Some(at) if shipment => at.clone(),
+            None if shipment => return None,
+            _ => String::new(),
+        };
         let status_id = envelope.status_id.clone().unwrap_or_default();
-        self.table
-            .put(last_pk(envelope))
-            .item("value", AttributeValue::S(value))
+        let put = (self.table.put_in(last_pk(envelope)))
+            .item("value", AttributeValue::S(at.clone()))
             .item("status_id", AttributeValue::S(status_id))
             .item("alias", AttributeValue::S(envelope.event.alias.clone()))
             .item("delivered_at", AttributeValue::N(now.to_string()))
-            .item("expires_at", expires.clone())
+            .item("expires_at", expires.clone());
+        if !shipment {
+            return Some(put);
+        }
+        // `at` is normalised (`YYYY-MM-DD HH:MM:SS`), so the condition compares as text.
+        let repeat_key = envelope.repeat_key.clone().unwrap_or_default();
+        Some(
+            put.item("status", AttributeValue::S(repeat_key))
+                .condition_expression("attribute_not_exists(pk) OR #v <= :at OR expires_at <= :now")
+                .expression_attribute_names("#v", "value")
+                .expression_attribute_values(":at", AttributeValue::S(at))
+                .expression_attribute_values(":now", AttributeValue::N(now.to_string())),
+        )
     }
 }
 

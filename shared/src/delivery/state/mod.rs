@@ -7,6 +7,27 @@
 //! long-lived ledger `status#…` (see [`Envelope::status_key`]), kept [`LEDGER_TTL`]: a
 //! status delivered live is not sent again by a backfill a year later, nor by
 //! reconciliation, though their event ids differ.
+//!
+//! ## A delivery is recorded whole or not at all
+//!
+//! The three records of a delivery (its `event#`, its `status#` ledger entry, its shipment's
+//! newest status) decide what is sent next: a redelivery is a duplicate only by `event#`, and
+//! an older status is superseded only by the newest status. Written one after another, a
+//! crash or a throttle between them left `event#` without the newest status, and a later,
+//! older status of the shipment was sent ("in transit" after "delivered"). So they are one
+//! DynamoDB transaction (`TransactWriteItems`), and at every point of failure the state is
+//! one of two:
+//!
+//! - **nothing written** (the worker died or the table refused before the commit): the
+//!   message is not acknowledged (the worker reports it failed, and its group waits behind
+//!   it), comes back fresh, and is sent again — a duplicate of the documented kind
+//!   "delivered, then the worker failed before recording", never an older status;
+//! - **everything written**: a redelivery is a duplicate, an older status is superseded, a
+//!   repeat is a repeat.
+//!
+//! The newest-status put holds only if it moves forward; when a newer status is stored its
+//! condition fails, the transaction writes nothing, and the event and ledger are then
+//! written alone (again one transaction): the newer status stays.
 
 mod dynamo;
 
@@ -49,7 +70,13 @@ pub trait StateStore: Send + Sync {
     /// Remember in the ledger that an envelope's status was handled without a delivery
     /// (a repeat, superseded, skipped): reconciliation must not find it again.
     async fn handled(&self, envelope: &Envelope) -> Result<(), StateError>;
+    /// Count a failed try of the envelope's delivery: the failed tries so far (1 for the
+    /// first), remembered [`TRIES_TTL`]. Hold-backs and redeliveries are not tries.
+    async fn failed_try(&self, envelope: &Envelope) -> Result<u32, StateError>;
 }
+
+/// How long the failed tries of an event are counted: beyond the worker's delivery budget.
+pub const TRIES_TTL: Duration = Duration::from_secs(5 * 86_400);
 
 /// How long the ledger remembers a delivered status: more than the longest backfill range.
 pub const LEDGER_TTL: Duration = Duration::from_secs(400 * 86_400);
@@ -101,13 +128,14 @@ pub(super) fn decide(envelope: &Envelope, delivered: bool, newest: Option<Newest
 pub struct MemoryState {
     ttl: Option<Duration>,
     items: Mutex<HashMap<String, (Newest, u64)>>,
+    tries: Mutex<HashMap<String, u32>>,
 }
 
 impl MemoryState {
     pub fn with_ttl(ttl: Duration) -> Self {
         MemoryState {
             ttl: Some(ttl),
-            items: Mutex::default(),
+            ..MemoryState::default()
         }
     }
 
@@ -142,6 +170,13 @@ impl StateStore for MemoryState {
             items.insert(Pk::Status(&key).to_string(), (Newest::default(), expires));
         }
         Ok(())
+    }
+
+    async fn failed_try(&self, envelope: &Envelope) -> Result<u32, StateError> {
+        let mut tries = self.tries.lock().unwrap_or_else(|e| e.into_inner());
+        let count = tries.entry(envelope.event_id.clone()).or_default();
+        *count += 1;
+        Ok(*count)
     }
 
     async fn record(&self, envelope: &Envelope) -> Result<(), StateError> {
