@@ -17,7 +17,7 @@ export PATH := $(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 export MOTO_SERVER := $(VENV)/bin/moto_server
 
-.PHONY: help tools admin demo bench bench-backfill check test fmt lint structure unit local-invoke sam-validate security-scan sam-build fuzz flood clean
+.PHONY: help tools admin demo bench bench-backfill check test fmt lint structure unit stack-checks local-invoke sam-validate security-scan sam-build fuzz flood clean
 
 help:
 	@echo "make demo   run the three functions locally on every sample event (no AWS, no internet)"
@@ -88,6 +88,9 @@ check: fmt lint structure
 	cargo test -- --skip moto:: 2>&1 | tee target/check-output.txt
 	@awk '/^test result:/ { p += $$4; f += $$6; s += $$12 } END { printf "make check: %d passed, %d failed (%d moto tests left to make test)\n", p, f, s }' target/check-output.txt
 
+stack-checks: tools $(CHECKOV_STAMP)
+	nice -n 10 $(MAKE) sam-validate security-scan demo local-invoke sam-build
+
 sam-validate: tools
 	sam validate --lint --region $(REGION)
 
@@ -111,12 +114,17 @@ sam-build: tools
 	$(PYTHON) scripts/check-sizes.py
 
 # The full gate. The virtualenvs are installed while clippy compiles (pip mostly waits on the
-# network and the disk); the rest runs in order. (Running the tests beside the arm64 release
-# build was measured slower on 2 cores: both compile.)
+# network and the disk). Then the tests are built, and run (they mostly wait on moto_server
+# and on timers) beside the stack's checks, which compile the functions as `cargo lambda`
+# builds them (features without the tests', so most crates compile again) and for arm64, at
+# a lower CPU priority so the tests keep theirs. The stack's lane starts with the two checks
+# that need no cargo, so the tests take cargo's build lock first. (Building the tests beside
+# the arm64 build was measured slower on 2 cores: both compile.)
 test:
 	$(MAKE) fmt structure
 	$(MAKE) -j3 --output-sync=line lint tools $(CHECKOV_STAMP)
-	$(MAKE) unit demo local-invoke sam-validate security-scan sam-build
+	cargo test --no-run
+	$(MAKE) -j2 --output-sync=target unit stack-checks
 	@echo "make test: all checks passed"
 	@awk '/^test result:/ { p += $$4; f += $$6 } END { printf "tests: %d passed, %d failed\n", p, f }' target/test-output.txt
 
