@@ -89,7 +89,7 @@ check: fmt lint structure
 	@awk '/^test result:/ { p += $$4; f += $$6; s += $$12 } END { printf "make check: %d passed, %d failed (%d moto tests left to make test)\n", p, f, s }' target/check-output.txt
 
 stack-checks: tools $(CHECKOV_STAMP)
-	nice -n 10 $(MAKE) sam-validate security-scan demo local-invoke sam-build
+	nice -n 10 $(MAKE) -j1 sam-validate security-scan demo local-invoke sam-build
 
 sam-validate: tools
 	sam validate --lint --region $(REGION)

@@ -11,7 +11,7 @@
 //! this file, the commands' dispatch, is the top:
 //!
 //! - floor 0: `args`, `report`, `stack`, `clients`, `logs`
-//! - floor 1: `health`, `probe`, `backfill`
+//! - floor 1: `health`, `probe`, `backfill`, `letters`
 //! - floor 2: `send`, `trace`
 //! - floor 3: `check`
 
@@ -20,6 +20,7 @@ mod backfill;
 mod check;
 mod clients;
 mod health;
+mod letters;
 mod logs;
 mod probe;
 mod report;
@@ -29,7 +30,7 @@ mod trace;
 
 use args::{Printout, channel_id};
 use bridge_core::customer::Email;
-use bridge_core::delivery::{Envelope, replay};
+use bridge_core::delivery::replay;
 use bridge_core::qapla::api::QaplaApi;
 use bridge_core::telemetry::error_chain;
 use clap::{Parser, Subcommand};
@@ -87,20 +88,51 @@ enum Command {
         /// A tracking number or an order reference.
         key: String,
         /// How far back to search the logs (e.g. 7d, 24h, 30m).
-        #[arg(long, default_value = "7d", value_parser = trace::parse_since)]
+        #[arg(long, default_value = "7d", value_parser = args::parse_since)]
         since: Duration,
     },
     /// Send past shipment statuses (a range of at most a year, starting at most 5 years
     /// ago) to Connectif, to the channel's history alias. Run it again to resume.
     Backfill(backfill::Args),
-    /// List every dead letter, oldest first, with its reason.
-    DeadLetters,
-    /// Move dead letters (all, or one channel's) back to the queue, oldest first.
-    Redrive {
-        /// Only this channel's.
+    /// List the dead letters, oldest first: when, channel, key, reason. Exits 1 while any
+    /// waits.
+    DeadLetters(Letters),
+    /// Move dead letters back to the queue, oldest first, in batches (run it again to go on
+    /// after a stop).
+    Redrive(Letters),
+    /// Delete dead letters for good (those that can never be delivered), after a
+    /// confirmation; each one is listed in the output.
+    Discard {
+        #[command(flatten)]
+        letters: Letters,
+        /// Do not ask for a confirmation.
         #[arg(long)]
-        channel: Option<String>,
+        yes: bool,
     },
+}
+
+/// Which dead letters: all, or those matching every option given.
+#[derive(clap::Args)]
+struct Letters {
+    /// Only this channel's.
+    #[arg(long)]
+    channel: Option<String>,
+    /// Only these (message ids as `dead-letters` shows them; repeatable).
+    #[arg(long = "id")]
+    ids: Vec<String>,
+    /// Only those dead-lettered at least this long ago (e.g. 7d, 24h).
+    #[arg(long, value_parser = args::parse_since)]
+    older_than: Option<Duration>,
+}
+
+impl Letters {
+    fn filter(self) -> replay::Filter {
+        replay::Filter {
+            channel: self.channel,
+            ids: self.ids,
+            older_than: self.older_than,
+        }
+    }
 }
 
 async fn run(cli: Cli) -> Result<Printout, String> {
@@ -135,17 +167,10 @@ async fn run(cli: Cli) -> Result<Printout, String> {
             since,
         } => run_trace(&aws, &stack, &channel, &key, since, cli.json).await,
         Command::Backfill(args) => backfill::command(&aws, &stack, args, cli.json).await,
-        Command::DeadLetters => dead_letters(&sqs, &stack).await,
-        Command::Redrive { channel } => {
-            let dlq = stack.need(&stack.dead_letter_url, "DeadLetterQueueUrl")?;
-            let queue = stack.need(&stack.queue_url, "EventQueueUrl")?;
-            let (moved, left) = replay::redrive(&sqs, dlq, queue, channel.as_deref())
-                .await
-                .map_err(|e| error_chain(&e))?;
-            Ok(Printout {
-                text: format!("redriven: {moved}; left in the dead-letter queue: {left}"),
-                problem: false,
-            })
+        Command::DeadLetters(which) => letters::list(&sqs, &stack, &which.filter(), cli.json).await,
+        Command::Redrive(which) => letters::redrive(&sqs, &stack, &which.filter(), cli.json).await,
+        Command::Discard { letters, yes } => {
+            letters::discard(&sqs, &stack, &letters.filter(), yes, cli.json).await
         }
     }
 }
@@ -215,27 +240,6 @@ async fn run_trace(
 
 fn email(text: &str) -> Result<Email, String> {
     Email::try_from(text).map_err(|e| e.to_string())
-}
-
-async fn dead_letters(sqs: &aws_sdk_sqs::Client, stack: &Stack) -> Result<Printout, String> {
-    let dlq = stack.need(&stack.dead_letter_url, "DeadLetterQueueUrl")?;
-    let letters = replay::list(sqs, dlq).await.map_err(|e| error_chain(&e))?;
-    let mut text = format!("{} dead letter(s)", letters.len());
-    for l in &letters {
-        let (channel, kind, key, status) = l
-            .envelope
-            .as_ref()
-            .map_or(("?", "?", "?", ""), Envelope::names);
-        let when = l.failed_at.map_or("-".to_owned(), |t| t.to_string());
-        text.push_str(&format!(
-            "\n{channel}\t{kind}\t{key}\t{status}\tfailed_at={when}\t{}",
-            l.reason
-        ));
-    }
-    Ok(Printout {
-        text,
-        problem: false,
-    })
 }
 
 #[tokio::main]

@@ -39,24 +39,6 @@ pub struct Trace {
     pub dead_letters: usize,
 }
 
-/// `7d`, `24h`, `30m`, `90s`.
-pub fn parse_since(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let split = text.len().saturating_sub(1);
-    let (n, unit) = text.split_at(split);
-    let n: u64 = n
-        .parse()
-        .map_err(|_| format!("`{text}`: use e.g. 7d, 24h, 30m"))?;
-    let secs = match unit {
-        "d" => n * 86_400,
-        "h" => n * 3600,
-        "m" => n * 60,
-        "s" => n,
-        _ => return Err(format!("`{text}`: the unit is d, h, m or s")),
-    };
-    Ok(Duration::from_secs(secs))
-}
-
 pub async fn trace(
     clients: &Clients,
     stack: &Stack,
@@ -259,6 +241,7 @@ impl Trace {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::args::parse_since;
 
     #[test]
     fn e_mails_are_masked_wherever_they_appear() {

@@ -13,6 +13,7 @@
 //! | `return#…`, `order#<channel>#<reference>` | as above, `value` empty | the worker: the last delivery |
 //! | `qapla-budget#<hash of the key>` | `tokens`, `at_ms`, `expires_at` | whoever calls Qapla's API |
 //! | `reconcile#<channel>` | `until` | the reconciler: where it stopped |
+//! | `live#<kind>#<channel>` | `since` | the worker: Qapla' posts this kind to the bridge (reconcile `auto`) |
 //! | `backfill#<channel>` | `runs` (JSON) | `bridge-admin backfill` |
 //!
 //! The rules over these items live with their users (`delivery::state`, `qapla::pace`,
@@ -50,6 +51,8 @@ pub enum Pk<'a> {
     Budget(&'a str),
     /// Where reconciliation of a channel stopped.
     Reconcile(&'a str),
+    /// The first live post of a kind reached the bridge: kind, channel.
+    Live(Kind, &'a str),
     /// The backfill runs of a channel.
     Backfill(&'a str),
 }
@@ -63,6 +66,7 @@ impl fmt::Display for Pk<'_> {
             Pk::Last(kind, channel, key) => write!(f, "{}#{channel}#{key}", kind.as_str()),
             Pk::Budget(hash) => write!(f, "qapla-budget#{hash}"),
             Pk::Reconcile(channel) => write!(f, "reconcile#{channel}"),
+            Pk::Live(kind, channel) => write!(f, "live#{}#{channel}", kind.as_str()),
             Pk::Backfill(channel) => write!(f, "backfill#{channel}"),
         }
     }
@@ -214,6 +218,10 @@ mod tests {
         assert_eq!(Pk::Last(Kind::Order, "it", "O1").to_string(), "order#it#O1");
         assert_eq!(Pk::Budget("ab12").to_string(), "qapla-budget#ab12");
         assert_eq!(Pk::Reconcile("it").to_string(), "reconcile#it");
+        assert_eq!(
+            Pk::Live(Kind::Shipment, "it").to_string(),
+            "live#shipment#it"
+        );
         assert_eq!(Pk::Backfill("it").to_string(), "backfill#it");
     }
 }

@@ -9,6 +9,7 @@ pub struct Clients {
     pub sqs: aws_sdk_sqs::Client,
     pub dynamo: aws_sdk_dynamodb::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
 }
 
 /// Clients with dummy credentials in eu-west-1, pointed at a loopback `endpoint`.
@@ -34,6 +35,7 @@ pub fn clients(endpoint: &str) -> Clients {
         sqs: client!(aws_sdk_sqs),
         dynamo: client!(aws_sdk_dynamodb),
         secrets: client!(aws_sdk_secretsmanager),
+        cloudwatch: client!(aws_sdk_cloudwatch),
     }
 }
 

@@ -11,6 +11,7 @@ mod moto {
     mod backfill;
     mod bench_backfill;
     mod check;
+    mod letters;
     pub mod send;
     mod trace;
 }

@@ -6,6 +6,7 @@ mod id;
 mod rotation;
 mod settings;
 mod store;
+mod switches;
 
 pub use auth::{AuthError, Authenticated, CacheLimits, Channels, NEGATIVE_TTL, Presented};
 pub use id::{ChannelId, InvalidChannelId};
@@ -14,3 +15,4 @@ pub use settings::{
     TrackingUrlSource,
 };
 pub use store::{ChannelStore, MemoryStore, SecretsManagerStore, StoreError};
+pub use switches::{KIND_OFF, Reconcile, Sends};

@@ -4,6 +4,7 @@
 //! a secret's content must not reach a log line.
 
 pub use super::rotation::PreviousKey;
+pub use super::switches::{Reconcile, Sends};
 use crate::Reception;
 use crate::status::{LabelStyle, Language};
 use secrecy::{ExposeSecret, SecretString};
@@ -54,6 +55,12 @@ pub struct ChannelSettings {
     /// Qapla' API base URL (for `getShipment`).
     #[serde(default = "default_qapla_base")]
     pub qapla_api_base_url: String,
+    /// Reconcile the channel's shipment statuses: `auto` (default), `on` or `off`.
+    #[serde(default)]
+    pub reconcile: Reconcile,
+    /// Which kinds of posts are sent (`{"shipments": true, "returns": true, "orders": true}`).
+    #[serde(default)]
+    pub send: Sends,
     /// Connectif reception event alias per kind of event.
     #[serde(default)]
     pub aliases: Aliases,

@@ -11,6 +11,7 @@ use crate::delivery::state::{DynamoState, MemoryState};
 use crate::delivery::{
     Deliverer, HandOff, InProcessHandOff, MemoryQueue, SetupError, SignedSend, SqsQueue, Worker,
 };
+use crate::history::budget::BudgetWatch;
 use crate::history::reconcile::Reconciler;
 use crate::qapla::pace::DynamoPace;
 use crate::table::Table;
@@ -253,6 +254,9 @@ impl Bridge {
             )),
             table,
             timing: c.reconcile.clone(),
+            budget: Some(BudgetWatch::new(aws_sdk_cloudwatch::Client::new(
+                self.aws()?,
+            ))),
         })
     }
 }

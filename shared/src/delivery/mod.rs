@@ -61,6 +61,9 @@ pub struct Envelope {
     /// What must still be filled in from Qapla's API before delivery.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enrich: Option<Enrich>,
+    /// Read from Qapla's API by the bridge (reconciliation, backfill), not posted by Qapla'.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pulled: bool,
     pub event: ConnectifEvent,
 }
 

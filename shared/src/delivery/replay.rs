@@ -1,12 +1,16 @@
-//! Dead letters: list them with their reasons, and redrive them (all, or one channel's)
-//! to the hand-off queue once the cause is fixed. Used by the `bridge-admin` command.
+//! Dead letters: list them with their reasons, redrive them (all, or those a [`Filter`]
+//! chooses) to the hand-off queue once the cause is fixed, or discard them. Used by the
+//! `bridge-admin` commands.
 //!
 //! Redriven events get a fresh delivery budget; the idempotency table still guarantees
 //! that an event delivered in the meantime is not sent twice.
 
 use super::message::{dead_letter_attr, sqs_id};
 use super::{Envelope, QueueMessage, group_id};
-use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
+use aws_sdk_sqs::types::{
+    DeleteMessageBatchRequestEntry, Message, MessageSystemAttributeName,
+    SendMessageBatchRequestEntry,
+};
 use std::collections::HashSet;
 
 /// One dead letter.
@@ -127,9 +131,151 @@ pub async fn list(
     sqs: &aws_sdk_sqs::Client,
     dlq_url: &str,
 ) -> Result<Vec<DeadLetter>, ReplayError> {
+    list_where(sqs, dlq_url, &Filter::default()).await
+}
+
+/// Which dead letters a command acts on: all, or those matching every given criterion.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// Only this channel's.
+    pub channel: Option<String>,
+    /// Only these message ids (any of them).
+    pub ids: Vec<String>,
+    /// Only those dead-lettered at least this long ago (a letter moved by SQS's own redrive
+    /// policy has no time and never matches).
+    pub older_than: Option<std::time::Duration>,
+}
+
+impl Filter {
+    /// Whether `letter` matches, at `now` (epoch seconds).
+    pub fn matches(&self, letter: &DeadLetter, now: u64) -> bool {
+        let channel = self
+            .channel
+            .as_deref()
+            .is_none_or(|c| (letter.envelope.as_ref()).is_some_and(|e| e.channel.as_str() == c));
+        let id = self.ids.is_empty() || self.ids.contains(&letter.message_id);
+        let old = self.older_than.is_none_or(|age| {
+            letter
+                .failed_at
+                .is_some_and(|at| at.saturating_add(age.as_secs()) <= now)
+        });
+        channel && id && old
+    }
+}
+
+/// The dead letters `filter` chooses, oldest first; the others and these are left in the
+/// queue, visible again.
+pub async fn list_where(
+    sqs: &aws_sdk_sqs::Client,
+    dlq_url: &str,
+    filter: &Filter,
+) -> Result<Vec<DeadLetter>, ReplayError> {
     let letters = receive_all(sqs, dlq_url, 30).await?;
     release(sqs, dlq_url, &letters).await?;
-    Ok(letters)
+    let now = crate::clock::epoch_secs();
+    Ok(letters
+        .into_iter()
+        .filter(|l| filter.matches(l, now))
+        .collect())
+}
+
+/// How long letters are held while a command works through them: a redrive of thousands
+/// takes minutes. Letters a stopped command did not reach come back after this.
+const HOLD_SECONDS: i32 = 900;
+
+/// SQS's batch size.
+const BATCH: usize = 10;
+
+/// Move the dead letters `filter` chooses back to the hand-off queue, oldest first, ten at a
+/// time (each batch sent, then deleted from the dead-letter queue: a stopped redrive is
+/// resumed by running it again). `progress(done, total)` after each batch. Returns (moved,
+/// left).
+pub async fn redrive_where(
+    sqs: &aws_sdk_sqs::Client,
+    dlq_url: &str,
+    queue_url: &str,
+    filter: &Filter,
+    mut progress: impl FnMut(usize, usize),
+) -> Result<(usize, usize), ReplayError> {
+    let letters = receive_all(sqs, dlq_url, HOLD_SECONDS).await?;
+    let now = crate::clock::epoch_secs();
+    let (chosen, left): (Vec<_>, Vec<_>) =
+        letters.into_iter().partition(|l| filter.matches(l, now));
+    release(sqs, dlq_url, &left).await?;
+    let stamp = crate::clock::epoch_now().as_millis();
+    let mut moved = 0;
+    for batch in chosen.chunks(BATCH) {
+        let entries = batch.iter().enumerate().map(|(i, l)| {
+            let (group, dedup) = match &l.envelope {
+                Some(e) => (group_id(e), format!("{}-r{stamp}", e.event_id)),
+                None => (l.message_id.clone(), format!("{}-r{stamp}", l.message_id)),
+            };
+            SendMessageBatchRequestEntry::builder()
+                .id(i.to_string())
+                .message_group_id(group)
+                .message_deduplication_id(sqs_id(&dedup))
+                .message_body(&l.body)
+                .build()
+        });
+        let entries = entries.collect::<Result<Vec<_>, _>>().map_err(sdk)?;
+        let sent = (sqs.send_message_batch())
+            .queue_url(queue_url)
+            .set_entries(Some(entries))
+            .send()
+            .await
+            .map_err(sdk)?;
+        if let Some(failed) = sent.failed.first() {
+            let why = format!("SQS refused a redriven message: {}", failed.code);
+            return Err(ReplayError(why.into()));
+        }
+        delete(sqs, dlq_url, batch).await?;
+        moved += batch.len();
+        progress(moved, chosen.len());
+    }
+    Ok((moved, left.len()))
+}
+
+/// Delete the dead letters `filter` chooses, for good. Returns them (what was discarded).
+pub async fn discard_where(
+    sqs: &aws_sdk_sqs::Client,
+    dlq_url: &str,
+    filter: &Filter,
+) -> Result<Vec<DeadLetter>, ReplayError> {
+    let letters = receive_all(sqs, dlq_url, HOLD_SECONDS).await?;
+    let now = crate::clock::epoch_secs();
+    let (chosen, left): (Vec<_>, Vec<_>) =
+        letters.into_iter().partition(|l| filter.matches(l, now));
+    release(sqs, dlq_url, &left).await?;
+    for batch in chosen.chunks(BATCH) {
+        delete(sqs, dlq_url, batch).await?;
+    }
+    Ok(chosen)
+}
+
+async fn delete(
+    sqs: &aws_sdk_sqs::Client,
+    dlq_url: &str,
+    batch: &[DeadLetter],
+) -> Result<(), ReplayError> {
+    let entries = batch.iter().enumerate().map(|(i, l)| {
+        DeleteMessageBatchRequestEntry::builder()
+            .id(i.to_string())
+            .receipt_handle(&l.receipt)
+            .build()
+    });
+    let entries = entries.collect::<Result<Vec<_>, _>>().map_err(sdk)?;
+    let deleted = (sqs.delete_message_batch())
+        .queue_url(dlq_url)
+        .set_entries(Some(entries))
+        .send()
+        .await
+        .map_err(sdk)?;
+    match deleted.failed.first() {
+        Some(failed) => Err(ReplayError(
+            format!("SQS did not delete a dead letter: {}", failed.code).into(),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// Move dead letters (those of `channel`, or all) back to the hand-off queue, oldest first.
@@ -140,31 +286,10 @@ pub async fn redrive(
     queue_url: &str,
     channel: Option<&str>,
 ) -> Result<(usize, usize), ReplayError> {
-    let letters = receive_all(sqs, dlq_url, 120).await?;
-    let (chosen, left): (Vec<_>, Vec<_>) = letters.into_iter().partition(|l| {
-        channel.is_none_or(|c| l.envelope.as_ref().is_some_and(|e| e.channel.as_str() == c))
-    });
-    let now = crate::clock::epoch_now().as_millis();
-    for l in &chosen {
-        let (group, dedup) = match &l.envelope {
-            Some(e) => (group_id(e), format!("{}-r{now}", e.event_id)),
-            None => (l.message_id.clone(), format!("{}-r{now}", l.message_id)),
-        };
-        sqs.send_message()
-            .queue_url(queue_url)
-            .message_group_id(group)
-            .message_deduplication_id(sqs_id(&dedup))
-            .message_body(&l.body)
-            .send()
-            .await
-            .map_err(sdk)?;
-        sqs.delete_message()
-            .queue_url(dlq_url)
-            .receipt_handle(&l.receipt)
-            .send()
-            .await
-            .map_err(sdk)?;
-    }
-    release(sqs, dlq_url, &left).await?;
-    Ok((chosen.len(), left.len()))
+    let channel = channel.map(str::to_owned);
+    let filter = Filter {
+        channel,
+        ..Filter::default()
+    };
+    redrive_where(sqs, dlq_url, queue_url, &filter, |_, _| {}).await
 }

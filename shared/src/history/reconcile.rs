@@ -8,12 +8,16 @@
 //! (per channel, and a total without the dimension). Above zero run after run means the
 //! channel's webhook is off or failing.
 //!
+//! Each run also reads every channel's refused posts of the last day ([`super::budget`]).
+//!
 //! Where each channel stopped is kept in the state table (`reconcile#<channel>`). A gap
 //! longer than [`Timing::longest`] (the function switched off for days) is not read: that
 //! is what `bridge-admin backfill` is for.
 
+use super::budget::BudgetWatch;
 use super::{PullOptions, Pulled, Puller, Window};
-use crate::channel::{ChannelId, ChannelStore, SecretsManagerStore};
+use crate::Kind;
+use crate::channel::{ChannelId, ChannelSettings, ChannelStore, Reconcile, SecretsManagerStore};
 use crate::delivery::state::StateStore;
 use crate::delivery::{Envelope, HandOff};
 use crate::qapla::api::QaplaApi;
@@ -62,6 +66,8 @@ pub struct Found {
     pub failed: u64,
     /// Why the channel could not be reconciled this time (its window is read next time).
     pub error: Option<String>,
+    /// Why the channel is not reconciled (its switches): nothing read, its cursor moves on.
+    pub skipped: Option<&'static str>,
 }
 
 /// Everything a run uses.
@@ -74,6 +80,8 @@ pub struct Reconciler {
     /// The state table, where each channel's cursor is kept.
     pub table: Table,
     pub timing: Timing,
+    /// Qapla's failure budget of every channel, read each run (see [`super::budget`]).
+    pub budget: Option<BudgetWatch>,
 }
 
 impl Reconciler {
@@ -81,11 +89,16 @@ impl Reconciler {
     pub async fn run(&self, now: i64) -> Result<Vec<Found>, String> {
         let channels = self.store.channels().await.map_err(|e| error_chain(&e))?;
         let mut found = Vec::with_capacity(channels.len());
-        for channel in channels {
-            let one = self.channel(&channel, now).await;
+        for channel in &channels {
+            let one = self.channel(channel, now).await;
             one.log();
             crate::telemetry::metrics::count_reconciled(channel.as_str(), one.found);
             found.push(one);
+        }
+        if let Some(watch) = &self.budget
+            && let Err(error) = watch.report(&channels, std::time::SystemTime::now()).await
+        {
+            tracing::warn!(%error, "Qapla' failure budget not read this run");
         }
         Ok(found)
     }
@@ -104,6 +117,7 @@ impl Reconciler {
             handled: 0,
             failed: 0,
             error: None,
+            skipped: None,
         };
         if from >= to {
             return found;
@@ -130,6 +144,10 @@ impl Reconciler {
             Ok(None) => return Err("secret gone".into()),
             Err(e) => return Err(error_chain(&e)),
         };
+        if let Some(why) = self.switched_off(channel, &settings).await? {
+            found.skipped = Some(why);
+            return Ok(());
+        }
         let options = PullOptions {
             complete: false,
             statuses: Vec::new(),
@@ -167,6 +185,31 @@ impl Reconciler {
         Ok(())
     }
 
+    /// Why the channel is not reconciled now, if it is not: its settings say so, or (`auto`)
+    /// Qapla' has not posted a shipment status to the bridge yet — while another connector
+    /// still sends them, what the bridge finds is not missing, and sending it would send it
+    /// twice.
+    async fn switched_off(
+        &self,
+        channel: &ChannelId,
+        settings: &ChannelSettings,
+    ) -> Result<Option<&'static str>, String> {
+        if !settings.send.shipments {
+            return Ok(Some("the channel does not send shipment statuses"));
+        }
+        match settings.reconcile {
+            Reconcile::On => Ok(None),
+            Reconcile::Off => Ok(Some("reconciliation is off for the channel")),
+            Reconcile::Auto => {
+                let live = self.state.is_live(Kind::Shipment, channel.as_str()).await;
+                match live.map_err(|e| error_chain(&e))? {
+                    true => Ok(None),
+                    false => Ok(Some("no live shipment post yet (reconcile: auto)")),
+                }
+            }
+        }
+    }
+
     /// Where the channel's last run stopped (Qapla' time), if it ran.
     async fn cursor(&self, channel: &ChannelId) -> Option<i64> {
         let item = self
@@ -191,6 +234,10 @@ impl Reconciler {
 impl Found {
     fn log(&self) {
         let (from, to) = (&self.window.0, &self.window.1);
+        if let Some(why) = self.skipped {
+            tracing::info!(channel = %self.channel, reason = why, "not reconciled");
+            return;
+        }
         match &self.error {
             None => {
                 tracing::info!(channel = %self.channel, from = %from, to = %to, found = self.found, handled = self.handled, failed = self.failed, "reconciled")

@@ -28,7 +28,7 @@ const UNKNOWN_CHANNEL: &str = "unknown";
 const NO_REASON: &str = "none";
 
 /// The metrics' namespace.
-fn namespace() -> &'static str {
+pub fn namespace() -> &'static str {
     static NAMESPACE: OnceLock<String> = OnceLock::new();
     NAMESPACE.get_or_init(|| {
         std::env::var("METRICS_NAMESPACE").unwrap_or_else(|_| "QaplaConnectifBridge".to_owned())
@@ -154,6 +154,16 @@ pub fn qapla_api_call(call: &str, result: &str) {
 pub fn count_key_refused(channel: &str) {
     emit(line(
         &[("QaplaKeyRefused", "Count", 1.into())],
+        &[&["channel"], &[]],
+        &[("channel", channel)],
+    ));
+}
+
+/// Qapla' posts of `channel` refused in the last 24 hours (the reconciler's reading of
+/// `Posts`): per channel, and without a dimension, where the maximum is the worst channel.
+pub fn rejected_last_day(channel: &str, refused: u64) {
+    emit(line(
+        &[("RejectedPostsLastDay", "Count", refused.into())],
         &[&["channel"], &[]],
         &[("channel", channel)],
     ));

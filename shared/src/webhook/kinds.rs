@@ -76,6 +76,7 @@ fn plan<T>(auth: &Authenticated<T>, kind: Kind, draft: Draft<'_>) -> Planned {
             occurred_at: draft.occurred_at,
             repeat_key: draft.repeat_key,
             enrich,
+            pulled: false,
             event,
         })),
         Err(reason) => Planned::Skip {

@@ -66,7 +66,13 @@ pub fn plan_pulled(
     post: crate::qapla::ShipmentPayload,
 ) -> Vec<Planned> {
     let auth = crate::channel::Authenticated::pulled(channel.clone(), settings, post);
-    <crate::qapla::ShipmentPayload as Webhook>::plan(&auth)
+    let mut planned = <crate::qapla::ShipmentPayload as Webhook>::plan(&auth);
+    for p in &mut planned {
+        if let Planned::Send(envelope) = p {
+            envelope.pulled = true;
+        }
+    }
+    planned
 }
 
 /// Handle one Qapla' post of kind `W` (an API Gateway HTTP API event) that must be answered
@@ -156,8 +162,14 @@ async fn authenticate_and_hand_off<W: Webhook>(
         started,
     };
     let mut envelopes = Vec::new();
+    let off = !auth.settings().send.kind(W::KIND);
     for planned in W::plan(&auth) {
         match planned {
+            // The channel does not send this kind: answered OK, not sent.
+            Planned::Send(envelope) if off => {
+                let event = EventRef::of(&envelope);
+                log.emit(&event, "skipped", crate::channel::KIND_OFF);
+            }
             Planned::Send(envelope) => envelopes.push(*envelope),
             Planned::Skip {
                 key,

@@ -297,3 +297,36 @@ async fn an_empty_required_field_is_never_sent() {
     assert!(with_outcome(&logs, "delivery_failed").is_empty());
     server.verify().await;
 }
+
+/// A shop that sends only returns and orders through the bridge (shipment statuses still go
+/// through another connector): shipment posts are answered OK — Qapla' counts no failure —
+/// and not sent, each logged and counted as skipped, `kind_off`.
+#[tokio::test]
+async fn a_kind_the_channel_does_not_send_is_answered_ok_and_skipped() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/hooks/return"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let patch = json!({ "send": { "shipments": false } });
+    let deps = channel_with(Mode::Endpoint, &server.uri(), patch).await;
+    let logs = Logs::capture();
+    let shipment = post(
+        "/qapla/it/shipments",
+        fixture("shipment-v1.3-delivered.json"),
+    );
+    assert_eq!(send::<ShipmentPayload>(&deps, shipment).await, (200, ok()));
+    let lines = logs.lines();
+    let skipped = lines.iter().find(|l| l["outcome"] == "skipped");
+    assert_eq!(skipped.expect("logged")["reason"], "kind_off");
+    let counted = logs.metrics();
+    assert!(
+        counted
+            .iter()
+            .any(|m| m["outcome"] == "skipped" && m["kind"] == "shipment")
+    );
+    let returns = post("/qapla/it/returns", fixture("return-request.json"));
+    assert_eq!(send::<ReturnsPayload>(&deps, returns).await, (200, ok()));
+}

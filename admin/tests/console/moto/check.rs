@@ -128,9 +128,10 @@ async fn each_broken_thing_fails_exactly_its_step_with_the_fix() {
         "{out}"
     );
     assert!(line(&out, "alarms").contains(ALARMS[1]), "{out}");
-    // The old command still works, now through the stack's outputs.
+    // The list, through the stack's outputs: exit 1 while a letter waits.
     let (code, out, _) = admin(&moto, &cw, &["dead-letters"]);
-    assert_eq!((code, out.lines().next()), (0, Some("1 dead letter(s)")));
+    let head = Some("1 dead letter(s), oldest first:");
+    assert_eq!((code, out.lines().next()), (1, head));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -75,6 +75,23 @@ impl StateStore for DynamoState {
         Ok(())
     }
 
+    async fn saw_live(&self, envelope: &Envelope) -> Result<(), StateError> {
+        let pk = Pk::Live(envelope.kind, envelope.channel.as_str());
+        let since = AttributeValue::N(now_secs().to_string());
+        let put = self.table.put(pk).item("since", since);
+        // Once: the first post's time stays.
+        let put = put.condition_expression("attribute_not_exists(pk)");
+        match put.send().await {
+            Ok(_) => Ok(()),
+            Err(e) if table::condition_failed(&e) => Ok(()),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn is_live(&self, kind: crate::Kind, channel: &str) -> Result<bool, StateError> {
+        Ok(self.item(Pk::Live(kind, channel)).await?.is_some())
+    }
+
     async fn failed_try(&self, envelope: &Envelope) -> Result<u32, StateError> {
         let expires = table::expires_at(now_secs(), TRIES_TTL);
         let out = (self.table.update(Pk::Tries(&envelope.event_id)))

@@ -73,6 +73,10 @@ pub trait StateStore: Send + Sync {
     /// Count a failed try of the envelope's delivery: the failed tries so far (1 for the
     /// first), remembered [`TRIES_TTL`]. Hold-backs and redeliveries are not tries.
     async fn failed_try(&self, envelope: &Envelope) -> Result<u32, StateError>;
+    /// Remember that Qapla' posts events of this envelope's kind and channel to the bridge.
+    async fn saw_live(&self, envelope: &Envelope) -> Result<(), StateError>;
+    /// Whether a live post of `kind` on `channel` was ever seen (see [`StateStore::saw_live`]).
+    async fn is_live(&self, kind: crate::Kind, channel: &str) -> Result<bool, StateError>;
 }
 
 /// How long the failed tries of an event are counted: beyond the worker's delivery budget.
@@ -129,6 +133,7 @@ pub struct MemoryState {
     ttl: Option<Duration>,
     items: Mutex<HashMap<String, (Newest, u64)>>,
     tries: Mutex<HashMap<String, u32>>,
+    live: Mutex<std::collections::HashSet<String>>,
 }
 
 impl MemoryState {
@@ -170,6 +175,24 @@ impl StateStore for MemoryState {
             items.insert(Pk::Status(&key).to_string(), (Newest::default(), expires));
         }
         Ok(())
+    }
+
+    async fn saw_live(&self, envelope: &Envelope) -> Result<(), StateError> {
+        let pk = Pk::Live(envelope.kind, envelope.channel.as_str()).to_string();
+        self.live
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(pk);
+        Ok(())
+    }
+
+    async fn is_live(&self, kind: crate::Kind, channel: &str) -> Result<bool, StateError> {
+        let pk = Pk::Live(kind, channel).to_string();
+        Ok(self
+            .live
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&pk))
     }
 
     async fn failed_try(&self, envelope: &Envelope) -> Result<u32, StateError> {

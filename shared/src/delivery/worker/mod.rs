@@ -52,6 +52,9 @@ pub struct Worker {
     policy: WorkerPolicy,
     /// Events this process delivered but could not record (see [`Worker::record`]).
     unrecorded: std::sync::Mutex<HashSet<String>>,
+    /// Kinds and channels whose live posts this process has recorded (see
+    /// [`StateStore::saw_live`]): one write per process and channel, not per event.
+    live: std::sync::Mutex<HashSet<(crate::Kind, String)>>,
     /// See [`Worker::with_send_budget`].
     send_budget: Duration,
 }
@@ -73,6 +76,7 @@ impl Worker {
             queue,
             policy,
             unrecorded: Default::default(),
+            live: Default::default(),
             send_budget: DEFAULT_SEND_BUDGET,
         }
     }
@@ -152,6 +156,9 @@ impl Worker {
         envelope: &Envelope,
         paused: &mut Paused,
     ) -> Outcome {
+        if !envelope.pulled {
+            self.saw_live(envelope).await;
+        }
         let sent_before = self.unrecorded().contains(&envelope.event_id);
         if sent_before {
             // Sent by this process already; only its record failed.

@@ -91,6 +91,31 @@ impl Worker {
         }
     }
 
+    /// Record, once per process, that Qapla' posts this kind on this channel to the bridge
+    /// (reconciliation `auto` waits for it). A failure costs a try on the next event.
+    pub(super) async fn saw_live(&self, envelope: &Envelope) {
+        let key = (envelope.kind, envelope.channel.as_str().to_owned());
+        if self
+            .live
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&key)
+        {
+            return;
+        }
+        match self.state.saw_live(envelope).await {
+            Ok(()) => {
+                self.live
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(key);
+            }
+            Err(e) => {
+                tracing::warn!(channel = %envelope.channel, error = %error_chain(&e), "could not record the channel's live posts");
+            }
+        }
+    }
+
     pub(super) fn remember_unrecorded(&self, event_id: &str) {
         let mut unrecorded = self.unrecorded();
         if unrecorded.len() >= UNRECORDED_MAX {
