@@ -17,7 +17,7 @@ export PATH := $(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 export MOTO_SERVER := $(VENV)/bin/moto_server
 
-.PHONY: help tools admin demo bench bench-backfill check test fmt lint structure unit stack-checks local-invoke sam-validate security-scan sam-build fuzz flood clean
+.PHONY: help tools admin demo bench bench-backfill check test fmt lint structure unit stack-checks local-invoke sam-validate security-scan sam-build fuzz flood chaos clean
 
 help:
 	@echo "make demo   run the three functions locally on every sample event (no AWS, no internet)"
@@ -25,6 +25,7 @@ help:
 	@echo "make check  the inner loop (~1 min warm): fmt, clippy, structure, every test that needs no moto and no SAM"
 	@echo "make test   the full gate: make check's, plus the moto tests, demo smoke, local invoke, sam validate --lint, checkov, sam build"
 	@echo "make fuzz   cargo fuzz on every parser, FUZZ_SECONDS each (default 60); executions and crashes per target"
+	@echo "make chaos  the real worker and webhook binaries under crashes, throttled state writes and a failing Connectif"
 	@echo "make flood  the webhook handler under a 60 s mixed flood, in-memory queue then moto_server (loopback)"
 	@echo "make bench  performance goals, PASS/FAIL: cold start, warm CPU, memory, sizes, worker throughput (minutes)"
 
@@ -163,6 +164,16 @@ bench-backfill: tools
 FUZZ_SECONDS ?= 60
 fuzz:
 	FUZZ_SECONDS=$(FUZZ_SECONDS) $(PYTHON) scripts/fuzz.py
+
+# The delivery path under a year's faults (`bench/src/bin/chaos.rs`): the real release
+# binaries of the shipment webhook and the delivery worker, the worker killed mid-batch,
+# throttled state writes, Connectif 5xx/429/slow/422; PASS/FAIL per guarantee (nothing
+# lost, nothing backwards, no repeat, dead letters exactly the refusals, documented
+# duplicates only). A few minutes; not part of `make test`. CHAOS_SHIPMENTS (default 120).
+chaos: tools
+	cargo build --release -p shipment-webhook -p delivery-worker
+	cargo build --release -p bridge-bench --bin chaos
+	target/release/chaos
 
 # The webhook handler under a mixed flood (well-formed posts, wrong keys, made-up channels)
 # for FLOOD_SECONDS per phase, against the in-memory queue and then moto_server on loopback:

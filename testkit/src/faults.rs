@@ -30,6 +30,10 @@ struct Plan {
     seen: usize,
     /// From this call of `ops` on (0 = the first), fail with the fault.
     fail_from: Option<(usize, Fault)>,
+    /// Fail each call of `ops` with this probability.
+    random: Option<(f64, Fault)>,
+    /// Calls failed so far.
+    failed: usize,
 }
 
 impl Plan {
@@ -40,10 +44,13 @@ impl Plan {
         }
         let n = self.seen;
         self.seen += 1;
-        match self.fail_from {
-            Some((from, fault)) if n >= from => Some(fault),
+        let fault = match (self.fail_from, self.random) {
+            (Some((from, fault)), _) if n >= from => Some(fault),
+            (_, Some((rate, fault))) if fastrand::f64() < rate => Some(fault),
             _ => None,
-        }
+        };
+        self.failed += usize::from(fault.is_some());
+        fault
     }
 }
 
@@ -87,9 +94,28 @@ impl FaultyAws {
         let mut plan = self.plan.lock().unwrap_or_else(|e| e.into_inner());
         *plan = Plan {
             ops: ops.iter().map(|o| o.to_string()).collect(),
-            seen: 0,
             fail_from: Some((from, fault)),
+            ..Plan::default()
         };
+    }
+
+    /// Count the calls of `ops` from zero, and fail each with probability `rate`.
+    pub fn fail_randomly(&self, ops: &[&str], rate: f64, fault: Fault) {
+        let mut plan = self.plan.lock().unwrap_or_else(|e| e.into_inner());
+        *plan = Plan {
+            ops: ops.iter().map(|o| o.to_string()).collect(),
+            random: Some((rate, fault)),
+            ..Plan::default()
+        };
+    }
+
+    /// Calls failed since [`fail_from`], [`fail_randomly`] or [`count`].
+    ///
+    /// [`fail_from`]: FaultyAws::fail_from
+    /// [`fail_randomly`]: FaultyAws::fail_randomly
+    /// [`count`]: FaultyAws::count
+    pub fn failed(&self) -> usize {
+        self.plan.lock().unwrap_or_else(|e| e.into_inner()).failed
     }
 
     /// Count the calls of `ops` from zero, failing none.

@@ -88,21 +88,30 @@ impl RuntimeApi {
 
     /// Hand `event` to the function and wait (at most `limit`) for its answer.
     pub async fn invoke(&self, event: &serde_json::Value, limit: Duration) -> Answer {
+        (self.try_invoke(event, limit).await).expect("the function answered in time")
+    }
+
+    /// [`RuntimeApi::invoke`], `None` when no answer came within `limit` (the function was
+    /// stopped, or is too slow).
+    pub async fn try_invoke(&self, event: &serde_json::Value, limit: Duration) -> Option<Answer> {
         let n = self.ids.fetch_add(1, Ordering::Relaxed);
         let request_id = format!("8f5e3c2a-0000-4000-8000-{n:012}");
         let (tx, rx) = oneshot::channel();
-        self.shared
-            .waiting
-            .lock()
+        (self.shared.waiting.lock())
             .expect("waiting")
             .insert(request_id.clone(), tx);
         self.queue
-            .send((request_id, event.to_string().into_bytes()))
+            .send((request_id.clone(), event.to_string().into_bytes()))
             .expect("queue");
-        tokio::time::timeout(limit, rx)
-            .await
-            .expect("the function answered in time")
-            .expect("answer")
+        let answer = tokio::time::timeout(limit, rx).await.ok()?.ok();
+        if answer.is_none() {
+            self.shared
+                .waiting
+                .lock()
+                .expect("waiting")
+                .remove(&request_id);
+        }
+        answer
     }
 }
 

@@ -179,6 +179,24 @@ async fn no_message_is_started_that_the_time_left_cannot_cover() {
     assert_eq!(deferred, 2);
 }
 
+/// A deadline shorter than one send (a function configured with too short a timeout, an
+/// emulator's deadline): the first message is still tried, so the queue moves.
+#[tokio::test]
+async fn the_first_message_is_tried_whatever_the_time_left() {
+    let server = MockServer::start().await;
+    mount(&server, "T1", 200, 1).await;
+    mount(&server, "T2", 200, 0).await;
+    let queue = Arc::new(MemoryQueue::new(Duration::ZERO));
+    let worker = worker(&server.uri(), queue);
+    let event = json!({ "Records": [
+        record("m1", envelope("T1", "3"), "it:shipment:T1", now_ms()),
+        record("m2", envelope("T2", "3"), "it:shipment:T2", now_ms()),
+    ]});
+    let event = serde_json::from_value(event).expect("an SQS event");
+    let response = handle_batch_until(&worker, event, Some(std::time::Instant::now())).await;
+    assert_eq!(failures(&response), ["m2"]);
+}
+
 /// A 429 pauses every send of its channel for the rest of the batch, not only its group.
 #[tokio::test]
 async fn a_429_pauses_the_channels_other_sends_in_the_batch() {

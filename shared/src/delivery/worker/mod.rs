@@ -93,10 +93,10 @@ impl Worker {
         self.process_until(batch, None).await
     }
 
-    /// [`Worker::process`] within an invocation that ends at `deadline`: a message is
-    /// started only while the time left covers its send budget; the rest are reported
-    /// failed and visible again at once (not after the queue's visibility timeout, and not
-    /// sent a second time by an invocation Lambda stopped halfway).
+    /// [`Worker::process`] within an invocation that ends at `deadline`: after the first, a
+    /// message is started only while the time left covers its send budget; the rest are
+    /// reported failed and visible again at once (not after the queue's visibility timeout,
+    /// and not sent a second time by an invocation Lambda stopped halfway).
     pub async fn process_until(
         &self,
         batch: &[QueueMessage],
@@ -105,9 +105,12 @@ impl Worker {
         let mut failed_groups: HashSet<&str> = HashSet::new();
         let mut paused = Paused::default();
         let mut failed = Vec::new();
-        for msg in batch {
+        for (n, msg) in batch.iter().enumerate() {
             let time_left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-            let outcome = if time_left.is_some_and(|left| left < self.send_budget) {
+            // The first message is always started: a function whose timeout is shorter than
+            // the budget (or an emulator's deadline) still makes progress.
+            let out_of_time = n > 0 && time_left.is_some_and(|left| left < self.send_budget);
+            let outcome = if out_of_time {
                 let _ = self.queue.retry_later(msg, Duration::ZERO).await;
                 let reason = "not started: the invocation's time left cannot cover a send";
                 self.log(msg, None, Outcome::Deferred, reason);
