@@ -17,7 +17,7 @@ export PATH := $(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 export MOTO_SERVER := $(VENV)/bin/moto_server
 
-.PHONY: help tools admin demo bench bench-backfill check test fmt lint structure unit stack-checks local-invoke sam-validate security-scan sam-build fuzz flood chaos clean
+.PHONY: help tools admin demo bench bench-backfill check test fmt lint structure unit code-checks stack-checks local-invoke sam-validate security-scan sam-build fuzz flood chaos clean
 
 help:
 	@echo "make demo   run the three functions locally on every sample event (no AWS, no internet)"
@@ -89,8 +89,15 @@ check: fmt lint structure
 	cargo test -- --skip moto:: 2>&1 | tee target/check-output.txt
 	@awk '/^test result:/ { p += $$4; f += $$6; s += $$12 } END { printf "make check: %d passed, %d failed (%d moto tests left to make test)\n", p, f, s }' target/check-output.txt
 
-stack-checks: tools $(CHECKOV_STAMP)
-	nice -n 10 $(MAKE) -j1 sam-validate security-scan demo local-invoke sam-build
+# The two lanes of `make test` after the tests are built. The stack's lane waits a few
+# seconds so that the tests take cargo's build lock first (each `cargo test` holds it only
+# while it checks that its binaries are fresh; a build beside them would hold it minutes).
+code-checks: tools $(CHECKOV_STAMP)
+	$(MAKE) -j1 unit sam-validate security-scan
+
+stack-checks: tools
+	sleep 5
+	nice -n 10 $(MAKE) -j1 demo local-invoke sam-build
 
 sam-validate: tools
 	sam validate --lint --region $(REGION)
@@ -118,14 +125,13 @@ sam-build: tools
 # network and the disk). Then the tests are built, and run (they mostly wait on moto_server
 # and on timers) beside the stack's checks, which compile the functions as `cargo lambda`
 # builds them (features without the tests', so most crates compile again) and for arm64, at
-# a lower CPU priority so the tests keep theirs. The stack's lane starts with the two checks
-# that need no cargo, so the tests take cargo's build lock first. (Building the tests beside
-# the arm64 build was measured slower on 2 cores: both compile.)
+# a lower CPU priority so the tests keep theirs. (Building the tests beside the arm64 build
+# was measured slower on 2 cores: both compile.)
 test:
 	$(MAKE) fmt structure
 	$(MAKE) -j3 --output-sync=line lint tools $(CHECKOV_STAMP)
 	cargo test --no-run
-	$(MAKE) -j2 --output-sync=target unit stack-checks
+	$(MAKE) -j2 --output-sync=target code-checks stack-checks
 	@echo "make test: all checks passed"
 	@awk '/^test result:/ { p += $$4; f += $$6 } END { printf "tests: %d passed, %d failed\n", p, f }' target/test-output.txt
 
