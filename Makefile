@@ -22,7 +22,7 @@ export MOTO_SERVER := $(VENV)/bin/moto_server
 help:
 	@echo "make demo   run the three functions locally on every sample event (no AWS, no internet)"
 	@echo "make admin  install the operator's console, bridge-admin, into .venv/bin"
-	@echo "make check  the inner loop (~1 min warm): fmt, clippy, structure, every test that needs no moto and no SAM"
+	@echo "make check  the inner loop (~30 s warm): fmt, clippy, structure, every test that needs no moto and no SAM"
 	@echo "make test   the full gate: make check's, plus the moto tests, demo smoke, local invoke, sam validate --lint, checkov, sam build"
 	@echo "make fuzz   cargo fuzz on every parser, FUZZ_SECONDS each (default 60); executions and crashes per target"
 	@echo "make chaos  the real worker and webhook binaries under crashes, throttled state writes and a failing Connectif"

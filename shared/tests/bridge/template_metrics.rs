@@ -138,6 +138,41 @@ fn every_alarm_points_at_a_readme_section_that_exists() {
     }
 }
 
+/// What the person on call needs from the stack itself: the state table (its ledger) and
+/// the dead letters outlive a deleted or replaced stack; the dashboard's name is unique per
+/// region (dashboards are account-wide); the access log is an output; API Gateway's 4xx
+/// (refusals and throttled posts, each a failure for Qapla') are alarmed on.
+#[test]
+fn the_stack_keeps_its_ledger_and_dead_letters_and_names_what_an_operator_needs() {
+    let template = template();
+    for kept in ["StateTable", "DeadLetterQueue"] {
+        let resource = &template["Resources"][kept];
+        assert_eq!(
+            resource["DeletionPolicy"].as_str(),
+            Some("Retain"),
+            "{kept}"
+        );
+        assert_eq!(
+            resource["UpdateReplacePolicy"].as_str(),
+            Some("Retain"),
+            "{kept}"
+        );
+    }
+    let name =
+        serde_yaml::to_string(&template["Resources"]["Dashboard"]["Properties"]["DashboardName"])
+            .expect("yaml");
+    assert!(
+        name.contains("AWS::Region") && name.contains("AWS::StackName"),
+        "{name}"
+    );
+    assert!(template["Outputs"]["AccessLogGroupName"].is_mapping());
+    let alarm = &template["Resources"]["ApiClientErrorsAlarm"]["Properties"];
+    assert_eq!(
+        (alarm["Namespace"].as_str(), alarm["MetricName"].as_str()),
+        (Some("AWS/ApiGateway"), Some("4xx"))
+    );
+}
+
 /// Posts of each kind accepted and rejected, and events through every worker outcome.
 async fn drive_the_webhooks_and_the_worker() {
     let (server, fake) = FakeConnectif::start().await;
