@@ -11,8 +11,8 @@ mod switches;
 pub use auth::{AuthError, Authenticated, CacheLimits, Channels, NEGATIVE_TTL, Presented};
 pub use id::{ChannelId, InvalidChannelId};
 pub use settings::{
-    Aliases, ChannelSettings, ConnectifSettings, Endpoints, ReturnShipments, SettingsError,
-    TrackingUrlSource,
+    Aliases, ChannelSettings, ConnectifSettings, Endpoints, PreviousKey, ReturnShipments,
+    SettingsError, TrackingUrlSource,
 };
 pub use store::{ChannelStore, MemoryStore, SecretsManagerStore, StoreError};
 pub use switches::{KIND_OFF, Reconcile, Sends};

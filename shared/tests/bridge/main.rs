@@ -13,6 +13,7 @@ mod parsing;
 mod properties;
 mod pulled;
 mod qapla_api;
+mod reference_docs;
 mod sample_events;
 mod senders;
 mod signed_send;
