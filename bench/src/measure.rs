@@ -21,7 +21,8 @@ pub struct Measured {
     pub size: u64,
 }
 
-fn spawn(exe: &Path, env: &[(String, String)], api: &RuntimeApi) -> Child {
+/// `exe` started as Lambda starts a function: only `env`, and the Runtime API's address.
+pub fn spawn(exe: &Path, env: &[(String, String)], api: &RuntimeApi) -> Child {
     Command::new(exe)
         .env_clear()
         .envs(env.iter().cloned())
@@ -34,7 +35,9 @@ fn spawn(exe: &Path, env: &[(String, String)], api: &RuntimeApi) -> Child {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .unwrap_or_else(|e| panic!("{exe:?}: {e} (run `make bench`, which builds it)"))
+        .unwrap_or_else(|e| {
+            panic!("{exe:?}: {e} (run `make bench` or `make chaos`, which build it)")
+        })
 }
 
 /// `cold` cold starts of `exe` with `env`, each invoked once with `event`, then `warm`

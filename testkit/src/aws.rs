@@ -95,3 +95,23 @@ pub async fn put_secret(secrets: &aws_sdk_secretsmanager::Client, name: &str, va
         .await
         .expect("secret");
 }
+
+/// Messages in the queue at `queue_url`, visible or in flight (SQS's approximate counts).
+pub async fn queued(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> usize {
+    use aws_sdk_sqs::types::QueueAttributeName as A;
+    let out = (sqs.get_queue_attributes())
+        .queue_url(queue_url)
+        .attribute_names(A::ApproximateNumberOfMessages)
+        .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
+        .send()
+        .await
+        .expect("queue attributes");
+    let attrs = out.attributes.unwrap_or_default();
+    let n = |k: A| {
+        attrs
+            .get(&k)
+            .and_then(|v| v.parse::<usize>().ok())
+            .unwrap_or(0)
+    };
+    n(A::ApproximateNumberOfMessages) + n(A::ApproximateNumberOfMessagesNotVisible)
+}

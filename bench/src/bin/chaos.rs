@@ -15,10 +15,9 @@
 //! a documented kind (Connectif got an event, then the worker died or timed out before it
 //! was recorded), so there are at most as many as crashes, timeouts and failed records.
 
+use bridge_bench::measure::spawn;
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use testkit::faults::{Fault, FaultyAws};
@@ -115,20 +114,6 @@ fn shipment_event(template: &Value, tracking: &str, post: &(&str, String, String
     event
 }
 
-fn spawn(exe: &PathBuf, env: &[(&str, String)], api: &RuntimeApi) -> Child {
-    Command::new(exe)
-        .env_clear()
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .env("AWS_LAMBDA_RUNTIME_API", api.address())
-        .env("AWS_LAMBDA_FUNCTION_NAME", "chaos")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{exe:?}: {e} (run `make chaos`, which builds it)"))
-}
-
 /// An SQS event of `messages`, as Lambda's event source writes it.
 fn sqs_event(messages: &[aws_sdk_sqs::types::Message]) -> Value {
     use aws_sdk_sqs::types::MessageSystemAttributeName as A;
@@ -185,25 +170,6 @@ fn posted_before(
         }
     }
     before
-}
-
-/// Messages in the queue, visible or not.
-async fn queued(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> usize {
-    use aws_sdk_sqs::types::QueueAttributeName as A;
-    let out = (sqs.get_queue_attributes())
-        .queue_url(queue_url)
-        .attribute_names(A::ApproximateNumberOfMessages)
-        .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
-        .send()
-        .await;
-    let attrs = out.ok().and_then(|o| o.attributes).unwrap_or_default();
-    let n = |k: A| {
-        attrs
-            .get(&k)
-            .and_then(|v| v.parse::<usize>().ok())
-            .unwrap_or(1)
-    };
-    n(A::ApproximateNumberOfMessages) + n(A::ApproximateNumberOfMessagesNotVisible)
 }
 
 struct Totals {
@@ -275,6 +241,10 @@ async fn main() -> std::process::ExitCode {
         ("DELIVERY_BASE_DELAY_SECONDS", "1".to_owned()),
         ("DELIVERY_MAX_DELAY_SECONDS", "2".to_owned()),
     ]);
+    let owned = |env: Vec<(&str, String)>| -> Vec<(String, String)> {
+        env.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+    };
+    let (webhook_env, worker_env) = (owned(common(&moto.endpoint)), owned(worker_env));
 
     // Qapla' posts, through the real webhook binary.
     let template: Value = serde_json::from_str(
@@ -283,7 +253,7 @@ async fn main() -> std::process::ExitCode {
     )
     .expect("json");
     let webhook_api = RuntimeApi::start().await;
-    let mut webhook = spawn(&webhook_exe, &common(&moto.endpoint), &webhook_api);
+    let mut webhook = spawn(&webhook_exe, &webhook_env, &webhook_api);
     let (mut posted, mut accepted) = (0, 0);
     let mut plan: HashMap<String, Vec<(&str, String, String)>> = HashMap::new();
     for i in 0..shipments {
@@ -328,7 +298,7 @@ async fn main() -> std::process::ExitCode {
             .expect("receive");
         let messages = out.messages.unwrap_or_default();
         if messages.is_empty() {
-            if queued(&aws.sqs, &queues.queue_url).await == 0 {
+            if testkit::aws::queued(&aws.sqs, &queues.queue_url).await == 0 {
                 break;
             }
             continue;

@@ -236,25 +236,7 @@ impl Durable {
 
     /// Messages still in the queue, visible or not.
     pub async fn queued(&self) -> usize {
-        use aws_sdk_sqs::types::QueueAttributeName as A;
-        let attrs = self
-            .sqs
-            .get_queue_attributes()
-            .queue_url(&self.queue_url)
-            .attribute_names(A::ApproximateNumberOfMessages)
-            .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
-            .send()
-            .await
-            .expect("attributes")
-            .attributes
-            .unwrap_or_default();
-        let n = |k: &A| {
-            attrs
-                .get(k)
-                .and_then(|v| v.parse::<usize>().ok())
-                .unwrap_or(0)
-        };
-        n(&A::ApproximateNumberOfMessages) + n(&A::ApproximateNumberOfMessagesNotVisible)
+        testkit::aws::queued(&self.sqs, &self.queue_url).await
     }
 
     /// Poll until the queue is empty; panics after `limit`.

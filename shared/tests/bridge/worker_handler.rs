@@ -276,3 +276,18 @@ async fn the_backoff_counts_real_tries_not_receives() {
     assert!(reasons[1].contains("try 2 failed"), "{reasons:?}");
     assert!(waits[0] <= 1_500 && waits[1] <= 3_000, "{reasons:?}");
 }
+
+/// A message that is not an envelope is dead-lettered at once, and counted where
+/// `DeadLettersAlarm` looks (`Events`, `outcome` `dead_lettered`), though it names no channel.
+#[tokio::test]
+async fn an_unreadable_message_is_dead_lettered_and_counted_for_the_alarm() {
+    let server = MockServer::start().await;
+    let logs = Logs::capture();
+    let event = json!({ "Records": [record("m1", "not an envelope".into(), "g", now_ms())] });
+    let (response, queue) = run(&server, event).await;
+    assert!(failures(&response).is_empty(), "done with, not retried");
+    assert_eq!(queue.dead_letters().len(), 1);
+    let counted = logs.metrics();
+    let dead = |m: &&Value| m.get("Events").is_some() && m["outcome"] == "dead_lettered";
+    assert_eq!(counted.iter().filter(dead).count(), 1, "{counted:?}");
+}
