@@ -1,37 +1,42 @@
 //! `bridge-admin`: the operator's console of a deployed bridge.
 //!
-//! It finds the stack by name (`--stack`, default the samconfig stack name) and reads queue
-//! URLs, table, secret prefix and API from the stack's outputs; the environment variables of
-//! old (`HAND_OFF_QUEUE_URL`, `DEAD_LETTER_QUEUE_URL`, `STATE_TABLE`, `SECRET_PREFIX`, ...)
-//! still override them. AWS credentials and region come from the usual AWS environment;
-//! `--endpoint-url` (or the SDK's `AWS_ENDPOINT_URL[_<SERVICE>]`) points AWS calls elsewhere
-//! (tests use moto, and a fake CloudWatch: moto does not speak CloudWatch's CBOR protocol). Exit codes: 0 all well, 1 a problem found (or the command failed), 2 usage.
+//! Which stack, in which region, is one rule for every command (see `locate`): `--stack` /
+//! `--region`, else `samconfig.toml` (where `sam deploy` put it), else `BRIDGE_STACK` and the
+//! AWS environment. Queue URLs, table, secret prefix and API come from the stack's outputs;
+//! the environment variables of old (`HAND_OFF_QUEUE_URL`, `DEAD_LETTER_QUEUE_URL`,
+//! `STATE_TABLE`, `SECRET_PREFIX`, ...) still override them. `--endpoint-url` (or the SDK's
+//! `AWS_ENDPOINT_URL[_<SERVICE>]`) points AWS calls elsewhere (tests use moto, and a fake
+//! CloudWatch: moto does not speak CloudWatch's CBOR protocol). Exit codes: 0 all well, 1 a
+//! problem found (or the command failed), 2 usage.
 //!
 //! Floors, each room standing only on the floors below it (`make structure` checks them);
 //! this file, the commands' dispatch, is the top:
 //!
-//! - floor 0: `args`, `report`, `stack`, `clients`, `logs`
+//! - floor 0: `args`, `report`, `stack`, `clients`, `logs`, `locate`, `connectif`
 //! - floor 1: `health`, `probe`, `backfill`, `letters`
 //! - floor 2: `send`, `trace`
 //! - floor 3: `check`
+//! - floor 4: `setup`
 
 mod args;
 mod backfill;
 mod check;
 mod clients;
+mod connectif;
 mod health;
 mod letters;
+mod locate;
 mod logs;
 mod probe;
 mod report;
 mod send;
+mod setup;
 mod stack;
 mod trace;
 
 use args::{Printout, channel_id};
 use bridge_core::customer::Email;
 use bridge_core::delivery::replay;
-use bridge_core::qapla::api::QaplaApi;
 use bridge_core::telemetry::error_chain;
 use clap::{Parser, Subcommand};
 use stack::Stack;
@@ -45,14 +50,13 @@ use std::time::Duration;
     about = "The operator's console of a deployed Qapla' → Connectif bridge"
 )]
 struct Cli {
-    /// The CloudFormation stack of the bridge.
-    #[arg(
-        long,
-        global = true,
-        default_value = "qapla-connectif-bridge",
-        env = "BRIDGE_STACK"
-    )]
-    stack: String,
+    /// The CloudFormation stack of the bridge [default: BRIDGE_STACK, else samconfig.toml's
+    /// stack_name, else qapla-connectif-bridge].
+    #[arg(long, global = true)]
+    stack: Option<String>,
+    /// The stack's region [default: samconfig.toml's region, else AWS_REGION or the profile's].
+    #[arg(long, global = true)]
+    region: Option<String>,
     /// Send every AWS call to this endpoint (e.g. a local moto_server). Without it the SDK's
     /// own `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>` variables apply.
     #[arg(long, global = true)]
@@ -66,6 +70,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Set a channel up from a deployed stack: prove its Qapla' key, create the Connectif
+    /// integration and reception events it uses, write its secret, print the URLs for
+    /// Qapla's panel, and prove it with a test event of each kind.
+    Setup(Box<setup::Args>),
     /// Prove a channel works: its secret, its Qapla' key, the stack's health and, with
     /// `--send`, a test event of each kind delivered to Connectif.
     Check {
@@ -136,6 +144,8 @@ impl Letters {
 }
 
 async fn run(cli: Cli) -> Result<Printout, String> {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let place = locate::locate(cli.stack, cli.region, |k| std::env::var(k).ok(), &cwd)?;
     // The bridge's HTTP client (compiled-in roots, rustls with ring) for every AWS call too.
     let http = bridge_core::http::sdk::client(bridge_core::http::sdk::CONNECT_TIMEOUT)
         .map_err(|e| error_chain(&e))?;
@@ -143,23 +153,37 @@ async fn run(cli: Cli) -> Result<Printout, String> {
     if let Some(url) = &cli.endpoint_url {
         loader = loader.endpoint_url(url);
     }
+    if let Some(region) = &place.region {
+        loader = loader.region(aws_config::Region::new(region.clone()));
+    }
     let aws = loader.load().await;
+    let found = place.describe(aws.region().map(|r| r.as_ref()));
     let cfn = aws_sdk_cloudformation::Client::new(&aws);
-    let stack = Stack::find(&cfn, &cli.stack, |k| std::env::var(k).ok()).await?;
+    let stack = Stack::find(&cfn, &place.stack, |k| std::env::var(k).ok())
+        .await
+        .map_err(|e| format!("{e}\n(looked for {found})"))?;
     let sqs = aws_sdk_sqs::Client::new(&aws);
     match cli.command {
+        Command::Setup(args) => {
+            let clients = clients::Clients::new(&aws)?;
+            let report = setup::setup(&clients, &stack, found, *args, cli.json).await?;
+            Ok(printed(&report, None, cli.json))
+        }
         Command::Check {
             channel,
             send,
             test_email,
             wait,
         } => {
+            let channel = channel_id(&channel)?;
             let send = test_email.filter(|_| send).map(|email| check::SendOptions {
                 email,
                 wait: Duration::from_secs(wait),
                 spinner: !cli.json,
             });
-            run_check(&aws, &stack, &channel, send, cli.json).await
+            let clients = clients::Clients::new(&aws)?;
+            let report = check::check(&clients, &stack, &channel, send).await;
+            Ok(printed(&report, Some(channel.as_str()), cli.json))
         }
         Command::Trace {
             channel,
@@ -173,39 +197,6 @@ async fn run(cli: Cli) -> Result<Printout, String> {
             letters::discard(&sqs, &stack, &letters.filter(), yes, cli.json).await
         }
     }
-}
-
-async fn run_check(
-    aws: &aws_config::SdkConfig,
-    stack: &Stack,
-    channel: &str,
-    send: Option<check::SendOptions>,
-    json: bool,
-) -> Result<Printout, String> {
-    let channel = channel_id(channel)?;
-    let http = bridge_core::http::tls::client_builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .map_err(|e| error_chain(&e))?;
-    let clients = clients::Clients {
-        http: http.clone(),
-        dynamo: aws_sdk_dynamodb::Client::new(aws),
-        secrets: aws_sdk_secretsmanager::Client::new(aws),
-        sqs: aws_sdk_sqs::Client::new(aws),
-        apis: aws_sdk_apigatewayv2::Client::new(aws),
-        alarms: aws_sdk_cloudwatch::Client::new(aws),
-        qapla: QaplaApi::new(http),
-    };
-    let report = check::check(&clients, stack, &channel, send).await;
-    let text = if json {
-        report.json(channel.as_str()).to_string()
-    } else {
-        report.human()
-    };
-    Ok(Printout {
-        text,
-        problem: !report.ok(),
-    })
 }
 
 async fn run_trace(
@@ -236,6 +227,18 @@ async fn run_trace(
         text,
         problem: found.problem(),
     })
+}
+
+/// A report as a command prints it: for people, or as JSON (naming `channel`).
+fn printed(report: &report::Report, channel: Option<&str>, json: bool) -> Printout {
+    let text = match json {
+        true => report.json(channel.unwrap_or_default()).to_string(),
+        false => report.human(),
+    };
+    Printout {
+        text,
+        problem: !report.ok(),
+    }
 }
 
 fn email(text: &str) -> Result<Email, String> {

@@ -18,6 +18,8 @@ pub struct Stack {
     pub alarm_names: Vec<String>,
     /// The four functions' log groups.
     pub log_groups: Vec<String>,
+    /// The stack's `AlarmEmail` parameter (`None` when the stack could not be read).
+    pub alarm_email: Option<String>,
 }
 
 /// (stack output, environment override) for each value.
@@ -69,6 +71,7 @@ impl Stack {
             api_id: take("WebhookApiId"),
             alarm_names: list(take("AlarmNames")),
             log_groups: list(take("LogGroupNames")),
+            alarm_email: (outputs.ok()).and_then(|mut o| o.remove(ALARM_EMAIL)),
         })
     }
 
@@ -101,13 +104,22 @@ fn list(value: Option<String>) -> Vec<String> {
         .collect()
 }
 
+/// Where [`outputs`] keeps the `AlarmEmail` parameter.
+const ALARM_EMAIL: &str = "parameter AlarmEmail";
+
+/// The stack's outputs, and its `AlarmEmail` parameter under [`ALARM_EMAIL`].
 async fn outputs(cfn: &Client, name: &str) -> Result<HashMap<String, String>, String> {
     let answer = cfn.describe_stacks().stack_name(name).send().await;
     let answer = answer.map_err(|e| bridge_core::telemetry::error_chain(&e))?;
     let stack = answer.stacks().first().ok_or("no such stack")?;
-    Ok(stack
+    let mut found: HashMap<String, String> = stack
         .outputs()
         .iter()
         .filter_map(|o| Some((o.output_key()?.to_owned(), o.output_value()?.to_owned())))
-        .collect())
+        .collect();
+    let email = (stack.parameters().iter())
+        .find(|p| p.parameter_key() == Some("AlarmEmail"))
+        .and_then(|p| p.parameter_value());
+    found.insert(ALARM_EMAIL.to_owned(), email.unwrap_or_default().to_owned());
+    Ok(found)
 }

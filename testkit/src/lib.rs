@@ -1,6 +1,7 @@
 //! Test support shared by the workspace's test suites (loopback only).
 
 pub mod aws;
+pub mod connectif;
 pub mod faults;
 pub mod invariants;
 mod moto_auth;

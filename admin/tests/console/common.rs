@@ -206,7 +206,10 @@ pub fn admin_command(moto: &str, cloudwatch: &str, args: &[&str]) -> Command {
         .env("AWS_EC2_METADATA_DISABLED", "true")
         // The fake Qapla' has no rate limit: the tests do not wait out the real one.
         .env("QAPLA_API_BUDGET", "10000,10000")
-        .env_remove("AWS_PROFILE");
+        .env_remove("AWS_PROFILE")
+        .env_remove("BRIDGE_STACK")
+        // Away from the clone's samconfig.toml: the stack's region is AWS_REGION's here.
+        .current_dir(std::env::temp_dir());
     command
 }
 

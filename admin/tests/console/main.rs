@@ -3,6 +3,7 @@
 //! `trace`) the bridge itself running in [`twin`].
 
 mod common;
+mod strict_connectif;
 mod twin;
 
 /// Every console test runs against the stack on `moto_server`: `make test` runs them,
@@ -13,5 +14,6 @@ mod moto {
     mod check;
     mod letters;
     pub mod send;
+    mod setup;
     mod trace;
 }

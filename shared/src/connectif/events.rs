@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 /// `order-status-change` / `return-status-change`: the nine fields of the Connectif–Qapla'
 /// guide, no more. The customer is empty (and the label in the channel's language) until
 /// enrichment when the post did not carry one.
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ShipmentStatus {
     pub courier_status: String,
@@ -26,7 +26,7 @@ pub struct ShipmentStatus {
 }
 
 /// `return-request`: one per return a customer asks for.
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReturnRequest {
     pub courier: String,
@@ -45,7 +45,7 @@ pub struct ReturnRequest {
 }
 
 /// `order-shipped`: one per order Qapla' reports shipped.
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OrderShipped {
     pub amount: String,

@@ -4,6 +4,7 @@
 mod build;
 mod client;
 mod events;
+pub mod schema;
 mod skip;
 
 pub use build::{order_event, return_event, shipment_event, tracking_url};

@@ -1,0 +1,257 @@
+//! Step 3: the Connectif integration and each reception event the channel will use, with
+//! exactly the fields the bridge sends (`bridge_core::connectif::schema`). What exists is
+//! compared field by field: what is missing is added, what differs is reported, nothing is
+//! deleted or retyped. Every creation is read back; an answer that is not what was asked
+//! for stops `setup` with the manual steps for what is left.
+
+use super::compare::{compare, manual_events, manual_integration};
+use crate::connectif::{ConnectifAdmin, EventType, Unexpected};
+use crate::report::{Report, Step};
+use bridge_core::connectif::Reception;
+use bridge_core::connectif::schema::{self, FieldDef};
+
+/// A reception event the channel uses, under its alias.
+pub struct Wanted {
+    pub reception: Reception,
+    pub alias: String,
+}
+
+/// `setup`'s view of Connectif for this run.
+pub struct Plan<'a> {
+    pub admin: &'a ConnectifAdmin,
+    pub integration: &'a str,
+    /// `api` or `webhook`.
+    pub receive_type: &'static str,
+    pub dry_run: bool,
+}
+
+/// The integration's id (`None` in a dry run that would create it); `Err` stops `setup`.
+pub async fn integration(plan: &Plan<'_>, report: &mut Report) -> Result<Option<String>, ()> {
+    const NAME: &str = "connectif integration";
+    let found = match plan.admin.integrations().await {
+        Ok(list) => list.into_iter().find(|i| i.name == plan.integration),
+        Err(e) => {
+            return stop(report, NAME, &e, &manual_integration(plan.integration));
+        }
+    };
+    if let Some(found) = found {
+        report.steps.push(Step::pass(
+            NAME,
+            format!("\"{}\" exists (id {})", found.name, found.id),
+        ));
+        return Ok(Some(found.id));
+    }
+    if plan.dry_run {
+        report.steps.push(Step::skipped(
+            NAME,
+            format!("would create \"{}\"", plan.integration),
+        ));
+        return Ok(None);
+    }
+    match plan.admin.create_integration(plan.integration).await {
+        Ok(created) if created.name == plan.integration && !created.id.is_empty() => {
+            report.steps.push(Step::pass(
+                NAME,
+                format!("created \"{}\" (id {})", created.name, created.id),
+            ));
+            Ok(Some(created.id))
+        }
+        Ok(other) => {
+            let e = Unexpected {
+                call: "POST /custom-integrations/".into(),
+                answer: format!("an integration named \"{}\"", other.name),
+            };
+            stop(report, NAME, &e, &manual_integration(plan.integration))
+        }
+        Err(e) => stop(report, NAME, &e, &manual_integration(plan.integration)),
+    }
+}
+
+/// Each wanted event created, completed or compared; returns the Endpoint URLs the answers
+/// carried. `Err` stops `setup` (the report holds the manual steps).
+pub async fn events(
+    plan: &Plan<'_>,
+    integration: Option<&str>,
+    wanted: &[Wanted],
+    report: &mut Report,
+) -> Result<Vec<(Reception, Option<String>)>, ()> {
+    let existing = match integration {
+        Some(id) => match plan.admin.event_types(id).await {
+            Ok(list) => list,
+            Err(e) => {
+                return stop(report, "reception events", &e, &manual_events(plan, wanted));
+            }
+        },
+        None => Vec::new(),
+    };
+    let mut urls = Vec::new();
+    for (i, w) in wanted.iter().enumerate() {
+        let want = definition(w, plan.receive_type);
+        let have = existing.iter().find(|e| e.alias == w.alias);
+        let done = match (have, integration) {
+            (Some(have), Some(id)) => complete(plan, id, have, &want, report).await,
+            (None, Some(id)) if !plan.dry_run => create(plan, id, &want, report).await,
+            _ => {
+                let n = want.fields.len();
+                report.steps.push(Step::skipped(
+                    "reception event",
+                    format!("`{}`: would create it with {n} fields", w.alias),
+                ));
+                Ok(None)
+            }
+        };
+        match done {
+            Ok(url) => urls.push((w.reception, url)),
+            Err(()) => {
+                let fix = manual_events(plan, &wanted[i..]);
+                if let Some(step) = report.steps.last_mut() {
+                    step.fix = Some(fix);
+                }
+                return Err(());
+            }
+        }
+    }
+    Ok(urls)
+}
+
+/// The event type the bridge needs for `w`.
+pub fn definition(w: &Wanted, receive_type: &str) -> EventType {
+    EventType {
+        id: String::new(),
+        name: format!("Qapla' {}", w.alias),
+        alias: w.alias.clone(),
+        category: "receive".into(),
+        receive_type: receive_type.into(),
+        fields: schema::fields(w.reception),
+        endpoint_url: None,
+    }
+}
+
+async fn create(
+    plan: &Plan<'_>,
+    integration: &str,
+    want: &EventType,
+    report: &mut Report,
+) -> Result<Option<String>, ()> {
+    const NAME: &str = "reception event";
+    let created = plan.admin.create_event_type(integration, want).await;
+    let read = match created {
+        Ok(created) if !created.id.is_empty() => {
+            plan.admin.event_type(integration, &created.id).await
+        }
+        Ok(_) => Err(Unexpected {
+            call: "POST custom-event-types".into(),
+            answer: "no id in the answer".into(),
+        }),
+        Err(e) => Err(e),
+    };
+    let read = read.map_err(|e| {
+        report.steps.push(Step::fail(
+            NAME,
+            format!("`{}`: {e}", want.alias),
+            String::new(),
+        ))
+    })?;
+    let (missing, differences) = compare(&read, want);
+    if !missing.is_empty() || !differences.is_empty() {
+        let what = differences
+            .into_iter()
+            .chain(missing.iter().map(|f| format!("`{}` missing", f.id)));
+        let detail = format!(
+            "`{}`: read back, it is not what was created: {}",
+            want.alias,
+            what.collect::<Vec<_>>().join("; ")
+        );
+        report.steps.push(Step::fail(NAME, detail, String::new()));
+        return Err(());
+    }
+    let n = want.fields.len();
+    report.steps.push(Step::pass(
+        NAME,
+        format!("`{}`: created with {n} fields, read back", want.alias),
+    ));
+    Ok(read.endpoint_url)
+}
+
+async fn complete(
+    plan: &Plan<'_>,
+    integration: &str,
+    have: &EventType,
+    want: &EventType,
+    report: &mut Report,
+) -> Result<Option<String>, ()> {
+    const NAME: &str = "reception event";
+    let (missing, differences) = compare(have, want);
+    let alias = &want.alias;
+    if !differences.is_empty() {
+        let fix = format!(
+            "change it in Connectif (Integrations > \"{}\" > Receive Data > `{alias}`) to the fields in docs/connectif.md; setup never retypes or deletes a field",
+            plan.integration
+        );
+        report.steps.push(Step::fail(
+            NAME,
+            format!("`{alias}` differs: {}", differences.join("; ")),
+            fix,
+        ));
+    }
+    if missing.is_empty() {
+        if differences.is_empty() {
+            report.steps.push(Step::pass(
+                NAME,
+                format!(
+                    "`{alias}`: exists with the bridge's {} fields",
+                    want.fields.len()
+                ),
+            ));
+        }
+        return Ok(have.endpoint_url.clone());
+    }
+    let ids: Vec<&str> = missing.iter().map(|f| f.id.as_str()).collect();
+    if plan.dry_run {
+        report.steps.push(Step::skipped(
+            NAME,
+            format!("`{alias}`: would add {}", ids.join(", ")),
+        ));
+        return Ok(have.endpoint_url.clone());
+    }
+    add(plan, integration, have, want, &missing, report).await
+}
+
+/// Add `missing` to an existing event (a PATCH of its whole field list), read it back.
+async fn add(
+    plan: &Plan<'_>,
+    integration: &str,
+    have: &EventType,
+    want: &EventType,
+    missing: &[FieldDef],
+    report: &mut Report,
+) -> Result<Option<String>, ()> {
+    let ids: Vec<&str> = missing.iter().map(|f| f.id.as_str()).collect();
+    let (alias, ids) = (&want.alias, ids.join(", "));
+    let mut fields = have.fields.clone();
+    fields.extend(missing.iter().cloned());
+    let read = match plan.admin.set_fields(integration, &have.id, &fields).await {
+        Ok(_) => plan.admin.event_type(integration, &have.id).await,
+        Err(e) => Err(e),
+    };
+    let failed = match read {
+        Ok(read) if compare(&read, want).0.is_empty() => {
+            let detail = format!("`{alias}`: added {ids}, read back");
+            report.steps.push(Step::pass("reception event", detail));
+            return Ok(read.endpoint_url);
+        }
+        Ok(_) => format!("`{alias}`: the fields {ids} were not added"),
+        Err(e) => format!("`{alias}`: adding {ids}: {e}"),
+    };
+    report
+        .steps
+        .push(Step::fail("reception event", failed, String::new()));
+    Err(())
+}
+
+/// A failed step with the manual steps for what is left: `setup` stops.
+fn stop<T>(report: &mut Report, name: &'static str, e: &Unexpected, fix: &str) -> Result<T, ()> {
+    let detail = format!("Connectif answered unexpectedly: {e}");
+    report.steps.push(Step::fail(name, detail, fix));
+    Err(())
+}

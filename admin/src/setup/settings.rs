@@ -1,0 +1,75 @@
+//! The channel's settings as `setup` builds them: the existing secret (kept as it is), the
+//! answers on top, and the reception events they will use.
+
+use super::ask::Asker;
+use super::events::Wanted;
+use super::{Args, QAPLA_API};
+use bridge_core::channel::{ChannelSettings, ReturnShipments};
+use bridge_core::connectif::Reception;
+use serde_json::{Value, json};
+
+/// The channel's settings as the answers and the existing secret make them (its Connectif
+/// part still the old one).
+pub fn draft(
+    old: &Value,
+    args: &Args,
+    asker: &Asker,
+    qapla_key: &str,
+    qapla_url: &str,
+) -> Result<Value, String> {
+    let mut draft = old.clone();
+    draft["qaplaApiKey"] = json!(qapla_key);
+    if qapla_url != QAPLA_API {
+        draft["qaplaApiBaseUrl"] = json!(qapla_url);
+    }
+    let is_new = old.get("qaplaApiKey").is_none();
+    if args.language.is_some() || is_new {
+        draft["language"] = json!(asker.text(
+            args.language.clone(),
+            "The customers' language (it, es, en)",
+            Some("it"),
+            "--language"
+        )?);
+    }
+    if args.tracking_url.is_some() || is_new {
+        let question =
+            "Your tracking page, with {trackingNumber} (or `qapla` for Qapla's tracking page)";
+        let tracking = asker.text(args.tracking_url.clone(), question, None, "--tracking-url")?;
+        if let Some(map) = draft.as_object_mut() {
+            map.remove("trackingUrlSource");
+            map.remove("trackingUrlTemplate");
+        }
+        match tracking.as_str() {
+            "qapla" => draft["trackingUrlSource"] = json!("qapla"),
+            template => draft["trackingUrlTemplate"] = json!(template),
+        }
+    }
+    Ok(draft)
+}
+
+/// The reception events the settings will use, validated by the functions' own parser.
+pub fn wanted(draft: &Value) -> Result<Vec<Wanted>, String> {
+    let mut probe = draft.clone();
+    probe["connectif"] = json!({ "mode": "api", "apiKey": "probe" });
+    let settings = ChannelSettings::from_json(&probe.to_string())
+        .map_err(|e| format!("the channel's settings would not be valid: {e}"))?;
+    let send = settings.send;
+    let used = [
+        (Reception::ShipmentStatus, send.shipments),
+        (
+            Reception::ReturnStatus,
+            send.shipments && settings.return_shipments == ReturnShipments::Separate,
+        ),
+        (Reception::ReturnRequest, send.returns),
+        (Reception::OrderShipped, send.orders),
+        (Reception::ShipmentHistory, send.shipments),
+    ];
+    Ok(used
+        .into_iter()
+        .filter(|(_, used)| *used)
+        .map(|(reception, _)| Wanted {
+            reception,
+            alias: settings.aliases.get(reception).to_owned(),
+        })
+        .collect())
+}

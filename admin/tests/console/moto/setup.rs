@@ -1,0 +1,438 @@
+//! `bridge-admin setup`, end to end in the console's test deployment: the stack on moto,
+//! the bridge running in the twin, a fake Qapla', and a strict Connectif
+//! (`testkit::connectif`) that validates every event against the event types `setup`
+//! created, as Connectif's Public API does. Then `check --send` and every sample event of
+//! `events/` go through the deployed bridge, and Connectif accepts each.
+
+use crate::common::*;
+use crate::twin::Twin;
+use base64::Engine;
+use serde_json::{Value, json};
+use testkit::Moto;
+use testkit::connectif::StrictConnectif;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+const CONNECTIF_KEY: &str = "cid-1:csecret-1";
+const CHANNEL: &str = "shop-es";
+
+struct World {
+    moto: tokio::sync::RwLockWriteGuard<'static, Moto>,
+    cw: MockServer,
+    qapla: MockServer,
+    connectif: StrictConnectif,
+    twin: Twin,
+}
+
+impl World {
+    async fn start() -> World {
+        let moto = testkit::moto_alone().await;
+        let qapla = qapla_accepting_the_key().await;
+        Mock::given(method("GET"))
+            .and(path("/1.3/getShipment/"))
+            .respond_with(get_shipment)
+            .mount(&qapla)
+            .await;
+        let connectif = StrictConnectif::start(CONNECTIF_KEY).await;
+        let (listener, url) = Twin::bind().await;
+        let deployed = deploy(&moto, &settings(&qapla.uri()), &url).await;
+        let twin = Twin::start(listener, &moto, &deployed).await;
+        let cw = cloudwatch(&alarms_ok()).await;
+        World {
+            moto,
+            cw,
+            qapla,
+            connectif,
+            twin,
+        }
+    }
+
+    /// `bridge-admin setup shop-es` with every answer a flag, plus `extra`.
+    async fn setup(&self, extra: &[&str]) -> (i32, String, String) {
+        let qapla = format!("{}/1.3", self.qapla.uri());
+        let connectif = self.connectif.uri();
+        let mut args = vec![
+            "setup",
+            CHANNEL,
+            "--qapla-key",
+            QAPLA_KEY,
+            "--connectif-key",
+            CONNECTIF_KEY,
+            "--tracking-url",
+            "https://shop.example/t/{trackingNumber}",
+            "--language",
+            "es",
+            "--qapla-url",
+            &qapla,
+            "--connectif-url",
+            &connectif,
+        ];
+        args.extend_from_slice(extra);
+        let (code, out, err) = run(&self.moto, &self.cw, &args).await;
+        for key in [QAPLA_KEY, CONNECTIF_KEY, "csecret-1"] {
+            assert!(
+                !out.contains(key) && !err.contains(key),
+                "a key shown:\n{out}\n{err}"
+            );
+        }
+        (code, out, err)
+    }
+
+    async fn secret(&self) -> Option<Value> {
+        let secrets = aws_sdk_secretsmanager::Client::new(&aws(&self.moto).await);
+        let name = format!("qapla-connectif/{CHANNEL}");
+        let got = secrets
+            .get_secret_value()
+            .secret_id(name)
+            .send()
+            .await
+            .ok()?;
+        serde_json::from_str(got.secret_string()?).ok()
+    }
+
+    /// Wait until Connectif has seen `n` events (or 90 s).
+    async fn arrivals(&self, n: usize) -> Vec<testkit::connectif::Arrival> {
+        for _ in 0..900 {
+            if self.connectif.arrivals().len() >= n {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        self.connectif.arrivals()
+    }
+}
+
+/// `getShipment`: a customer for any tracking number (the samples' v1.2 posts need one).
+fn get_shipment(req: &Request) -> ResponseTemplate {
+    let tracking = query(req, "trackingNumber");
+    let consignee =
+        json!({ "name": "Lucía García", "email": "lucia@example.com", "country": "ES" });
+    let shipment = json!({ "trackingNumber": tracking, "url": "https://tracking.qapla.it/x", "consignee": consignee });
+    ResponseTemplate::new(200).set_body_json(
+        json!({ "getShipment": { "result": "OK", "error": "", "shipments": [shipment] } }),
+    )
+}
+
+/// Post every sample event of `events/` to the deployed bridge, as channel `shop-es`.
+async fn post_samples(twin: &Twin) -> usize {
+    let dir = testkit::workspace().join("events");
+    let mut posted = 0;
+    for entry in std::fs::read_dir(dir).expect("events/") {
+        let file = entry.expect("entry").path();
+        let event: Value =
+            serde_json::from_str(&std::fs::read_to_string(&file).expect("read")).expect("JSON");
+        let Some(raw_path) = event["rawPath"].as_str() else {
+            continue; // env.json, the SQS sample
+        };
+        let text = event["body"].as_str().expect("body");
+        let body = match event["isBase64Encoded"] == true {
+            true => base64::engine::general_purpose::STANDARD
+                .decode(text)
+                .expect("base64"),
+            false => text.as_bytes().to_vec(),
+        };
+        let mut body: Value = serde_json::from_slice(&body).expect("body JSON");
+        if body.get("apiKey").is_some() {
+            body["apiKey"] = json!(QAPLA_KEY);
+        } else {
+            body["webhookReturnShipments"]["apiKey"] = json!(QAPLA_KEY);
+        }
+        let kind = raw_path.rsplit('/').next().expect("kind");
+        let url = format!("{}/qapla/{CHANNEL}/{kind}", twin.api_url);
+        let answer = bridge_core::http::tls::client_builder()
+            .build()
+            .expect("client")
+            .post(url)
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("post");
+        let status = answer.status().as_u16();
+        let text = answer.text().await.unwrap_or_default();
+        assert_eq!(
+            (status, text.as_str()),
+            (200, r#"{"result":"OK"}"#),
+            "{file:?}"
+        );
+        posted += 1;
+    }
+    posted
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn setup_takes_a_deployed_stack_to_a_proven_channel_and_connectif_accepts_every_event() {
+    let world = World::start().await;
+    let (code, out, err) = world.setup(&["--test-email", "tester@shop.example"]).await;
+    println!("{out}\n{err}"); // docs/first-deployment.md shows this output
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        line(&out, "stack").contains("stack bridge (from --stack) in eu-west-1"),
+        "{out}"
+    );
+    assert!(
+        line(&out, "qapla key").contains("channel \"Shop IT\""),
+        "{out}"
+    );
+    assert!(line(&out, "connectif integration").contains("created \"Qapla' bridge\""));
+
+    // The five reception events, exactly the bridge's fields, in the Public API context.
+    let types = world.connectif.event_types();
+    let mut aliases: Vec<&str> = types.iter().map(|t| t.alias.as_str()).collect();
+    aliases.sort_unstable();
+    let expected = [
+        "order-shipped",
+        "order-status-change",
+        "order-status-history",
+        "return-request",
+        "return-status-change",
+    ];
+    assert_eq!(aliases, expected);
+    assert!(types.iter().all(|t| t.receive_type == "api"));
+    let shipment = types
+        .iter()
+        .find(|t| t.alias == "order-status-change")
+        .expect("type");
+    assert_eq!(shipment.fields.len(), 9);
+    let key = shipment
+        .fields
+        .iter()
+        .find(|f| f.primary_key)
+        .expect("primary key");
+    assert_eq!(
+        (key.id.as_str(), key.kind.as_str()),
+        ("customerEmail", "email")
+    );
+
+    // The secret, valid for the functions' own parser.
+    let secret = world.secret().await.expect("secret written");
+    assert_eq!(secret["connectif"]["mode"], "api");
+    assert_eq!(secret["language"], "es");
+    bridge_core::channel::ChannelSettings::from_json(&secret.to_string()).expect("valid");
+    assert!(out.contains("qaplaApiKey = <hidden"), "{out}");
+
+    // Qapla's panel, then the proof: a test event of each kind, accepted by Connectif.
+    assert!(out.contains(&format!("{}/qapla/{CHANNEL}/shipments", world.twin.api_url)));
+    assert!(out.contains("version 1.3"), "{out}");
+    for step in ["send shipment", "send return", "send order"] {
+        assert!(line(&out, step).starts_with('✓'), "{out}");
+    }
+    let proof = world.connectif.arrivals();
+    assert_eq!(proof.len(), 3, "{proof:?}");
+
+    // Every sample event through the deployed bridge: each accepted by the strict fake.
+    let posted = post_samples(&world.twin).await;
+    assert_eq!(posted, 8);
+    // 2 orders, a return, and 6 shipment posts of which two are the same event (one
+    // base64-flagged): 5 statuses, the v1.2 ones completed by getShipment.
+    let arrivals = world.arrivals(3 + 8).await;
+    for a in &arrivals {
+        assert_eq!(a.status, 201, "Connectif refused {}: {}", a.alias, a.detail);
+    }
+    assert_eq!(arrivals.len(), 11, "{arrivals:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_setup_changes_nothing_and_a_field_changed_by_hand_is_reported() {
+    let world = World::start().await;
+    let (code, out, _) = world.setup(&[]).await;
+    assert_eq!(code, 0, "{out}");
+    assert!(line(&out, "proof").contains("no --test-email"), "{out}");
+    let writes = world.connectif.writes();
+    assert_eq!(writes, 6, "one integration, five events");
+
+    let (code, again, _) = world.setup(&[]).await;
+    assert_eq!(code, 0, "{again}");
+    assert_eq!(world.connectif.writes(), writes, "{again}");
+    assert!(
+        line(&again, "connectif integration").contains("exists"),
+        "{again}"
+    );
+    assert!(line(&again, "secret").contains("unchanged"), "{again}");
+    assert!(
+        again.contains("`order-shipped`: exists with the bridge's 11 fields"),
+        "{again}"
+    );
+
+    // By hand in Connectif: a field retyped, another removed.
+    world
+        .connectif
+        .edit_field("order-shipped", "cashOnDelivery", |f| {
+            f.kind = "text".into()
+        });
+    world
+        .connectif
+        .remove_field("order-status-change", "courierStatus");
+    let (code, out, _) = world.setup(&[]).await;
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("`order-shipped` differs: `cashOnDelivery` is Text, optional, the bridge needs Boolean, optional"),
+        "{out}"
+    );
+    assert!(
+        fix_of_line(&out, "`order-shipped` differs").contains("never retypes"),
+        "{out}"
+    );
+    assert!(
+        out.contains("`order-status-change`: added courierStatus, read back"),
+        "{out}"
+    );
+    let retyped = world.connectif.event_types();
+    let cod = (retyped.iter().find(|t| t.alias == "order-shipped"))
+        .and_then(|t| t.fields.iter().find(|f| f.id == "cashOnDelivery"))
+        .expect("field");
+    assert_eq!(cod.kind, "text", "setup never retypes");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dry_run_reads_everything_and_changes_nothing() {
+    let world = World::start().await;
+    let (code, out, _) = world
+        .setup(&["--dry-run", "--test-email", "t@shop.example"])
+        .await;
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        line(&out, "connectif integration").contains("would create"),
+        "{out}"
+    );
+    assert!(
+        out.contains("`order-status-change`: would create it with 9 fields"),
+        "{out}"
+    );
+    assert!(line(&out, "secret").contains("would create"), "{out}");
+    assert!(line(&out, "proof").contains("a dry run"), "{out}");
+    assert_eq!(world.connectif.writes(), 0);
+    assert!(world.secret().await.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn endpoint_mode_creates_webhook_events_and_delivers_to_their_urls() {
+    let world = World::start().await;
+    // Without the URLs (Connectif's API does not give them), a script is told how to find them.
+    let (code, _, err) = world.setup(&["--mode", "endpoint"]).await;
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("no Endpoint URL for `order-status-change`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("Receive Data > `order-status-change`"),
+        "{err}"
+    );
+    assert!(err.contains("--endpoint shipment=<url>"), "{err}");
+    assert!(
+        world.secret().await.is_none(),
+        "nothing written without the URLs"
+    );
+
+    let settings = ["shipment", "returnStatus", "return", "order", "history"];
+    let aliases = [
+        "order-status-change",
+        "return-status-change",
+        "return-request",
+        "order-shipped",
+        "order-status-history",
+    ];
+    let flags: Vec<String> = (settings.iter().zip(aliases))
+        .map(|(s, a)| format!("{s}={}", world.connectif.endpoint_url(a)))
+        .collect();
+    let mut args = vec!["--mode", "endpoint", "--test-email", "tester@shop.example"];
+    for flag in &flags {
+        args.extend(["--endpoint", flag.as_str()]);
+    }
+    let (code, out, err) = world.setup(&args).await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        world
+            .connectif
+            .event_types()
+            .iter()
+            .all(|t| t.receive_type == "webhook")
+    );
+    assert!(
+        !out.contains("/webhook/custom-events"),
+        "Endpoint URLs are secrets: {out}"
+    );
+    let arrivals = world.connectif.arrivals();
+    assert_eq!(arrivals.len(), 3, "{arrivals:?}");
+    assert!(arrivals.iter().all(|a| a.status == 201), "{arrivals:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_undocumented_answer_stops_with_the_manual_steps_and_writes_nothing() {
+    let world = World::start().await;
+    // A Connectif whose management API answers as no documentation says.
+    let odd = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "items": [] })))
+        .mount(&odd)
+        .await;
+    let qapla = format!("{}/1.3", world.qapla.uri());
+    let args = [
+        "setup",
+        CHANNEL,
+        "--qapla-key",
+        QAPLA_KEY,
+        "--connectif-key",
+        CONNECTIF_KEY,
+        "--tracking-url",
+        "qapla",
+        "--language",
+        "it",
+        "--qapla-url",
+        &qapla,
+        "--connectif-url",
+        &odd.uri(),
+    ];
+    let (code, out, _) = run(&world.moto, &world.cw, &args).await;
+    assert_eq!(code, 1, "{out}");
+    let failed = line(&out, "connectif integration");
+    assert!(
+        failed.contains("GET /custom-integrations/: an answer of another shape"),
+        "{out}"
+    );
+    assert!(
+        fix_of(&out, "connectif integration").contains("Create New Integration"),
+        "{out}"
+    );
+    assert!(world.secret().await.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_command_looks_for_the_stack_where_samconfig_deployed_it() {
+    let world = World::start().await;
+    let dir = std::env::temp_dir().join(format!("samconfig-{}", fastrand::u64(..)));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let samconfig = "version = 0.1\n[default.deploy.parameters]\nregion = \"eu-south-1\"\n";
+    std::fs::write(dir.join("samconfig.toml"), samconfig).expect("write");
+    let mut command = admin_command(&world.moto.endpoint, &world.cw.uri(), &["dead-letters"]);
+    let out = command.current_dir(&dir).output().expect("runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    // The shell says eu-west-1 (where moto holds the stack); samconfig.toml wins.
+    assert!(
+        err.contains("stack bridge (from --stack) in eu-south-1 (from "),
+        "{err}"
+    );
+    assert!(err.contains("samconfig.toml)"), "{err}");
+    let mut command = admin_command(
+        &world.moto.endpoint,
+        &world.cw.uri(),
+        &["--region", "eu-west-1", "dead-letters"],
+    );
+    let out = command.current_dir(&dir).output().expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The `fix:` line after the first line containing `text`.
+fn fix_of_line<'a>(out: &'a str, text: &str) -> &'a str {
+    let mut lines = out.lines().skip_while(|l| !l.contains(text)).skip(1);
+    lines
+        .next()
+        .filter(|l| l.trim_start().starts_with("fix:"))
+        .unwrap_or_else(|| panic!("no fix after `{text}` in:\n{out}"))
+}
