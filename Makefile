@@ -17,10 +17,11 @@ export PATH := $(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 export MOTO_SERVER := $(VENV)/bin/moto_server
 
-.PHONY: help tools admin demo bench bench-backfill check test fmt lint structure unit code-checks stack-checks local-invoke sam-validate security-scan sam-build fuzz flood chaos clean
+.PHONY: help tools admin deploy demo bench bench-backfill check test fmt lint structure unit code-checks stack-checks local-invoke sam-validate security-scan sam-build fuzz flood chaos clean
 
 help:
 	@echo "make demo   run the three functions locally on every sample event (no AWS, no internet)"
+	@echo "make deploy build for arm64 and deploy the stack to your AWS account (sam deploy --guided), install bridge-admin"
 	@echo "make admin  install the operator's console, bridge-admin, into .venv/bin"
 	@echo "make check  the inner loop (~30 s warm): fmt, clippy, structure, every test that needs no moto and no SAM"
 	@echo "make test   the full gate: make check's, plus the moto tests, demo smoke, local invoke, sam validate --lint, checkov, sam build"
@@ -47,6 +48,14 @@ tools: $(STAMP)
 admin: tools
 	cargo install --quiet --locked --path admin --root $(VENV)
 
+# Deploy to the AWS account of the shell's credentials: the arm64 build, then `sam deploy`
+# guided (its answers saved in samconfig.toml; `make deploy GUIDED=` deploys them again
+# without questions), and bridge-admin into .venv/bin for `bridge-admin setup`.
+GUIDED ?= --guided
+deploy: sam-build admin
+	sam deploy $(GUIDED)
+	@echo "Next: .venv/bin/bridge-admin setup <channel>   (docs/first-deployment.md)"
+
 demo: tools
 	$(VENV)/bin/python scripts/demo.py
 
@@ -63,7 +72,7 @@ lint:
 	cargo clippy --workspace --all-targets -- -D warnings
 
 # House rules of the code (file and function sizes, imports one way): see the script. The
-# README's dashboard picture must be the one the template's dashboard gives.
+# docs/operations.md's dashboard picture must be the one the template's dashboard gives.
 structure:
 	$(PYTHON) scripts/check-structure.py
 	$(PYTHON) scripts/check-structure.py --self-test

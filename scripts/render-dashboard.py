@@ -5,7 +5,7 @@ The layout, titles, series and labels come from the dashboard's widget definitio
 template.yaml (the `DashboardBody` of the `Dashboard` resource), exactly as CloudWatch lays
 them out (a 24-column grid); the curves are illustrative, made up for the picture, and the
 picture says so. `--check` fails if the committed picture is not the one the template gives
-(`make test` runs it), so the README never shows a dashboard the stack does not create.
+(`make test` runs it), so the docs never show a dashboard the stack does not create.
 """
 import json
 import math

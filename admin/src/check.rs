@@ -94,14 +94,14 @@ async fn secret(
             NAME,
             format!("{name} does not exist"),
             format!(
-                "create it with the channel's settings (README, \"Channel secret\"): aws secretsmanager create-secret --name {name} --secret-string file://{channel}.json"
+                "create it with `bridge-admin setup {channel}`, or by hand (docs/configuration.md): aws secretsmanager create-secret --name {name} --secret-string file://{channel}.json"
             ),
         ),
         Err(StoreError::Invalid(e)) => Step::fail(
             NAME,
             format!("{name}: field `{}`: {}", e.field, e.problem),
             format!(
-                "correct `{}` in the secret {name} (README, \"Channel secret\", lists every field)",
+                "correct `{}` in the secret {name} (docs/configuration.md lists every field), or run `bridge-admin setup`",
                 e.field
             ),
         ),

@@ -157,7 +157,7 @@ pub async fn alarms(clients: &Clients, stack: &Stack) -> Step {
         Step::fail(
             NAME,
             format!("in ALARM: {}", firing.join(", ")),
-            "see the README's Troubleshooting table for each alarm",
+            "see docs/operations.md, \"Alarms\", for each alarm",
         )
     }
 }

@@ -1,4 +1,4 @@
-//! The functions' log lines about one key: a CloudWatch Logs Insights query over the four
+//! The functions' log lines about one key: a CloudWatch Logs Insights query over the stack's
 //! log groups, then an exact check of each line (Insights' `like` matches substrings; and
 //! moto, which the tests use, runs a query without its `filter`).
 

@@ -247,9 +247,9 @@ fn connectif_fix(reason: &str, alias: &str) -> String {
         .unwrap_or("");
     let fix = match code {
         "401" => "Connectif refuses the API key: put a valid key (Connectif > Settings > API keys) in `connectif.apiKey` of the secret".to_owned(),
-        "403" => "the Connectif API key lacks a permission: give it \"write custom events\" and \"write contacts\"".to_owned(),
-        "404" => format!("Connectif does not know the event: create the reception event `{alias}` (README, \"Connectif setup\"), or correct its Endpoint URL in `connectif.endpoints`"),
-        "400" | "422" => format!("Connectif refused the event's fields: give the reception event `{alias}` exactly the field ids and types of the README's \"Connectif setup\""),
+        "403" => "the Connectif API key lacks a permission: give it \"write custom events\" and \"write contacts\" (docs/connectif.md, \"The Connectif API key\")".to_owned(),
+        "404" => format!("Connectif does not know the event: create the reception event `{alias}` with `bridge-admin setup` (docs/connectif.md), or correct its Endpoint URL in `connectif.endpoints`"),
+        "400" | "422" => format!("Connectif refused the event's fields: give the reception event `{alias}` exactly the field ids and types the bridge sends: `bridge-admin setup` reports how it differs (docs/connectif.md)"),
         _ => "see `bridge-admin dead-letters`".to_owned(),
     };
     format!("{fix}; then `bridge-admin redrive` sends the test event again")

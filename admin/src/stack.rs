@@ -16,7 +16,7 @@ pub struct Stack {
     pub api_url: Option<String>,
     pub api_id: Option<String>,
     pub alarm_names: Vec<String>,
-    /// The four functions' log groups.
+    /// The functions' log groups (all five).
     pub log_groups: Vec<String>,
     /// The stack's `AlarmEmail` parameter (`None` when the stack could not be read).
     pub alarm_email: Option<String>,

@@ -1,6 +1,8 @@
 //! The reference tables stay complete: every template parameter and output, every
 //! environment variable the functions read, and every field of a channel's secret is named
-//! in the documentation (`README.md` and `docs/*.md`). The lists come from the code and the
+//! in the documentation (`README.md` and `docs/*.md`), the parameters and outputs in the
+//! tables of `docs/first-deployment.md`, and the Connectif field tables are the event types'
+//! fields (`schema`). The lists come from the code and the
 //! template, never from a second hand-written list: the variables are the ones
 //! `Config::from_lookup` asks for, the secret's fields the ones its parser accepts.
 
@@ -129,4 +131,140 @@ fn every_field_of_a_channels_secret_is_documented() {
         missing.is_empty(),
         "secret fields not in the docs' tables: {missing:?}"
     );
+}
+
+/// Every template parameter and output has a row in the tables of the first deployment's
+/// page (where a shop reads them), not only a mention somewhere.
+#[test]
+fn every_parameter_and_output_has_a_row_in_the_first_deployment_page() {
+    let page = std::fs::read_to_string(workspace().join("docs/first-deployment.md"))
+        .expect("docs/first-deployment.md");
+    let rows: Vec<&str> = page.lines().filter(|l| l.starts_with("| `")).collect();
+    let template = template();
+    let mut missing = Vec::new();
+    for section in ["Parameters", "Outputs"] {
+        for name in keys(&template[section]) {
+            let cell = format!("`{name}`");
+            let first = |row: &&&str| row.split('|').nth(1).is_some_and(|c| c.contains(&cell));
+            if !rows.iter().any(|row| first(&row)) {
+                missing.push(format!("{section}: {name}"));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "no row: {missing:#?}");
+}
+
+/// The field tables a shop types by hand (docs/connectif.md) are the fields `bridge-admin
+/// setup` creates: the same ids, types, required flags and primary key, from the same code.
+#[test]
+fn the_connectif_field_tables_are_the_event_types_fields() {
+    use bridge_core::connectif::Reception;
+    use bridge_core::connectif::schema::fields;
+    let page =
+        std::fs::read_to_string(workspace().join("docs/connectif.md")).expect("docs/connectif.md");
+    for (reception, alias) in [
+        (Reception::ShipmentStatus, "order-status-change"),
+        (Reception::ReturnRequest, "return-request"),
+        (Reception::OrderShipped, "order-shipped"),
+    ] {
+        let heading = format!("### `{alias}`");
+        let section = page.split(&heading).nth(1).expect("a section per event");
+        let rows: Vec<String> = (section.lines().skip_while(|l| !l.starts_with("| `")))
+            .take_while(|l| l.starts_with("| `"))
+            .map(|row| {
+                let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+                let flags = match (cells[3], cells[4]) {
+                    ("yes", "**yes**") => " required primary",
+                    ("yes", _) => " required",
+                    _ => "",
+                };
+                format!("{} {}{flags}", cells[1].trim_matches('`'), cells[2])
+            })
+            .collect();
+        let code: Vec<String> = (fields(reception).iter())
+            .map(|f| {
+                let flags = match (f.required, f.primary_key) {
+                    (true, true) => " required primary",
+                    (true, false) => " required",
+                    _ => "",
+                };
+                format!("{} {}{flags}", f.id, f.kind.label())
+            })
+            .collect();
+        let mut sorted = rows.clone();
+        sorted.sort();
+        assert_eq!(sorted, code, "docs/connectif.md, {alias}");
+    }
+    for alias in ["return-status-change", "order-status-history"] {
+        let section = page
+            .split(&format!("### `{alias}`"))
+            .nth(1)
+            .expect("section");
+        assert!(
+            section.contains("same nine fields as `order-status-change`"),
+            "{alias}"
+        );
+    }
+    assert_eq!(
+        fields(Reception::ReturnStatus),
+        fields(Reception::ShipmentStatus)
+    );
+}
+
+/// GitHub's anchor for a heading: lower case, punctuation dropped, spaces as `-`.
+fn anchor(heading: &str) -> String {
+    let kept: String = (heading.trim().to_lowercase().chars())
+        .filter(|c| c.is_alphanumeric() || *c == '-' || *c == ' ' || *c == '_')
+        .collect();
+    kept.replace(' ', "-")
+}
+
+/// Every relative link of the README and the docs pages reaches a file that exists and, with
+/// a `#fragment`, a heading of it: pages moved between files keep their readers.
+#[test]
+fn every_link_between_the_docs_pages_reaches_a_heading() {
+    let root = workspace();
+    let mut pages = vec![root.join("README.md")];
+    for page in std::fs::read_dir(root.join("docs"))
+        .expect("docs")
+        .flatten()
+    {
+        if page.path().extension().is_some_and(|e| e == "md") {
+            pages.push(page.path());
+        }
+    }
+    let headings = |path: &std::path::Path| -> Vec<String> {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let mut fence = false;
+        let mut found = Vec::new();
+        for line in text.lines() {
+            fence ^= line.starts_with("```");
+            if !fence && line.starts_with('#') {
+                found.push(anchor(line.trim_start_matches('#')));
+            }
+        }
+        found
+    };
+    let mut broken = Vec::new();
+    for page in &pages {
+        let text = std::fs::read_to_string(page).expect("page");
+        for link in text.split("](").skip(1) {
+            let target = link.split(')').next().unwrap_or_default();
+            if target.starts_with("http") || target.contains(' ') {
+                continue;
+            }
+            let (file, fragment) = target.split_once('#').unwrap_or((target, ""));
+            let file = match file {
+                "" => page.clone(),
+                file => page.parent().expect("dir").join(file),
+            };
+            let missing_file = !file.exists();
+            let missing_heading =
+                !fragment.is_empty() && !headings(&file).contains(&fragment.to_owned());
+            if missing_file || missing_heading {
+                broken.push(format!("{}: {target}", page.display()));
+            }
+        }
+    }
+    assert!(broken.is_empty(), "broken links: {broken:#?}");
 }
