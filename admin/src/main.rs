@@ -166,8 +166,9 @@ async fn run(cli: Cli) -> Result<Printout, String> {
     match cli.command {
         Command::Setup(args) => {
             let clients = clients::Clients::new(&aws)?;
+            let channel = args.channel.clone();
             let report = setup::setup(&clients, &stack, found, *args, cli.json).await?;
-            Ok(printed(&report, None, cli.json))
+            Ok(printed(&report, &channel, cli.json))
         }
         Command::Check {
             channel,
@@ -183,7 +184,7 @@ async fn run(cli: Cli) -> Result<Printout, String> {
             });
             let clients = clients::Clients::new(&aws)?;
             let report = check::check(&clients, &stack, &channel, send).await;
-            Ok(printed(&report, Some(channel.as_str()), cli.json))
+            Ok(printed(&report, channel.as_str(), cli.json))
         }
         Command::Trace {
             channel,
@@ -230,9 +231,9 @@ async fn run_trace(
 }
 
 /// A report as a command prints it: for people, or as JSON (naming `channel`).
-fn printed(report: &report::Report, channel: Option<&str>, json: bool) -> Printout {
+fn printed(report: &report::Report, channel: &str, json: bool) -> Printout {
     let text = match json {
-        true => report.json(channel.unwrap_or_default()).to_string(),
+        true => report.json(channel).to_string(),
         false => report.human(),
     };
     Printout {

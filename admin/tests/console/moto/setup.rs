@@ -49,8 +49,12 @@ impl World {
 
     /// `bridge-admin setup shop-es` with every answer a flag, plus `extra`.
     async fn setup(&self, extra: &[&str]) -> (i32, String, String) {
+        self.setup_with(&self.connectif.uri(), extra).await
+    }
+
+    /// The same, with Connectif's API at `connectif`.
+    async fn setup_with(&self, connectif: &str, extra: &[&str]) -> (i32, String, String) {
         let qapla = format!("{}/1.3", self.qapla.uri());
-        let connectif = self.connectif.uri();
         let mut args = vec![
             "setup",
             CHANNEL,
@@ -65,7 +69,7 @@ impl World {
             "--qapla-url",
             &qapla,
             "--connectif-url",
-            &connectif,
+            connectif,
         ];
         args.extend_from_slice(extra);
         let (code, out, err) = run(&self.moto, &self.cw, &args).await;
@@ -366,24 +370,7 @@ async fn an_undocumented_answer_stops_with_the_manual_steps_and_writes_nothing()
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "items": [] })))
         .mount(&odd)
         .await;
-    let qapla = format!("{}/1.3", world.qapla.uri());
-    let args = [
-        "setup",
-        CHANNEL,
-        "--qapla-key",
-        QAPLA_KEY,
-        "--connectif-key",
-        CONNECTIF_KEY,
-        "--tracking-url",
-        "qapla",
-        "--language",
-        "it",
-        "--qapla-url",
-        &qapla,
-        "--connectif-url",
-        &odd.uri(),
-    ];
-    let (code, out, _) = run(&world.moto, &world.cw, &args).await;
+    let (code, out, _) = world.setup_with(&odd.uri(), &[]).await;
     assert_eq!(code, 1, "{out}");
     let failed = line(&out, "connectif integration");
     assert!(
