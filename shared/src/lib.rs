@@ -10,6 +10,10 @@
 //! - floor 6: [`history`] (statuses pulled from Qapla's API: reconciliation, backfill)
 //! - floor 7: [`config`] (the environment, and [`config::Bridge`], the one wiring of all the above)
 
+/// The bridge's version (the workspace's, one for every crate): in every function's start-up
+/// line and `bridge-admin --version`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
 pub mod bucket;
 pub mod channel;
 pub mod clock;

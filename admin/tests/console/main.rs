@@ -5,6 +5,7 @@
 mod common;
 mod strict_connectif;
 mod twin;
+mod version;
 
 /// Every console test runs against the stack on `moto_server`: `make test` runs them,
 /// `make check` skips them (`--skip moto::`).

@@ -86,6 +86,11 @@ async fn every_line_of_an_invocation_names_its_request_id() {
     // Before the first invocation: the cold start, counted, and nothing else.
     assert_eq!(lines[0]["ColdStarts"], 1, "{lines:#?}");
     assert_eq!(lines[0]["function"], "shipment-webhook");
+    assert_eq!(
+        lines[0]["version"],
+        env!("CARGO_PKG_VERSION"),
+        "the release it runs"
+    );
     assert!(lines[0].get("requestId").is_none());
     let of = |id: &str| -> Vec<&Value> { lines.iter().filter(|l| l["requestId"] == id).collect() };
     assert_eq!(

@@ -169,12 +169,13 @@ pub fn rejected_last_day(channel: &str, refused: u64) {
     ));
 }
 
-/// A function's process started (`function`: its binary, e.g. `shipment-webhook`).
+/// A function's process started (`function`: its binary, e.g. `shipment-webhook`): its
+/// start-up line, which also names the bridge's version (a property, not a dimension).
 pub fn cold_start(function: &str) {
     emit(line(
         &[("ColdStarts", "Count", 1.into())],
         &[&["function"]],
-        &[("function", function)],
+        &[("function", function), ("version", crate::VERSION)],
     ));
 }
 

@@ -268,3 +268,24 @@ fn every_link_between_the_docs_pages_reaches_a_heading() {
     }
     assert!(broken.is_empty(), "broken links: {broken:#?}");
 }
+
+/// A release is described before it is tagged: the workspace's version has its section in
+/// CHANGELOG.md, with what an upgrade asks of a running installation.
+#[test]
+fn the_changelog_describes_this_version_and_how_to_upgrade_to_it() {
+    let changelog =
+        std::fs::read_to_string(workspace().join("CHANGELOG.md")).expect("CHANGELOG.md");
+    let heading = format!("## [{}] - ", bridge_core::VERSION);
+    let section = changelog.split(&heading).nth(1).unwrap_or_else(|| {
+        panic!("CHANGELOG.md has no `{heading}YYYY-MM-DD` section: describe the release")
+    });
+    let section = section.split("\n## [").next().unwrap_or_default();
+    assert!(
+        section.contains("### Upgrading"),
+        "{heading}: an Upgrading part"
+    );
+    assert!(changelog.contains("## [Unreleased]"));
+    for license in ["LICENSE-MIT", "LICENSE-APACHE"] {
+        assert!(workspace().join(license).is_file(), "{license}");
+    }
+}
