@@ -12,6 +12,9 @@ CHECKOV_VENV := $(VENV)/checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 REGION ?= eu-west-1
 
+# The pinned toolchain (rust-toolchain.toml) before any cargo call.
+PINNED := $(shell ./scripts/pin-toolchain.sh)
+
 # The venv's bin first: `cargo lambda`, zig (for sam build), sam, moto_server.
 export PATH := $(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
