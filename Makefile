@@ -20,11 +20,12 @@ export PATH := $(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 export MOTO_SERVER := $(VENV)/bin/moto_server
 
-.PHONY: help tools admin deploy demo bench bench-backfill check test fmt lint structure unit code-checks stack-checks local-invoke sam-validate security-scan sam-build fuzz flood chaos clean
+.PHONY: help tools admin deploy release demo bench bench-backfill check test fmt lint structure unit code-checks stack-checks local-invoke sam-validate security-scan sam-build fuzz flood chaos clean
 
 help:
 	@echo "make demo   run the three functions locally on every sample event (no AWS, no internet)"
 	@echo "make deploy build for arm64 and deploy the stack to your AWS account (sam deploy --guided), install bridge-admin"
+	@echo "make release  everything a release holds, in target/bridge-release/: function zips, template, console, sums (checked)"
 	@echo "make admin  install the operator's console, bridge-admin, into .venv/bin"
 	@echo "make check  the inner loop (~30 s warm): fmt, clippy, structure, every test that needs no moto and no SAM"
 	@echo "make test   the full gate: make check's, plus the moto tests, demo smoke, local invoke, sam validate --lint, checkov, sam build"
@@ -109,15 +110,17 @@ code-checks: tools $(CHECKOV_STAMP)
 
 stack-checks: tools
 	sleep 5
-	nice -n 10 $(MAKE) -j1 demo local-invoke sam-build
+	nice -n 10 $(MAKE) -j1 demo local-invoke sam-build release
 
 sam-validate: tools
 	sam validate --lint --region $(REGION)
+	cfn-lint deploy-role.yaml
 
 # checkov on the template: every finding fixed, or skipped in the resource's Metadata with a
 # one-line reason. --skip-download: no call to the vendor's API (offline, same result).
 security-scan: $(CHECKOV_STAMP)
-	$(CHECKOV_VENV)/bin/checkov -f template.yaml --framework cloudformation --compact --quiet --skip-download
+	$(CHECKOV_VENV)/bin/checkov -f template.yaml -f deploy-role.yaml --framework cloudformation --compact --quiet --skip-download
+	$(CHECKOV_VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 
 # The five functions, as `sam build` builds them (`cargo lambda build --release --arm64 --bin
 # <function>` from the workspace root), but in one cargo-lambda run first: cargo links them two
@@ -159,6 +162,20 @@ clean:
 COLD ?= 30
 WARM ?= 1000
 EVENTS ?= 20000
+# A release, built and checked here: the five functions as arm64 Lambda zips (cargo lambda),
+# the template pointing at them (for `sam package` and `sam publish`), README and licenses,
+# the console for Linux aarch64 and x86_64 (cargo lambda's zig; glibc 2.26+), SHA-256 sums;
+# then scripts/check-release.py (artifacts, sums, sizes, sam validate --lint, checkov, and
+# `sam package` against S3 on moto_server). The release workflow publishes what this builds.
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+RELEASE_DIR := target/bridge-release/v$(VERSION)
+release: tools $(CHECKOV_STAMP)
+	cargo lambda build --release --arm64 --output-format zip $(addprefix --bin ,$(FUNCTIONS))
+	cargo lambda build --release --arm64 --bin bridge-admin
+	cargo lambda build --release --x86-64 --bin bridge-admin --lambda-dir target/lambda-x86_64
+	$(PYTHON) scripts/release.py $(RELEASE_DIR) $(VERSION)
+	$(VENV)/bin/python scripts/check-release.py $(RELEASE_DIR)
+
 bench: sam-build
 	# Separately: built together, bridge-bench's dependencies would add features to the
 	# webhook's (cargo unifies them), and the binary measured would not be the one deployed.

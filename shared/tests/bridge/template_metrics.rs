@@ -209,6 +209,46 @@ fn a_guided_deploy_asks_who_gets_the_alarms_first_and_nothing_about_authorizers(
     assert_eq!(first.and_then(Yaml::as_str), Some("AlarmEmail"));
 }
 
+/// What `sam publish` puts on the application's page in the Serverless Application
+/// Repository is complete and names this release: its version is the workspace's, its
+/// source the tag, its license one the repository ships.
+#[test]
+fn the_serverless_application_repository_metadata_names_this_release() {
+    let template = template();
+    let app = &template["Metadata"]["AWS::ServerlessRepo::Application"];
+    for field in [
+        "Name",
+        "Description",
+        "Author",
+        "SpdxLicenseId",
+        "LicenseUrl",
+        "ReadmeUrl",
+        "HomePageUrl",
+        "SemanticVersion",
+        "SourceCodeUrl",
+    ] {
+        let value = app[field].as_str().unwrap_or_default();
+        assert!(
+            !value.trim().is_empty(),
+            "Metadata.AWS::ServerlessRepo::Application.{field}"
+        );
+    }
+    let version = bridge_core::VERSION;
+    assert_eq!(app["SemanticVersion"].as_str(), Some(version));
+    let source = app["SourceCodeUrl"].as_str().unwrap_or_default();
+    assert!(source.ends_with(&format!("/tree/v{version}")), "{source}");
+    for file in ["LicenseUrl", "ReadmeUrl"] {
+        let path = app[file].as_str().unwrap_or_default();
+        assert!(workspace().join(path).is_file(), "{file}: {path}");
+    }
+    let cargo = std::fs::read_to_string(workspace().join("Cargo.toml")).expect("Cargo.toml");
+    let home = app["HomePageUrl"].as_str().unwrap_or_default();
+    assert!(
+        cargo.contains(&format!("repository = \"{home}\"")),
+        "HomePageUrl is the repository"
+    );
+}
+
 /// Posts of each kind accepted and rejected, and events through every worker outcome.
 async fn drive_the_webhooks_and_the_worker() {
     let (server, fake) = FakeConnectif::start().await;
