@@ -423,3 +423,78 @@ fn fix_of_line<'a>(out: &'a str, text: &str) -> &'a str {
         .filter(|l| l.trim_start().starts_with("fix:"))
         .unwrap_or_else(|| panic!("no fix after `{text}` in:\n{out}"))
 }
+
+/// On a terminal, `setup` asks for what no flag gave — keys without echo — and goes on as
+/// with flags. A real pseudo-terminal (`script`, util-linux), answers typed into it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_terminal_setup_asks_for_what_is_missing_and_keys_are_not_echoed() {
+    let world = World::start().await;
+    let base = admin_command(&world.moto.endpoint, &world.cw.uri(), &[]);
+    let envs: Vec<(String, String)> = (base.get_envs())
+        .filter_map(|(k, v)| Some((k.to_str()?.to_owned(), v?.to_str()?.to_owned())))
+        .collect();
+    let command = format!(
+        "{} --stack bridge setup {CHANNEL} --qapla-url {}/1.3 --connectif-url {}",
+        env!("CARGO_BIN_EXE_bridge-admin"),
+        world.qapla.uri(),
+        world.connectif.uri()
+    );
+    // Qapla' key, language, tracking page, mode, Connectif key, write the secret, no proof.
+    let answers = format!(
+        "{QAPLA_KEY}\nes\nhttps://shop.example/t/{{trackingNumber}}\napi\n{CONNECTIF_KEY}\ny\n\n"
+    );
+    let out = tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut child = std::process::Command::new("script")
+            .args(["-qfec", &command, "/dev/null"])
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("TERM", "dumb")
+            .envs(envs)
+            .current_dir(std::env::temp_dir())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("script runs");
+        let mut stdin = child.stdin.take().expect("stdin");
+        for line in answers.split_inclusive('\n') {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            stdin.write_all(line.as_bytes()).expect("typed");
+        }
+        child.wait_with_output().expect("output")
+    })
+    .await
+    .expect("thread");
+    let transcript = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        transcript.contains("The Qapla' channel's private API key (not shown):"),
+        "{transcript}"
+    );
+    assert!(
+        transcript.contains("A Connectif API key (keyId:keySecret) (not shown):"),
+        "{transcript}"
+    );
+    assert!(
+        transcript.contains("The customers' language (it, es, en) [it]: es"),
+        "typed answers echo: {transcript}"
+    );
+    for key in [QAPLA_KEY, CONNECTIF_KEY, "csecret-1"] {
+        assert!(
+            !transcript.contains(key),
+            "a key echoed or shown: {transcript}"
+        );
+    }
+    assert!(
+        transcript.contains("(y/n) [y]"),
+        "a confirmation before writing: {transcript}"
+    );
+    let secret = world.secret().await.expect("written");
+    assert_eq!(
+        (
+            secret["language"].as_str(),
+            secret["connectif"]["mode"].as_str()
+        ),
+        (Some("es"), Some("api"))
+    );
+    assert_eq!(world.connectif.event_types().len(), 5, "{transcript}");
+}
