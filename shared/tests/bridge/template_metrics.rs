@@ -187,7 +187,7 @@ fn the_stack_keeps_its_ledger_and_dead_letters_and_names_what_an_operator_needs(
 /// `sam deploy --guided` without traps: it stops to ask about every API route without an
 /// authorizer (and its default answer aborts the deploy) unless the route says `Auth`; the
 /// routes are public on purpose (Qapla' cannot send a token; the key in the body is
-/// checked), so each says `Authorizer: NONE`. Its first question is who gets the alarms.
+/// checked), so each says `Authorizer: NONE`. Its first parameter is who gets the alarms.
 #[test]
 fn a_guided_deploy_asks_who_gets_the_alarms_first_and_nothing_about_authorizers() {
     let template = template();
