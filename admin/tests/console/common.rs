@@ -239,12 +239,16 @@ pub fn line<'a>(out: &'a str, step: &str) -> &'a str {
 
 /// The `fix:` line that follows a step's line.
 pub fn fix_of<'a>(out: &'a str, step: &str) -> &'a str {
-    let step_line = line(out, step);
-    let mut lines = out.lines().skip_while(|l| *l != step_line).skip(1);
+    fix_after(out, line(out, step))
+}
+
+/// The `fix:` line that follows the first line containing `text`.
+pub fn fix_after<'a>(out: &'a str, text: &str) -> &'a str {
+    let mut lines = out.lines().skip_while(|l| !l.contains(text)).skip(1);
     lines
         .next()
         .filter(|l| l.trim_start().starts_with("fix:"))
-        .unwrap_or_else(|| panic!("no fix after `{step}` in:\n{out}"))
+        .unwrap_or_else(|| panic!("no fix after `{text}` in:\n{out}"))
 }
 
 /// A query parameter of a request a fake received (empty when absent).

@@ -7,9 +7,7 @@ use testkit::connectif::StrictConnectif;
 const KEY: &str = "k1:s1";
 
 async fn call(fake: &StrictConnectif, method: &str, path: &str, body: Value) -> (u16, Value) {
-    let client = bridge_core::http::tls::client_builder()
-        .build()
-        .expect("client");
+    let client = client();
     let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
     let answer = client
         .request(method, format!("{}{path}", fake.uri()))
@@ -21,6 +19,13 @@ async fn call(fake: &StrictConnectif, method: &str, path: &str, body: Value) -> 
     let status = answer.status().as_u16();
     let text = answer.text().await.unwrap_or_default();
     (status, serde_json::from_str(&text).unwrap_or_default())
+}
+
+/// An HTTP client as the bridge builds them (rustls, ring).
+fn client() -> reqwest::Client {
+    bridge_core::http::tls::client_builder()
+        .build()
+        .expect("client")
 }
 
 fn event_type(fields: Value) -> Value {
@@ -90,18 +95,14 @@ async fn the_fake_refuses_undefined_fields_wrong_types_and_missing_required_ones
     }
     // The webhook context is another event type: the API's is not reachable by Endpoint URL.
     let hook = format!("{}/webhook/custom-events/alias/order-shipped", fake.uri());
-    let answer = bridge_core::http::tls::client_builder()
-        .build()
-        .expect("client")
+    let answer = client()
         .post(hook)
         .body(good.to_string())
         .send()
         .await
         .expect("answer");
     assert_eq!(answer.status().as_u16(), 404);
-    let wrong_key = bridge_core::http::tls::client_builder()
-        .build()
-        .expect("client")
+    let wrong_key = client()
         .get(format!("{}/custom-integrations/", fake.uri()))
         .header("Authorization", "apiKey k1:nope")
         .send()

@@ -273,7 +273,7 @@ async fn a_second_setup_changes_nothing_and_a_field_changed_by_hand_is_reported(
         "{out}"
     );
     assert!(
-        fix_of_line(&out, "`order-shipped` differs").contains("never retypes"),
+        fix_after(&out, "`order-shipped` differs").contains("never retypes"),
         "{out}"
     );
     assert!(
@@ -413,15 +413,6 @@ async fn every_command_looks_for_the_stack_where_samconfig_deployed_it() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-}
-
-/// The `fix:` line after the first line containing `text`.
-fn fix_of_line<'a>(out: &'a str, text: &str) -> &'a str {
-    let mut lines = out.lines().skip_while(|l| !l.contains(text)).skip(1);
-    lines
-        .next()
-        .filter(|l| l.trim_start().starts_with("fix:"))
-        .unwrap_or_else(|| panic!("no fix after `{text}` in:\n{out}"))
 }
 
 /// On a terminal, `setup` asks for what no flag gave — keys without echo — and goes on as
