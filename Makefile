@@ -122,13 +122,13 @@ security-scan: $(CHECKOV_STAMP)
 	$(CHECKOV_VENV)/bin/checkov -f template.yaml -f deploy-role.yaml --framework cloudformation --compact --quiet --skip-download
 	$(CHECKOV_VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 
-# The five functions, as `sam build` builds them (`cargo lambda build --release --arm64 --bin
+# The six functions, as `sam build` builds them (`cargo lambda build --release --arm64 --bin
 # <function>` from the workspace root), but in one cargo-lambda run first: cargo links them two
 # at a time (each link is LTO with one codegen unit, one core), and `sam build` then finds
 # every binary fresh and only packages it. `--no-cached`: SAM's cache would checksum the whole
 # code folder (target/ included, gigabytes) for each function, about 75 s a build, for
 # nothing cargo does not already do.
-FUNCTIONS := shipment-webhook return-webhook order-webhook delivery-worker reconciler
+FUNCTIONS := shipment-webhook return-webhook order-webhook delivery-worker reconciler backfill-worker
 sam-build: tools
 	# Lambda runs arm64: the Rust standard library for that target (no-op when present).
 	rustup target add aarch64-unknown-linux-gnu
@@ -162,7 +162,7 @@ clean:
 COLD ?= 30
 WARM ?= 1000
 EVENTS ?= 20000
-# A release, built and checked here: the five functions as arm64 Lambda zips (cargo lambda),
+# A release, built and checked here: the six functions as arm64 Lambda zips (cargo lambda),
 # the template pointing at them (for `sam package` and `sam publish`), README and licenses,
 # the console for Linux aarch64 (release profile: it shares the functions' compiled crates)
 # and x86_64 (cargo-dist's profile: thin LTO builds it in half the time) with cargo lambda's

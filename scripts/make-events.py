@@ -112,8 +112,10 @@ def env_file():
     return {
         "ShipmentFunction": webhook, "ReturnFunction": webhook, "OrderFunction": webhook,
         "DeliveryFunction": {**webhook, "DEAD_LETTER_QUEUE_URL": "", "STATE_TABLE": ""},
-        # The reconciler has no local mode: it reads Qapla' and the stack's table and queue.
+        # The reconciler and the backfill function have no local mode: they read Qapla' and
+        # the stack's table and queues.
         "ReconcilerFunction": {},
+        "BackfillFunction": {},
     }
 
 

@@ -14,16 +14,18 @@ pub struct Stack {
     pub secret_prefix: Option<String>,
     /// `https://<id>.execute-api.<region>.amazonaws.com`, no trailing slash.
     pub api_url: Option<String>,
+    /// The work queue of background backfill runs.
+    pub backfill_queue_url: Option<String>,
     pub api_id: Option<String>,
     pub alarm_names: Vec<String>,
-    /// The functions' log groups (all five).
+    /// The functions' log groups (all six).
     pub log_groups: Vec<String>,
     /// The stack's `AlarmEmail` parameter (`None` when the stack could not be read).
     pub alarm_email: Option<String>,
 }
 
 /// (stack output, environment override) for each value.
-const OUTPUTS: [(&str, &str); 8] = [
+const OUTPUTS: [(&str, &str); 9] = [
     ("EventQueueUrl", "HAND_OFF_QUEUE_URL"),
     ("DeadLetterQueueUrl", "DEAD_LETTER_QUEUE_URL"),
     ("StateTableName", "STATE_TABLE"),
@@ -32,6 +34,7 @@ const OUTPUTS: [(&str, &str); 8] = [
     ("WebhookApiId", "WEBHOOK_API_ID"),
     ("AlarmNames", "ALARM_NAMES"),
     ("LogGroupNames", "LOG_GROUPS"),
+    ("BackfillQueueUrl", "BACKFILL_QUEUE_URL"),
 ];
 
 impl Stack {
@@ -69,6 +72,7 @@ impl Stack {
             secret_prefix: take("SecretPrefix").map(|p| p.trim_end_matches('/').to_owned()),
             api_url: take("WebhookApiUrl").map(|u| u.trim_end_matches('/').to_owned()),
             api_id: take("WebhookApiId"),
+            backfill_queue_url: take("BackfillQueueUrl"),
             alarm_names: list(take("AlarmNames")),
             log_groups: list(take("LogGroupNames")),
             alarm_email: (outputs.ok()).and_then(|mut o| o.remove(ALARM_EMAIL)),

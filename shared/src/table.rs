@@ -14,7 +14,8 @@
 //! | `qapla-budget#<hash of the key>` | `tokens`, `at_ms`, `expires_at` | whoever calls Qapla's API |
 //! | `reconcile#<channel>` | `until` | the reconciler: where it stopped |
 //! | `live#<kind>#<channel>` | `since` | the worker: Qapla' posts this kind to the bridge (reconcile `auto`) |
-//! | `backfill#<channel>` | `runs` (JSON) | `bridge-admin backfill` |
+//! | `backfill#<channel>` | `runs` (JSON), `version` | a backfill run (console or background function) |
+//! | `backfill-report#<channel>#<run>#<part>` | `csv`, `expires_at` | a backfill run: its failures |
 //!
 //! The rules over these items live with their users (`delivery::state`, `qapla::pace`,
 //! `history::reconcile`, the console's backfill); only the keys and the calls are here.
@@ -24,7 +25,9 @@ use aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::builders::PutBuilder;
-use aws_sdk_dynamodb::types::{AttributeValue, CancellationReason, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, CancellationReason, KeysAndAttributes, Put, TransactWriteItem,
+};
 use std::collections::HashMap;
 use std::fmt;
 use std::time::Duration;
@@ -55,6 +58,8 @@ pub enum Pk<'a> {
     Live(Kind, &'a str),
     /// The backfill runs of a channel.
     Backfill(&'a str),
+    /// A part of a backfill run's failure report: channel, run id, part number.
+    BackfillReport(&'a str, u64, u32),
 }
 
 impl fmt::Display for Pk<'_> {
@@ -68,6 +73,9 @@ impl fmt::Display for Pk<'_> {
             Pk::Reconcile(channel) => write!(f, "reconcile#{channel}"),
             Pk::Live(kind, channel) => write!(f, "live#{}#{channel}", kind.as_str()),
             Pk::Backfill(channel) => write!(f, "backfill#{channel}"),
+            Pk::BackfillReport(channel, run, part) => {
+                write!(f, "backfill-report#{channel}#{run}#{part}")
+            }
         }
     }
 }
@@ -110,6 +118,38 @@ impl Table {
         Ok(out.item.filter(|item| {
             number(item, "expires_at").is_none_or(|at| at > crate::clock::epoch_secs() as f64)
         }))
+    }
+
+    /// The items of `pks` that exist and have not expired, read consistently, in no order
+    /// (`BatchGetItem`, 100 keys a call, keys left unprocessed asked again).
+    pub async fn get_all(&self, pks: &[Pk<'_>]) -> Result<Vec<Item>, TableError> {
+        let mut found = Vec::new();
+        for chunk in pks.chunks(100) {
+            let keys: Vec<Item> = (chunk.iter())
+                .map(|pk| HashMap::from([("pk".to_owned(), pk.value())]))
+                .collect();
+            let mut ask = Some(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(keys))
+                    .consistent_read(true)
+                    .build()?,
+            );
+            while let Some(keys) = ask.take() {
+                let out = (self.client.batch_get_item())
+                    .request_items(&self.name, keys)
+                    .send()
+                    .await?;
+                let now = crate::clock::epoch_secs() as f64;
+                let items = out.responses.and_then(|mut r| r.remove(&self.name));
+                found.extend(
+                    (items.unwrap_or_default().into_iter())
+                        .filter(|item| number(item, "expires_at").is_none_or(|at| at > now)),
+                );
+                ask = (out.unprocessed_keys.and_then(|mut u| u.remove(&self.name)))
+                    .filter(|k| !k.keys().is_empty());
+            }
+        }
+        Ok(found)
     }
 
     /// A put of the item `pk`, to add attributes (and a condition) to and send.
@@ -223,5 +263,9 @@ mod tests {
             "live#shipment#it"
         );
         assert_eq!(Pk::Backfill("it").to_string(), "backfill#it");
+        assert_eq!(
+            Pk::BackfillReport("it", 1764716000, 3).to_string(),
+            "backfill-report#it#1764716000#3"
+        );
     }
 }

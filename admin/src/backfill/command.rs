@@ -1,8 +1,9 @@
 //! The `backfill` command line: its arguments, and what it prints.
 
-use super::{Ask, Done, Run};
+use super::{Ask, Done};
 use crate::args::{Printout, channel_id};
 use crate::stack::Stack;
+use bridge_core::history::backfill::runs::Run;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,34 +12,51 @@ use std::sync::atomic::{AtomicBool, Ordering};
 pub struct Args {
     channel: String,
     /// First day (YYYY-MM-DD, or YYYY-MM-DD HH:MM:SS), Qapla's (Italian) time.
-    #[arg(long, required_unless_present = "history")]
+    #[arg(long, required_unless_present_any = ["history", "watch", "cancel", "report"])]
     from: Option<String>,
     /// Last day, included (or a time, excluded).
-    #[arg(long, required_unless_present = "history")]
+    #[arg(long, required_unless_present_any = ["history", "watch", "cancel", "report"])]
     to: Option<String>,
     /// Only these Qapla' status ids, comma-separated (e.g. 99: delivered).
     #[arg(long, value_delimiter = ',')]
     status: Vec<String>,
     /// Count and show a sample of what would be sent; send nothing.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "background")]
     dry_run: bool,
     /// `history` (default): the channel's `aliases.history` event, which fires no live
     /// workflow. `live`: the live status event — customers may get e-mails about old
     /// parcels.
     #[arg(long, default_value = "history", value_parser = ["history", "live"])]
     alias: String,
-    /// Where to write the CSV of the statuses that could not be sent.
+    /// Run in the stack (the backfill function) and return at once with the run's id: the
+    /// run goes on with this machine off. `--watch RUN` follows it.
     #[arg(long)]
-    report: Option<std::path::PathBuf>,
+    background: bool,
+    /// Where to write the CSV of the statuses that could not be sent (a run here), or the
+    /// report `--report RUN` downloads.
+    #[arg(long)]
+    out: Option<std::path::PathBuf>,
     /// Hours per `trackingByTimeFrame` window.
     #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=24))]
     window_hours: u32,
-    /// List the channel's past runs instead.
+    /// List the channel's runs (background and here): state, counts, progress, ETA.
     #[arg(long)]
     history: bool,
+    /// Follow run RUN (its id, from `--history`) with a progress bar until it ends.
+    #[arg(long, value_name = "RUN")]
+    watch: Option<u64>,
+    /// Stop run RUN after its current window.
+    #[arg(long, value_name = "RUN")]
+    cancel: Option<u64>,
+    /// Download run RUN's CSV of failures, as the stack keeps it (to `--out`, else printed).
+    #[arg(long, value_name = "RUN")]
+    report: Option<u64>,
+    /// How often `--watch` reads the run, in milliseconds.
+    #[arg(long, default_value_t = 5000, hide = true)]
+    every_ms: u64,
 }
 
-/// Run the command: `--history`, a dry run, or a run (resumed if one was interrupted).
+/// Run the command: a look at the runs, a dry run, a run here, or a run in the background.
 pub async fn command(
     aws: &aws_config::SdkConfig,
     stack: &Stack,
@@ -48,16 +66,20 @@ pub async fn command(
     let ask = ask(&args, json)?;
     let parts = super::parts(aws, stack, &ask).await?;
     if args.history {
-        let runs = parts.runs.list().await?;
-        let text = match (json, runs.is_empty()) {
-            (true, _) => serde_json::to_string(&runs).map_err(|e| e.to_string())?,
-            (false, true) => format!("no backfill runs for channel {}", ask.channel),
-            (false, false) => runs.iter().map(Run::line).collect::<Vec<_>>().join("\n"),
-        };
-        return Ok(Printout {
-            text,
-            problem: false,
-        });
+        return super::watch::history(&parts, json).await;
+    }
+    if let Some(id) = args.watch {
+        let every = std::time::Duration::from_millis(args.every_ms.max(100));
+        return super::watch::watch(&parts, id, json, every).await;
+    }
+    if let Some(id) = args.cancel {
+        return super::watch::cancel(&parts, id, json).await;
+    }
+    if let Some(id) = args.report {
+        return super::watch::report(&parts, id, args.out.as_deref()).await;
+    }
+    if ask.background {
+        return background(&parts, &ask, json).await;
     }
     // Ctrl-C stops after the window in progress: the run resumes from the next one.
     let stop = Arc::new(AtomicBool::new(false));
@@ -89,6 +111,23 @@ pub async fn command(
     })
 }
 
+/// `--background`: the run's id and how to follow it.
+async fn background(parts: &super::Parts, ask: &Ask, json: bool) -> Result<Printout, String> {
+    let run = super::start_background(parts, ask).await?;
+    let (id, channel) = (run.id(), &ask.channel);
+    let text = match json {
+        true => super::watch::run_json(&run, run.started_at).to_string(),
+        false => format!(
+            "Run {id} started in the stack: {} → {}, {} windows, to alias {}.\nFollow it: bridge-admin backfill {channel} --watch {id}\nStop it:   bridge-admin backfill {channel} --cancel {id}",
+            run.from, run.to, run.windows, run.alias
+        ),
+    };
+    Ok(Printout {
+        text,
+        problem: false,
+    })
+}
+
 fn ask(args: &Args, json: bool) -> Result<Ask, String> {
     Ok(Ask {
         channel: channel_id(&args.channel)?,
@@ -102,9 +141,10 @@ fn ask(args: &Args, json: bool) -> Result<Ask, String> {
             .collect(),
         dry_run: args.dry_run,
         live: args.alias == "live",
-        report: args.report.clone(),
+        out: args.out.clone(),
         window_hours: args.window_hours,
         progress: !json,
+        background: args.background,
     })
 }
 

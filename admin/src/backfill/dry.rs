@@ -2,7 +2,9 @@
 //! the time Qapla's budget would make it take. Nothing is sent, nothing recorded; only
 //! `trackingByTimeFrame` is called (no `getShipment`).
 
-use super::{Ask, Parts, budget_time, range};
+use super::{Ask, Parts, budget_time};
+use bridge_core::history::backfill::range;
+use bridge_core::history::backfill::runs::Run;
 use bridge_core::history::{Pulled, windows};
 use bridge_core::qapla::time::{italian_now, time_text};
 use std::collections::HashSet;
@@ -30,7 +32,7 @@ pub async fn dry_run(parts: &Parts, ask: &Ask, stop: &AtomicBool) -> Result<Coun
     let all = windows(from, to, size).map_err(|e| e.to_string())?;
     let bar = super::command::progress_bar(
         ask.progress,
-        &super::Run {
+        &Run {
             windows: all.len() as u64,
             ..Default::default()
         },
@@ -45,7 +47,7 @@ pub async fn dry_run(parts: &Parts, ask: &Ask, stop: &AtomicBool) -> Result<Coun
         if stop.load(Ordering::Relaxed) {
             return Err("interrupted".into());
         }
-        let pulled = parts.puller.window(window).await.map_err(|e| {
+        let pulled = parts.backfill.puller.window(window).await.map_err(|e| {
             format!(
                 "window from {}: {}",
                 time_text(window.from),

@@ -55,6 +55,8 @@ pub fn settings(qapla: &str) -> Value {
 pub struct Deployed {
     pub queue_url: String,
     pub dlq_url: String,
+    /// The backfill function's work queue.
+    pub backfill_url: String,
 }
 
 /// A deployed bridge as its outputs describe it; returns the dead-letter queue URL.
@@ -69,6 +71,19 @@ pub async fn deploy(moto: &Moto, secret: &Value, api_url: &str) -> Deployed {
     let aws = aws(moto).await;
     let sqs = aws_sdk_sqs::Client::new(&aws);
     let testkit::aws::Queues { queue_url, dlq_url } = testkit::aws::queues(&sqs, "bridge").await;
+    // As the template makes it, but a message comes back 2 s after a failed invocation.
+    let backfill_url = (sqs.create_queue())
+        .queue_name("bridge-backfill.fifo")
+        .attributes(aws_sdk_sqs::types::QueueAttributeName::FifoQueue, "true")
+        .attributes(
+            aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout,
+            "2",
+        )
+        .send()
+        .await
+        .expect("backfill queue")
+        .queue_url
+        .expect("backfill queue url");
     let secrets = aws_sdk_secretsmanager::Client::new(&aws);
     testkit::aws::put_secret(&secrets, SECRET, &secret.to_string()).await;
     testkit::create_state_table(&aws_sdk_dynamodb::Client::new(&aws), TABLE).await;
@@ -85,6 +100,7 @@ pub async fn deploy(moto: &Moto, secret: &Value, api_url: &str) -> Deployed {
         "EventQueueUrl": queue_url, "DeadLetterQueueUrl": dlq_url, "StateTableName": TABLE,
         "SecretPrefix": "qapla-connectif", "WebhookApiUrl": api_url,
         "WebhookApiId": api_id, "AlarmNames": ALARMS.join(","), "LogGroupNames": LOG_GROUPS.join(","),
+        "BackfillQueueUrl": backfill_url,
     });
     let outputs: serde_json::Map<String, Value> = outputs
         .as_object()
@@ -100,7 +116,11 @@ pub async fn deploy(moto: &Moto, secret: &Value, api_url: &str) -> Deployed {
         .send()
         .await
         .expect("stack");
-    Deployed { queue_url, dlq_url }
+    Deployed {
+        queue_url,
+        dlq_url,
+        backfill_url,
+    }
 }
 
 /// The webhook API with its three routes; returns its id.

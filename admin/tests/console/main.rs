@@ -11,6 +11,7 @@ mod version;
 /// `make check` skips them (`--skip moto::`).
 mod moto {
     mod backfill;
+    mod background;
     mod bench_backfill;
     mod check;
     mod letters;

@@ -49,6 +49,8 @@ pub struct Config {
     /// `HAND_OFF_QUEUE_URL`: the SQS FIFO queue webhooks write to. Unset: in-process
     /// delivery (local runs).
     pub queue_url: Option<String>,
+    /// `BACKFILL_QUEUE_URL`: the SQS FIFO work queue of background backfill runs.
+    pub backfill_queue_url: Option<String>,
     /// `DEAD_LETTER_QUEUE_URL`: where the delivery worker moves events it gives up on.
     pub dead_letter_url: Option<String>,
     /// `STATE_TABLE`: DynamoDB table of delivered events and newest statuses (worker).
@@ -83,6 +85,7 @@ impl Default for Config {
             request_timeout: Duration::from_secs(8),
             retry: RetryPolicy::in_process(),
             queue_url: None,
+            backfill_queue_url: None,
             dead_letter_url: None,
             state_table: None,
             idempotency_ttl: Duration::from_secs(30 * 86_400),
@@ -154,6 +157,7 @@ impl Config {
         }
         c.queue_url = v.text("HAND_OFF_QUEUE_URL");
         c.dead_letter_url = v.text("DEAD_LETTER_QUEUE_URL");
+        c.backfill_queue_url = v.text("BACKFILL_QUEUE_URL");
         c.state_table = v.text("STATE_TABLE");
         set(
             &mut c.idempotency_ttl,

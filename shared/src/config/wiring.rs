@@ -11,6 +11,7 @@ use crate::delivery::state::{DynamoState, MemoryState};
 use crate::delivery::{
     Deliverer, HandOff, InProcessHandOff, MemoryQueue, SetupError, SignedSend, SqsQueue, Worker,
 };
+use crate::history::backfill::background::{Backfiller, MARGIN, WorkQueue};
 use crate::history::budget::BudgetWatch;
 use crate::history::reconcile::Reconciler;
 use crate::qapla::pace::DynamoPace;
@@ -234,6 +235,25 @@ impl Bridge {
             c.worker.clone(),
         );
         Ok(worker.with_send_budget(budget))
+    }
+
+    /// The backfill function: as the reconciler, and its work queue.
+    pub fn backfiller(&self) -> Result<Backfiller, ConfigError> {
+        let c = &self.config;
+        let queue_url = required(&c.queue_url, "HAND_OFF_QUEUE_URL")?;
+        let work_url = required(&c.backfill_queue_url, "BACKFILL_QUEUE_URL")?;
+        let table = self.table()?;
+        let sqs = aws_sdk_sqs::Client::new(self.aws()?);
+        Ok(Backfiller {
+            store: self.secrets_store()?,
+            http: self.connectif_client()?.http().clone(),
+            pace: self.pace(&table),
+            state: Arc::new(DynamoState::new(table.clone(), c.idempotency_ttl)),
+            queue: Arc::new(SqsQueue::new(sqs.clone(), queue_url, None)),
+            table,
+            work: WorkQueue::new(sqs, work_url),
+            margin: MARGIN,
+        })
     }
 
     /// The reconciler: channel secrets, Qapla's API (budget shared in the state table),

@@ -7,6 +7,7 @@
 //! ([`plan_pulled`]). Every call spends from the key's shared budget ([`Pace`]); a 429 or a
 //! 5xx is waited out and tried again, a bounded number of times.
 
+pub mod backfill;
 pub mod budget;
 pub mod reconcile;
 mod windows;

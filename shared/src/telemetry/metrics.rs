@@ -16,6 +16,8 @@
 //! | `QaplaApiCalls` | Count | result · none |
 //! | `ColdStarts` | Count | function |
 //! | `StatusesFoundByReconciliation` | Count | channel · none |
+//! | `BackfillWindows` (windows a backfill run finished) | Count | channel · none |
+//! | `BackfillsRunning`, `BackfillsStalled` (background runs, each quarter hour) | Count | none |
 
 use crate::Kind;
 use serde_json::{Map, Value, json};
@@ -186,6 +188,28 @@ pub fn count_reconciled(channel: &str, found: u64) {
         &[("StatusesFoundByReconciliation", "Count", found.into())],
         &[&["channel"], &[]],
         &[("channel", channel)],
+    ));
+}
+
+/// A backfill run of `channel` finished a window.
+pub fn count_backfill_window(channel: &str) {
+    emit(line(
+        &[("BackfillWindows", "Count", 1.into())],
+        &[&["channel"], &[]],
+        &[("channel", channel)],
+    ));
+}
+
+/// Background backfill runs queued or running, and those of them without a window finished
+/// for too long.
+pub fn backfills(running: u64, stalled: u64) {
+    emit(line(
+        &[
+            ("BackfillsRunning", "Count", running.into()),
+            ("BackfillsStalled", "Count", stalled.into()),
+        ],
+        &[&[]],
+        &[],
     ));
 }
 

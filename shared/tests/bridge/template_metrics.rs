@@ -44,6 +44,10 @@ async fn every_alarm_and_dashboard_metric_is_one_the_code_emits() {
     bridge_core::telemetry::metrics::count_key_refused("it");
     // By the reconciler's reading of the failure budget (its test, `moto/reconcile.rs`).
     bridge_core::telemetry::metrics::rejected_last_day("it", 3);
+    // By a backfill run's windows and the backfill function's schedule (the console's
+    // `moto/background.rs` checks the schedule's line).
+    bridge_core::telemetry::metrics::count_backfill_window("it");
+    bridge_core::telemetry::metrics::backfills(1, 0);
     for binary in binaries(&template()) {
         bridge_core::telemetry::metrics::cold_start(&binary);
     }

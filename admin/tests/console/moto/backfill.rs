@@ -25,19 +25,19 @@ const STATUSES: [(&str, &str, &str, &str); 7] = [
     ("2025-08-01", "C-300", "99", "2025-08-01 08:30:00"),
 ];
 /// The day whose first call is answered 429 (Retry-After: 1).
-const BUSY_DAY: &str = "2025-08-01";
+pub(super) const BUSY_DAY: &str = "2025-08-01";
 /// The day Qapla' fails while `down` is set.
-const DOWN_DAY: &str = "2025-06-01";
-const YEAR: [&str; 4] = ["--from", "2025-01-01", "--to", "2025-12-31"];
+pub(super) const DOWN_DAY: &str = "2025-06-01";
+pub(super) const YEAR: [&str; 4] = ["--from", "2025-01-01", "--to", "2025-12-31"];
 
 #[derive(Clone, Default)]
-struct QaplaYear {
-    busy: Arc<Mutex<HashSet<String>>>,
-    down: Arc<AtomicBool>,
+pub(super) struct QaplaYear {
+    pub(super) busy: Arc<Mutex<HashSet<String>>>,
+    pub(super) down: Arc<AtomicBool>,
     /// Every answer takes 200 ms (time to interrupt a run).
-    slow: Arc<AtomicBool>,
+    pub(super) slow: Arc<AtomicBool>,
     /// The day of every `trackingByTimeFrame` call, in order.
-    calls: Arc<Mutex<Vec<String>>>,
+    pub(super) calls: Arc<Mutex<Vec<String>>>,
 }
 
 impl Respond for QaplaYear {
@@ -83,7 +83,7 @@ fn get_shipment(req: &Request) -> ResponseTemplate {
     )
 }
 
-async fn qapla() -> (MockServer, QaplaYear) {
+pub(super) async fn qapla() -> (MockServer, QaplaYear) {
     let server = MockServer::start().await;
     let year = QaplaYear::default();
     year.busy.lock().expect("busy").insert(BUSY_DAY.to_owned());
@@ -101,7 +101,7 @@ async fn qapla() -> (MockServer, QaplaYear) {
 }
 
 /// Every message on the queue, as (key, status id, alias); the queue is emptied.
-async fn drain_queue(moto: &Moto, queue_url: &str) -> Vec<(String, String, String)> {
+pub(super) async fn drain_queue(moto: &Moto, queue_url: &str) -> Vec<(String, String, String)> {
     let sqs = aws_sdk_sqs::Client::new(&aws(moto).await);
     let mut found = Vec::new();
     loop {
@@ -135,7 +135,7 @@ async fn drain_queue(moto: &Moto, queue_url: &str) -> Vec<(String, String, Strin
     }
 }
 
-fn report_path(name: &str) -> String {
+pub(super) fn report_path(name: &str) -> String {
     let dir = std::env::temp_dir().join(format!("bridge-backfill-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
     dir.join("failures.csv").display().to_string()
@@ -188,7 +188,7 @@ async fn a_year_is_backfilled_to_the_history_alias_once_skipping_what_was_delive
         "shop-it",
         "--window-hours",
         "24",
-        "--report",
+        "--out",
         &report,
     ];
     args.extend(YEAR);
@@ -259,7 +259,7 @@ async fn a_year_is_backfilled_to_the_history_alias_once_skipping_what_was_delive
 }
 
 /// Wait until `server` has received `n` requests (60 s at most).
-async fn wait_for_requests(server: &MockServer, n: usize) {
+pub(super) async fn wait_for_requests(server: &MockServer, n: usize) {
     let started = Instant::now();
     while server.received_requests().await.unwrap_or_default().len() < n {
         assert!(
@@ -283,7 +283,7 @@ async fn an_interrupted_run_resumes_at_its_window_and_queues_nothing_twice() {
         "shop-it",
         "--window-hours",
         "24",
-        "--report",
+        "--out",
         &report,
         "--status",
         "3,99",

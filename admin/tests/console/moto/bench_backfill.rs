@@ -11,6 +11,11 @@
 //!    AWS (a Python emulator, by far the slowest part: an upper bound of our side).
 //!
 //! A year is 1,460 windows + 73,000 `getShipment` calls.
+//!
+//! Then the same in the background (`--background`): the backfill function's real handler,
+//! fed by its work queue on moto as Lambda's trigger feeds it, slices of 60 s (Lambda's are
+//! 900 s: a year here takes more invocations than it would there), measured from the
+//! console's start to the run's end.
 
 use crate::common::*;
 use bridge_core::qapla::time::{parse_time, time_text};
@@ -68,8 +73,12 @@ fn get_shipment(req: &Request) -> ResponseTemplate {
     )
 }
 
-/// One backfill of `days` from [`FIRST_DAY`] against a fresh stack: (wall time, API calls).
-async fn backfill(days: i64, budget: Option<&'static str>) -> (Duration, u64) {
+/// A fresh stack and a fake Qapla' of the shop: (moto, Qapla', the stack).
+async fn shop() -> (
+    tokio::sync::RwLockWriteGuard<'static, testkit::Moto>,
+    MockServer,
+    Deployed,
+) {
     let moto = testkit::moto_alone().await;
     let qapla = MockServer::start().await;
     Mock::given(method("GET"))
@@ -82,7 +91,56 @@ async fn backfill(days: i64, budget: Option<&'static str>) -> (Duration, u64) {
         .respond_with(get_shipment)
         .mount(&qapla)
         .await;
-    deploy(&moto, &settings(&qapla.uri()), "http://127.0.0.1:9").await;
+    let deployed = deploy(&moto, &settings(&qapla.uri()), "http://127.0.0.1:9").await;
+    (moto, qapla, deployed)
+}
+
+/// One background backfill of `days` from [`FIRST_DAY`] against a fresh stack: (wall time
+/// from the console's start to the run's end, API calls, invocations).
+async fn background(days: i64, budget: &str) -> (Duration, u64, usize) {
+    let (moto, qapla, deployed) = shop().await;
+    let function = super::background::Function::with_budget(
+        &moto,
+        &moto.endpoint,
+        &deployed,
+        Duration::from_secs(60),
+        budget,
+    )
+    .await;
+    let to = time_text(parse_time(FIRST_DAY).unwrap_or(0) + days * 86_400);
+    let cw = cloudwatch(&alarms_ok()).await;
+    let started = Instant::now();
+    let args = [
+        "backfill",
+        "shop-it",
+        "--background",
+        "--from",
+        FIRST_DAY,
+        "--to",
+        &to,
+    ];
+    let (code, out, err) = run(&moto, &cw, &args).await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    let id = super::background::started(&out);
+    let run = loop {
+        let run = super::background::recorded(&moto, id).await;
+        if run.finished {
+            break run;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let elapsed = started.elapsed();
+    assert_eq!(run.sent as i64, statuses(days), "{run:?}");
+    let calls = qapla.received_requests().await.unwrap_or_default().len() as u64;
+    let invocations = function
+        .invocations
+        .load(std::sync::atomic::Ordering::SeqCst);
+    (elapsed, calls, invocations)
+}
+
+/// One backfill of `days` from [`FIRST_DAY`] against a fresh stack: (wall time, API calls).
+async fn backfill(days: i64, budget: Option<&'static str>) -> (Duration, u64) {
+    let (moto, _qapla, _) = shop().await;
     let first = parse_time(FIRST_DAY).unwrap_or(0);
     let to = time_text(first + days * 86_400);
     let endpoint = moto.endpoint.clone();
@@ -160,5 +218,39 @@ async fn bench_a_year_of_200_shipments_a_day() {
         limit_time(year_calls) / 3600.0,
         per_call * year_calls as f64 / 60.0,
         100.0 * per_call * year_calls as f64 / limit_time(year_calls)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a benchmark: make bench-backfill"]
+async fn bench_a_year_in_the_background() {
+    let (real, real_calls, invocations) = background(1, "120,2").await;
+    println!(
+        "background, 1 day at Qapla's budget: {real_calls} calls in {:.1} s ({invocations} invocations of 60 s); the limit alone: {:.1} s",
+        real.as_secs_f64(),
+        limit_time(real_calls)
+    );
+    let mut runs = Vec::new();
+    let (mut calls, mut slices) = (0, 0);
+    for _ in 0..3 {
+        let (t, c, i) = background(2, "1000000,1000000").await;
+        runs.push(t.as_secs_f64());
+        (calls, slices) = (c, i);
+    }
+    runs.sort_by(f64::total_cmp);
+    let per_call = runs[1] / calls as f64;
+    let year_calls = 1_460 + 365 * PER_DAY as u64;
+    let year = limit_time(year_calls).max(per_call * year_calls as f64);
+    println!(
+        "background, 2 days, no budget: {calls} calls, {slices} invocations; runs {runs:.1?} s; median {:.1} s = {:.2} ms per call",
+        runs[1],
+        per_call * 1000.0
+    );
+    println!(
+        "background, a year ({year_calls} calls): {:.1} h at Qapla's limit, in about {:.0} invocations of Lambda's 900 s; our code (moto included) {:.1} min of it ({:.1} %)",
+        year / 3600.0,
+        (year / 880.0).ceil(),
+        per_call * year_calls as f64 / 60.0,
+        100.0 * per_call * year_calls as f64 / year
     );
 }
