@@ -59,21 +59,7 @@ impl Function {
         time: Duration,
         budget: &str,
     ) -> Function {
-        let config = Config::from_lookup(|name| {
-            let value = match name {
-                "AWS_REGION" => "eu-west-1",
-                "AWS_ACCESS_KEY_ID" | "AWS_SECRET_ACCESS_KEY" => "test",
-                "AWS_ENDPOINT_URL" => endpoint,
-                "HAND_OFF_QUEUE_URL" => deployed.queue_url.as_str(),
-                "BACKFILL_QUEUE_URL" => deployed.backfill_url.as_str(),
-                "STATE_TABLE" => TABLE,
-                "QAPLA_API_BUDGET" => budget,
-                _ => return None,
-            };
-            Some(value.to_owned())
-        })
-        .expect("config");
-        let mut backfiller = config.bridge().backfiller().expect("backfiller");
+        let mut backfiller = backfiller(endpoint, deployed, budget);
         backfiller.margin = Duration::from_millis(300);
         let mut function = Function {
             tasks: Vec::new(),
@@ -99,6 +85,25 @@ impl Function {
         self.crash_after_ms
             .store(after.as_millis() as u64, Ordering::SeqCst);
     }
+}
+
+/// The backfill function's parts as the stack configures them, AWS at `endpoint`.
+fn backfiller(endpoint: &str, deployed: &Deployed, budget: &str) -> Backfiller {
+    let config = Config::from_lookup(|name| {
+        let value = match name {
+            "AWS_REGION" => "eu-west-1",
+            "AWS_ACCESS_KEY_ID" | "AWS_SECRET_ACCESS_KEY" => "test",
+            "AWS_ENDPOINT_URL" => endpoint,
+            "HAND_OFF_QUEUE_URL" => deployed.queue_url.as_str(),
+            "BACKFILL_QUEUE_URL" => deployed.backfill_url.as_str(),
+            "STATE_TABLE" => TABLE,
+            "QAPLA_API_BUDGET" => budget,
+            _ => return None,
+        };
+        Some(value.to_owned())
+    })
+    .expect("config");
+    config.bridge().backfiller().expect("backfiller")
 }
 
 /// Lambda's SQS trigger: one message, one invocation with the deadline `time` away, the
@@ -565,21 +570,7 @@ async fn the_schedule_counts_running_and_stalled_runs() {
     let (qapla, _): (MockServer, QaplaYear) = qapla().await;
     let cw = cloudwatch(&alarms_ok()).await;
     let deployed = deploy(&moto, &settings(&qapla.uri()), "http://127.0.0.1:9").await;
-    let function = Function::start(&moto, &moto.endpoint, &deployed, Duration::from_secs(2)).await;
-    let config = Config::from_lookup(|name| {
-        let value = match name {
-            "AWS_REGION" => "eu-west-1",
-            "AWS_ACCESS_KEY_ID" | "AWS_SECRET_ACCESS_KEY" => "test",
-            "AWS_ENDPOINT_URL" => moto.endpoint.as_str(),
-            "HAND_OFF_QUEUE_URL" => deployed.queue_url.as_str(),
-            "BACKFILL_QUEUE_URL" => deployed.backfill_url.as_str(),
-            "STATE_TABLE" => TABLE,
-            _ => return None,
-        };
-        Some(value.to_owned())
-    })
-    .expect("config");
-    let backfiller = config.bridge().backfiller().expect("backfiller");
+    let backfiller = backfiller(&moto.endpoint, &deployed, "10000,10000");
     let logs = testkit::LogBuffer::default();
     let dispatch = logs
         .dispatch(|w| bridge_core::telemetry::dispatch(move || w.clone(), tracing::Level::INFO));
@@ -592,7 +583,6 @@ async fn the_schedule_counts_running_and_stalled_runs() {
     assert_eq!(counted, Ok(json!({ "running": 0, "stalled": 0 })));
 
     // A run that finished no window for 31 minutes.
-    drop(function);
     let (code, out, _) = run(&moto, &cw, &year_args(&["--background"])).await;
     assert_eq!(code, 0, "{out}");
     let mut run = recorded(&moto, started(&out)).await;
