@@ -2,5 +2,6 @@
 //! delivery worker's throughput (`throughput`) and the hot path's criterion benches.
 
 pub mod fake_aws;
+pub mod limits;
 pub mod measure;
 pub mod worker;

@@ -2,6 +2,7 @@
 //! warm CPU per event and peak memory, from `/proc` (CPU is the process's own:
 //! `/proc/<pid>/task/*/schedstat`, nanoseconds; the harness and the fakes do not count).
 
+use crate::limits::Limits;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -16,28 +17,49 @@ pub struct Measured {
     pub init: Duration,
     pub init_cpu: Duration,
     pub first_invoke: Duration,
+    /// Spawn → the first answer (init and the first invoke), and its CPU.
+    pub cold_post: Duration,
+    pub cold_post_cpu: Duration,
     pub warm_cpu: Duration,
+    /// Warm invokes' wall time (ask → answer).
+    pub warm_p50: Duration,
+    pub warm_p99: Duration,
     pub peak_rss_kb: u64,
     pub size: u64,
 }
 
 /// `exe` started as Lambda starts a function: only `env`, and the Runtime API's address.
 pub fn spawn(exe: &Path, env: &[(String, String)], api: &RuntimeApi) -> Child {
-    Command::new(exe)
+    spawn_in(exe, env, api, None)
+}
+
+/// [`spawn`], inside `limits` when given (a Lambda memory size's CPU and memory).
+pub fn spawn_in(
+    exe: &Path,
+    env: &[(String, String)],
+    api: &RuntimeApi,
+    limits: Option<&Limits>,
+) -> Child {
+    let memory = limits.map_or(128, |l| l.memory_mb).to_string();
+    let mut command = Command::new(exe);
+    command
         .env_clear()
         .envs(env.iter().cloned())
         .env("AWS_LAMBDA_RUNTIME_API", api.address())
         .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", memory)
         .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/bench")
         .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!("{exe:?}: {e} (run `make bench` or `make chaos`, which build it)")
-        })
+        .stderr(Stdio::null());
+    let child = match limits {
+        Some(limits) => limits.spawn(command),
+        None => command.spawn(),
+    };
+    child.unwrap_or_else(|e| {
+        panic!("{exe:?}: {e} (run `make bench` or `make chaos`, which build it)")
+    })
 }
 
 /// `cold` cold starts of `exe` with `env`, each invoked once with `event`, then `warm`
@@ -47,21 +69,24 @@ pub async fn measure(
     exe: &PathBuf,
     env: &[(String, String)],
     event: &Value,
-    cold: usize,
-    warm: usize,
+    (cold, warm): (usize, usize),
+    limits: Option<&Limits>,
 ) -> Measured {
     let (mut inits, mut init_cpus, mut firsts) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut posts, mut post_cpus) = (Vec::new(), Vec::new());
     let mut kept = None;
     for i in 0..cold {
         let api = RuntimeApi::start().await;
         let started = Instant::now();
-        let mut child = spawn(exe, env, &api);
+        let mut child = spawn_in(exe, env, &api, limits);
         let polled = api.polled_after(started, LIMIT).await;
         inits.push(polled - started);
         init_cpus.push(cpu(child.id()));
         let asked = Instant::now();
         let answer = api.invoke(event, LIMIT).await;
         firsts.push(asked.elapsed());
+        posts.push(started.elapsed());
+        post_cpus.push(cpu(child.id()));
         assert_eq!(
             answer.body["body"], "{\"result\":\"OK\"}",
             "{name}: {answer:?}"
@@ -76,12 +101,21 @@ pub async fn measure(
     }
     let (mut child, api) = kept.expect("at least one cold start");
     let before = cpu(child.id());
+    let mut answers = Vec::with_capacity(warm);
     for _ in 0..warm {
         let asked = Instant::now();
         let answer = api.invoke(event, LIMIT).await;
+        answers.push(asked.elapsed());
         assert_eq!(answer.body["body"], "{\"result\":\"OK\"}");
         api.polled_after(asked, LIMIT).await;
     }
+    answers.sort();
+    let percentile = |p: usize| {
+        answers
+            .get(answers.len() * p / 100)
+            .copied()
+            .unwrap_or_default()
+    };
     let warm_cpu = (cpu(child.id()) - before) / warm.max(1) as u32;
     let peak_rss_kb = peak_rss_kb(child.id());
     stop(&mut child);
@@ -90,7 +124,11 @@ pub async fn measure(
         init: median(inits),
         init_cpu: median(init_cpus),
         first_invoke: median(firsts),
+        cold_post: median(posts),
+        cold_post_cpu: median(post_cpus),
         warm_cpu,
+        warm_p50: percentile(50),
+        warm_p99: percentile(99),
         peak_rss_kb,
         size: std::fs::metadata(exe).map_or(0, |m| m.len()),
     }

@@ -36,7 +36,7 @@ async fn main() {
     let event = sample_event();
     let run = |name: &'static str, exe: &'static str, env: Vec<(String, String)>| {
         let (exe, event) = (dir.join(exe), event.clone());
-        async move { measure(name, &exe, &env, &event, cold, warm).await }
+        async move { measure(name, &exe, &env, &event, (cold, warm), None).await }
     };
     let hello = run("bare hello", "bench-hello", Vec::new()).await;
     let on_moto = run(
@@ -54,7 +54,66 @@ async fn main() {
         ),
     )
     .await;
+    memory_sizes(&dir, &event, &instant.uri(), (cold.min(10), warm.min(300))).await;
     report(&[&hello, &on_moto, &on_fake], cold, warm);
+}
+
+/// Lambda's memory sizes measured here: the CPU quota and memory limit of each (see
+/// `bridge_bench::limits`).
+const MEMORY_SIZES: [u64; 4] = [128, 256, 512, 1_024];
+/// Lambda arm64, US East: per GB-second and per request (prices as of November 2025, as
+/// docs/operations.md's cost table).
+const GB_SECOND: f64 = 0.000_013_333_4;
+const REQUEST: f64 = 0.000_000_2;
+
+/// The bare hello and the shipment webhook (instant fake, plain HTTP) at each memory size,
+/// under its CPU quota: a table, or why it cannot be measured here.
+async fn memory_sizes(dir: &std::path::Path, event: &Value, fake: &str, counts: (usize, usize)) {
+    println!(
+        "Under Lambda's CPU share of each memory size (cgroup quota, {} ms periods); stand-ins: the instant fake (plain HTTP, keep-alive)\n",
+        bridge_bench::limits::PERIOD_US / 1000
+    );
+    println!(
+        "| memory (CPU per period) | binary | cold post (spawn → answer) | its CPU | periods throttled, all runs | warm p50 | warm p99 | CPU per warm post | peak RSS | per 1M warm posts |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    let queue = format!("{fake}/000000000000/bench-events.fifo");
+    for memory_mb in MEMORY_SIZES {
+        let limits = match bridge_bench::limits::Limits::new(memory_mb) {
+            Ok(limits) => limits,
+            Err(why) => {
+                println!("\nSKIPPED: {why}");
+                return;
+            }
+        };
+        let binaries = [
+            ("bare hello", "bench-hello", Vec::new()),
+            (
+                "shipment-webhook",
+                "shipment-webhook",
+                webhook_env(fake, &queue),
+            ),
+        ];
+        for (name, exe, env) in binaries {
+            let before = limits.throttled().0;
+            let m = measure(name, &dir.join(exe), &env, event, counts, Some(&limits)).await;
+            let throttled = limits.throttled().0 - before;
+            let quota = limits.quota_us() as f64 / 1000.0;
+            // Billed per millisecond, rounded up.
+            let billed = (m.warm_p50.as_secs_f64() * 1000.0).ceil() / 1000.0;
+            let cost = 1e6 * (REQUEST + billed * memory_mb as f64 / 1024.0 * GB_SECOND);
+            println!(
+                "| {memory_mb} MB ({quota:.1} ms) | {name} | {} | {} | {throttled} | {} | {} | {} | {:.1} MB | ${cost:.3} |",
+                ms(m.cold_post),
+                ms(m.cold_post_cpu),
+                ms(m.warm_p50),
+                ms(m.warm_p99),
+                ms(m.warm_cpu),
+                m.peak_rss_kb as f64 / 1024.0
+            );
+        }
+    }
+    println!();
 }
 
 fn settings() -> Value {
