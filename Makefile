@@ -81,6 +81,7 @@ structure:
 	$(PYTHON) scripts/check-structure.py
 	$(PYTHON) scripts/check-structure.py --self-test
 	$(PYTHON) scripts/render-dashboard.py --check
+	$(PYTHON) scripts/check-sizes.py --self-test
 
 # Every test of the default members (the benches are built by `make bench`; clippy checks
 # them here). The moto tests of the two binaries that have them (check-structure.py allows
@@ -181,6 +182,10 @@ release: tools $(CHECKOV_STAMP)
 bench: sam-build
 	# Separately: built together, bridge-bench's dependencies would add features to the
 	# webhook's (cargo unifies them), and the binary measured would not be the one deployed.
+	# First the build that trusts the TLS stand-ins' certificate (feature bench-ca), kept
+	# aside; then the deployed build, which refuses it (the bench shows it).
+	cargo build --release -p shipment-webhook --features bridge-core/bench-ca
+	cp target/release/shipment-webhook target/release/shipment-webhook-bench-ca
 	cargo build --release -p shipment-webhook
 	cargo build --release -p bridge-bench
 	cargo bench -p bridge-bench --bench hot_path

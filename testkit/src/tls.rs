@@ -12,6 +12,78 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 pub const CERTIFICATE: &[u8] = include_bytes!("../tls/self-signed.crt");
 const KEY: &[u8] = include_bytes!("../tls/self-signed.key");
 
+/// A server configuration presenting the self-signed certificate.
+pub fn server_config() -> Arc<rustls::ServerConfig> {
+    let cert = CertificateDer::from_pem_slice(CERTIFICATE).expect("certificate");
+    let key = PrivateKeyDer::from_pem_slice(KEY).expect("key");
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_no_client_auth()
+        .with_single_cert(vec![cert], key)
+        .expect("server config");
+    Arc::new(config)
+}
+
+/// TLS in front of a plain-HTTP server on loopback (`make bench`'s stand-ins for AWS,
+/// Connectif and Qapla'): each TLS connection is carried to one connection of `upstream`,
+/// both kept alive as long as the client keeps its own.
+pub struct Front {
+    /// `https://127.0.0.1:<port>`.
+    pub url: String,
+    handshakes: Arc<AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Front {
+    /// TLS on a new port in front of `upstream` (`http://127.0.0.1:<port>`).
+    pub async fn start(upstream: &str) -> Front {
+        let upstream = upstream.trim_start_matches("http://").to_owned();
+        let acceptor = tokio_rustls::TlsAcceptor::from(server_config());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let handshakes = Arc::new(AtomicUsize::new(0));
+        let counted = handshakes.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                let (acceptor, counted, upstream) =
+                    (acceptor.clone(), counted.clone(), upstream.clone());
+                tokio::spawn(async move {
+                    let _ = socket.set_nodelay(true);
+                    let Ok(mut tls) = acceptor.accept(socket).await else {
+                        return;
+                    };
+                    counted.fetch_add(1, Ordering::SeqCst);
+                    let Ok(mut plain) = tokio::net::TcpStream::connect(&upstream).await else {
+                        return;
+                    };
+                    let _ = plain.set_nodelay(true);
+                    let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+                });
+            }
+        });
+        Front {
+            url: format!("https://127.0.0.1:{port}"),
+            handshakes,
+            task,
+        }
+    }
+
+    /// TLS handshakes completed so far.
+    pub fn handshakes(&self) -> usize {
+        self.handshakes.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Front {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
 pub struct SelfSigned {
     /// `https://127.0.0.1:<port>`.
     pub url: String,
@@ -21,16 +93,7 @@ pub struct SelfSigned {
 
 impl SelfSigned {
     pub async fn start() -> SelfSigned {
-        let cert = CertificateDer::from_pem_slice(CERTIFICATE).expect("certificate");
-        let key = PrivateKeyDer::from_pem_slice(KEY).expect("key");
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .expect("versions")
-            .with_no_client_auth()
-            .with_single_cert(vec![cert], key)
-            .expect("server config");
-        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let acceptor = tokio_rustls::TlsAcceptor::from(server_config());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");

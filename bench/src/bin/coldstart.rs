@@ -66,18 +66,21 @@ const MEMORY_SIZES: [u64; 4] = [128, 256, 512, 1_024];
 const GB_SECOND: f64 = 0.000_013_333_4;
 const REQUEST: f64 = 0.000_000_2;
 
-/// The bare hello and the shipment webhook (instant fake, plain HTTP) at each memory size,
-/// under its CPU quota: a table, or why it cannot be measured here.
+/// The bare hello and the shipment webhook (the instant fake: plain HTTP, and behind TLS for
+/// the `bench-ca` build) at each memory size, under its CPU quota: a table, or why it cannot
+/// be measured here.
 async fn memory_sizes(dir: &std::path::Path, event: &Value, fake: &str, counts: (usize, usize)) {
     println!(
-        "Under Lambda's CPU share of each memory size (cgroup quota, {} ms periods); stand-ins: the instant fake (plain HTTP, keep-alive)\n",
+        "Under Lambda's CPU share of each memory size (cgroup quota per {} ms period); stand-ins: the instant fake (plain HTTP, keep-alive), and TLS in front of it\n",
         bridge_bench::limits::PERIOD_US / 1000
     );
     println!(
-        "| memory (CPU per period) | binary | cold post (spawn → answer) | its CPU | periods throttled, all runs | warm p50 | warm p99 | CPU per warm post | peak RSS | per 1M warm posts |"
+        "| memory (CPU per period) | binary | cold post (spawn → answer) | its CPU | periods throttled, all runs | warm p50 | warm p99 | CPU per warm post | peak RSS | per 1M warm posts | TLS handshakes per start |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     let queue = format!("{fake}/000000000000/bench-events.fifo");
+    let tls = testkit::tls::Front::start(fake).await;
+    let tls_queue = format!("{}/000000000000/bench-events.fifo", tls.url);
     for memory_mb in MEMORY_SIZES {
         let limits = match bridge_bench::limits::Limits::new(memory_mb) {
             Ok(limits) => limits,
@@ -93,17 +96,23 @@ async fn memory_sizes(dir: &std::path::Path, event: &Value, fake: &str, counts: 
                 "shipment-webhook",
                 webhook_env(fake, &queue),
             ),
+            (
+                "shipment-webhook, TLS",
+                "shipment-webhook-bench-ca",
+                webhook_env(&tls.url, &tls_queue),
+            ),
         ];
         for (name, exe, env) in binaries {
-            let before = limits.throttled().0;
+            let (before, handshakes) = (limits.throttled().0, tls.handshakes());
             let m = measure(name, &dir.join(exe), &env, event, counts, Some(&limits)).await;
             let throttled = limits.throttled().0 - before;
+            let handshakes = (tls.handshakes() - handshakes) as f64 / counts.0 as f64;
             let quota = limits.quota_us() as f64 / 1000.0;
             // Billed per millisecond, rounded up.
             let billed = (m.warm_p50.as_secs_f64() * 1000.0).ceil() / 1000.0;
             let cost = 1e6 * (REQUEST + billed * memory_mb as f64 / 1024.0 * GB_SECOND);
             println!(
-                "| {memory_mb} MB ({quota:.1} ms) | {name} | {} | {} | {throttled} | {} | {} | {} | {:.1} MB | ${cost:.3} |",
+                "| {memory_mb} MB ({quota:.1} ms) | {name} | {} | {} | {throttled} | {} | {} | {} | {:.1} MB | ${cost:.3} | {handshakes:.1} |",
                 ms(m.cold_post),
                 ms(m.cold_post_cpu),
                 ms(m.warm_p50),
@@ -114,6 +123,34 @@ async fn memory_sizes(dir: &std::path::Path, event: &Value, fake: &str, counts: 
         }
     }
     println!();
+    refuses_the_bench_certificate(dir, event, &tls).await;
+}
+
+/// The build every deployment uses (no `bench-ca`) refuses the stand-ins' certificate: its
+/// post cannot be handed off, and no TLS handshake completes.
+async fn refuses_the_bench_certificate(
+    dir: &std::path::Path,
+    event: &Value,
+    tls: &testkit::tls::Front,
+) {
+    let api = testkit::runtime_api::RuntimeApi::start().await;
+    let before = tls.handshakes();
+    let queue = format!("{}/000000000000/bench-events.fifo", tls.url);
+    let env = webhook_env(&tls.url, &queue);
+    let mut child = bridge_bench::measure::spawn(&dir.join("shipment-webhook"), &env, &api);
+    let answer = api.invoke(event, Duration::from_secs(30)).await;
+    let _ = child.kill();
+    let _ = child.wait();
+    let completed = tls.handshakes() - before;
+    let refused = answer.body["body"] != "{\"result\":\"OK\"}" && completed == 0;
+    println!(
+        "{} the deployed build (no bench-ca) refuses the stand-ins' certificate: status {}, {completed} handshakes completed\n",
+        if refused { "PASS" } else { "FAIL" },
+        answer.body["statusCode"]
+    );
+    if !refused {
+        std::process::exit(1);
+    }
 }
 
 fn settings() -> Value {

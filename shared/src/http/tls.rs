@@ -10,9 +10,20 @@
 use std::sync::{Arc, LazyLock};
 
 static CONFIG: LazyLock<rustls::ClientConfig> = LazyLock::new(|| {
-    let roots = rustls::RootCertStore {
+    #[allow(unused_mut)] // mutated only by `make bench`'s build
+    let mut roots = rustls::RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     };
+    // `make bench` only (feature `bench-ca`): the loopback stand-ins' certificate.
+    #[cfg(feature = "bench-ca")]
+    {
+        use rustls::pki_types::{CertificateDer, pem::PemObject};
+        let pem = include_bytes!("../../../testkit/tls/self-signed.crt");
+        let cert = CertificateDer::from_pem_slice(pem).expect("the bench certificate");
+        roots
+            .add(cert)
+            .expect("the bench certificate is a trust anchor");
+    }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
