@@ -189,6 +189,8 @@ bench: sam-build
 	cargo build --release -p shipment-webhook
 	cargo build --release -p bridge-bench
 	cargo bench -p bridge-bench --bench hot_path
+	# The harness's own unit tests (the memory sizes' CPU quotas).
+	cargo test --release -p bridge-bench --lib
 	status=0; \
 	target/release/coldstart $(COLD) $(WARM) || status=1; \
 	target/release/throughput $(EVENTS) || status=1; \

@@ -100,6 +100,22 @@ pub(super) async fn qapla() -> (MockServer, QaplaYear) {
     (server, year)
 }
 
+/// The stack deployed with the year's Qapla' and a Connectif accepting everything, and the
+/// bridge running (its worker delivers what is queued).
+pub(super) async fn delivering(moto: &Moto) -> (MockServer, QaplaYear, MockServer, Deployed, Twin) {
+    let (qapla, year) = qapla().await;
+    let connectif = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(201))
+        .mount(&connectif)
+        .await;
+    let (listener, api_url) = Twin::bind().await;
+    let secret = settings_with(&qapla.uri(), &connectif.uri());
+    let deployed = deploy(moto, &secret, &api_url).await;
+    let twin = Twin::start(listener, moto, &deployed).await;
+    (qapla, year, connectif, deployed, twin)
+}
+
 /// Every message on the queue, as (key, status id, alias); the queue is emptied.
 pub(super) async fn drain_queue(moto: &Moto, queue_url: &str) -> Vec<(String, String, String)> {
     let sqs = aws_sdk_sqs::Client::new(&aws(moto).await);
@@ -144,20 +160,7 @@ pub(super) fn report_path(name: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_year_is_backfilled_to_the_history_alias_once_skipping_what_was_delivered_live() {
     let moto = testkit::moto_alone().await;
-    let (qapla, year) = qapla().await;
-    let connectif = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(201))
-        .mount(&connectif)
-        .await;
-    let (listener, api_url) = Twin::bind().await;
-    let deployed = deploy(
-        &moto,
-        &settings_with(&qapla.uri(), &connectif.uri()),
-        &api_url,
-    )
-    .await;
-    let twin = Twin::start(listener, &moto, &deployed).await;
+    let (_qapla, year, connectif, _, twin) = delivering(&moto).await;
     let cw = cloudwatch(&alarms_ok()).await;
     // LIVE-1's status reached the bridge live, months ago, and was delivered.
     let mut live: Value = serde_json::from_str(

@@ -4,9 +4,10 @@
 //! fails or is killed), with a short function time so that a year takes many invocations,
 //! and the same fake Qapla' of a small shop as the foreground tests (`backfill.rs`).
 
-use super::backfill::{BUSY_DAY, QaplaYear, YEAR, drain_queue, qapla, wait_for_requests};
+use super::backfill::{
+    BUSY_DAY, QaplaYear, YEAR, delivering, drain_queue, qapla, wait_for_requests,
+};
 use crate::common::*;
-use crate::twin::Twin;
 use bridge_core::channel::ChannelId;
 use bridge_core::config::Config;
 use bridge_core::history::backfill::background::Backfiller;
@@ -19,8 +20,7 @@ use std::time::{Duration, Instant};
 use testkit::Moto;
 use testkit::faults::{Fault, FaultyAws};
 use tracing::instrument::WithSubscriber;
-use wiremock::matchers::method;
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::MockServer;
 
 const CSV: &str = "tracking_number,reference,status_id,status_time,reason\n\
                    NOEMAIL-1,ORDER-NOEMAIL-1,99,2025-06-01 11:00:00,no customer e-mail or name in Qapla'\n\
@@ -368,21 +368,8 @@ async fn a_background_run_sends_what_a_foreground_run_sends_and_history_watch_re
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_mid_window_and_a_throttled_state_write_are_resumed_sending_each_status_once() {
     let moto = testkit::moto_alone().await;
-    let (qapla, year) = qapla().await;
-    let connectif = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(201))
-        .mount(&connectif)
-        .await;
+    let (_qapla, year, connectif, deployed, _twin) = delivering(&moto).await;
     let cw = cloudwatch(&alarms_ok()).await;
-    let (listener, api_url) = Twin::bind().await;
-    let deployed = deploy(
-        &moto,
-        &settings_with(&qapla.uri(), &connectif.uri()),
-        &api_url,
-    )
-    .await;
-    let _twin = Twin::start(listener, &moto, &deployed).await;
     let faulty = FaultyAws::to(&moto.endpoint).await;
     let function =
         Function::start(&moto, &faulty.endpoint, &deployed, Duration::from_secs(2)).await;
