@@ -182,11 +182,13 @@ release: tools $(CHECKOV_STAMP)
 bench: sam-build
 	# Separately: built together, bridge-bench's dependencies would add features to the
 	# webhook's (cargo unifies them), and the binary measured would not be the one deployed.
-	# First the build that trusts the TLS stand-ins' certificate (feature bench-ca), kept
-	# aside; then the deployed build, which refuses it (the bench shows it).
-	cargo build --release -p shipment-webhook --features bridge-core/bench-ca
-	cp target/release/shipment-webhook target/release/shipment-webhook-bench-ca
-	cargo build --release -p shipment-webhook
+	# First the builds that trust the TLS stand-ins' certificate (feature bench-ca), kept
+	# aside; then the deployed builds, which refuse it (the bench shows it); then the
+	# usual-way webhook (the SDK's default features), on its own for the same reason.
+	cargo build --release $(addprefix -p ,$(FUNCTIONS)) --features bridge-core/bench-ca
+	for f in $(FUNCTIONS); do cp target/release/$$f target/release/$$f-bench-ca; done
+	cargo build --release $(addprefix -p ,$(FUNCTIONS))
+	cargo build --release -p bench-usual-webhook
 	cargo build --release -p bridge-bench
 	cargo bench -p bridge-bench --bench hot_path
 	# The harness's own unit tests (the memory sizes' CPU quotas).

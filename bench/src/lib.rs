@@ -2,6 +2,8 @@
 //! delivery worker's throughput (`throughput`) and the hot path's criterion benches.
 
 pub mod fake_aws;
+pub mod latency;
 pub mod limits;
 pub mod measure;
+pub mod stands;
 pub mod worker;

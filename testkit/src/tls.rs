@@ -6,7 +6,8 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, DuplexStream};
 
 /// The server's certificate, PEM.
 pub const CERTIFICATE: &[u8] = include_bytes!("../tls/self-signed.crt");
@@ -39,6 +40,13 @@ pub struct Front {
 impl Front {
     /// TLS on a new port in front of `upstream` (`http://127.0.0.1:<port>`).
     pub async fn start(upstream: &str) -> Front {
+        Front::with_rtt(upstream, Duration::ZERO).await
+    }
+
+    /// [`Front::start`], as if the client were a network round trip `rtt` away: every chunk
+    /// either way arrives half of it later, and the client's first one a whole `rtt` more
+    /// (TCP's own handshake).
+    pub async fn with_rtt(upstream: &str, rtt: Duration) -> Front {
         let upstream = upstream.trim_start_matches("http://").to_owned();
         let acceptor = tokio_rustls::TlsAcceptor::from(server_config());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -49,20 +57,19 @@ impl Front {
         let counted = handshakes.clone();
         let task = tokio::spawn(async move {
             while let Ok((socket, _)) = listener.accept().await {
-                let (acceptor, counted, upstream) =
-                    (acceptor.clone(), counted.clone(), upstream.clone());
-                tokio::spawn(async move {
-                    let _ = socket.set_nodelay(true);
-                    let Ok(mut tls) = acceptor.accept(socket).await else {
-                        return;
-                    };
-                    counted.fetch_add(1, Ordering::SeqCst);
-                    let Ok(mut plain) = tokio::net::TcpStream::connect(&upstream).await else {
-                        return;
-                    };
-                    let _ = plain.set_nodelay(true);
-                    let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
-                });
+                let _ = socket.set_nodelay(true);
+                let serve = Served {
+                    acceptor: acceptor.clone(),
+                    counted: counted.clone(),
+                    upstream: upstream.clone(),
+                };
+                if rtt.is_zero() {
+                    tokio::spawn(serve.on(socket));
+                } else {
+                    let (near, far) = tokio::io::duplex(64 * 1024);
+                    tokio::spawn(delayed(socket, near, rtt / 2));
+                    tokio::spawn(serve.on(far));
+                }
             }
         });
         Front {
@@ -76,6 +83,66 @@ impl Front {
     pub fn handshakes(&self) -> usize {
         self.handshakes.load(Ordering::SeqCst)
     }
+}
+
+struct Served {
+    acceptor: tokio_rustls::TlsAcceptor,
+    counted: Arc<AtomicUsize>,
+    upstream: String,
+}
+
+impl Served {
+    /// The TLS handshake on `socket`, then its requests carried to a connection upstream.
+    async fn on(self, socket: impl AsyncRead + AsyncWrite + Unpin) {
+        let Ok(mut tls) = self.acceptor.accept(socket).await else {
+            return;
+        };
+        self.counted.fetch_add(1, Ordering::SeqCst);
+        let Ok(mut plain) = tokio::net::TcpStream::connect(&self.upstream).await else {
+            return;
+        };
+        let _ = plain.set_nodelay(true);
+        let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+    }
+}
+
+/// Bytes carried between `client` and `server`, each chunk `one_way` after it arrived (the
+/// client's first, a round trip more).
+async fn delayed(client: tokio::net::TcpStream, server: DuplexStream, one_way: Duration) {
+    let (from_client, to_client) = client.into_split();
+    let (from_server, to_server) = tokio::io::split(server);
+    tokio::join!(
+        pump(from_client, to_server, one_way, 2 * one_way),
+        pump(from_server, to_client, one_way, Duration::ZERO),
+    );
+}
+
+async fn pump(
+    mut from: impl AsyncRead + Unpin,
+    mut to: impl AsyncWrite + Unpin,
+    delay: Duration,
+    mut first: Duration,
+) {
+    let (chunks, mut due) = tokio::sync::mpsc::unbounded_channel();
+    let read = async move {
+        let mut buffer = vec![0; 16 * 1024];
+        while let Ok(n @ 1..) = from.read(&mut buffer).await {
+            let at = tokio::time::Instant::now() + delay + std::mem::take(&mut first);
+            if chunks.send((at, buffer[..n].to_vec())).is_err() {
+                break;
+            }
+        }
+    };
+    let write = async move {
+        while let Some((at, chunk)) = due.recv().await {
+            tokio::time::sleep_until(at).await;
+            if to.write_all(&chunk).await.is_err() {
+                break;
+            }
+        }
+        let _ = to.shutdown().await;
+    };
+    tokio::join!(read, write);
 }
 
 impl Drop for Front {

@@ -11,10 +11,9 @@
 //!
 //! Usage: `coldstart [COLD] [WARM]` (defaults 30 and 1000), from `target/release/`.
 
-use bridge_bench::measure::{Measured, measure, ms};
-use serde_json::{Value, json};
+use bridge_bench::measure::{Measured, Target, accepted, measure, ms};
+use bridge_bench::stands::{self, Stands};
 use std::time::Duration;
-const CHANNEL_KEY: &str = "test-channel-key-it";
 /// Every function binary, arm64, stripped.
 const ARM64_BUDGET: u64 = 6_000_000;
 
@@ -27,160 +26,45 @@ async fn main() {
     let warm = args.next().unwrap_or(1000);
     let moto = testkit::Moto::start().await;
     let queue_url = stack_on(&moto).await;
-    let instant = bridge_bench::fake_aws::start("qapla-connectif/it", &settings()).await;
+    let instant = bridge_bench::fake_aws::start("qapla-connectif/it", &stands::settings("")).await;
     let dir = std::env::current_exe()
         .expect("exe")
         .parent()
         .expect("dir")
         .to_path_buf();
-    let event = sample_event();
+    let event = stands::sample("shipment-v1.3-delivered");
     let run = |name: &'static str, exe: &'static str, env: Vec<(String, String)>| {
-        let (exe, event) = (dir.join(exe), event.clone());
-        async move { measure(name, &exe, &env, &event, (cold, warm), None).await }
+        let target = Target {
+            name: name.to_owned(),
+            exe: dir.join(exe),
+            env,
+            event: event.clone(),
+            ok: accepted,
+        };
+        async move { measure(&target, (cold, warm), None).await }
     };
     let hello = run("bare hello", "bench-hello", Vec::new()).await;
-    let on_moto = run(
-        "shipment-webhook, moto",
-        "shipment-webhook",
-        webhook_env(&moto.endpoint, &queue_url),
-    )
-    .await;
+    let mut on_moto = stands::env(&moto.endpoint);
+    on_moto.retain(|(k, _)| k != "HAND_OFF_QUEUE_URL");
+    on_moto.push(("HAND_OFF_QUEUE_URL".into(), queue_url));
+    let on_moto = run("shipment-webhook, moto", "shipment-webhook", on_moto).await;
     let on_fake = run(
         "shipment-webhook, instant fake",
         "shipment-webhook",
-        webhook_env(
-            &instant.uri(),
-            &format!("{}/000000000000/bench-events.fifo", instant.uri()),
-        ),
+        stands::env(&instant.uri()),
     )
     .await;
-    memory_sizes(&dir, &event, &instant.uri(), (cold.min(10), warm.min(300))).await;
-    report(&[&hello, &on_moto, &on_fake], cold, warm);
-}
-
-/// Lambda's memory sizes measured here: the CPU quota and memory limit of each (see
-/// `bridge_bench::limits`).
-const MEMORY_SIZES: [u64; 4] = [128, 256, 512, 1_024];
-/// Lambda arm64, US East: per GB-second and per request (prices as of November 2025, as
-/// docs/operations.md's cost table).
-const GB_SECOND: f64 = 0.000_013_333_4;
-const REQUEST: f64 = 0.000_000_2;
-
-/// The bare hello and the shipment webhook (the instant fake: plain HTTP, and behind TLS for
-/// the `bench-ca` build) at each memory size, under its CPU quota: a table, or why it cannot
-/// be measured here.
-async fn memory_sizes(dir: &std::path::Path, event: &Value, fake: &str, counts: (usize, usize)) {
-    println!(
-        "Under Lambda's CPU share of each memory size (cgroup quota per {} ms period); stand-ins: the instant fake (plain HTTP, keep-alive), and TLS in front of it\n",
-        bridge_bench::limits::PERIOD_US / 1000
-    );
-    println!(
-        "| memory (CPU per period) | binary | cold post (spawn → answer) | its CPU | cold posts that waited a period | warm p50 | warm p99 | CPU per warm post | peak RSS | per 1M warm posts | TLS handshakes per start |"
-    );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|");
-    let queue = format!("{fake}/000000000000/bench-events.fifo");
-    let tls = testkit::tls::Front::start(fake).await;
-    let tls_queue = format!("{}/000000000000/bench-events.fifo", tls.url);
-    for memory_mb in MEMORY_SIZES {
-        let limits = match bridge_bench::limits::Limits::new(memory_mb) {
-            Ok(limits) => limits,
-            Err(why) => {
-                println!("\nSKIPPED: {why}");
-                return;
-            }
-        };
-        let binaries = [
-            ("bare hello", "bench-hello", Vec::new()),
-            (
-                "shipment-webhook",
-                "shipment-webhook",
-                webhook_env(fake, &queue),
-            ),
-            (
-                "shipment-webhook, TLS",
-                "shipment-webhook-bench-ca",
-                webhook_env(&tls.url, &tls_queue),
-            ),
-        ];
-        for (name, exe, env) in binaries {
-            let handshakes = tls.handshakes();
-            let m = measure(name, &dir.join(exe), &env, event, counts, Some(&limits)).await;
-            let throttled = format!("{} of {}", m.cold_throttled, counts.0);
-            let handshakes = (tls.handshakes() - handshakes) as f64 / counts.0 as f64;
-            let quota = limits.quota_us() as f64 / 1000.0;
-            // Billed per millisecond, rounded up.
-            let billed = (m.warm_p50.as_secs_f64() * 1000.0).ceil() / 1000.0;
-            let cost = 1e6 * (REQUEST + billed * memory_mb as f64 / 1024.0 * GB_SECOND);
-            println!(
-                "| {memory_mb} MB ({quota:.1} ms) | {name} | {} | {} | {throttled} | {} | {} | {} | {:.1} MB | ${cost:.3} | {handshakes:.1} |",
-                ms(m.cold_post),
-                ms(m.cold_post_cpu),
-                ms(m.warm_p50),
-                ms(m.warm_p99),
-                ms(m.warm_cpu),
-                m.peak_rss_kb as f64 / 1024.0
-            );
-        }
-    }
-    println!();
-    refuses_the_bench_certificate(dir, event, &tls).await;
-}
-
-/// The build every deployment uses (no `bench-ca`) refuses the stand-ins' certificate: its
-/// post cannot be handed off, and no TLS handshake completes.
-async fn refuses_the_bench_certificate(
-    dir: &std::path::Path,
-    event: &Value,
-    tls: &testkit::tls::Front,
-) {
-    let api = testkit::runtime_api::RuntimeApi::start().await;
-    let before = tls.handshakes();
-    let queue = format!("{}/000000000000/bench-events.fifo", tls.url);
-    let env = webhook_env(&tls.url, &queue);
-    let mut child = bridge_bench::measure::spawn(&dir.join("shipment-webhook"), &env, &api);
-    let answer = api.invoke(event, Duration::from_secs(30)).await;
-    let _ = child.kill();
-    let _ = child.wait();
-    let completed = tls.handshakes() - before;
-    let refused = answer.body["body"] != "{\"result\":\"OK\"}" && completed == 0;
-    println!(
-        "{} the deployed build (no bench-ca) refuses the stand-ins' certificate: status {}, {completed} handshakes completed\n",
-        if refused { "PASS" } else { "FAIL" },
-        answer.body["statusCode"]
-    );
-    if !refused {
-        std::process::exit(1);
-    }
-}
-
-fn settings() -> Value {
-    json!({
-        "qaplaApiKey": CHANNEL_KEY, "language": "it",
-        "trackingUrlTemplate": "https://shop.example/t?n={trackingNumber}",
-        "connectif": { "mode": "api", "apiKey": "id:secret" },
-    })
+    let goals = memory_sizes(&dir, (cold.min(10), warm.min(300))).await;
+    bridge_bench::latency::first_post_over_a_network(&dir, cold.min(10)).await;
+    report(&[&hello, &on_moto, &on_fake], (cold, warm), goals);
 }
 
 /// The channel's secret and the FIFO queue, on moto; the queue's URL.
 async fn stack_on(moto: &testkit::Moto) -> String {
-    let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(bridge_core::http::sdk::client(Duration::from_secs(2)).expect("client"))
-        .region(aws_config::Region::new("eu-west-1"))
-        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
-            "test", "test", None, None, "bench",
-        ))
-        .endpoint_url(&moto.endpoint)
-        .load()
-        .await;
-    let settings = settings();
-    aws_sdk_secretsmanager::Client::new(&aws)
-        .create_secret()
-        .name("qapla-connectif/it")
-        .secret_string(settings.to_string())
-        .send()
-        .await
-        .expect("secret");
-    aws_sdk_sqs::Client::new(&aws)
+    let aws = testkit::aws::clients(&moto.endpoint);
+    let settings = stands::settings("https://connectif.invalid");
+    testkit::aws::put_secret(&aws.secrets, "qapla-connectif/it", &settings.to_string()).await;
+    aws.sqs
         .create_queue()
         .queue_name("bench-events.fifo")
         .attributes(aws_sdk_sqs::types::QueueAttributeName::FifoQueue, "true")
@@ -191,31 +75,208 @@ async fn stack_on(moto: &testkit::Moto) -> String {
         .expect("queue url")
 }
 
-fn sample_event() -> Value {
-    let path = testkit::workspace().join("events/shipment-v1.3-delivered.json");
-    serde_json::from_str(&std::fs::read_to_string(path).expect("sample event")).expect("json")
+/// Lambda's memory sizes measured here: the CPU quota and memory limit of each (see
+/// `bridge_bench::limits`).
+const MEMORY_SIZES: [u64; 4] = [128, 256, 512, 1_024];
+/// Lambda arm64, US East: per GB-second and per request (prices as of November 2025, as
+/// docs/operations.md's cost table).
+const GB_SECOND: f64 = 0.000_013_333_4;
+const REQUEST: f64 = 0.000_000_2;
+
+/// One row of the table: a target at a memory size.
+struct Row {
+    memory_mb: u64,
+    quota: Duration,
+    m: Measured,
 }
 
-/// The shipment webhook in queue mode, as the stack configures it, against moto.
-fn webhook_env(moto: &str, queue_url: &str) -> Vec<(String, String)> {
-    [
-        ("SECRET_PREFIX", "qapla-connectif"),
-        ("HAND_OFF_QUEUE_URL", queue_url),
-        ("AWS_ENDPOINT_URL", moto),
-        ("AWS_ACCESS_KEY_ID", "test"),
-        ("AWS_SECRET_ACCESS_KEY", "test"),
-        ("AWS_REGION", "eu-west-1"),
-        ("RUST_LOG", "info"),
-    ]
-    .iter()
-    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-    .collect()
+/// Every function binary (and the bare hello and the usual-way webhook) at each memory size,
+/// under its CPU quota, against the stand-ins (TLS, or plain HTTP where the name says so): a
+/// table, then the goals. Nothing if cgroups are not available here (the reason printed).
+async fn memory_sizes(dir: &std::path::Path, counts: (usize, usize)) -> Vec<(String, bool)> {
+    println!(
+        "Under Lambda's CPU share of each memory size (cgroup quota per {} ms period); stand-ins on loopback, TLS with keep-alive\n",
+        bridge_bench::limits::PERIOD_US / 1000
+    );
+    let stands = Stands::start(dir, Duration::ZERO).await;
+    println!(
+        "| memory (CPU per period) | binary | cold post (spawn → answer) | its CPU | cold posts that waited a period | warm p50 | warm p99 | CPU per warm post | peak RSS | per 1M warm invocations | TLS handshakes per start |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    let mut rows = Vec::new();
+    for memory_mb in MEMORY_SIZES {
+        let limits = match bridge_bench::limits::Limits::new(memory_mb) {
+            Ok(limits) => limits,
+            Err(why) => {
+                println!("\nSKIPPED: {why}");
+                return Vec::new();
+            }
+        };
+        let quota = Duration::from_micros(limits.quota_us());
+        for target in stands.targets() {
+            let handshakes = stands.handshakes();
+            let m = measure(&target, counts, Some(&limits)).await;
+            let handshakes = (stands.handshakes() - handshakes) as f64 / counts.0 as f64;
+            let row = Row {
+                memory_mb,
+                quota,
+                m,
+            };
+            print_row(&row, counts.0, handshakes);
+            rows.push(row);
+        }
+    }
+    println!();
+    let mut goals = vec![refuses_the_bench_certificate(dir, &stands).await];
+    goals.extend(quota_goals(&rows));
+    goals
+}
+
+fn print_row(row: &Row, cold: usize, handshakes: f64) {
+    let Row {
+        memory_mb,
+        quota,
+        m,
+    } = row;
+    // Billed per millisecond, rounded up.
+    let billed = (m.warm_p50.as_secs_f64() * 1000.0).ceil() / 1000.0;
+    let cost = 1e6 * (REQUEST + billed * *memory_mb as f64 / 1024.0 * GB_SECOND);
+    println!(
+        "| {memory_mb} MB ({}) | {} | {} | {} | {} of {cold} | {} | {} | {} | {:.1} MB | ${cost:.3} | {handshakes:.1} |",
+        ms(*quota),
+        m.name,
+        ms(m.cold_post),
+        ms(m.cold_post_cpu),
+        m.cold_throttled,
+        ms(m.warm_p50),
+        ms(m.warm_p99),
+        ms(m.warm_cpu),
+        m.peak_rss_kb as f64 / 1024.0
+    );
+}
+
+/// The goals under the quota: the webhook's cold post inside one period at 128 MB,
+/// its warm CPU next to the hello's, 5× the usual way's cold post at every size, the
+/// delivery worker's cold batch at the memory the template gives it.
+fn quota_goals(rows: &[Row]) -> Vec<(String, bool)> {
+    let find = |memory: u64, name: &str| {
+        rows.iter()
+            .find(|r| r.memory_mb == memory && r.m.name.starts_with(name))
+    };
+    let mut goals = Vec::new();
+    if let Some(webhook) = find(128, "shipment-webhook, TLS") {
+        let (m, quota) = (&webhook.m, webhook.quota);
+        goals.push((
+            format!(
+                "128 MB: webhook cold post, TLS included, {} (≤ 50 ms), {} of CPU (≤ one period's {}), {} cold posts waited a period (0)",
+                ms(m.cold_post),
+                ms(m.cold_post_cpu),
+                ms(quota),
+                m.cold_throttled
+            ),
+            m.cold_post <= Duration::from_millis(50)
+                && m.cold_post_cpu <= quota
+                && m.cold_throttled == 0,
+        ));
+        if let Some(hello) = find(128, "bare hello") {
+            let over = m.warm_cpu.saturating_sub(hello.m.warm_cpu);
+            goals.push((
+                format!(
+                    "128 MB: webhook CPU per warm post {} over the hello's, TLS keep-alive (≤ 0.1 ms)",
+                    ms(over)
+                ),
+                over <= Duration::from_micros(100),
+            ));
+        }
+    }
+    for memory in MEMORY_SIZES {
+        if let (Some(ours), Some(usual)) = (
+            find(memory, "shipment-webhook, TLS"),
+            find(memory, "usual-way webhook"),
+        ) {
+            let times = usual.m.cold_post.as_secs_f64() / ours.m.cold_post.as_secs_f64();
+            goals.push((
+                format!(
+                    "{memory} MB: webhook cold post {times:.1}× faster than the usual way's ({} against {}; ≥ 5×)",
+                    ms(ours.m.cold_post),
+                    ms(usual.m.cold_post)
+                ),
+                times >= 5.0,
+            ));
+        }
+    }
+    let memory = template_memory("DeliveryFunction");
+    match find(memory, "delivery-worker") {
+        Some(worker) => goals.push((
+            format!(
+                "{memory} MB (the delivery worker's): cold batch of 10 delivered in {} (≤ 500 ms)",
+                ms(worker.m.cold_post)
+            ),
+            worker.m.cold_post <= Duration::from_millis(500),
+        )),
+        None => goals.push((
+            format!("delivery worker at {memory} MB: not measured"),
+            false,
+        )),
+    }
+    goals
+}
+
+/// A function's `MemorySize` in template.yaml: its own, else the `Globals` one.
+fn template_memory(function: &str) -> u64 {
+    let template =
+        std::fs::read_to_string(testkit::workspace().join("template.yaml")).expect("template.yaml");
+    let memory_in = |block: &str| {
+        block.lines().find_map(|l| {
+            l.trim()
+                .strip_prefix("MemorySize:")
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        })
+    };
+    let block = |start: &str| {
+        let from = template.find(start)? + start.len();
+        let rest = &template[from..];
+        let end = rest
+            .match_indices("\n  ")
+            .find(|(i, _)| !rest[i + 3..].starts_with(' '))
+            .map_or(rest.len(), |(i, _)| i);
+        Some(&rest[..end])
+    };
+    block(&format!("\n  {function}:"))
+        .and_then(memory_in)
+        .or_else(|| block("\n  Function:").and_then(memory_in))
+        .expect("a MemorySize in template.yaml")
+}
+
+/// The build every deployment uses (no `bench-ca`) refuses the stand-ins' certificate: its
+/// post cannot be handed off, and no TLS handshake completes.
+async fn refuses_the_bench_certificate(dir: &std::path::Path, stands: &Stands) -> (String, bool) {
+    let api = testkit::runtime_api::RuntimeApi::start().await;
+    let before = stands.handshakes();
+    let env = stands::env(&stands.aws_tls.url);
+    let mut child = bridge_bench::measure::spawn(&dir.join("shipment-webhook"), &env, &api);
+    let answer = api
+        .invoke(
+            &stands::sample("shipment-v1.3-delivered"),
+            Duration::from_secs(30),
+        )
+        .await;
+    let _ = child.kill();
+    let _ = child.wait();
+    let completed = stands.handshakes() - before;
+    (
+        format!(
+            "the deployed build (no bench-ca) refuses the stand-ins' certificate: status {}, {completed} handshakes completed",
+            answer.body["statusCode"]
+        ),
+        !accepted(&answer.body) && completed == 0,
+    )
 }
 
 /// How a table cell shows a measurement.
 type Cell = fn(&Measured) -> String;
 
-fn report(columns: &[&Measured; 3], cold: usize, warm: usize) {
+fn report(columns: &[&Measured; 3], (cold, warm): (usize, usize), more: Vec<(String, bool)>) {
     let [hello, on_moto, on_fake] = *columns;
     println!(
         "{cold} cold starts and {warm} warm invokes each; medians; CPU is the process's own\n"
@@ -283,6 +344,7 @@ fn report(columns: &[&Measured; 3], cold: usize, warm: usize) {
         ),
     ];
     goals.extend(arm64_sizes());
+    goals.extend(more);
     println!();
     let mut failed = 0;
     for (goal, pass) in &goals {

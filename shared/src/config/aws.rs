@@ -8,6 +8,7 @@
 //! `moto_server`.
 
 use super::ConfigError;
+use crate::delivery::{SetupError, SignedSend};
 use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region, SharedCredentialsProvider};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -62,16 +63,38 @@ impl AwsEnvironment {
         Ok((region, credentials))
     }
 
+    /// The webhooks' own SQS sender, from Lambda's region, credentials and endpoint.
+    pub async fn signed_send(&self) -> Result<SignedSend, ConfigError> {
+        self.signed_send_over(http_client()?).await
+    }
+
+    /// [`AwsEnvironment::signed_send`] over `http`, whose connections it shares.
+    pub async fn signed_send_over(&self, http: reqwest::Client) -> Result<SignedSend, ConfigError> {
+        let (region, credentials) = self.region_and_credentials()?;
+        SignedSend::new(region, credentials, self.endpoint_url.clone(), http)
+            .await
+            .map_err(|e| ConfigError {
+                variable: match e {
+                    SetupError::Url(_) => "AWS_ENDPOINT_URL",
+                    _ => "AWS_REGION",
+                },
+                problem: e.to_string(),
+            })
+    }
+
     /// The SDK configuration, with the bridge's HTTP client (one TLS stack, compiled-in
     /// roots). Fails naming the first variable that is missing.
     pub fn sdk_config(&self) -> Result<aws_types::SdkConfig, ConfigError> {
+        self.sdk_config_over(http_client()?)
+    }
+
+    /// [`AwsEnvironment::sdk_config`] over `http`, whose connections it shares.
+    pub fn sdk_config_over(
+        &self,
+        http: reqwest::Client,
+    ) -> Result<aws_types::SdkConfig, ConfigError> {
         let (region, credentials) = self.region_and_credentials()?;
-        let http = crate::http::sdk::client(crate::http::sdk::CONNECT_TIMEOUT).map_err(|e| {
-            ConfigError {
-                variable: "AWS_REGION",
-                problem: format!("cannot build the HTTP client: {e}"),
-            }
-        })?;
+        let http = crate::http::sdk::client_with(http);
         let mut config = aws_types::SdkConfig::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(region))
@@ -82,6 +105,51 @@ impl AwsEnvironment {
         }
         Ok(config.build())
     }
+}
+
+/// A client for AWS calls ([`crate::http::sdk::aws_http`], the SDK's connect timeout).
+pub(super) fn http_client() -> Result<reqwest::Client, ConfigError> {
+    crate::http::sdk::aws_http(crate::http::sdk::CONNECT_TIMEOUT).map_err(|e| ConfigError {
+        variable: "AWS_REGION",
+        problem: format!("cannot build the HTTP client: {e}"),
+    })
+}
+
+/// The HTTPS endpoints of Secrets Manager (if `with_secrets`) and SQS in `region` (or `endpoint` for every
+/// service), from the SDK's own endpoint rules; those that cannot be resolved are left out.
+pub(super) async fn webhook_endpoints(
+    region: &str,
+    endpoint: Option<&str>,
+    with_secrets: bool,
+) -> Vec<reqwest::Url> {
+    use aws_sdk_secretsmanager::config::endpoint as secrets;
+    use aws_sdk_sqs::config::endpoint as sqs;
+    let (region, endpoint) = (Some(region.to_owned()), endpoint.map(str::to_owned));
+    let secrets = secrets::Params::builder()
+        .set_region(region.clone())
+        .set_endpoint(endpoint.clone())
+        .build();
+    let sqs = sqs::Params::builder()
+        .set_region(region)
+        .set_endpoint(endpoint)
+        .build();
+    let mut found = Vec::new();
+    if let (true, Ok(params)) = (with_secrets, secrets) {
+        use secrets::ResolveEndpoint;
+        found.push(
+            secrets::DefaultResolver::new()
+                .resolve_endpoint(&params)
+                .await,
+        );
+    }
+    if let Ok(params) = sqs {
+        use sqs::ResolveEndpoint;
+        found.push(sqs::DefaultResolver::new().resolve_endpoint(&params).await);
+    }
+    found
+        .into_iter()
+        .filter_map(|e| reqwest::Url::parse(e.ok()?.url()).ok())
+        .collect()
 }
 
 #[cfg(test)]
@@ -102,6 +170,30 @@ mod tests {
         assert_eq!(e.err().map(|e| e.variable), Some("AWS_ACCESS_KEY_ID"));
         let e = env(&[]).sdk_config();
         assert_eq!(e.err().map(|e| e.variable), Some("AWS_REGION"));
+    }
+
+    #[tokio::test]
+    async fn a_webhook_opens_secrets_manager_and_sqs_in_its_region_or_the_one_endpoint() {
+        let found = |urls: Vec<reqwest::Url>| -> Vec<String> {
+            urls.iter().map(|u| u.to_string()).collect()
+        };
+        assert_eq!(
+            found(webhook_endpoints("eu-south-1", None, true).await),
+            [
+                "https://secretsmanager.eu-south-1.amazonaws.com/",
+                "https://sqs.eu-south-1.amazonaws.com/"
+            ]
+        );
+        assert_eq!(
+            found(webhook_endpoints("eu-south-1", None, false).await),
+            ["https://sqs.eu-south-1.amazonaws.com/"],
+            "channels not in Secrets Manager"
+        );
+        let local = webhook_endpoints("eu-west-1", Some("http://127.0.0.1:5000"), true).await;
+        assert_eq!(
+            found(local),
+            ["http://127.0.0.1:5000/", "http://127.0.0.1:5000/"]
+        );
     }
 
     #[test]

@@ -68,6 +68,10 @@ pub struct Config {
     pub qapla_budget: crate::qapla::pace::Budget,
     /// `AWS_REGION`, the role's credentials and `AWS_ENDPOINT_URL`, as Lambda sets them.
     pub aws: AwsEnvironment,
+    /// `AWS_PRECONNECT_MS`: how long a webhook's Init waits for the connections to SQS and
+    /// Secrets Manager it opens (at once) so that its first post finds them ready; 0: they
+    /// are opened by the first post.
+    pub preconnect: Duration,
 }
 
 impl Default for Config {
@@ -93,6 +97,7 @@ impl Default for Config {
             reconcile: Default::default(),
             qapla_budget: crate::qapla::pace::QAPLA,
             aws: AwsEnvironment::default(),
+            preconnect: Duration::from_secs(1),
         }
     }
 }
@@ -167,6 +172,7 @@ impl Config {
         reconcile_timing(&v, &mut c.reconcile)?;
         set(&mut c.qapla_budget, qapla_budget(&v)?);
         c.aws = AwsEnvironment::from_lookup(|name| v.text(name));
+        set(&mut c.preconnect, v.duration("AWS_PRECONNECT_MS", MILLI)?);
         Ok(c)
     }
 }

@@ -4,13 +4,11 @@
 //! durable path in memory) and everything else is wired as in production. Local mode (no
 //! queue, channels from a file or inline JSON) touches no AWS endpoint at all.
 
-use super::{AwsEnvironment, Config, ConfigError};
+use super::{Config, ConfigError};
 use crate::channel::{ChannelStore, Channels, MemoryStore, SecretsManagerStore};
 use crate::connectif::ConnectifClient;
 use crate::delivery::state::{DynamoState, MemoryState};
-use crate::delivery::{
-    Deliverer, HandOff, InProcessHandOff, MemoryQueue, SetupError, SignedSend, SqsQueue, Worker,
-};
+use crate::delivery::{Deliverer, HandOff, InProcessHandOff, MemoryQueue, SqsQueue, Worker};
 use crate::history::backfill::background::{Backfiller, MARGIN, WorkQueue};
 use crate::history::budget::BudgetWatch;
 use crate::history::reconcile::Reconciler;
@@ -28,6 +26,8 @@ pub struct Bridge {
     memory: Option<Arc<MemoryQueue>>,
     hand_off: Option<Arc<dyn HandOff>>,
     aws: OnceLock<aws_types::SdkConfig>,
+    /// The one HTTP client of AWS calls (the SDK's and the webhooks' signed sends).
+    aws_http: OnceLock<reqwest::Client>,
     channels: OnceLock<Arc<Channels>>,
 }
 
@@ -41,22 +41,6 @@ impl Config {
     /// touches no AWS endpoint at all (not even to find a region or credentials).
     pub fn is_local(&self) -> bool {
         self.queue_url.is_none() && (self.channels_file.is_some() || self.channels_json.is_some())
-    }
-}
-
-impl AwsEnvironment {
-    /// The webhooks' own SQS sender, from Lambda's region, credentials and endpoint.
-    pub async fn signed_send(&self) -> Result<SignedSend, ConfigError> {
-        let (region, credentials) = self.region_and_credentials()?;
-        SignedSend::new(region, credentials, self.endpoint_url.clone())
-            .await
-            .map_err(|e| ConfigError {
-                variable: match e {
-                    SetupError::Url(_) => "AWS_ENDPOINT_URL",
-                    _ => "AWS_REGION",
-                },
-                problem: e.to_string(),
-            })
     }
 }
 
@@ -75,6 +59,7 @@ impl Bridge {
             memory: None,
             hand_off: None,
             aws: OnceLock::new(),
+            aws_http: OnceLock::new(),
             channels: OnceLock::new(),
         }
     }
@@ -104,8 +89,16 @@ impl Bridge {
         if let Some(aws) = self.aws.get() {
             return Ok(aws);
         }
-        let aws = self.config.aws.sdk_config()?;
+        let aws = self.config.aws.sdk_config_over(self.aws_http()?)?;
         Ok(self.aws.get_or_init(|| aws))
+    }
+
+    fn aws_http(&self) -> Result<reqwest::Client, ConfigError> {
+        if let Some(http) = self.aws_http.get() {
+            return Ok(http.clone());
+        }
+        let http = super::aws::http_client()?;
+        Ok(self.aws_http.get_or_init(|| http).clone())
     }
 
     fn connectif_client(&self) -> Result<ConnectifClient, ConfigError> {
@@ -190,10 +183,14 @@ impl Bridge {
         let hand_off: Arc<dyn HandOff> = match (&self.hand_off, &self.memory, &c.queue_url) {
             (Some(hand_off), _, _) => hand_off.clone(),
             (None, Some(queue), _) => queue.clone(),
-            (None, None, Some(url)) => Arc::new(
-                SqsQueue::new(aws_sdk_sqs::Client::new(self.aws()?), url.clone(), None)
-                    .with_signed_send(c.aws.signed_send().await?),
-            ),
+            (None, None, Some(url)) => {
+                let send = c.aws.signed_send_over(self.aws_http()?).await?;
+                self.preconnect().await?;
+                Arc::new(
+                    SqsQueue::new(aws_sdk_sqs::Client::new(self.aws()?), url.clone(), None)
+                        .with_signed_send(send),
+                )
+            }
             (None, None, None) => {
                 Arc::new(InProcessHandOff::new(self.deliverer()?, c.retry.clone()))
             }
@@ -204,6 +201,23 @@ impl Bridge {
             max_body_bytes: c.max_body_bytes,
             senders: c.senders.clone(),
         })
+    }
+
+    /// A webhook's connections to SQS and Secrets Manager (when the channels are there),
+    /// opened during Init, at once, waiting `AWS_PRECONNECT_MS` at most (0: not opened).
+    async fn preconnect(&self) -> Result<(), ConfigError> {
+        let c = &self.config;
+        if c.preconnect.is_zero() {
+            return Ok(());
+        }
+        let (region, _) = c.aws.region_and_credentials()?;
+        let secrets_manager =
+            self.store.is_none() && c.channels_json.is_none() && c.channels_file.is_none();
+        let endpoint = c.aws.endpoint_url.as_deref();
+        let urls = super::aws::webhook_endpoints(&region, endpoint, secrets_manager).await;
+        let opened = crate::http::sdk::preconnect(&self.aws_http()?, &urls, c.preconnect).await;
+        tracing::debug!(opened, "connections to AWS opened during Init");
+        Ok(())
     }
 
     /// The delivery worker: SQS queue and dead-letter queue, DynamoDB state, Connectif,

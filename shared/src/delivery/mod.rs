@@ -17,6 +17,7 @@ mod message;
 mod queue;
 pub mod replay;
 mod retry;
+pub mod sigv4;
 mod sqs_send;
 pub mod state;
 mod worker;

@@ -1,6 +1,7 @@
 //! The webhooks' hand-off to SQS without the SDK's orchestrator: `SendMessageBatch` and
-//! `SendMessage`, the requests `aws-sdk-sqs` itself sends (AWS JSON 1.0), signed by the SDK's
-//! own SigV4 signer (`aws-sigv4`), posted over the bridge's HTTP client.
+//! `SendMessage`, the requests `aws-sdk-sqs` itself sends (AWS JSON 1.0), signed as the
+//! SDK's own signer (`aws-sigv4`) signs them, with the signing key derived once a day
+//! ([`super::sigv4`]), posted over the bridge's HTTP client.
 //!
 //! Measured (`make bench`), the SDK's orchestration of one call (endpoint rules,
 //! interceptors, identity cache, retry bookkeeping) cost ~140 µs of CPU, more than the rest
@@ -12,11 +13,10 @@
 //! the life of the execution environment (the wiring reads them from Lambda's variables).
 //! Tested against `moto_server` with its IAM signature check on.
 
+use super::sigv4::Signer;
 use crate::http::Class;
 use aws_credential_types::Credentials;
 use aws_sdk_sqs::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
-use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
-use aws_smithy_runtime_api::client::identity::Identity;
 use std::time::{Duration, SystemTime};
 
 /// Attempts per message, as the SDK's standard retry.
@@ -32,8 +32,6 @@ pub enum SetupError {
     Endpoint(String),
     #[error("not a URL: {0}")]
     Url(String),
-    #[error("cannot build the HTTP client: {0}")]
-    Http(String),
 }
 
 /// Sends messages to SQS queues of one region.
@@ -42,8 +40,7 @@ pub struct SignedSend {
     http: reqwest::Client,
     /// The SQS endpoint, parsed once.
     url: reqwest::Url,
-    region: String,
-    identity: Identity,
+    signer: Signer,
 }
 
 /// Why a message was not sent: never the message, the URL's query or a credential.
@@ -124,13 +121,14 @@ struct BatchResult {
 
 impl SignedSend {
     /// The SDK's endpoint for SQS in `region` (or `endpoint`, when one is given for every
-    /// service), signing with `credentials`.
+    /// service), signing with `credentials`, over `http`.
     pub async fn new(
         region: String,
         credentials: Credentials,
         endpoint: Option<String>,
+        http: reqwest::Client,
     ) -> Result<Self, SetupError> {
-        let identity = credentials.into();
+        let signer = Signer::new(&credentials, &region, "sqs");
         let params = Params::builder()
             .region(region.clone())
             .set_endpoint(endpoint)
@@ -142,14 +140,7 @@ impl SignedSend {
         .map_err(|e| SetupError::Endpoint(e.to_string()))?;
         let url =
             reqwest::Url::parse(endpoint.url()).map_err(|e| SetupError::Url(e.to_string()))?;
-        let http = crate::http::sdk::aws_http(crate::http::sdk::CONNECT_TIMEOUT)
-            .map_err(|e| SetupError::Http(e.to_string()))?;
-        Ok(SignedSend {
-            http,
-            url,
-            region,
-            identity,
-        })
+        Ok(SignedSend { http, url, signer })
     }
 
     /// One message, retried as the SDK would.
@@ -215,33 +206,16 @@ impl SignedSend {
             ("x-amz-target", target),
             ("x-amzn-query-mode", "true"),
         ];
-        let signable = SignableRequest::new(
-            "POST",
-            self.url.as_str(),
-            headers.into_iter(),
-            SignableBody::Bytes(payload),
-        )
-        .map_err(|e| signing(&e))?;
-        let params = aws_sigv4::sign::v4::SigningParams::builder()
-            .identity(&self.identity)
-            .region(&self.region)
-            .name("sqs")
-            .time(SystemTime::now())
-            .settings(SigningSettings::default())
-            .build()
-            .map_err(|e| signing(&e))?
-            .into();
-        let (instructions, _) = sign(signable, &params)
-            .map_err(|e| signing(&e))?
-            .into_parts();
+        let signature = self
+            .signer
+            .sign(&self.url, &headers, payload, SystemTime::now());
         let mut request = reqwest::Request::new(reqwest::Method::POST, self.url.clone());
-        for (name, value) in headers.into_iter().chain(instructions.headers()) {
-            let name = reqwest::header::HeaderName::from_bytes(name.as_bytes());
-            let value = reqwest::header::HeaderValue::from_str(value);
-            let (name, value) = (
-                name.map_err(|e| signing(&e))?,
-                value.map_err(|e| signing(&e))?,
-            );
+        let signed = signature
+            .iter()
+            .map(|(name, value)| (*name, value.as_str()));
+        for (name, value) in headers.into_iter().chain(signed) {
+            let value = reqwest::header::HeaderValue::from_str(value).map_err(|e| signing(&e))?;
+            let name = reqwest::header::HeaderName::from_static(name);
             request.headers_mut().insert(name, value);
         }
         *request.body_mut() = Some(payload.to_vec().into());

@@ -23,9 +23,46 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(3100);
 /// An HTTP client for `SdkConfig::http_client`, with the given connect timeout (the SDK's
 /// read timeout, when set, applies per request).
 pub fn client(connect_timeout: Duration) -> Result<SharedHttpClient, reqwest::Error> {
-    Ok(SharedHttpClient::new(Reqwest {
-        http: aws_http(connect_timeout)?,
-    }))
+    Ok(client_with(aws_http(connect_timeout)?))
+}
+
+/// An HTTP client for `SdkConfig::http_client` over `http` (its connections shared).
+pub fn client_with(http: reqwest::Client) -> SharedHttpClient {
+    SharedHttpClient::new(Reqwest { http })
+}
+
+/// Opens a connection to each origin of `urls` at once (a `HEAD /`: its answer, whatever it
+/// is, is dropped and the connection stays in `http`'s pool), waiting `limit` at most; how
+/// many answered. A connection not opened is opened by the first call that needs it.
+pub async fn preconnect(http: &reqwest::Client, urls: &[reqwest::Url], limit: Duration) -> usize {
+    let mut origins: Vec<reqwest::Url> = Vec::new();
+    for url in urls {
+        let mut origin = url.clone();
+        origin.set_path("/");
+        origin.set_query(None);
+        if !origins.contains(&origin) {
+            origins.push(origin);
+        }
+    }
+    let opened = origins.iter().map(|origin| async move {
+        match http.head(origin.clone()).timeout(limit).send().await {
+            Ok(_) => true,
+            Err(e) => {
+                let why = super::transport_reason(&e);
+                tracing::debug!(
+                    host = origin.host_str(),
+                    why,
+                    "connection not opened during Init"
+                );
+                false
+            }
+        }
+    });
+    futures_util::future::join_all(opened)
+        .await
+        .into_iter()
+        .filter(|opened| *opened)
+        .count()
 }
 
 /// The reqwest client under AWS calls: the SDK's (above) and the webhooks' own signed SQS

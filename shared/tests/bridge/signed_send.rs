@@ -10,6 +10,7 @@ use crate::helpers::{
 use bridge_core::delivery::{Entry, Envelope, HandOff, SendError, SqsQueue, group_id};
 use bridge_core::qapla::ShipmentPayload;
 use serde_json::{Value, json};
+use std::time::Duration;
 use testkit::Moto;
 use wiremock::matchers::{header, method};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -230,7 +231,46 @@ async fn a_post_of_1000_orders_is_sent_in_100_batch_calls() {
     let event = post("/qapla/it/orders", crate::moto::durable::orders_post(1000));
     assert_eq!(send::<OrdersPayload>(&deps, event).await, (200, ok()));
     let requests = server.received_requests().await.expect("recorded");
-    assert_eq!(requests.len(), 100, "SendMessageBatch, 10 messages each");
+    let sends = requests.iter().filter(|r| r.method.as_str() == "POST");
+    assert_eq!(sends.count(), 100, "SendMessageBatch, 10 messages each");
+}
+
+#[tokio::test]
+async fn a_webhook_opens_its_connection_to_aws_during_init_unless_told_not_to() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(header("x-amz-target", BATCH))
+        .respond_with(AllSent)
+        .mount(&server)
+        .await;
+    for (preconnect, opened) in [(None, 1), (Some(Duration::ZERO), 0)] {
+        server.reset().await;
+        Mock::given(method("POST"))
+            .and(header("x-amz-target", BATCH))
+            .respond_with(AllSent)
+            .mount(&server)
+            .await;
+        let defaults = test_config();
+        let config = Config {
+            queue_url: Some(format!("{}/123456789012/q.fifo", server.uri())),
+            aws: loopback_aws(&server.uri()),
+            preconnect: preconnect.unwrap_or(defaults.preconnect),
+            ..defaults
+        };
+        let deps = config
+            .bridge()
+            .with_channel_store(store(Mode::Api, "http://127.0.0.1:9"))
+            .webhook_deps()
+            .await
+            .expect("deps");
+        let requests = server.received_requests().await.expect("recorded");
+        let heads = requests.iter().filter(|r| r.method.as_str() == "HEAD");
+        assert_eq!(heads.count(), opened, "HEAD / during Init ({preconnect:?})");
+        let body = shipment("A1", "4", "2024-03-16 11:42:10", "Consegnata");
+        let event = post("/qapla/it/shipments", body);
+        let answer = send::<ShipmentPayload>(&deps, event).await;
+        assert_eq!(answer, (200, ok()), "the first post after ({preconnect:?})");
+    }
 }
 
 /// Against `moto_server`: run by `make test`, skipped by `make check`.

@@ -1,0 +1,202 @@
+//! The stand-ins the functions run against under Lambda's CPU share (`coldstart`): AWS
+//! (Secrets Manager, SQS, DynamoDB: [`crate::fake_aws`]) and Connectif (every post
+//! accepted), each as plain HTTP and behind TLS (`testkit::tls::Front`, the testkit's
+//! certificate, keep-alive), and what each function is given to run: its variables and
+//! its event.
+
+use crate::measure::{Target, accepted, whole_batch};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use testkit::tls::Front;
+use wiremock::MockServer;
+
+/// The channel's key in the sample posts.
+pub const CHANNEL_KEY: &str = "test-channel-key-it";
+const SECRET: &str = "qapla-connectif/it";
+
+pub struct Stands {
+    pub aws: MockServer,
+    pub aws_tls: Front,
+    pub connectif: MockServer,
+    pub connectif_tls: Front,
+    /// The system's root certificates and the stand-ins', PEM: the usual way's
+    /// `SSL_CERT_FILE` (it loads the system's roots, as on Lambda).
+    ca_bundle: PathBuf,
+    dir: PathBuf,
+}
+
+impl Stands {
+    /// Every stand-in, a network round trip `rtt` away over TLS; the binaries in `dir`.
+    pub async fn start(dir: &Path, rtt: Duration) -> Stands {
+        let connectif = crate::worker::connectif().await;
+        let connectif_tls = Front::with_rtt(&connectif.uri(), rtt).await;
+        let aws = crate::fake_aws::start(SECRET, &settings(&connectif_tls.url)).await;
+        let aws_tls = Front::with_rtt(&aws.uri(), rtt).await;
+        let ca_bundle = std::env::temp_dir().join(format!("bench-ca-{}.pem", std::process::id()));
+        let system = [
+            "/etc/ssl/certs/ca-certificates.crt",
+            "/etc/pki/tls/certs/ca-bundle.crt",
+        ]
+        .iter()
+        .find_map(|p| std::fs::read(p).ok())
+        .unwrap_or_default();
+        std::fs::write(
+            &ca_bundle,
+            [system, testkit::tls::CERTIFICATE.to_vec()].concat(),
+        )
+        .expect("CA bundle");
+        Stands {
+            aws,
+            aws_tls,
+            connectif,
+            connectif_tls,
+            ca_bundle,
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    /// TLS handshakes completed by every stand-in so far.
+    pub fn handshakes(&self) -> usize {
+        self.aws_tls.handshakes() + self.connectif_tls.handshakes()
+    }
+
+    /// The targets measured at each memory size, TLS ones against stand-ins at `rtt`.
+    pub fn targets(&self) -> Vec<Target> {
+        let (plain, tls) = (self.aws.uri(), self.aws_tls.url.clone());
+        let scheduled = json!({
+            "version": "0", "id": "bench", "detail-type": "Scheduled Event",
+            "source": "aws.events", "time": "2026-12-03T00:00:00Z", "detail": {},
+        });
+        let mut usual = self.env(&tls);
+        usual.push(("SSL_CERT_FILE".into(), self.ca_bundle.display().to_string()));
+        vec![
+            self.target(
+                "bare hello",
+                "bench-hello",
+                Vec::new(),
+                sample("shipment-v1.3-delivered"),
+            ),
+            self.target(
+                "usual-way webhook, TLS",
+                "bench-usual-webhook",
+                usual,
+                sample("shipment-v1.3-delivered"),
+            ),
+            self.target(
+                "shipment-webhook, plain HTTP",
+                "shipment-webhook",
+                self.env(&plain),
+                sample("shipment-v1.3-delivered"),
+            ),
+            self.target(
+                "shipment-webhook, TLS",
+                "shipment-webhook-bench-ca",
+                self.env(&tls),
+                sample("shipment-v1.3-delivered"),
+            ),
+            self.target(
+                "return-webhook, TLS",
+                "return-webhook-bench-ca",
+                self.env(&tls),
+                sample("return-request"),
+            ),
+            self.target(
+                "order-webhook, TLS",
+                "order-webhook-bench-ca",
+                self.env(&tls),
+                sample("orders"),
+            ),
+            Target {
+                ok: whole_batch,
+                ..self.target(
+                    "delivery-worker, TLS, batch of 10",
+                    "delivery-worker-bench-ca",
+                    self.env(&tls),
+                    batch(),
+                )
+            },
+            Target {
+                ok: |a| a.get("channels").is_some(),
+                ..self.target(
+                    "reconciler, TLS, scheduled run",
+                    "reconciler-bench-ca",
+                    self.env(&tls),
+                    scheduled.clone(),
+                )
+            },
+            Target {
+                ok: |a| a.get("running").is_some(),
+                ..self.target(
+                    "backfill-worker, TLS, scheduled count",
+                    "backfill-worker-bench-ca",
+                    self.env(&tls),
+                    scheduled,
+                )
+            },
+        ]
+    }
+
+    fn target(&self, name: &str, exe: &str, env: Vec<(String, String)>, event: Value) -> Target {
+        Target {
+            name: name.to_owned(),
+            exe: self.dir.join(exe),
+            env,
+            event,
+            ok: accepted,
+        }
+    }
+
+    /// A function's variables as the stack sets them, AWS at `endpoint`.
+    pub fn env(&self, endpoint: &str) -> Vec<(String, String)> {
+        env(endpoint)
+    }
+}
+
+impl Drop for Stands {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.ca_bundle);
+    }
+}
+
+/// The channel's settings: Connectif's API at `connectif`.
+pub fn settings(connectif: &str) -> Value {
+    json!({
+        "qaplaApiKey": CHANNEL_KEY, "language": "it",
+        "trackingUrlTemplate": "https://shop.example/t?n={trackingNumber}",
+        "connectif": { "mode": "api", "apiKey": "id:secret", "baseUrl": connectif },
+    })
+}
+
+/// Every function's variables as the stack sets them (queue mode), AWS at `endpoint`.
+pub fn env(endpoint: &str) -> Vec<(String, String)> {
+    let queue = format!("{endpoint}/000000000000/bench-events.fifo");
+    let dead_letters = format!("{endpoint}/000000000000/bench-dead-letters.fifo");
+    let work = format!("{endpoint}/000000000000/bench-backfill.fifo");
+    [
+        ("SECRET_PREFIX", "qapla-connectif"),
+        ("HAND_OFF_QUEUE_URL", queue.as_str()),
+        ("DEAD_LETTER_QUEUE_URL", dead_letters.as_str()),
+        ("BACKFILL_QUEUE_URL", work.as_str()),
+        ("STATE_TABLE", "bench-state"),
+        ("AWS_ENDPOINT_URL", endpoint),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_REGION", "eu-west-1"),
+        ("RUST_LOG", "info"),
+    ]
+    .iter()
+    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+    .collect()
+}
+
+/// The API Gateway event of a sample post (`events/<name>.json`).
+pub fn sample(name: &str) -> Value {
+    let path = testkit::workspace().join(format!("events/{name}.json"));
+    serde_json::from_str(&std::fs::read_to_string(path).expect("sample event")).expect("json")
+}
+
+/// Ten delivered parcels as Lambda's SQS event source hands them to the delivery worker.
+fn batch() -> Value {
+    serde_json::to_value(crate::worker::batch(0)).expect("an SQS event")
+}
