@@ -24,13 +24,12 @@ pub async fn first_post_over_a_network(dir: &Path, cold: usize) {
     println!("|---|---|---|---|---|---|---|");
     for rtt in RTTS {
         let stands = Stands::start(dir, rtt).await;
-        let tls = stands.aws_tls.url.clone();
         let with = |preconnect: &str| {
-            let mut env = stands.env(&tls);
+            let mut env = stands.tls_env();
             env.push(("AWS_PRECONNECT_MS".into(), preconnect.into()));
             env
         };
-        let targets = stands.targets();
+        let targets = stands.all_targets();
         let usual = targets
             .into_iter()
             .find(|t| t.name.starts_with("usual-way"))

@@ -53,8 +53,8 @@ pub fn spawn_in(
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", memory)
         .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/bench")
         .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+        .stdout(output())
+        .stderr(output());
     let child = match limits {
         Some(limits) => limits.spawn(command),
         None => command.spawn(),
@@ -85,6 +85,15 @@ pub fn whole_batch(answer: &Value) -> bool {
     answer["batchItemFailures"]
         .as_array()
         .is_some_and(Vec::is_empty)
+}
+
+/// The functions' own output (their log lines): dropped, or shown with `BENCH_OUTPUT=1`
+/// (why one fails).
+fn output() -> Stdio {
+    match std::env::var_os("BENCH_OUTPUT") {
+        Some(_) => Stdio::inherit(),
+        None => Stdio::null(),
+    }
 }
 
 /// `cold` cold starts of the target, each invoked once with its event, then `warm` invokes

@@ -17,7 +17,9 @@ const SECRET: &str = "qapla-connectif/it";
 
 pub struct Stands {
     pub aws: MockServer,
+    /// Secrets Manager and DynamoDB's host over TLS; SQS is another (as in AWS).
     pub aws_tls: Front,
+    pub sqs_tls: Front,
     pub connectif: MockServer,
     pub connectif_tls: Front,
     /// The system's root certificates and the stand-ins', PEM: the usual way's
@@ -31,8 +33,9 @@ impl Stands {
     pub async fn start(dir: &Path, rtt: Duration) -> Stands {
         let connectif = crate::worker::connectif().await;
         let connectif_tls = Front::with_rtt(&connectif.uri(), rtt).await;
-        let aws = crate::fake_aws::start(SECRET, &settings(&connectif_tls.url)).await;
+        let aws = crate::fake_aws::start(SECRET, &settings(Some(&connectif_tls.url))).await;
         let aws_tls = Front::with_rtt(&aws.uri(), rtt).await;
+        let sqs_tls = Front::with_rtt(&aws.uri(), rtt).await;
         let ca_bundle = std::env::temp_dir().join(format!("bench-ca-{}.pem", std::process::id()));
         let system = [
             "/etc/ssl/certs/ca-certificates.crt",
@@ -49,6 +52,7 @@ impl Stands {
         Stands {
             aws,
             aws_tls,
+            sqs_tls,
             connectif,
             connectif_tls,
             ca_bundle,
@@ -58,17 +62,25 @@ impl Stands {
 
     /// TLS handshakes completed by every stand-in so far.
     pub fn handshakes(&self) -> usize {
-        self.aws_tls.handshakes() + self.connectif_tls.handshakes()
+        self.aws_tls.handshakes() + self.sqs_tls.handshakes() + self.connectif_tls.handshakes()
     }
 
-    /// The targets measured at each memory size, TLS ones against stand-ins at `rtt`.
+    /// The targets measured at each memory size (those whose name contains `BENCH_ONLY`,
+    /// when it is set).
     pub fn targets(&self) -> Vec<Target> {
-        let (plain, tls) = (self.aws.uri(), self.aws_tls.url.clone());
+        let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+        let mut targets = self.all_targets();
+        targets.retain(|t| t.name.contains(&only));
+        targets
+    }
+
+    pub fn all_targets(&self) -> Vec<Target> {
+        let plain = self.aws.uri();
         let scheduled = json!({
             "version": "0", "id": "bench", "detail-type": "Scheduled Event",
             "source": "aws.events", "time": "2026-12-03T00:00:00Z", "detail": {},
         });
-        let mut usual = self.env(&tls);
+        let mut usual = self.tls_env();
         usual.push(("SSL_CERT_FILE".into(), self.ca_bundle.display().to_string()));
         vec![
             self.target(
@@ -92,19 +104,19 @@ impl Stands {
             self.target(
                 "shipment-webhook, TLS",
                 "shipment-webhook-bench-ca",
-                self.env(&tls),
+                self.tls_env(),
                 sample("shipment-v1.3-delivered"),
             ),
             self.target(
                 "return-webhook, TLS",
                 "return-webhook-bench-ca",
-                self.env(&tls),
+                self.tls_env(),
                 sample("return-request"),
             ),
             self.target(
                 "order-webhook, TLS",
                 "order-webhook-bench-ca",
-                self.env(&tls),
+                self.tls_env(),
                 sample("orders"),
             ),
             Target {
@@ -112,7 +124,7 @@ impl Stands {
                 ..self.target(
                     "delivery-worker, TLS, batch of 10",
                     "delivery-worker-bench-ca",
-                    self.env(&tls),
+                    self.tls_env(),
                     batch(),
                 )
             },
@@ -121,7 +133,7 @@ impl Stands {
                 ..self.target(
                     "reconciler, TLS, scheduled run",
                     "reconciler-bench-ca",
-                    self.env(&tls),
+                    self.tls_env(),
                     scheduled.clone(),
                 )
             },
@@ -130,7 +142,7 @@ impl Stands {
                 ..self.target(
                     "backfill-worker, TLS, scheduled count",
                     "backfill-worker-bench-ca",
-                    self.env(&tls),
+                    self.tls_env(),
                     scheduled,
                 )
             },
@@ -151,6 +163,20 @@ impl Stands {
     pub fn env(&self, endpoint: &str) -> Vec<(String, String)> {
         env(endpoint)
     }
+
+    /// A function's variables as the stack sets them, AWS over TLS: SQS on one host, the
+    /// other services on another.
+    pub fn tls_env(&self) -> Vec<(String, String)> {
+        let sqs = &self.sqs_tls.url;
+        let mut env = env(&self.aws_tls.url);
+        for (name, value) in &mut env {
+            if name.ends_with("QUEUE_URL") {
+                *value = value.replace(&self.aws_tls.url, sqs);
+            }
+        }
+        env.push(("AWS_ENDPOINT_URL_SQS".into(), sqs.clone()));
+        env
+    }
 }
 
 impl Drop for Stands {
@@ -159,13 +185,17 @@ impl Drop for Stands {
     }
 }
 
-/// The channel's settings: Connectif's API at `connectif`.
-pub fn settings(connectif: &str) -> Value {
-    json!({
+/// The channel's settings: Connectif's API at `connectif` (its own when `None`).
+pub fn settings(connectif: Option<&str>) -> Value {
+    let mut settings = json!({
         "qaplaApiKey": CHANNEL_KEY, "language": "it",
         "trackingUrlTemplate": "https://shop.example/t?n={trackingNumber}",
-        "connectif": { "mode": "api", "apiKey": "id:secret", "baseUrl": connectif },
-    })
+        "connectif": { "mode": "api", "apiKey": "id:secret" },
+    });
+    if let Some(url) = connectif {
+        settings["connectif"]["baseUrl"] = json!(url);
+    }
+    settings
 }
 
 /// Every function's variables as the stack sets them (queue mode), AWS at `endpoint`.

@@ -81,7 +81,8 @@ impl fmt::Display for Pk<'_> {
 }
 
 impl Pk<'_> {
-    fn value(&self) -> AttributeValue {
+    /// The key as the table stores it (the `pk` attribute).
+    pub fn value(&self) -> AttributeValue {
         AttributeValue::S(self.to_string())
     }
 }

@@ -26,7 +26,8 @@ async fn main() {
     let warm = args.next().unwrap_or(1000);
     let moto = testkit::Moto::start().await;
     let queue_url = stack_on(&moto).await;
-    let instant = bridge_bench::fake_aws::start("qapla-connectif/it", &stands::settings("")).await;
+    let instant =
+        bridge_bench::fake_aws::start("qapla-connectif/it", &stands::settings(None)).await;
     let dir = std::env::current_exe()
         .expect("exe")
         .parent()
@@ -43,15 +44,27 @@ async fn main() {
         };
         async move { measure(&target, (cold, warm), None).await }
     };
+    // Init as it was measured before connections were opened there (the first post opens
+    // them): the runtime and the wiring against the bare hello. What opening them during
+    // Init costs and saves is measured over a network round trip below.
+    let first_post_connects = |mut env: Vec<(String, String)>| {
+        env.push(("AWS_PRECONNECT_MS".into(), "0".into()));
+        env
+    };
     let hello = run("bare hello", "bench-hello", Vec::new()).await;
     let mut on_moto = stands::env(&moto.endpoint);
     on_moto.retain(|(k, _)| k != "HAND_OFF_QUEUE_URL");
     on_moto.push(("HAND_OFF_QUEUE_URL".into(), queue_url));
-    let on_moto = run("shipment-webhook, moto", "shipment-webhook", on_moto).await;
+    let on_moto = run(
+        "shipment-webhook, moto",
+        "shipment-webhook",
+        first_post_connects(on_moto),
+    )
+    .await;
     let on_fake = run(
         "shipment-webhook, instant fake",
         "shipment-webhook",
-        stands::env(&instant.uri()),
+        first_post_connects(stands::env(&instant.uri())),
     )
     .await;
     let goals = memory_sizes(&dir, (cold.min(10), warm.min(300))).await;
@@ -62,7 +75,7 @@ async fn main() {
 /// The channel's secret and the FIFO queue, on moto; the queue's URL.
 async fn stack_on(moto: &testkit::Moto) -> String {
     let aws = testkit::aws::clients(&moto.endpoint);
-    let settings = stands::settings("https://connectif.invalid");
+    let settings = stands::settings(None);
     testkit::aws::put_secret(&aws.secrets, "qapla-connectif/it", &settings.to_string()).await;
     aws.sqs
         .create_queue()
@@ -127,6 +140,7 @@ async fn memory_sizes(dir: &std::path::Path, counts: (usize, usize)) -> Vec<(Str
         }
     }
     println!();
+    calls_per_batch(dir, &stands).await;
     let mut goals = vec![refuses_the_bench_certificate(dir, &stands).await];
     goals.extend(quota_goals(&rows));
     goals
@@ -189,21 +203,26 @@ fn quota_goals(rows: &[Row]) -> Vec<(String, bool)> {
             ));
         }
     }
-    for memory in MEMORY_SIZES {
-        if let (Some(ours), Some(usual)) = (
-            find(memory, "shipment-webhook, TLS"),
-            find(memory, "usual-way webhook"),
-        ) {
-            let times = usual.m.cold_post.as_secs_f64() / ours.m.cold_post.as_secs_f64();
-            goals.push((
-                format!(
-                    "{memory} MB: webhook cold post {times:.1}× faster than the usual way's ({} against {}; ≥ 5×)",
-                    ms(ours.m.cold_post),
-                    ms(usual.m.cold_post)
-                ),
-                times >= 5.0,
-            ));
-        }
+    // At the webhooks' memory size; the bare hello's own cold post bounds what any webhook
+    // can reach here.
+    let memory = template_memory("ShipmentFunction");
+    if let (Some(ours), Some(usual), Some(hello)) = (
+        find(memory, "shipment-webhook, TLS"),
+        find(memory, "usual-way webhook"),
+        find(memory, "bare hello"),
+    ) {
+        let (ours, usual, hello) = (ours.m.cold_post, usual.m.cold_post, hello.m.cold_post);
+        let times = usual.as_secs_f64() / ours.as_secs_f64();
+        let bound = usual.as_secs_f64() / hello.as_secs_f64();
+        goals.push((
+            format!(
+                "{memory} MB (the webhooks'): webhook cold post {times:.1}× faster than the usual way's ({} against {}; ≥ 5×; the bare hello's {} allows {bound:.1}× at most here)",
+                ms(ours),
+                ms(usual),
+                ms(hello)
+            ),
+            times >= 5.0,
+        ));
     }
     let memory = template_memory("DeliveryFunction");
     match find(memory, "delivery-worker") {
@@ -248,12 +267,71 @@ fn template_memory(function: &str) -> u64 {
         .expect("a MemorySize in template.yaml")
 }
 
+/// What one warm batch of 10 costs the delivery worker in calls: to AWS (by operation) and
+/// to Connectif.
+async fn calls_per_batch(dir: &std::path::Path, stands: &Stands) {
+    let Some(worker) = stands
+        .all_targets()
+        .into_iter()
+        .find(|t| t.name.starts_with("delivery-worker"))
+    else {
+        return;
+    };
+    let api = testkit::runtime_api::RuntimeApi::start().await;
+    let mut child = bridge_bench::measure::spawn(&dir.join(&worker.exe), &worker.env, &api);
+    let limit = Duration::from_secs(30);
+    api.invoke(&worker.event, limit).await;
+    let (aws_before, connectif_before) = (
+        requests(&stands.aws).await,
+        requests(&stands.connectif).await,
+    );
+    let answer = api.invoke(&worker.event, limit).await;
+    let (aws, connectif) = (
+        requests(&stands.aws).await,
+        requests(&stands.connectif).await,
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    let mut by_call = std::collections::BTreeMap::<&str, usize>::new();
+    for target in &aws.1[aws_before.1.len()..] {
+        let call = target.rsplit('.').next().unwrap_or(target);
+        *by_call.entry(call).or_default() += 1;
+    }
+    let by_call: Vec<String> = by_call.iter().map(|(c, n)| format!("{c} {n}")).collect();
+    println!(
+        "Delivery worker, one warm batch of 10 ({}): {} calls to AWS ({}), {} to Connectif\n",
+        if bridge_bench::measure::whole_batch(&answer.body) {
+            "delivered"
+        } else {
+            "NOT delivered"
+        },
+        aws.0 - aws_before.0,
+        by_call.join(", "),
+        connectif.0 - connectif_before.0
+    );
+}
+
+/// How many requests `server` received, and their `x-amz-target`s.
+async fn requests(server: &wiremock::MockServer) -> (usize, Vec<String>) {
+    let requests = server.received_requests().await.unwrap_or_default();
+    let targets = (requests.iter())
+        .filter_map(|r| {
+            r.headers
+                .get("x-amz-target")?
+                .to_str()
+                .ok()
+                .map(str::to_owned)
+        })
+        .collect();
+    (requests.len(), targets)
+}
+
 /// The build every deployment uses (no `bench-ca`) refuses the stand-ins' certificate: its
 /// post cannot be handed off, and no TLS handshake completes.
 async fn refuses_the_bench_certificate(dir: &std::path::Path, stands: &Stands) -> (String, bool) {
     let api = testkit::runtime_api::RuntimeApi::start().await;
     let before = stands.handshakes();
-    let env = stands::env(&stands.aws_tls.url);
+    let env = stands.tls_env();
     let mut child = bridge_bench::measure::spawn(&dir.join("shipment-webhook"), &env, &api);
     let answer = api
         .invoke(

@@ -20,6 +20,8 @@ struct App {
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
+    // As `cargo lambda new` writes it.
+    lambda_runtime::tracing::init_default_subscriber();
     let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let app = App {
         secrets: aws_sdk_secretsmanager::Client::new(&config),
@@ -45,8 +47,9 @@ async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Value, Error> {
     let Ok(post) = serde_json::from_str::<Value>(body) else {
         return Ok(ok("KO"));
     };
-    let key = match app.keys.lock().await.get(&channel) {
-        Some(key) => key.clone(),
+    let cached = app.keys.lock().await.get(&channel).cloned();
+    let key = match cached {
+        Some(key) => key,
         None => {
             let secret = app
                 .secrets

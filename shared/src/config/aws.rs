@@ -25,6 +25,37 @@ pub struct AwsEnvironment {
     pub session_token: Option<SecretString>,
     /// `AWS_ENDPOINT_URL`: one endpoint for every AWS service (local runs, tests).
     pub endpoint_url: Option<String>,
+    /// `AWS_ENDPOINT_URL_SQS`, `AWS_ENDPOINT_URL_SECRETS_MANAGER`, `AWS_ENDPOINT_URL_DYNAMODB`:
+    /// one service's endpoint (the SDK's own names), before `AWS_ENDPOINT_URL`.
+    pub service_endpoints: ServiceEndpoints,
+}
+
+/// The services whose own endpoint variable is read (`AWS_ENDPOINT_URL_<id>`).
+const SERVICES: [&str; 3] = ["SQS", "SECRETS_MANAGER", "DYNAMODB"];
+
+/// Per-service endpoints, handed to the SDK as aws-config hands over its environment: each
+/// client asks for `AWS_ENDPOINT_URL` of its service id (`SQS`, `Secrets Manager`, ...).
+#[derive(Debug, Clone, Default)]
+pub struct ServiceEndpoints(Vec<(&'static str, String)>);
+
+impl ServiceEndpoints {
+    /// The endpoint set for `service` (`SQS`, `Secrets Manager`, `DynamoDB`), if any.
+    pub fn of(&self, service: &str) -> Option<&str> {
+        let id = service.to_uppercase().replace(' ', "_");
+        self.0
+            .iter()
+            .find(|(s, _)| *s == id)
+            .map(|(_, url)| url.as_str())
+    }
+}
+
+impl aws_types::service_config::LoadServiceConfig for ServiceEndpoints {
+    fn load_config(&self, key: aws_types::service_config::ServiceConfigKey<'_>) -> Option<String> {
+        (key.env() == "AWS_ENDPOINT_URL")
+            .then(|| self.of(key.service_id()))
+            .flatten()
+            .map(str::to_owned)
+    }
 }
 
 impl AwsEnvironment {
@@ -36,6 +67,12 @@ impl AwsEnvironment {
             secret_access_key: secret("AWS_SECRET_ACCESS_KEY"),
             session_token: secret("AWS_SESSION_TOKEN"),
             endpoint_url: text("AWS_ENDPOINT_URL"),
+            service_endpoints: ServiceEndpoints(
+                SERVICES
+                    .iter()
+                    .filter_map(|s| Some((*s, text(&format!("AWS_ENDPOINT_URL_{s}"))?)))
+                    .collect(),
+            ),
         }
     }
 
@@ -71,7 +108,8 @@ impl AwsEnvironment {
     /// [`AwsEnvironment::signed_send`] over `http`, whose connections it shares.
     pub async fn signed_send_over(&self, http: reqwest::Client) -> Result<SignedSend, ConfigError> {
         let (region, credentials) = self.region_and_credentials()?;
-        SignedSend::new(region, credentials, self.endpoint_url.clone(), http)
+        let endpoint = self.endpoint_of("SQS").map(str::to_owned);
+        SignedSend::new(region, credentials, endpoint, http)
             .await
             .map_err(|e| ConfigError {
                 variable: match e {
@@ -86,6 +124,11 @@ impl AwsEnvironment {
     /// roots). Fails naming the first variable that is missing.
     pub fn sdk_config(&self) -> Result<aws_types::SdkConfig, ConfigError> {
         self.sdk_config_over(http_client()?)
+    }
+
+    /// The endpoint `service` is called at: its own, else the one for every service.
+    pub fn endpoint_of(&self, service: &str) -> Option<&str> {
+        (self.service_endpoints.of(service)).or(self.endpoint_url.as_deref())
     }
 
     /// [`AwsEnvironment::sdk_config`] over `http`, whose connections it shares.
@@ -103,6 +146,9 @@ impl AwsEnvironment {
         if let Some(url) = &self.endpoint_url {
             config = config.endpoint_url(url);
         }
+        if !self.service_endpoints.0.is_empty() {
+            config = config.service_config(self.service_endpoints.clone());
+        }
         Ok(config.build())
     }
 }
@@ -119,19 +165,20 @@ pub(super) fn http_client() -> Result<reqwest::Client, ConfigError> {
 /// service), from the SDK's own endpoint rules; those that cannot be resolved are left out.
 pub(super) async fn webhook_endpoints(
     region: &str,
-    endpoint: Option<&str>,
+    aws: &AwsEnvironment,
     with_secrets: bool,
 ) -> Vec<reqwest::Url> {
     use aws_sdk_secretsmanager::config::endpoint as secrets;
     use aws_sdk_sqs::config::endpoint as sqs;
-    let (region, endpoint) = (Some(region.to_owned()), endpoint.map(str::to_owned));
+    let region = Some(region.to_owned());
+    let endpoint = |service| aws.endpoint_of(service).map(str::to_owned);
     let secrets = secrets::Params::builder()
         .set_region(region.clone())
-        .set_endpoint(endpoint.clone())
+        .set_endpoint(endpoint("Secrets Manager"))
         .build();
     let sqs = sqs::Params::builder()
         .set_region(region)
-        .set_endpoint(endpoint)
+        .set_endpoint(endpoint("SQS"))
         .build();
     let mut found = Vec::new();
     if let (true, Ok(params)) = (with_secrets, secrets) {
@@ -177,22 +224,33 @@ mod tests {
         let found = |urls: Vec<reqwest::Url>| -> Vec<String> {
             urls.iter().map(|u| u.to_string()).collect()
         };
+        let none = AwsEnvironment::default();
         assert_eq!(
-            found(webhook_endpoints("eu-south-1", None, true).await),
+            found(webhook_endpoints("eu-south-1", &none, true).await),
             [
                 "https://secretsmanager.eu-south-1.amazonaws.com/",
                 "https://sqs.eu-south-1.amazonaws.com/"
             ]
         );
         assert_eq!(
-            found(webhook_endpoints("eu-south-1", None, false).await),
+            found(webhook_endpoints("eu-south-1", &none, false).await),
             ["https://sqs.eu-south-1.amazonaws.com/"],
             "channels not in Secrets Manager"
         );
-        let local = webhook_endpoints("eu-west-1", Some("http://127.0.0.1:5000"), true).await;
+        let one = env(&[("AWS_ENDPOINT_URL", "http://127.0.0.1:5000")]);
+        let local = webhook_endpoints("eu-west-1", &one, true).await;
         assert_eq!(
             found(local),
             ["http://127.0.0.1:5000/", "http://127.0.0.1:5000/"]
+        );
+        let each = env(&[
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"),
+            ("AWS_ENDPOINT_URL_SQS", "http://127.0.0.1:5001"),
+        ]);
+        let local = webhook_endpoints("eu-west-1", &each, true).await;
+        assert_eq!(
+            found(local),
+            ["http://127.0.0.1:5000/", "http://127.0.0.1:5001/"]
         );
     }
 

@@ -213,8 +213,7 @@ impl Bridge {
         let (region, _) = c.aws.region_and_credentials()?;
         let secrets_manager =
             self.store.is_none() && c.channels_json.is_none() && c.channels_file.is_none();
-        let endpoint = c.aws.endpoint_url.as_deref();
-        let urls = super::aws::webhook_endpoints(&region, endpoint, secrets_manager).await;
+        let urls = super::aws::webhook_endpoints(&region, &c.aws, secrets_manager).await;
         let opened = crate::http::sdk::preconnect(&self.aws_http()?, &urls, c.preconnect).await;
         tracing::debug!(opened, "connections to AWS opened during Init");
         Ok(())
