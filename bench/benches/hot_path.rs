@@ -6,6 +6,8 @@
 //!   against an instant fake on loopback, over a kept-alive connection; `sqs_send_signed`,
 //!   the same through the webhooks' own signed request (`delivery::SignedSend`); `raw_post`,
 //!   the same round trip unsigned, is the floor both stand on;
+//! - `sigv4/...`: signing one `SendMessageBatch` with `aws-sigv4` and with the webhooks' own
+//!   signer, which keeps the day's signing key;
 //! - `worker_batch_of_10`: ten queued events through `handle_batch` to a wiremock Connectif.
 
 use bridge_bench::worker::{batch, connectif, worker};
@@ -128,6 +130,55 @@ fn sqs_send(c: &mut Criterion) {
     });
 }
 
+/// SigV4 of one `SendMessageBatch` (a 2 kB body, a role's session token): `aws-sigv4`, which
+/// derives the signing key for every request, and the webhooks' signer, which keeps the
+/// day's key (`delivery::sigv4`).
+fn signing(c: &mut Criterion) {
+    use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+    use std::time::SystemTime;
+    let credentials = aws_credential_types::Credentials::new(
+        "AKIDEXAMPLE",
+        "wJalrXUtnFEMI/K7MDENG",
+        Some("IQoJb3JpZ2luX2VjE".repeat(40)),
+        None,
+        "bench",
+    );
+    let url = "https://sqs.eu-west-1.amazonaws.com/";
+    let headers = [
+        ("content-type", "application/x-amz-json-1.0"),
+        ("x-amz-target", "AmazonSQS.SendMessageBatch"),
+        ("x-amzn-query-mode", "true"),
+    ];
+    let payload = vec![b'x'; 2048];
+    let identity = credentials.clone().into();
+    c.bench_function("sigv4/aws-sigv4, key derived per request", |b| {
+        b.iter(|| {
+            let signable = SignableRequest::new(
+                "POST",
+                url,
+                headers.iter().copied(),
+                SignableBody::Bytes(&payload),
+            )
+            .expect("signable");
+            let params = aws_sigv4::sign::v4::SigningParams::builder()
+                .identity(&identity)
+                .region("eu-west-1")
+                .name("sqs")
+                .time(SystemTime::now())
+                .settings(SigningSettings::default())
+                .build()
+                .expect("params")
+                .into();
+            sign(signable, &params).expect("signed").into_parts()
+        })
+    });
+    let signer = bridge_core::delivery::sigv4::Signer::new(&credentials, "eu-west-1", "sqs");
+    let url = reqwest::Url::parse(url).expect("url");
+    c.bench_function("sigv4/the day's key kept", |b| {
+        b.iter(|| signer.sign(&url, &headers, &payload, SystemTime::now()))
+    });
+}
+
 fn worker_batch(c: &mut Criterion) {
     let rt = runtime();
     let connectif = rt.block_on(connectif());
@@ -150,6 +201,7 @@ fn with_log_lines(c: &mut Criterion) {
     tracing::dispatcher::set_global_default(sink).expect("one subscriber");
     posts(c);
     sqs_send(c);
+    signing(c);
     worker_batch(c);
 }
 
