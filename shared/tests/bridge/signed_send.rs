@@ -206,21 +206,22 @@ impl wiremock::Respond for AllSent {
     }
 }
 
-#[tokio::test]
-async fn a_post_of_1000_orders_is_sent_in_100_batch_calls() {
-    use bridge_core::qapla::OrdersPayload;
+/// The webhook as the stack wires it (channel `it`), its SQS on a fake that takes every
+/// batch whole; Init's connection as `preconnect` says.
+async fn webhook_on_fake(preconnect: Option<Duration>) -> (MockServer, bridge_core::webhook::Deps) {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(header("x-amz-target", BATCH))
         .respond_with(AllSent)
         .mount(&server)
         .await;
-    // The webhook as the stack wires it, its SQS on the fake.
+    let defaults = test_config();
     let config = Config {
         queue_url: Some(format!("{}/123456789012/q.fifo", server.uri())),
         aws: loopback_aws(&server.uri()),
         max_body_bytes: 6_000_000,
-        ..test_config()
+        preconnect: preconnect.unwrap_or(defaults.preconnect),
+        ..defaults
     };
     let deps = config
         .bridge()
@@ -228,48 +229,43 @@ async fn a_post_of_1000_orders_is_sent_in_100_batch_calls() {
         .webhook_deps()
         .await
         .expect("deps");
+    (server, deps)
+}
+
+/// The requests `server` received with `method`.
+async fn requests_with(server: &MockServer, method: &str) -> usize {
+    let requests = server.received_requests().await.expect("recorded");
+    requests
+        .iter()
+        .filter(|r| r.method.as_str() == method)
+        .count()
+}
+
+#[tokio::test]
+async fn a_post_of_1000_orders_is_sent_in_100_batch_calls() {
+    use bridge_core::qapla::OrdersPayload;
+    let (server, deps) = webhook_on_fake(None).await;
     let event = post("/qapla/it/orders", crate::moto::durable::orders_post(1000));
     assert_eq!(send::<OrdersPayload>(&deps, event).await, (200, ok()));
-    let requests = server.received_requests().await.expect("recorded");
-    let sends = requests.iter().filter(|r| r.method.as_str() == "POST");
-    assert_eq!(sends.count(), 100, "SendMessageBatch, 10 messages each");
+    let sends = requests_with(&server, "POST").await;
+    assert_eq!(sends, 100, "SendMessageBatch, 10 messages each");
 }
 
 #[tokio::test]
 async fn a_webhook_opens_its_connection_to_aws_during_init_unless_told_not_to() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(header("x-amz-target", BATCH))
-        .respond_with(AllSent)
-        .mount(&server)
-        .await;
     for (preconnect, opened) in [(None, 1), (Some(Duration::ZERO), 0)] {
-        server.reset().await;
-        Mock::given(method("POST"))
-            .and(header("x-amz-target", BATCH))
-            .respond_with(AllSent)
-            .mount(&server)
-            .await;
-        let defaults = test_config();
-        let config = Config {
-            queue_url: Some(format!("{}/123456789012/q.fifo", server.uri())),
-            aws: loopback_aws(&server.uri()),
-            preconnect: preconnect.unwrap_or(defaults.preconnect),
-            ..defaults
-        };
-        let deps = config
-            .bridge()
-            .with_channel_store(store(Mode::Api, "http://127.0.0.1:9"))
-            .webhook_deps()
-            .await
-            .expect("deps");
-        let requests = server.received_requests().await.expect("recorded");
-        let heads = requests.iter().filter(|r| r.method.as_str() == "HEAD");
-        assert_eq!(heads.count(), opened, "HEAD / during Init ({preconnect:?})");
+        let (server, deps) = webhook_on_fake(preconnect).await;
+        let heads = requests_with(&server, "HEAD").await;
+        assert_eq!(heads, opened, "HEAD / during Init ({preconnect:?})");
         let body = shipment("A1", "4", "2024-03-16 11:42:10", "Consegnata");
         let event = post("/qapla/it/shipments", body);
         let answer = send::<ShipmentPayload>(&deps, event).await;
         assert_eq!(answer, (200, ok()), "the first post after ({preconnect:?})");
+        assert_eq!(
+            requests_with(&server, "POST").await,
+            1,
+            "one SendMessageBatch"
+        );
     }
 }
 
