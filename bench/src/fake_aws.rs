@@ -2,8 +2,9 @@
 //! invocation is the function's own work (connection, signing, the request, parsing the
 //! answer). moto, a Python server, spends milliseconds on each call itself.
 //!
-//! The answers are those of an empty stack with one channel: the channel's secret, every
-//! message sent, no item in the state table (each write succeeds). Any other call: 400.
+//! The answers are those of an empty stack with one live channel: the channel's secret,
+//! every message sent, no item in the state table but the channel's "live" marker (each write
+//! succeeds). Any other call: 400.
 
 use serde_json::{Value, json};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
@@ -60,9 +61,15 @@ impl Aws {
             ("DynamoDB_20120810", "BatchGetItem") => {
                 ("1.0", json!({ "Responses": {}, "UnprocessedKeys": {} }))
             }
-            ("DynamoDB_20120810", "GetItem" | "PutItem" | "UpdateItem" | "DeleteItem") => {
-                ("1.0", json!({}))
-            }
+            // The channel's webhooks have posted (so the reconciler asks Qapla' about it).
+            ("DynamoDB_20120810", "GetItem") => match request["Key"]["pk"]["S"].as_str() {
+                Some(pk) if pk.starts_with("live#") => {
+                    let since = json!({ "N": "1764000000" });
+                    ("1.0", json!({ "Item": { "pk": { "S": pk }, "since": since } }))
+                }
+                _ => ("1.0", json!({})),
+            },
+            ("DynamoDB_20120810", "PutItem" | "UpdateItem" | "DeleteItem") => ("1.0", json!({})),
             ("DynamoDB_20120810", "TransactWriteItems") => ("1.0", json!({})),
             _ => return None,
         };

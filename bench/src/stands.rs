@@ -1,6 +1,6 @@
 //! The stand-ins the functions run against under Lambda's CPU share (`coldstart`): AWS
-//! (Secrets Manager, SQS, DynamoDB: [`crate::fake_aws`]) and Connectif (every post
-//! accepted), each as plain HTTP and behind TLS (`testkit::tls::Front`, the testkit's
+//! (Secrets Manager, SQS, DynamoDB: [`crate::fake_aws`]), Connectif (every post accepted)
+//! and Qapla's API (no shipment in any time frame), each as plain HTTP and behind TLS (`testkit::tls::Front`, the testkit's
 //! certificate, keep-alive), and what each function is given to run: its variables and
 //! its event.
 
@@ -22,6 +22,9 @@ pub struct Stands {
     pub sqs_tls: Front,
     pub connectif: MockServer,
     pub connectif_tls: Front,
+    /// Qapla's API: `trackingByTimeFrame` answers no shipment.
+    pub qapla: MockServer,
+    pub qapla_tls: Front,
     /// The system's root certificates and the stand-ins', PEM: the usual way's
     /// `SSL_CERT_FILE` (it loads the system's roots, as on Lambda).
     ca_bundle: PathBuf,
@@ -33,7 +36,18 @@ impl Stands {
     pub async fn start(dir: &Path, rtt: Duration) -> Stands {
         let connectif = crate::worker::connectif().await;
         let connectif_tls = Front::with_rtt(&connectif.uri(), rtt).await;
-        let aws = crate::fake_aws::start(SECRET, &settings(Some(&connectif_tls.url))).await;
+        let qapla = MockServer::start().await;
+        wiremock::Mock::given(wiremock::matchers::method("GET"))
+            .and(wiremock::matchers::path("/qapla-api/1.2/trackingByTimeFrame/"))
+            .respond_with(
+                wiremock::ResponseTemplate::new(200).set_body_json(testkit::time_frame_answer(&[])),
+            )
+            .mount(&qapla)
+            .await;
+        let qapla_tls = Front::with_rtt(&qapla.uri(), rtt).await;
+        let mut settings = settings(Some(&connectif_tls.url));
+        settings["qaplaApiBaseUrl"] = json!(format!("{}/qapla-api/1.3", qapla_tls.url));
+        let aws = crate::fake_aws::start(SECRET, &settings).await;
         let aws_tls = Front::with_rtt(&aws.uri(), rtt).await;
         let sqs_tls = Front::with_rtt(&aws.uri(), rtt).await;
         let ca_bundle = std::env::temp_dir().join(format!("bench-ca-{}.pem", std::process::id()));
@@ -55,6 +69,8 @@ impl Stands {
             sqs_tls,
             connectif,
             connectif_tls,
+            qapla,
+            qapla_tls,
             ca_bundle,
             dir: dir.to_path_buf(),
         }
@@ -62,7 +78,8 @@ impl Stands {
 
     /// TLS handshakes completed by every stand-in so far.
     pub fn handshakes(&self) -> usize {
-        self.aws_tls.handshakes() + self.sqs_tls.handshakes() + self.connectif_tls.handshakes()
+        let fronts = [&self.aws_tls, &self.sqs_tls, &self.connectif_tls, &self.qapla_tls];
+        fronts.iter().map(|f| f.handshakes()).sum()
     }
 
     /// The targets measured at each memory size (those whose name contains `BENCH_ONLY`,

@@ -140,7 +140,9 @@ async fn memory_sizes(dir: &std::path::Path, counts: (usize, usize)) -> Vec<(Str
         }
     }
     println!();
-    calls_per_batch(dir, &stands).await;
+    for name in ["delivery-worker", "reconciler"] {
+        calls_per_invocation(dir, &stands, name).await;
+    }
     let mut goals = vec![refuses_the_bench_certificate(dir, &stands).await];
     goals.extend(quota_goals(&rows));
     goals
@@ -267,47 +269,43 @@ fn template_memory(function: &str) -> u64 {
         .expect("a MemorySize in template.yaml")
 }
 
-/// What one warm batch of 10 costs the delivery worker in calls: to AWS (by operation) and
-/// to Connectif.
-async fn calls_per_batch(dir: &std::path::Path, stands: &Stands) {
-    let Some(worker) = stands
-        .all_targets()
-        .into_iter()
-        .find(|t| t.name.starts_with("delivery-worker"))
+/// What one warm invocation of `name` (the delivery worker's batch of 10, the reconciler's
+/// scheduled run) costs in calls: to AWS (by operation), Connectif and Qapla'.
+async fn calls_per_invocation(dir: &std::path::Path, stands: &Stands, name: &str) {
+    let Some(target) = (stands.all_targets().into_iter()).find(|t| t.name.starts_with(name))
     else {
         return;
     };
     let api = testkit::runtime_api::RuntimeApi::start().await;
-    let mut child = bridge_bench::measure::spawn(&dir.join(&worker.exe), &worker.env, &api);
+    let mut child = bridge_bench::measure::spawn(&dir.join(&target.exe), &target.env, &api);
     let limit = Duration::from_secs(30);
-    api.invoke(&worker.event, limit).await;
-    let (aws_before, connectif_before) = (
-        requests(&stands.aws).await,
-        requests(&stands.connectif).await,
-    );
-    let answer = api.invoke(&worker.event, limit).await;
-    let (aws, connectif) = (
-        requests(&stands.aws).await,
-        requests(&stands.connectif).await,
-    );
+    api.invoke(&target.event, limit).await;
+    let servers = [&stands.aws, &stands.connectif, &stands.qapla];
+    let mut before = Vec::new();
+    for server in servers {
+        before.push(requests(server).await);
+    }
+    let answer = api.invoke(&target.event, limit).await;
+    let mut after = Vec::new();
+    for server in servers {
+        after.push(requests(server).await);
+    }
     let _ = child.kill();
     let _ = child.wait();
     let mut by_call = std::collections::BTreeMap::<&str, usize>::new();
-    for target in &aws.1[aws_before.1.len()..] {
+    for target in &after[0].1[before[0].1.len()..] {
         let call = target.rsplit('.').next().unwrap_or(target);
         *by_call.entry(call).or_default() += 1;
     }
     let by_call: Vec<String> = by_call.iter().map(|(c, n)| format!("{c} {n}")).collect();
     println!(
-        "Delivery worker, one warm batch of 10 ({}): {} calls to AWS ({}), {} to Connectif\n",
-        if bridge_bench::measure::whole_batch(&answer.body) {
-            "delivered"
-        } else {
-            "NOT delivered"
-        },
-        aws.0 - aws_before.0,
+        "{}, one warm invocation ({}): {} calls to AWS ({}), {} to Connectif, {} to Qapla'\n",
+        target.name,
+        if (target.ok)(&answer.body) { "succeeded" } else { "FAILED" },
+        after[0].0 - before[0].0,
         by_call.join(", "),
-        connectif.0 - connectif_before.0
+        after[1].0 - before[1].0,
+        after[2].0 - before[2].0,
     );
 }
 
