@@ -65,7 +65,10 @@ impl Aws {
             ("DynamoDB_20120810", "GetItem") => match request["Key"]["pk"]["S"].as_str() {
                 Some(pk) if pk.starts_with("live#") => {
                     let since = json!({ "N": "1764000000" });
-                    ("1.0", json!({ "Item": { "pk": { "S": pk }, "since": since } }))
+                    (
+                        "1.0",
+                        json!({ "Item": { "pk": { "S": pk }, "since": since } }),
+                    )
                 }
                 _ => ("1.0", json!({})),
             },

@@ -38,7 +38,9 @@ impl Stands {
         let connectif_tls = Front::with_rtt(&connectif.uri(), rtt).await;
         let qapla = MockServer::start().await;
         wiremock::Mock::given(wiremock::matchers::method("GET"))
-            .and(wiremock::matchers::path("/qapla-api/1.2/trackingByTimeFrame/"))
+            .and(wiremock::matchers::path(
+                "/qapla-api/1.2/trackingByTimeFrame/",
+            ))
             .respond_with(
                 wiremock::ResponseTemplate::new(200).set_body_json(testkit::time_frame_answer(&[])),
             )
@@ -78,7 +80,12 @@ impl Stands {
 
     /// TLS handshakes completed by every stand-in so far.
     pub fn handshakes(&self) -> usize {
-        let fronts = [&self.aws_tls, &self.sqs_tls, &self.connectif_tls, &self.qapla_tls];
+        let fronts = [
+            &self.aws_tls,
+            &self.sqs_tls,
+            &self.connectif_tls,
+            &self.qapla_tls,
+        ];
         fronts.iter().map(|f| f.handshakes()).sum()
     }
 

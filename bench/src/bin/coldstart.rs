@@ -272,8 +272,7 @@ fn template_memory(function: &str) -> u64 {
 /// What one warm invocation of `name` (the delivery worker's batch of 10, the reconciler's
 /// scheduled run) costs in calls: to AWS (by operation), Connectif and Qapla'.
 async fn calls_per_invocation(dir: &std::path::Path, stands: &Stands, name: &str) {
-    let Some(target) = (stands.all_targets().into_iter()).find(|t| t.name.starts_with(name))
-    else {
+    let Some(target) = (stands.all_targets().into_iter()).find(|t| t.name.starts_with(name)) else {
         return;
     };
     let api = testkit::runtime_api::RuntimeApi::start().await;
@@ -301,7 +300,11 @@ async fn calls_per_invocation(dir: &std::path::Path, stands: &Stands, name: &str
     println!(
         "{}, one warm invocation ({}): {} calls to AWS ({}), {} to Connectif, {} to Qapla'\n",
         target.name,
-        if (target.ok)(&answer.body) { "succeeded" } else { "FAILED" },
+        if (target.ok)(&answer.body) {
+            "succeeded"
+        } else {
+            "FAILED"
+        },
         after[0].0 - before[0].0,
         by_call.join(", "),
         after[1].0 - before[1].0,
