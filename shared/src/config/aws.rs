@@ -161,42 +161,23 @@ pub(super) fn http_client() -> Result<reqwest::Client, ConfigError> {
     })
 }
 
-/// The HTTPS endpoints of Secrets Manager (if `with_secrets`) and SQS in `region` (or `endpoint` for every
-/// service), from the SDK's own endpoint rules; those that cannot be resolved are left out.
-pub(super) async fn webhook_endpoints(
+/// Secrets Manager's HTTPS endpoint in `region` (or the one `aws` sets), from the SDK's own
+/// endpoint rules; `None` if they give none.
+pub(super) async fn secrets_manager_endpoint(
     region: &str,
     aws: &AwsEnvironment,
-    with_secrets: bool,
-) -> Vec<reqwest::Url> {
-    use aws_sdk_secretsmanager::config::endpoint as secrets;
-    use aws_sdk_sqs::config::endpoint as sqs;
-    let region = Some(region.to_owned());
-    let endpoint = |service| aws.endpoint_of(service).map(str::to_owned);
-    let secrets = secrets::Params::builder()
-        .set_region(region.clone())
-        .set_endpoint(endpoint("Secrets Manager"))
-        .build();
-    let sqs = sqs::Params::builder()
-        .set_region(region)
-        .set_endpoint(endpoint("SQS"))
-        .build();
-    let mut found = Vec::new();
-    if let (true, Ok(params)) = (with_secrets, secrets) {
-        use secrets::ResolveEndpoint;
-        found.push(
-            secrets::DefaultResolver::new()
-                .resolve_endpoint(&params)
-                .await,
-        );
-    }
-    if let Ok(params) = sqs {
-        use sqs::ResolveEndpoint;
-        found.push(sqs::DefaultResolver::new().resolve_endpoint(&params).await);
-    }
-    found
-        .into_iter()
-        .filter_map(|e| reqwest::Url::parse(e.ok()?.url()).ok())
-        .collect()
+) -> Option<reqwest::Url> {
+    use aws_sdk_secretsmanager::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
+    let params = Params::builder()
+        .region(region)
+        .set_endpoint(aws.endpoint_of("Secrets Manager").map(str::to_owned))
+        .build()
+        .ok()?;
+    let endpoint = DefaultResolver::new()
+        .resolve_endpoint(&params)
+        .await
+        .ok()?;
+    reqwest::Url::parse(endpoint.url()).ok()
 }
 
 #[cfg(test)]
@@ -220,38 +201,23 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_webhook_opens_secrets_manager_and_sqs_in_its_region_or_the_one_endpoint() {
-        let found = |urls: Vec<reqwest::Url>| -> Vec<String> {
-            urls.iter().map(|u| u.to_string()).collect()
+    async fn secrets_manager_is_found_in_its_region_or_at_the_endpoint_set() {
+        let found = |aws: AwsEnvironment| async move {
+            let url = secrets_manager_endpoint("eu-south-1", &aws).await;
+            url.map(|u| u.to_string())
         };
-        let none = AwsEnvironment::default();
+        let expected = "https://secretsmanager.eu-south-1.amazonaws.com/";
         assert_eq!(
-            found(webhook_endpoints("eu-south-1", &none, true).await),
-            [
-                "https://secretsmanager.eu-south-1.amazonaws.com/",
-                "https://sqs.eu-south-1.amazonaws.com/"
-            ]
-        );
-        assert_eq!(
-            found(webhook_endpoints("eu-south-1", &none, false).await),
-            ["https://sqs.eu-south-1.amazonaws.com/"],
-            "channels not in Secrets Manager"
+            found(AwsEnvironment::default()).await.as_deref(),
+            Some(expected)
         );
         let one = env(&[("AWS_ENDPOINT_URL", "http://127.0.0.1:5000")]);
-        let local = webhook_endpoints("eu-west-1", &one, true).await;
-        assert_eq!(
-            found(local),
-            ["http://127.0.0.1:5000/", "http://127.0.0.1:5000/"]
-        );
-        let each = env(&[
+        assert_eq!(found(one).await.as_deref(), Some("http://127.0.0.1:5000/"));
+        let own = env(&[
             ("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"),
-            ("AWS_ENDPOINT_URL_SQS", "http://127.0.0.1:5001"),
+            ("AWS_ENDPOINT_URL_SECRETS_MANAGER", "http://127.0.0.1:5002"),
         ]);
-        let local = webhook_endpoints("eu-west-1", &each, true).await;
-        assert_eq!(
-            found(local),
-            ["http://127.0.0.1:5000/", "http://127.0.0.1:5001/"]
-        );
+        assert_eq!(found(own).await.as_deref(), Some("http://127.0.0.1:5002/"));
     }
 
     #[test]

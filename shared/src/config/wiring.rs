@@ -185,7 +185,7 @@ impl Bridge {
             (None, Some(queue), _) => queue.clone(),
             (None, None, Some(url)) => {
                 let send = c.aws.signed_send_over(self.aws_http()?).await?;
-                self.preconnect().await?;
+                self.preconnect(send.endpoint()).await?;
                 Arc::new(
                     SqsQueue::new(aws_sdk_sqs::Client::new(self.aws()?), url.clone(), None)
                         .with_signed_send(send),
@@ -203,9 +203,10 @@ impl Bridge {
         })
     }
 
-    /// A webhook's connections to SQS and Secrets Manager (when the channels are there),
-    /// opened during Init, at once, waiting `AWS_PRECONNECT_MS` at most (0: not opened).
-    async fn preconnect(&self) -> Result<(), ConfigError> {
+    /// A webhook's connections to SQS (at `sqs`) and Secrets Manager (when the channels are
+    /// there), opened during Init, at once, waiting `AWS_PRECONNECT_MS` at most (0: not
+    /// opened).
+    async fn preconnect(&self, sqs: &reqwest::Url) -> Result<(), ConfigError> {
         let c = &self.config;
         if c.preconnect.is_zero() {
             return Ok(());
@@ -213,7 +214,10 @@ impl Bridge {
         let (region, _) = c.aws.region_and_credentials()?;
         let secrets_manager =
             self.store.is_none() && c.channels_json.is_none() && c.channels_file.is_none();
-        let urls = super::aws::webhook_endpoints(&region, &c.aws, secrets_manager).await;
+        let mut urls = vec![sqs.clone()];
+        if secrets_manager {
+            urls.extend(super::aws::secrets_manager_endpoint(&region, &c.aws).await);
+        }
         let opened = crate::http::sdk::preconnect(&self.aws_http()?, &urls, c.preconnect).await;
         tracing::debug!(opened, "connections to AWS opened during Init");
         Ok(())

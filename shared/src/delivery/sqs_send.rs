@@ -143,6 +143,11 @@ impl SignedSend {
         Ok(SignedSend { http, url, signer })
     }
 
+    /// The SQS endpoint requests go to.
+    pub fn endpoint(&self) -> &reqwest::Url {
+        &self.url
+    }
+
     /// One message, retried as the SDK would.
     pub async fn send_message(&self, queue_url: &str, entry: &Entry<'_>) -> Result<(), SendError> {
         let payload = serde_json::to_vec(&SendMessage { queue_url, entry });
