@@ -1,7 +1,7 @@
 //! Qapla' normalized status ids and status details, with the labels a customer reads.
 //!
 //! The table is the one in the Connectif–Qapla' guide (Italian and Spanish names and
-//! abbreviations), plus English labels. Unknown ids are not an error: the caller forwards
+//! abbreviations), plus English, German, French and Portuguese labels. Unknown ids are not an error: the caller forwards
 //! them with Qapla's own label and logs them (see [`Label`]).
 
 use serde::{Deserialize, Serialize};
@@ -14,10 +14,21 @@ pub enum Language {
     It,
     Es,
     En,
+    De,
+    Fr,
+    Pt,
 }
 
 impl Language {
-    pub const ALL: [Language; 3] = [Language::It, Language::Es, Language::En];
+    /// Every language, in the order of the label tables' columns.
+    pub const ALL: [Language; 6] = [
+        Language::It,
+        Language::Es,
+        Language::En,
+        Language::De,
+        Language::Fr,
+        Language::Pt,
+    ];
 
     /// ISO 639-1 code, as sent in the Connectif `language` field.
     pub fn code(self) -> &'static str {
@@ -25,25 +36,24 @@ impl Language {
             Language::It => "it",
             Language::Es => "es",
             Language::En => "en",
+            Language::De => "de",
+            Language::Fr => "fr",
+            Language::Pt => "pt",
         }
+    }
+
+    fn index(self) -> usize {
+        self as usize
     }
 }
 
-/// Labels of one status (or status detail) in every language.
+/// Labels of one status (or status detail), one per language in [`Language::ALL`]'s order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Names {
-    pub en: &'static str,
-    pub it: &'static str,
-    pub es: &'static str,
-}
+pub struct Names(pub [&'static str; 6]);
 
 impl Names {
     pub fn get(&self, language: Language) -> &'static str {
-        match language {
-            Language::It => self.it,
-            Language::Es => self.es,
-            Language::En => self.en,
-        }
+        self.0[language.index()]
     }
 }
 
@@ -56,67 +66,79 @@ pub struct Status {
     pub code: &'static str,
     /// Full names.
     pub names: Names,
-    /// Short names where Qapla' defines them; `None` falls back to the full name.
-    pub abbreviations: AbbreviationSet,
-}
-
-/// Abbreviations per language (the source table is sparse).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AbbreviationSet {
-    pub en: Option<&'static str>,
-    pub it: Option<&'static str>,
-    pub es: Option<&'static str>,
+    /// Short names, in [`Language::ALL`]'s order; `None` where the full name is short
+    /// enough (then the abbreviation is the full name).
+    pub abbreviations: [Option<&'static str>; 6],
 }
 
 impl Status {
     /// The abbreviation in `language`, or the full name where none exists.
     pub fn abbreviation(&self, language: Language) -> &'static str {
-        let short = match language {
-            Language::It => self.abbreviations.it,
-            Language::Es => self.abbreviations.es,
-            Language::En => self.abbreviations.en,
-        };
-        short.unwrap_or_else(|| self.names.get(language))
+        self.abbreviations[language.index()].unwrap_or_else(|| self.names.get(language))
     }
 }
 
+/// A row: id, code, names (it, es, en, de, fr, pt), abbreviations (same order).
 const fn status(
     id: u16,
     code: &'static str,
-    en: &'static str,
-    it: &'static str,
-    es: &'static str,
-    it_abbr: Option<&'static str>,
-    es_abbr: Option<&'static str>,
+    names: [&'static str; 6],
+    abbreviations: [Option<&'static str>; 6],
 ) -> Status {
     Status {
         id,
         code,
-        names: Names { en, it, es },
-        abbreviations: AbbreviationSet {
-            en: None,
-            it: it_abbr,
-            es: es_abbr,
-        },
+        names: Names(names),
+        abbreviations,
     }
 }
 
-/// Every status id Qapla' documents.
+const NO: Option<&str> = None;
+
+/// Every status id Qapla' documents. Italian and Spanish names and abbreviations are the
+/// Connectif–Qapla' guide's; English, German, French and Portuguese are ours, in the words
+/// carriers use in those countries' tracking pages.
 #[rustfmt::skip]
 pub const STATUSES: [Status; 13] = [
-    status(0, "WAITING TO COMPUTE", "Waiting to compute", "Attesa Elaborazione", "Esperando elaboración", Some("Attesa Elab."), None),
-    status(1, "PENDING", "Pending", "In sospeso", "Pendiente", None, None),
-    status(2, "INFO RECEIVED", "Info received", "Attesa ritiro", "Pendiente de retirar", None, Some("Pendiente")),
-    status(3, "IN TRANSIT", "In transit", "In transito", "En tránsito", None, None),
-    status(4, "OUT FOR DELIVERY", "Out for delivery", "In consegna", "En reparto", None, None),
-    status(5, "FAILED ATTEMPT", "Failed attempt", "Tentativo di consegna fallito", "Intento de entrega fallido", Some("Consegna fallita"), Some("Entrega Fallida")),
-    status(6, "EXCEPTION", "Exception", "Eccezione", "Problema", Some("Problemi"), None),
-    status(8, "DELAY", "Delay", "Ritardo", "En Retraso", None, None),
-    status(10, "PICKUP POINT", "Pickup point", "Punto di Ritiro", "Punto de retiro", None, None),
-    status(20, "DEPARTED", "Departed", "Partito", "Enviado", None, None),
-    status(50, "PROCESSING", "Processing", "In lavorazione", "En elaboración", None, None),
-    status(95, "RETURNED", "Returned", "Rientrato", "Restituido", None, None),
-    status(99, "DELIVERED", "Delivered", "Consegnato", "Entregado", None, None),
+    status(0, "WAITING TO COMPUTE",
+        ["Attesa Elaborazione", "Esperando elaboración", "Waiting to compute", "Warten auf Verarbeitung", "En attente de traitement", "A aguardar processamento"],
+        [Some("Attesa Elab."), NO, NO, Some("Verarbeitung"), Some("Traitement"), Some("A aguardar")]),
+    status(1, "PENDING",
+        ["In sospeso", "Pendiente", "Pending", "Ausstehend", "En attente", "Pendente"],
+        [NO; 6]),
+    status(2, "INFO RECEIVED",
+        ["Attesa ritiro", "Pendiente de retirar", "Info received", "Warten auf Abholung", "En attente d'enlèvement", "A aguardar recolha"],
+        [NO, Some("Pendiente"), NO, Some("Abholung"), Some("Enlèvement"), Some("Recolha")]),
+    status(3, "IN TRANSIT",
+        ["In transito", "En tránsito", "In transit", "Unterwegs", "En transit", "Em trânsito"],
+        [NO; 6]),
+    status(4, "OUT FOR DELIVERY",
+        ["In consegna", "En reparto", "Out for delivery", "In Zustellung", "En cours de livraison", "Em distribuição"],
+        [NO, NO, NO, NO, Some("En livraison"), NO]),
+    status(5, "FAILED ATTEMPT",
+        ["Tentativo di consegna fallito", "Intento de entrega fallido", "Failed attempt", "Zustellversuch fehlgeschlagen", "Échec de livraison", "Tentativa de entrega falhada"],
+        [Some("Consegna fallita"), Some("Entrega Fallida"), NO, Some("Nicht zugestellt"), Some("Non livré"), Some("Entrega falhada")]),
+    status(6, "EXCEPTION",
+        ["Eccezione", "Problema", "Exception", "Problem", "Incident", "Problema"],
+        [Some("Problemi"), NO, NO, NO, NO, NO]),
+    status(8, "DELAY",
+        ["Ritardo", "En Retraso", "Delay", "Verspätung", "Retard", "Atraso"],
+        [NO; 6]),
+    status(10, "PICKUP POINT",
+        ["Punto di Ritiro", "Punto de retiro", "Pickup point", "Im Abholpunkt", "En point relais", "No ponto de recolha"],
+        [NO, NO, NO, Some("Abholpunkt"), Some("Point relais"), Some("Ponto de recolha")]),
+    status(20, "DEPARTED",
+        ["Partito", "Enviado", "Departed", "Versandt", "Expédié", "Enviado"],
+        [NO; 6]),
+    status(50, "PROCESSING",
+        ["In lavorazione", "En elaboración", "Processing", "In Bearbeitung", "En préparation", "Em processamento"],
+        [NO; 6]),
+    status(95, "RETURNED",
+        ["Rientrato", "Restituido", "Returned", "Zurückgesandt", "Retourné", "Devolvido"],
+        [NO; 6]),
+    status(99, "DELIVERED",
+        ["Consegnato", "Entregado", "Delivered", "Zugestellt", "Livré", "Entregue"],
+        [NO; 6]),
 ];
 
 /// A status detail (sub-state), documented by Qapla' for id 6 EXCEPTION.
@@ -126,15 +148,16 @@ pub struct Detail {
     pub names: Names,
 }
 
-/// Every status detail known. 5 (partial delivery) appears only in third-party code, but
-/// naming it costs nothing and reads better than Qapla's raw text.
+/// Every status detail known, names in [`Language::ALL`]'s order. 5 (partial delivery)
+/// appears only in third-party code, but naming it costs nothing and reads better than
+/// Qapla's raw text.
 #[rustfmt::skip]
 pub const DETAILS: [Detail; 5] = [
-    Detail { id: 1, names: Names { en: "On hold at the depot", it: "In giacenza", es: "Retenido en almacén" } },
-    Detail { id: 2, names: Names { en: "Returning to sender", it: "In restituzione al mittente", es: "En devolución al remitente" } },
-    Detail { id: 3, names: Names { en: "Damaged", it: "Danneggiato", es: "Dañado" } },
-    Detail { id: 4, names: Names { en: "Lost", it: "Smarrito", es: "Extraviado" } },
-    Detail { id: 5, names: Names { en: "Partially delivered", it: "Consegna parziale", es: "Entrega parcial" } },
+    Detail { id: 1, names: Names(["In giacenza", "Retenido en almacén", "On hold at the depot", "Im Depot gelagert", "En attente au dépôt", "Retido no armazém"]) },
+    Detail { id: 2, names: Names(["In restituzione al mittente", "En devolución al remitente", "Returning to sender", "Rücksendung an den Absender", "En retour vers l'expéditeur", "Em devolução ao remetente"]) },
+    Detail { id: 3, names: Names(["Danneggiato", "Dañado", "Damaged", "Beschädigt", "Endommagé", "Danificado"]) },
+    Detail { id: 4, names: Names(["Smarrito", "Extraviado", "Lost", "Verloren", "Perdu", "Extraviado"]) },
+    Detail { id: 5, names: Names(["Consegna parziale", "Entrega parcial", "Partially delivered", "Teilweise zugestellt", "Livré partiellement", "Entregue parcialmente"]) },
 ];
 
 /// The status of `id`, if Qapla' documents it.
@@ -200,7 +223,7 @@ pub fn label(
         },
         Some((id, text)) => match (lookup_detail(id), style) {
             (Some(d), LabelStyle::Code) => Label {
-                text: format!("{base} - {}", d.names.en.to_uppercase()),
+                text: format!("{base} - {}", d.names.get(Language::En).to_uppercase()),
                 known: true,
             },
             (Some(d), _) => Label {
@@ -253,8 +276,8 @@ mod tests {
     fn every_documented_id_has_its_code_and_names_in_every_language() {
         for (id, code, it, es) in GUIDE {
             let s = lookup(id).unwrap_or_else(|| panic!("id {id} missing"));
-            assert_eq!((s.code, s.names.it, s.names.es), (code, it, es), "id {id}");
-            assert!(!s.names.en.is_empty());
+            let (s_it, s_es) = (s.names.get(Language::It), s.names.get(Language::Es));
+            assert_eq!((s.code, s_it, s_es), (code, it, es), "id {id}");
             for lang in Language::ALL {
                 let l = label(&id.to_string(), "ignored", None, lang, LabelStyle::Name);
                 assert_eq!(
@@ -277,7 +300,7 @@ mod tests {
 
     #[test]
     fn english_labels_read_as_sentences() {
-        let english: Vec<&str> = STATUSES.iter().map(|s| s.names.en).collect();
+        let english: Vec<&str> = STATUSES.iter().map(|s| s.names.get(Language::En)).collect();
         assert_eq!(
             english,
             [
@@ -313,7 +336,7 @@ mod tests {
         for s in STATUSES {
             assert_eq!(
                 s.abbreviation(Language::En),
-                s.names.en,
+                s.names.get(Language::En),
                 "English has no abbreviations"
             );
         }
@@ -345,7 +368,8 @@ mod tests {
         ];
         for (id, en, it, es) in expected {
             let d = lookup_detail(id).unwrap_or_else(|| panic!("detail {id} missing"));
-            assert_eq!(d.names, Names { en, it, es });
+            let names = [Language::En, Language::It, Language::Es].map(|l| d.names.get(l));
+            assert_eq!(names, [en, it, es]);
         }
         assert_eq!(DETAILS.len(), expected.len());
     }
@@ -424,5 +448,46 @@ mod tests {
     #[test]
     fn ids_with_spaces_or_as_numbers_text_are_known() {
         assert!(label(" 99 ", "", None, Language::It, LabelStyle::Name).known);
+    }
+
+    /// Every status and every detail has a name and an abbreviation in every language,
+    /// none empty, none with stray spaces, and each language's names tell the statuses apart.
+    #[test]
+    fn every_status_and_detail_is_labelled_in_every_language() {
+        for lang in Language::ALL {
+            let mut seen = std::collections::HashSet::new();
+            for s in STATUSES {
+                for text in [s.names.get(lang), s.abbreviation(lang)] {
+                    assert!(!text.is_empty() && text.trim() == text, "{} {lang:?}", s.id);
+                }
+                assert!(s.abbreviation(lang).len() <= s.names.get(lang).len(), "{} {lang:?}", s.id);
+                assert!(seen.insert(s.names.get(lang)), "{} {lang:?} repeats a name", s.id);
+                let l = label(&s.id.to_string(), "", Some((1, None)), lang, LabelStyle::Name);
+                assert!(l.known && l.text.ends_with(DETAILS[0].names.get(lang)));
+            }
+            for d in DETAILS {
+                let text = d.names.get(lang);
+                assert!(!text.is_empty() && text.trim() == text, "detail {} {lang:?}", d.id);
+            }
+        }
+        let codes: Vec<&str> = Language::ALL.iter().map(|l| l.code()).collect();
+        assert_eq!(codes, ["it", "es", "en", "de", "fr", "pt"]);
+        for lang in Language::ALL {
+            let text = serde_json::to_string(&lang).expect("code");
+            assert_eq!(text, format!("\"{}\"", lang.code()));
+            assert_eq!(serde_json::from_str::<Language>(&text).expect("read"), lang);
+        }
+    }
+
+    #[test]
+    fn german_french_and_portuguese_read_as_their_carriers_write() {
+        let name = |id: u16, lang| label(&id.to_string(), "", None, lang, LabelStyle::Name).text;
+        assert_eq!(name(4, Language::De), "In Zustellung");
+        assert_eq!(name(99, Language::Fr), "Livré");
+        assert_eq!(name(3, Language::Pt), "Em trânsito");
+        let held = label("6", "", Some((1, None)), Language::Fr, LabelStyle::Abbreviation);
+        assert_eq!(held.text, "Incident - En attente au dépôt");
+        let failed = label("5", "", None, Language::De, LabelStyle::Abbreviation);
+        assert_eq!(failed.text, "Nicht zugestellt");
     }
 }

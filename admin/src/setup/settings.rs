@@ -6,6 +6,7 @@ use super::events::Wanted;
 use super::{Args, QAPLA_API};
 use bridge_core::channel::{ChannelSettings, ReturnShipments};
 use bridge_core::connectif::Reception;
+use bridge_core::status::Language;
 use serde_json::{Value, json};
 
 /// The channel's settings as the answers and the existing secret make them (its Connectif
@@ -24,9 +25,11 @@ pub fn draft(
     }
     let is_new = old.get("qaplaApiKey").is_none();
     if args.language.is_some() || is_new {
+        let codes: Vec<&str> = Language::ALL.iter().map(|l| l.code()).collect();
+        let question = format!("The customers' language ({})", codes.join(", "));
         draft["language"] = json!(asker.text(
             args.language.clone(),
-            "The customers' language (it, es, en)",
+            &question,
             Some("it"),
             "--language"
         )?);

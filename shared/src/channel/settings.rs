@@ -462,7 +462,7 @@ mod tests {
                 json!({ "trackingUrlTemplate": "ftp://SECRETVALUE" }),
                 "trackingUrlTemplate",
             ),
-            (json!({ "language": "fr" }), "language"),
+            (json!({ "language": "xx" }), "language"),
             (
                 json!({ "aliases": { "order": "bad alias" } }),
                 "aliases.order",
@@ -511,6 +511,27 @@ mod tests {
             "{err}"
         );
         assert!(ChannelSettings::from_json("not json").is_err());
+    }
+
+    #[test]
+    fn an_unknown_language_is_refused_with_the_list_of_those_supported() {
+        for field in ["language", "languageByCountry"] {
+            let mut v = endpoint_secret();
+            v[field] = match field {
+                "language" => json!("nl"),
+                _ => json!({ "NL": "nl" }),
+            };
+            let err = parse(&v).expect_err("nl is not supported");
+            assert!(err.field.starts_with(field), "{err}");
+            assert!(
+                err.problem.contains("`it`, `es`, `en`, `de`, `fr`, `pt`"),
+                "{err}"
+            );
+        }
+        let mut v = endpoint_secret();
+        v["languageByCountry"] = json!({ "DE": "de", "FR": "fr", "PT": "pt" });
+        let s = parse(&v).expect("valid");
+        assert_eq!(s.language_for(Some("pt")), Language::Pt);
     }
 
     #[test]

@@ -117,7 +117,12 @@ impl Puller {
     /// Every status of the window, in Qapla's order.
     pub async fn window(&self, window: &Window) -> Result<Vec<Pulled>, PullError> {
         let (from, to) = window.texts();
-        let lang = self.settings.language.code();
+        // Qapla' documents `it`, `es` and `en`; its labels matter only for status ids the
+        // bridge does not know (it labels the others itself).
+        let lang = match self.settings.language.code() {
+            code @ ("it" | "es") => code,
+            _ => "en",
+        };
         let (base, key) = (
             &self.settings.qapla_api_base_url,
             &self.settings.qapla_api_key,

@@ -289,3 +289,45 @@ fn the_changelog_describes_this_version_and_how_to_upgrade_to_it() {
         assert!(workspace().join(license).is_file(), "{license}");
     }
 }
+
+/// The README's status label tables, as the status table in the code makes them: every
+/// status and detail in every language, the abbreviations where they differ. A mismatch
+/// prints the tables to paste.
+#[test]
+fn the_readmes_label_tables_are_the_codes() {
+    use bridge_core::status::{DETAILS, Language, STATUSES};
+    let header = |first: &str| {
+        let codes: Vec<&str> = Language::ALL.iter().map(|l| l.code()).collect();
+        let head = format!("| {first} | {} |\n", codes.join(" | "));
+        let rule = format!("|---|{}\n", "---|".repeat(Language::ALL.len()));
+        head + &rule
+    };
+    let row = |first: String, cells: Vec<&str>| format!("| {first} | {} |\n", cells.join(" | "));
+    let mut tables = String::from("Names (`labelStyle: name`):\n\n");
+    tables += &header("id · code");
+    for s in STATUSES {
+        let names = Language::ALL.map(|l| s.names.get(l)).to_vec();
+        tables += &row(format!("{} · `{}`", s.id, s.code), names);
+    }
+    tables += "\nAbbreviations (`labelStyle: abbreviation`; statuses not listed use the name):\n\n";
+    tables += &header("id");
+    for s in STATUSES {
+        let short = Language::ALL.map(|l| match s.abbreviation(l) {
+            a if a == s.names.get(l) => "—",
+            a => a,
+        });
+        if short.iter().any(|a| *a != "—") {
+            tables += &row(s.id.to_string(), short.to_vec());
+        }
+    }
+    tables += "\nStatus details, appended after ` - ` (`Eccezione - In giacenza`):\n\n";
+    tables += &header("detail");
+    for d in DETAILS {
+        tables += &row(d.id.to_string(), Language::ALL.map(|l| d.names.get(l)).to_vec());
+    }
+    let readme = std::fs::read_to_string(workspace().join("README.md")).expect("README");
+    assert!(
+        readme.contains(&tables),
+        "README.md's status label tables differ from the code's; they should read:\n\n{tables}"
+    );
+}

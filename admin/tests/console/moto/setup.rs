@@ -466,7 +466,7 @@ async fn on_a_terminal_setup_asks_for_what_is_missing_and_keys_are_not_echoed() 
         "{transcript}"
     );
     assert!(
-        transcript.contains("The customers' language (it, es, en) [it]: es"),
+        transcript.contains("The customers' language (it, es, en, de, fr, pt) [it]: es"),
         "typed answers echo: {transcript}"
     );
     for key in [QAPLA_KEY, CONNECTIF_KEY, "csecret-1"] {

@@ -83,7 +83,7 @@ impl QaplaApi {
     }
 
     /// Every shipment whose status changed between `from` and `to` (`YYYY-MM-DD HH:MM:SS`,
-    /// Italian time); `lang` is `it`, `es` or `en`.
+    /// Italian time); `lang` is `it`, `es` or `en` (those Qapla' documents).
     pub async fn tracking_by_time_frame(
         &self,
         base: &str,
