@@ -2,7 +2,7 @@
 //! below it (`make structure` reads this list and checks every `crate::` import against it):
 //!
 //! - floor 0: this file ([`Kind`], [`Reception`]), [`clock`], [`bucket`] (the token bucket), [`http`] (what the outbound clients share), [`customer`], [`status`] (the status table)
-//! - floor 1: [`telemetry`] (logs and metrics), [`table`] (the state table's schema)
+//! - floor 1: [`telemetry`] (logs and metrics), [`table`] (the state table's schema), [`calendar`] (business days)
 //! - floor 2: [`channel`] (per-channel settings, their cache, authentication), [`qapla`] (what Qapla' sends, its REST API and budget)
 //! - floor 3: [`connectif`] (the reception events as types, how they are built, the client)
 //! - floor 4: [`delivery`] (the hand-off port and its envelope, queue, worker, enrichment, state)
@@ -15,6 +15,7 @@
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 pub mod bucket;
+pub mod calendar;
 pub mod channel;
 pub mod clock;
 pub mod config;
@@ -67,15 +68,19 @@ pub enum Reception {
     /// `order-status-history`: a past status sent by `bridge-admin backfill` (same fields as
     /// `order-status-change`, its own alias so it fires no live workflow).
     ShipmentHistory,
+    /// `parcel-stalled`: a shipment without a new status for the channel's business days
+    /// (`stalls`), found by the scheduled function.
+    ParcelStalled,
 }
 
 impl Reception {
-    pub const ALL: [Reception; 5] = [
+    pub const ALL: [Reception; 6] = [
         Reception::ShipmentStatus,
         Reception::ReturnStatus,
         Reception::ReturnRequest,
         Reception::OrderShipped,
         Reception::ShipmentHistory,
+        Reception::ParcelStalled,
     ];
 
     /// The reception event of a webhook kind (a shipment's is refined by `return`).
@@ -95,6 +100,7 @@ impl Reception {
             Reception::ReturnRequest => "return",
             Reception::OrderShipped => "order",
             Reception::ShipmentHistory => "history",
+            Reception::ParcelStalled => "stalled",
         }
     }
 }

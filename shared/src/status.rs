@@ -170,6 +170,43 @@ pub fn lookup_detail(id: u16) -> Option<&'static Detail> {
     DETAILS.iter().find(|d| d.id == id)
 }
 
+/// One word per stage of a parcel's life, for a workflow to branch on (`statusGroup`):
+/// `pending` (0, 1, 2, 50: not with the courier yet), `in_transit` (3, 20), `delayed` (8),
+/// `out_for_delivery` (4), `attempt_failed` (5), `exception` (6), `at_pickup_point` (10),
+/// `returned` (95), `delivered` (99), `unknown` (an id not in the table).
+pub fn group(raw_id: &str) -> &'static str {
+    match raw_id
+        .trim()
+        .parse::<u16>()
+        .ok()
+        .and_then(lookup)
+        .map(|s| s.id)
+    {
+        Some(0 | 1 | 2 | 50) => "pending",
+        Some(3 | 20) => "in_transit",
+        Some(8) => "delayed",
+        Some(4) => "out_for_delivery",
+        Some(5) => "attempt_failed",
+        Some(6) => "exception",
+        Some(10) => "at_pickup_point",
+        Some(95) => "returned",
+        Some(99) => "delivered",
+        _ => "unknown",
+    }
+}
+
+/// Whether a status ends the parcel's journey (delivered, returned to sender): no later
+/// status is expected, so its silence is no stall.
+pub fn is_final(raw_id: &str) -> bool {
+    matches!(group(raw_id), "delivered" | "returned")
+}
+
+/// Whether the parcel is with the courier (or past it) at this status: `shippedAt` is the
+/// first such status's time.
+pub fn is_shipped(raw_id: &str) -> bool {
+    !matches!(group(raw_id), "pending" | "unknown")
+}
+
 /// How a status is named in the `qaplaStatus` field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
@@ -460,14 +497,32 @@ mod tests {
                 for text in [s.names.get(lang), s.abbreviation(lang)] {
                     assert!(!text.is_empty() && text.trim() == text, "{} {lang:?}", s.id);
                 }
-                assert!(s.abbreviation(lang).len() <= s.names.get(lang).len(), "{} {lang:?}", s.id);
-                assert!(seen.insert(s.names.get(lang)), "{} {lang:?} repeats a name", s.id);
-                let l = label(&s.id.to_string(), "", Some((1, None)), lang, LabelStyle::Name);
+                assert!(
+                    s.abbreviation(lang).len() <= s.names.get(lang).len(),
+                    "{} {lang:?}",
+                    s.id
+                );
+                assert!(
+                    seen.insert(s.names.get(lang)),
+                    "{} {lang:?} repeats a name",
+                    s.id
+                );
+                let l = label(
+                    &s.id.to_string(),
+                    "",
+                    Some((1, None)),
+                    lang,
+                    LabelStyle::Name,
+                );
                 assert!(l.known && l.text.ends_with(DETAILS[0].names.get(lang)));
             }
             for d in DETAILS {
                 let text = d.names.get(lang);
-                assert!(!text.is_empty() && text.trim() == text, "detail {} {lang:?}", d.id);
+                assert!(
+                    !text.is_empty() && text.trim() == text,
+                    "detail {} {lang:?}",
+                    d.id
+                );
             }
         }
         let codes: Vec<&str> = Language::ALL.iter().map(|l| l.code()).collect();
@@ -485,9 +540,28 @@ mod tests {
         assert_eq!(name(4, Language::De), "In Zustellung");
         assert_eq!(name(99, Language::Fr), "Livré");
         assert_eq!(name(3, Language::Pt), "Em trânsito");
-        let held = label("6", "", Some((1, None)), Language::Fr, LabelStyle::Abbreviation);
+        let held = label(
+            "6",
+            "",
+            Some((1, None)),
+            Language::Fr,
+            LabelStyle::Abbreviation,
+        );
         assert_eq!(held.text, "Incident - En attente au dépôt");
         let failed = label("5", "", None, Language::De, LabelStyle::Abbreviation);
         assert_eq!(failed.text, "Nicht zugestellt");
+    }
+
+    #[test]
+    fn every_status_has_a_group_and_only_delivered_and_returned_are_final() {
+        for s in STATUSES {
+            let id = s.id.to_string();
+            assert_ne!(group(&id), "unknown", "{id}");
+            assert_eq!(is_final(&id), matches!(s.id, 95 | 99), "{id}");
+            assert_eq!(is_shipped(&id), !matches!(s.id, 0 | 1 | 2 | 50), "{id}");
+        }
+        assert_eq!(group(" 4 "), "out_for_delivery");
+        assert_eq!(group("7"), "unknown");
+        assert!(!is_final("7") && !is_shipped("x"));
     }
 }

@@ -9,13 +9,19 @@
 //! | `event#<event id>` | `value` (status id), `expires_at` | the worker: a delivered event |
 //! | `status#<status key>` | `expires_at` | the worker: the ledger of handled statuses |
 //! | `tries#<event id>` | `tries`, `expires_at` | the worker: failed tries of an event (its backoff) |
-//! | `shipment#<channel>#<tracking>` | `value` (status time), `status`, `status_id`, `alias`, `delivered_at`, `expires_at` | the worker: the newest status delivered |
+//! | `shipment#<channel>#<tracking>` | `value` (status time), `status`, `status_id`, `alias`, `delivered_at`, `expires_at`; `fields` (the event's, no customer), `shipped_at`, `courier`, `watch` and `watch_at` (its channel and status time, while it can stall), `stalled_at` | the worker: the newest status delivered; the reconciler: `watch` removed once its stall is queued |
 //! | `return#…`, `order#<channel>#<reference>` | as above, `value` empty | the worker: the last delivery |
 //! | `qapla-budget#<hash of the key>` | `tokens`, `at_ms`, `expires_at` | whoever calls Qapla's API |
 //! | `reconcile#<channel>` | `until` | the reconciler: where it stopped |
 //! | `live#<kind>#<channel>` | `since` | the worker: Qapla' posts this kind to the bridge (reconcile `auto`) |
 //! | `backfill#<channel>` | `runs` (JSON), `version` | a backfill run (console or background function) |
 //! | `backfill-report#<channel>#<run>#<part>` | `csv`, `expires_at` | a backfill run: its failures |
+//!
+//! One global secondary index, [`STALL_INDEX`]: key `watch` (the channel), sort key
+//! `watch_at` (the newest status's time, `YYYY-MM-DD HH:MM:SS`, so text order is time order;
+//! not `value`, which other items hold empty, and an index key cannot be), every attribute
+//! projected. Sparse: only shipments whose newest status is not final have `watch`, so one
+//! query per channel finds the parcels silent since a time, and nothing else.
 //!
 //! The rules over these items live with their users (`delivery::state`, `qapla::pace`,
 //! `history::reconcile`, the console's backfill); only the keys and the calls are here.
@@ -31,6 +37,19 @@ use aws_sdk_dynamodb::types::{
 use std::collections::HashMap;
 use std::fmt;
 use std::time::Duration;
+
+/// The index of parcels that can stall (see the module docs).
+pub const STALL_INDEX: &str = "stalls";
+/// A shipment's channel while its newest status can stall: the index's key.
+pub const WATCH: &str = "watch";
+/// Its newest status's time while it can stall: the index's sort key.
+pub const WATCH_AT: &str = "watch_at";
+/// A shipment's newest event's fields, without the customer (JSON).
+pub const FIELDS: &str = "fields";
+/// When a shipment left: its first status with the courier (`shippedAt`).
+pub const SHIPPED_AT: &str = "shipped_at";
+/// A shipment's Qapla' courier code (what `rules.skipCouriers` names).
+pub const COURIER: &str = "courier";
 
 /// An item as DynamoDB returns it.
 pub type Item = HashMap<String, AttributeValue>;
@@ -151,6 +170,37 @@ impl Table {
             }
         }
         Ok(found)
+    }
+
+    /// The shipments of `channel` in the stall index ([`STALL_INDEX`]) whose newest status
+    /// time lies between `from` and `to` (inclusive), every page; and the calls it took.
+    pub async fn watched(
+        &self,
+        channel: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<(Vec<Item>, u32), TableError> {
+        let (mut items, mut calls, mut start) = (Vec::new(), 0, None);
+        loop {
+            let out = (self.client.query())
+                .table_name(&self.name)
+                .index_name(STALL_INDEX)
+                .key_condition_expression("#w = :c AND #v BETWEEN :from AND :to")
+                .expression_attribute_names("#w", WATCH)
+                .expression_attribute_names("#v", WATCH_AT)
+                .expression_attribute_values(":c", AttributeValue::S(channel.to_owned()))
+                .expression_attribute_values(":from", AttributeValue::S(from.to_owned()))
+                .expression_attribute_values(":to", AttributeValue::S(to.to_owned()))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await?;
+            calls += 1;
+            items.extend(out.items.unwrap_or_default());
+            match out.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok((items, calls)),
+            }
+        }
     }
 
     /// A put of the item `pk`, to add attributes (and a condition) to and send.

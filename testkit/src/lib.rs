@@ -120,27 +120,45 @@ impl Drop for Moto {
     }
 }
 
-/// The bridge's state table (key `pk`, on demand), as the template creates it.
+/// The bridge's state table (key `pk`, on demand, the stall index), as the template
+/// creates it.
 pub async fn create_state_table(ddb: &aws_sdk_dynamodb::Client, name: &str) {
     use aws_sdk_dynamodb::types::{
-        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+        AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+        Projection, ProjectionType, ScalarAttributeType,
     };
+    let text = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .expect("attribute")
+    };
+    let key = |name: &str, kind| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(kind)
+            .build()
+            .expect("key")
+    };
+    let stalls = GlobalSecondaryIndex::builder()
+        .index_name("stalls")
+        .key_schema(key("watch", KeyType::Hash))
+        .key_schema(key("watch_at", KeyType::Range))
+        .projection(
+            Projection::builder()
+                .projection_type(ProjectionType::All)
+                .build(),
+        )
+        .build()
+        .expect("index");
     ddb.create_table()
         .table_name(name)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .expect("attribute"),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .expect("key"),
-        )
+        .attribute_definitions(text("pk"))
+        .attribute_definitions(text("watch"))
+        .attribute_definitions(text("watch_at"))
+        .key_schema(key("pk", KeyType::Hash))
+        .global_secondary_indexes(stalls)
         .billing_mode(BillingMode::PayPerRequest)
         .send()
         .await

@@ -3,7 +3,7 @@
 
 use super::events::{Plan, Wanted};
 use crate::connectif::EventType;
-use bridge_core::connectif::schema::{self, FieldDef};
+use bridge_core::connectif::schema::FieldDef;
 
 /// What `have` lacks of `want`, and how it differs (type, required, primary key, context, or
 /// a required field the bridge never sends).
@@ -67,7 +67,8 @@ pub fn manual_events(plan: &Plan<'_>, wanted: &[Wanted]) -> String {
         plan.integration
     );
     for w in wanted {
-        let fields: Vec<String> = schema::fields(w.reception)
+        let fields: Vec<String> = w
+            .fields()
             .iter()
             .map(|f| format!("{} ({})", f.id, describe(f)))
             .collect();

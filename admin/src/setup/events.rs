@@ -7,6 +7,7 @@
 use super::compare::{compare, manual_events, manual_integration};
 use crate::connectif::{ConnectifAdmin, EventType, Unexpected};
 use crate::report::{Report, Step};
+use bridge_core::channel::ExtraField;
 use bridge_core::connectif::Reception;
 use bridge_core::connectif::schema::{self, FieldDef};
 
@@ -14,6 +15,15 @@ use bridge_core::connectif::schema::{self, FieldDef};
 pub struct Wanted {
     pub reception: Reception,
     pub alias: String,
+    /// The opt-in fields the channel adds (`extraFields`).
+    pub extras: Vec<ExtraField>,
+}
+
+impl Wanted {
+    /// The fields Connectif must define for it.
+    pub fn fields(&self) -> Vec<FieldDef> {
+        schema::fields_with(self.reception, &self.extras)
+    }
 }
 
 /// `setup`'s view of Connectif for this run.
@@ -122,7 +132,7 @@ pub fn definition(w: &Wanted, receive_type: &str) -> EventType {
         alias: w.alias.clone(),
         category: "receive".into(),
         receive_type: receive_type.into(),
-        fields: schema::fields(w.reception),
+        fields: w.fields(),
         endpoint_url: None,
     }
 }

@@ -27,12 +27,8 @@ pub fn draft(
     if args.language.is_some() || is_new {
         let codes: Vec<&str> = Language::ALL.iter().map(|l| l.code()).collect();
         let question = format!("The customers' language ({})", codes.join(", "));
-        draft["language"] = json!(asker.text(
-            args.language.clone(),
-            &question,
-            Some("it"),
-            "--language"
-        )?);
+        draft["language"] =
+            json!(asker.text(args.language.clone(), &question, Some("it"), "--language")?);
     }
     if args.tracking_url.is_some() || is_new {
         let question =
@@ -66,6 +62,10 @@ pub fn wanted(draft: &Value) -> Result<Vec<Wanted>, String> {
         (Reception::ReturnRequest, send.returns),
         (Reception::OrderShipped, send.orders),
         (Reception::ShipmentHistory, send.shipments),
+        (
+            Reception::ParcelStalled,
+            send.shipments && settings.stalls.is_some(),
+        ),
     ];
     Ok(used
         .into_iter()
@@ -73,6 +73,7 @@ pub fn wanted(draft: &Value) -> Result<Vec<Wanted>, String> {
         .map(|(reception, _)| Wanted {
             reception,
             alias: settings.aliases.get(reception).to_owned(),
+            extras: settings.extra_fields.clone(),
         })
         .collect())
 }

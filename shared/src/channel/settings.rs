@@ -3,7 +3,9 @@
 //! Errors name the field (`connectif.endpoints.order`) and the problem, never the value:
 //! a secret's content must not reach a log line.
 
+pub use super::aliases::Aliases;
 pub use super::rotation::PreviousKey;
+pub use super::rules::{ExtraField, Rules, Stalls};
 pub use super::switches::{Reconcile, Sends};
 use crate::Reception;
 use crate::status::{LabelStyle, Language};
@@ -61,6 +63,18 @@ pub struct ChannelSettings {
     /// Which kinds of posts are sent (`{"shipments": true, "returns": true, "orders": true}`).
     #[serde(default)]
     pub send: Sends,
+    /// Suppression rules: relay addresses, statuses, couriers (see [`Rules`]).
+    #[serde(default)]
+    pub rules: Rules,
+    /// Fields added to the shipment events: `statusGroup`, `courierName`, `shippedAt`.
+    #[serde(default)]
+    pub extra_fields: Vec<ExtraField>,
+    /// Couriers' display names by Qapla' code, for `courierName`.
+    #[serde(default)]
+    pub courier_names: std::collections::HashMap<String, String>,
+    /// Stalled parcels: on when present (see [`Stalls`]).
+    #[serde(default)]
+    pub stalls: Option<Stalls>,
     /// Connectif reception event alias per kind of event.
     #[serde(default)]
     pub aliases: Aliases,
@@ -93,44 +107,6 @@ pub enum ReturnShipments {
     Separate,
     Same,
     Skip,
-}
-
-/// Connectif reception event aliases.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
-pub struct Aliases {
-    pub shipment: String,
-    #[serde(rename = "return")]
-    pub returns: String,
-    pub order: String,
-    /// Status updates of return shipments (see `returnShipments`).
-    pub return_status: String,
-    /// Past statuses sent by `bridge-admin backfill` (unless it is given `--alias`).
-    pub history: String,
-}
-
-impl Default for Aliases {
-    fn default() -> Self {
-        Aliases {
-            shipment: "order-status-change".into(),
-            returns: "return-request".into(),
-            order: "order-shipped".into(),
-            return_status: "return-status-change".into(),
-            history: "order-status-history".into(),
-        }
-    }
-}
-
-impl Aliases {
-    pub fn get(&self, reception: Reception) -> &str {
-        match reception {
-            Reception::ShipmentStatus => &self.shipment,
-            Reception::ReturnStatus => &self.return_status,
-            Reception::ReturnRequest => &self.returns,
-            Reception::OrderShipped => &self.order,
-            Reception::ShipmentHistory => &self.history,
-        }
-    }
 }
 
 /// The two ways of delivering a reception event.
@@ -167,6 +143,8 @@ pub struct Endpoints {
     pub order: Option<String>,
     /// Past statuses sent by `bridge-admin backfill` (see `aliases.history`).
     pub history: Option<String>,
+    /// Stalled parcels (see `stalls`).
+    pub stalled: Option<String>,
 }
 
 impl Endpoints {
@@ -177,6 +155,7 @@ impl Endpoints {
             Reception::ReturnRequest => self.returns.as_deref(),
             Reception::OrderShipped => self.order.as_deref(),
             Reception::ShipmentHistory => self.history.as_deref(),
+            Reception::ParcelStalled => self.stalled.as_deref(),
         }
     }
 }
@@ -241,14 +220,12 @@ impl ChannelSettings {
             check_url("trackingUrlTemplate", &self.tracking_url_template)?;
         }
         check_url("qaplaApiBaseUrl", &self.qapla_api_base_url)?;
-        let aliases = [
-            ("shipment", self.aliases.shipment.as_str()),
-            ("return", &self.aliases.returns),
-            ("order", &self.aliases.order),
-            ("returnStatus", &self.aliases.return_status),
-            ("history", &self.aliases.history),
-        ];
-        for (name, alias) in aliases {
+        self.rules.validate()?;
+        if let Some(stalls) = &self.stalls {
+            stalls.validate(self.language)?;
+        }
+        for reception in Reception::ALL {
+            let (name, alias) = (reception.setting(), self.aliases.get(reception));
             let ok = !alias.is_empty()
                 && alias
                     .bytes()

@@ -34,6 +34,10 @@ pub enum DeliveryError {
     /// panel "Test" button): logged and counted as skipped, not dead-lettered.
     #[error("skipped: {reason}")]
     Skip { reason: &'static str },
+    /// A channel's rule holds the event back (`rules`): logged and counted as suppressed,
+    /// and recorded as handled, so the shipment's state still moves on.
+    #[error("suppressed: {}", rule.as_str())]
+    Suppressed { rule: crate::channel::Suppression },
 }
 
 impl DeliveryError {

@@ -2,6 +2,7 @@
 //! Connectif reception event expects (field ids and types as in the README). Fields are in
 //! alphabetical order, as queued envelopes have always written them.
 
+use crate::channel::ExtraField;
 use crate::customer::Email;
 use crate::status::Language;
 use serde::{Deserialize, Serialize};
@@ -12,6 +13,10 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ShipmentStatus {
+    /// Opt-in (`extraFields`, like `shippedAt` and `statusGroup`): computed for every event,
+    /// sent only where the channel asks for it (see [`Fields::keep_extras`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub courier_name: Option<String>,
     pub courier_status: String,
     #[serde(with = "email_or_empty")]
     pub customer_email: Option<Email>,
@@ -21,8 +26,62 @@ pub struct ShipmentStatus {
     #[serde(rename = "qaplaStatusID")]
     pub qapla_status_id: String,
     pub reference: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipped_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_group: Option<String>,
     pub tracking_number: String,
     pub tracking_url: String,
+}
+
+/// `parcel-stalled`: the shipment event's fields (of its last status), the business days
+/// without news and the last status's time.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ParcelStalled {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub courier_name: Option<String>,
+    pub courier_status: String,
+    #[serde(with = "email_or_empty")]
+    pub customer_email: Option<Email>,
+    pub customer_name: String,
+    /// Business days without a new status (a Connectif Number).
+    pub days_without_news: u32,
+    pub language: Language,
+    /// The last status's time, `YYYY-MM-DD HH:MM:SS` (Italian time).
+    pub last_status_at: String,
+    pub qapla_status: String,
+    #[serde(rename = "qaplaStatusID")]
+    pub qapla_status_id: String,
+    pub reference: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipped_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_group: Option<String>,
+    pub tracking_number: String,
+    pub tracking_url: String,
+}
+
+impl ParcelStalled {
+    /// The stall of a shipment whose last status event was `last`.
+    pub fn of(last: ShipmentStatus, days_without_news: u32, last_status_at: String) -> Self {
+        ParcelStalled {
+            courier_name: last.courier_name,
+            courier_status: last.courier_status,
+            customer_email: last.customer_email,
+            customer_name: last.customer_name,
+            days_without_news,
+            language: last.language,
+            last_status_at,
+            qapla_status: last.qapla_status,
+            qapla_status_id: last.qapla_status_id,
+            reference: last.reference,
+            shipped_at: last.shipped_at,
+            status_group: last.status_group,
+            tracking_number: last.tracking_number,
+            tracking_url: last.tracking_url,
+        }
+    }
 }
 
 /// `return-request`: one per return a customer asks for.
@@ -71,6 +130,7 @@ pub enum Fields {
     ShipmentStatus(ShipmentStatus),
     ReturnRequest(ReturnRequest),
     OrderShipped(OrderShipped),
+    ParcelStalled(ParcelStalled),
 }
 
 impl Fields {
@@ -80,6 +140,29 @@ impl Fields {
             Fields::ShipmentStatus(f) => f.customer_email.as_ref(),
             Fields::ReturnRequest(f) => f.customer_email.as_ref(),
             Fields::OrderShipped(f) => f.customer_email.as_ref(),
+            Fields::ParcelStalled(f) => f.customer_email.as_ref(),
+        }
+    }
+
+    /// The opt-in fields (`extraFields`) only where `wanted` names them.
+    pub fn keep_extras(&mut self, wanted: &[ExtraField]) {
+        let (courier, shipped, group) = match self {
+            Fields::ShipmentStatus(f) => {
+                (&mut f.courier_name, &mut f.shipped_at, &mut f.status_group)
+            }
+            Fields::ParcelStalled(f) => {
+                (&mut f.courier_name, &mut f.shipped_at, &mut f.status_group)
+            }
+            _ => return,
+        };
+        for (field, value) in [
+            (ExtraField::CourierName, courier),
+            (ExtraField::ShippedAt, shipped),
+            (ExtraField::StatusGroup, group),
+        ] {
+            if !wanted.contains(&field) {
+                *value = None;
+            }
         }
     }
 
@@ -113,6 +196,17 @@ impl Fields {
                 &[
                     ("customerName", &f.customer_name),
                     ("reference", &f.reference),
+                    ("trackingUrl", &f.tracking_url),
+                ],
+            ),
+
+            Fields::ParcelStalled(f) => (
+                &f.customer_email,
+                &[
+                    ("customerName", &f.customer_name),
+                    ("qaplaStatus", &f.qapla_status),
+                    ("reference", &f.reference),
+                    ("trackingNumber", &f.tracking_number),
                     ("trackingUrl", &f.tracking_url),
                 ],
             ),

@@ -5,8 +5,9 @@
 //! setup` creates exactly this and the docs' field tables are checked against it: no second
 //! hand-written list.
 
-use super::events::{Fields, OrderShipped, ReturnRequest, ShipmentStatus};
+use super::events::{Fields, OrderShipped, ParcelStalled, ReturnRequest, ShipmentStatus};
 use crate::Reception;
+use crate::channel::ExtraField;
 use crate::customer::Email;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -46,18 +47,33 @@ pub struct FieldDef {
     pub primary_key: bool,
 }
 
-/// The fields of `reception`'s events, by id.
+/// The fields of `reception`'s events, by id: the guide's (see [`fields_with`]).
 pub fn fields(reception: Reception) -> Vec<FieldDef> {
+    fields_with(reception, &[])
+}
+
+/// The fields of `reception`'s events with the opt-in fields `extras` (`extraFields`; only
+/// shipment events have them), by id.
+pub fn fields_with(reception: Reception, extras: &[ExtraField]) -> Vec<FieldDef> {
     const PROBE: &str = "probe@schema.invalid";
     let probe = Email::try_from(PROBE).ok();
     let empty = empty(reception);
     let required = empty.empty_required();
     let mut with_contact = empty;
+    let some = || Some(String::new());
     match &mut with_contact {
-        Fields::ShipmentStatus(f) => f.customer_email = probe,
+        Fields::ShipmentStatus(f) => {
+            f.customer_email = probe;
+            (f.courier_name, f.shipped_at, f.status_group) = (some(), some(), some());
+        }
+        Fields::ParcelStalled(f) => {
+            f.customer_email = probe;
+            (f.courier_name, f.shipped_at, f.status_group) = (some(), some(), some());
+        }
         Fields::ReturnRequest(f) => f.customer_email = probe,
         Fields::OrderShipped(f) => f.customer_email = probe,
     }
+    with_contact.keep_extras(extras);
     let Ok(Value::Object(map)) = serde_json::to_value(&with_contact) else {
         return Vec::new(); // an event always serialises to an object (a test holds it)
     };
@@ -87,6 +103,7 @@ fn empty(reception: Reception) -> Fields {
         }
         Reception::ReturnRequest => Fields::ReturnRequest(ReturnRequest::default()),
         Reception::OrderShipped => Fields::OrderShipped(OrderShipped::default()),
+        Reception::ParcelStalled => Fields::ParcelStalled(ParcelStalled::default()),
     }
 }
 
@@ -124,6 +141,38 @@ mod tests {
             fields(Reception::ShipmentHistory),
             fields(Reception::ShipmentStatus)
         );
+    }
+
+    #[test]
+    fn opt_in_fields_are_text_and_only_where_asked() {
+        let all = ExtraField::ALL;
+        let ids = |r, extras: &[ExtraField]| -> Vec<String> {
+            fields_with(r, extras).into_iter().map(|f| f.id).collect()
+        };
+        for reception in [Reception::ShipmentStatus, Reception::ParcelStalled] {
+            let with = fields_with(reception, &all);
+            for extra in all {
+                let f = with.iter().find(|f| f.id == extra.id()).expect("defined");
+                assert_eq!((f.kind, f.required), (FieldType::Text, false));
+                assert!(!ids(reception, &[]).contains(&f.id));
+            }
+            let one = ids(reception, &[ExtraField::StatusGroup]);
+            assert!(
+                one.contains(&"statusGroup".to_owned()) && !one.contains(&"shippedAt".to_owned())
+            );
+        }
+        assert_eq!(
+            fields_with(Reception::OrderShipped, &all),
+            fields(Reception::OrderShipped)
+        );
+        let stalled = ids(Reception::ParcelStalled, &[]);
+        let shipment = ids(Reception::ShipmentStatus, &[]);
+        let added: Vec<&String> = stalled.iter().filter(|f| !shipment.contains(f)).collect();
+        assert_eq!(added, ["daysWithoutNews", "lastStatusAt"]);
+        let days = fields(Reception::ParcelStalled)
+            .into_iter()
+            .find(|f| f.id == "daysWithoutNews");
+        assert_eq!(days.map(|f| f.kind), Some(FieldType::Number));
     }
 
     #[test]

@@ -3,7 +3,8 @@
 
 use super::Envelope;
 use super::enrich::Enricher;
-use crate::channel::{AuthError, Channels, StoreError};
+use crate::channel::{AuthError, Channels, Rules, StoreError, Suppression};
+use crate::connectif::Reception;
 use crate::connectif::{ConnectifClient, DeliveryError};
 use crate::qapla::api::QaplaApi;
 use std::sync::Arc;
@@ -65,24 +66,50 @@ impl Deliverer {
                 });
             }
         };
-        let completed;
-        let event = match &envelope.enrich {
-            None => &envelope.event,
+        // The rules that need no customer first: no Qapla' call for an event held back.
+        if let Some(rule) = held_back(&settings.rules, envelope) {
+            return Err(DeliveryError::Suppressed { rule });
+        }
+        let mut event = match &envelope.enrich {
+            None => envelope.event.clone(),
             Some(enrich) => {
-                completed = self
-                    .enricher
+                (self.enricher)
                     .complete(&envelope.channel, &settings, &envelope.event, enrich)
-                    .await?;
-                &completed
+                    .await?
             }
         };
+        event.fields.keep_extras(&settings.extra_fields);
+        let relay = event.fields.customer_email();
+        if relay.is_some_and(|email| settings.rules.suppresses_address(email.as_str())) {
+            return Err(DeliveryError::Suppressed {
+                rule: Suppression::RelayAddress,
+            });
+        }
         if let Some(field) = event.fields.missing_required() {
             return Err(DeliveryError::Permanent {
                 reason: format!("required field `{field}` is empty"),
             });
         }
         self.client
-            .send(&settings.connectif, envelope.reception(), event)
+            .send(&settings.connectif, envelope.reception(), &event)
             .await
     }
+}
+
+/// The rule that holds `envelope` back before its customer is known, if one does: its
+/// courier left out, or (a shipment status) its status not notified.
+fn held_back(rules: &Rules, envelope: &Envelope) -> Option<Suppression> {
+    if envelope
+        .courier
+        .as_deref()
+        .is_some_and(|c| rules.leaves_out(c))
+    {
+        return Some(Suppression::CourierLeftOut);
+    }
+    let status = matches!(
+        envelope.reception(),
+        Reception::ShipmentStatus | Reception::ReturnStatus | Reception::ShipmentHistory
+    );
+    let id = envelope.status_id.as_deref().unwrap_or_default();
+    (status && !rules.notifies(id)).then_some(Suppression::StatusNotNotified)
 }

@@ -73,8 +73,9 @@ impl Enricher {
             .shipment(channel, settings, &enrich.tracking_number)
             .await?;
         let mut event = event.clone();
+        let customer = Customer::of(&mut event.fields);
         if enrich.customer
-            && let Fields::ShipmentStatus(f) = &mut event.fields
+            && let Some(f) = customer
         {
             let consignee = shipment.consignee.unwrap_or_default();
             let email = consignee
@@ -83,19 +84,19 @@ impl Enricher {
                 .and_then(|e| Email::try_from(e).ok());
             // Nobody to tell (a marketplace order, often): skipped and counted, not a dead
             // letter a replay could never fix.
-            f.customer_email = Some(email.ok_or(DeliveryError::Skip {
+            *f.email = Some(email.ok_or(DeliveryError::Skip {
                 reason: NO_CUSTOMER_EMAIL,
             })?);
             let name = consignee
                 .name
                 .ok_or_else(|| permanent("no customer name in Qapla' either"))?;
-            f.customer_name = name.trim().to_owned();
-            f.language = settings.language_for(consignee.country.as_deref());
+            *f.name = name.trim().to_owned();
+            *f.language = settings.language_for(consignee.country.as_deref());
             if let Some(s) = &enrich.status {
                 let detail = s.detail_id.map(|id| (id, s.detail_text.as_deref()));
                 let label =
-                    status::label(&s.id, &s.label, detail, f.language, settings.label_style);
-                f.qapla_status = label.text.trim().to_owned();
+                    status::label(&s.id, &s.label, detail, *f.language, settings.label_style);
+                *f.label = label.text.trim().to_owned();
             }
         }
         if enrich.tracking_url {
@@ -105,6 +106,7 @@ impl Enricher {
             match &mut event.fields {
                 Fields::ShipmentStatus(f) => f.tracking_url = url.trim().to_owned(),
                 Fields::OrderShipped(f) => f.tracking_url = url.trim().to_owned(),
+                Fields::ParcelStalled(f) => f.tracking_url = url.trim().to_owned(),
                 Fields::ReturnRequest(_) => {}
             }
         }
@@ -162,6 +164,34 @@ impl Enricher {
         }
         cache.insert(key, (Instant::now(), shipment.clone()));
         Ok(shipment)
+    }
+}
+
+/// The customer's fields of a shipment event (or a stall's), to fill in.
+struct Customer<'a> {
+    email: &'a mut Option<Email>,
+    name: &'a mut String,
+    language: &'a mut crate::status::Language,
+    label: &'a mut String,
+}
+
+impl<'a> Customer<'a> {
+    fn of(fields: &'a mut Fields) -> Option<Self> {
+        match fields {
+            Fields::ShipmentStatus(f) => Some(Customer {
+                email: &mut f.customer_email,
+                name: &mut f.customer_name,
+                language: &mut f.language,
+                label: &mut f.qapla_status,
+            }),
+            Fields::ParcelStalled(f) => Some(Customer {
+                email: &mut f.customer_email,
+                name: &mut f.customer_name,
+                language: &mut f.language,
+                label: &mut f.qapla_status,
+            }),
+            _ => None,
+        }
     }
 }
 

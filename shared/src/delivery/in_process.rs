@@ -21,6 +21,7 @@ impl InProcessHandOff {
 #[async_trait]
 impl HandOff for InProcessHandOff {
     async fn hand_off(&self, envelope: Envelope) -> Result<HandedOff, HandOffError> {
+        let envelope = envelope.with_shipped_at(None);
         let mut tries = 0u32;
         loop {
             tries += 1;
@@ -37,6 +38,10 @@ impl HandOff for InProcessHandOff {
                 crate::connectif::DeliveryError::Permanent { .. } => None,
                 crate::connectif::DeliveryError::Skip { reason } => {
                     let reason = (*reason).to_owned();
+                    return Ok(HandedOff::Skipped { reason });
+                }
+                crate::connectif::DeliveryError::Suppressed { rule } => {
+                    let reason = rule.as_str().to_owned();
                     return Ok(HandedOff::Skipped { reason });
                 }
             };

@@ -59,6 +59,9 @@ pub struct Envelope {
     /// `status id/detail id`: set when the channel notifies only real changes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repeat_key: Option<String>,
+    /// Qapla's courier code (absent in messages queued by older versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub courier: Option<String>,
     /// What must still be filled in from Qapla's API before delivery.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enrich: Option<Enrich>,
@@ -97,15 +100,45 @@ impl Envelope {
         self.event.reception.unwrap_or(Reception::of(self.kind))
     }
 
+    /// Whether it is a stalled parcel's event (`parcel-stalled`): about a shipment's last
+    /// status, but not a status itself.
+    pub fn is_stall(&self) -> bool {
+        self.reception() == Reception::ParcelStalled
+    }
+
+    /// With `shippedAt` filled in: `stored` (the time a status delivered before gave),
+    /// else this status's time if the parcel is with the courier at it.
+    pub fn with_shipped_at(mut self, stored: Option<String>) -> Self {
+        let shipped = crate::status::is_shipped(self.status_id.as_deref().unwrap_or_default());
+        let own = self.occurred_at.clone().filter(|_| shipped);
+        if let crate::connectif::Fields::ShipmentStatus(f) = &mut self.event.fields
+            && f.shipped_at.is_none()
+        {
+            f.shipped_at = stored.or(own);
+        }
+        self
+    }
+
+    /// When the shipment left (`shippedAt`), as the event carries it, if known.
+    pub fn shipped_at(&self) -> Option<&str> {
+        let at = match &self.event.fields {
+            crate::connectif::Fields::ShipmentStatus(f) => f.shipped_at.as_deref(),
+            crate::connectif::Fields::ParcelStalled(f) => f.shipped_at.as_deref(),
+            _ => None,
+        };
+        at.filter(|at| !at.is_empty())
+    }
+
     /// The status it tells, however it reached the bridge (a post, a backfill, a
     /// reconciliation): `<channel>#<tracking number>#<status id>#<status time>`, Qapla's
     /// own de-duplication key for pulled statuses (a post carries fields the API does not,
-    /// so the event ids of one status differ). Shipments with a status time only.
+    /// so the event ids of one status differ). Shipments with a status time only, not stalls.
     pub fn status_key(&self) -> Option<String> {
         let (Some(id), Some(at)) = (&self.status_id, &self.occurred_at) else {
             return None;
         };
-        (self.kind == Kind::Shipment).then(|| status_key(&self.channel, &self.subject, id, at))
+        (self.kind == Kind::Shipment && !self.is_stall())
+            .then(|| status_key(&self.channel, &self.subject, id, at))
     }
 
     /// FIFO message group: one per shipment (or order), so its events stay in order.

@@ -10,6 +10,7 @@
 pub mod backfill;
 pub mod budget;
 pub mod reconcile;
+pub mod stalls;
 mod windows;
 
 pub use windows::{Window, WindowError, parse_date, windows};

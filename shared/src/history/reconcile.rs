@@ -8,7 +8,8 @@
 //! (per channel, and a total without the dimension). Above zero run after run means the
 //! channel's webhook is off or failing.
 //!
-//! Each run also reads every channel's refused posts of the last day ([`super::budget`]).
+//! Each run also reads every channel's refused posts of the last day ([`super::budget`]),
+//! and queues the channels' stalled parcels ([`super::stalls`]).
 //!
 //! Where each channel stopped is kept in the state table (`reconcile#<channel>`). A gap
 //! longer than [`Timing::longest`] (the function switched off for days) is not read: that
@@ -68,6 +69,10 @@ pub struct Found {
     pub error: Option<String>,
     /// Why the channel is not reconciled (its switches): nothing read, its cursor moves on.
     pub skipped: Option<&'static str>,
+    /// Stalled parcels queued (see [`super::stalls`]).
+    pub stalled: u64,
+    /// Why stalled parcels could not be looked for this run (they are, next run).
+    pub stall_error: Option<String>,
 }
 
 /// Everything a run uses.
@@ -118,11 +123,36 @@ impl Reconciler {
             failed: 0,
             error: None,
             skipped: None,
+            stalled: 0,
+            stall_error: None,
         };
+        let settings = match self.store.load(channel).await {
+            Ok(Some(settings)) => Arc::new(settings),
+            Ok(None) => {
+                return Found {
+                    error: Some("secret gone".into()),
+                    ..found
+                };
+            }
+            Err(e) => {
+                return Found {
+                    error: Some(error_chain(&e)),
+                    ..found
+                };
+            }
+        };
+        if settings.stalls.is_some() {
+            let queue = &*self.queue;
+            match super::stalls::check(&self.table, queue, channel, &settings, now).await {
+                Ok(stalled) => found.stalled = stalled.queued,
+                Err(e) => found.stall_error = Some(e),
+            }
+            crate::telemetry::metrics::count_stalled(channel.as_str(), found.stalled);
+        }
         if from >= to {
             return found;
         }
-        match self.read(channel, &window, &mut found).await {
+        match self.read(channel, settings, &window, &mut found).await {
             Ok(()) => {
                 if let Err(e) = self.set_cursor(channel, to).await {
                     found.error = Some(format!("progress not saved: {e}"));
@@ -136,14 +166,10 @@ impl Reconciler {
     async fn read(
         &self,
         channel: &ChannelId,
+        settings: Arc<ChannelSettings>,
         window: &Window,
         found: &mut Found,
     ) -> Result<(), String> {
-        let settings = match self.store.load(channel).await {
-            Ok(Some(settings)) => Arc::new(settings),
-            Ok(None) => return Err("secret gone".into()),
-            Err(e) => return Err(error_chain(&e)),
-        };
         if let Some(why) = self.switched_off(channel, &settings).await? {
             found.skipped = Some(why);
             return Ok(());
@@ -234,6 +260,11 @@ impl Reconciler {
 impl Found {
     fn log(&self) {
         let (from, to) = (&self.window.0, &self.window.1);
+        if let Some(error) = &self.stall_error {
+            tracing::warn!(channel = %self.channel, %error, "stalled parcels not looked for: next run");
+        } else if self.stalled > 0 {
+            tracing::info!(channel = %self.channel, stalled = self.stalled, "stalled parcels queued");
+        }
         if let Some(why) = self.skipped {
             tracing::info!(channel = %self.channel, reason = why, "not reconciled");
             return;

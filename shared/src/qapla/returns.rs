@@ -112,6 +112,13 @@ impl ReturnCourier {
             ReturnCourier::Code(code) => code,
         }
     }
+    /// Qapla's code of the courier (what `rules.skipCouriers` names).
+    pub fn code(&self) -> &str {
+        match self {
+            ReturnCourier::Object { code, .. } => code.as_deref().unwrap_or_default(),
+            ReturnCourier::Code(code) => code,
+        }
+    }
 }
 
 /// The customer side of a return.

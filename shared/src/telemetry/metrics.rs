@@ -12,6 +12,8 @@
 //! | `Posts` (Qapla' posts answered: `outcome` accepted/rejected) | Count | outcome · channel, outcome · kind, outcome · outcome, reason |
 //! | `Events` (one per event and outcome) | Count | channel, kind, outcome · outcome |
 //! | `EventAge` (at each delivery try) | Seconds | channel · none |
+//! | `Suppressed` (events a channel's `rules` held back) | Count | channel, reason · reason |
+//! | `StalledParcels` (`parcel-stalled` events queued) | Count | channel · none |
 //! | `ConnectifRequests`, `ConnectifLatency` | Count, Milliseconds | result · none |
 //! | `QaplaApiCalls` | Count | result · none |
 //! | `ColdStarts` | Count | function |
@@ -104,6 +106,25 @@ pub fn count_event(channel: &str, kind: Kind, outcome: &str) {
             ("kind", kind.as_str()),
             ("outcome", outcome),
         ],
+    ));
+}
+
+/// One event a channel's rule held back (`rules`), by the rule: `relay_address`,
+/// `status_not_notified`, `courier_left_out` (its `Events` line says `suppressed` too).
+pub fn count_suppressed(channel: &str, reason: &str) {
+    emit(line(
+        &[("Suppressed", "Count", 1.into())],
+        &[&["channel", "reason"], &["reason"]],
+        &[("channel", channel), ("reason", reason)],
+    ));
+}
+
+/// Stalled parcels found and queued for `channel` in one run.
+pub fn count_stalled(channel: &str, stalled: u64) {
+    emit(line(
+        &[("StalledParcels", "Count", stalled.into())],
+        &[&["channel"], &[]],
+        &[("channel", channel)],
     ));
 }
 

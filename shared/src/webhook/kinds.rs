@@ -30,17 +30,20 @@ struct Draft<'a> {
     identity: &'a [&'a str],
     occurred_at: Option<String>,
     repeat_key: Option<String>,
+    /// Qapla's courier code (what `rules.skipCouriers` names).
+    courier: &'a str,
     built: Built,
 }
 
 impl<'a> Draft<'a> {
-    fn new(key: &'a str, identity: &'a [&'a str], built: Built) -> Self {
+    fn new(key: &'a str, courier: &'a str, identity: &'a [&'a str], built: Built) -> Self {
         Draft {
             key,
             status_id: None,
             identity,
             occurred_at: None,
             repeat_key: None,
+            courier,
             built,
         }
     }
@@ -75,6 +78,7 @@ fn plan<T>(auth: &Authenticated<T>, kind: Kind, draft: Draft<'_>) -> Planned {
             status_id: draft.status_id,
             occurred_at: draft.occurred_at,
             repeat_key: draft.repeat_key,
+            courier: Some(draft.courier.trim().to_owned()).filter(|c| !c.is_empty()),
             enrich,
             pulled: false,
             event,
@@ -135,7 +139,7 @@ impl Webhook for ShipmentPayload {
             status_id: Some(s.qapla_status_id.trim().to_owned()),
             occurred_at: crate::qapla::time::status_time(&s.date),
             repeat_key,
-            ..Draft::new(&s.tracking_number, &identity, built)
+            ..Draft::new(&s.tracking_number, &s.courier, &identity, built)
         };
         let planned = plan(auth, Self::KIND, draft);
         if let Planned::Send(envelope) = &planned
@@ -170,7 +174,12 @@ impl Webhook for ReturnsPayload {
         let plan_one = |r: &crate::qapla::ReturnShipment| {
             let identity = [r.reference.as_str(), &r.rma, &r.tracking_number, &r.date];
             let built = connectif::return_event(r, settings).map(|e| (e, None));
-            plan(auth, Self::KIND, Draft::new(&r.reference, &identity, built))
+            let courier = r.courier.as_ref().map_or("", |c| c.code());
+            plan(
+                auth,
+                Self::KIND,
+                Draft::new(&r.reference, courier, &identity, built),
+            )
         };
         auth.payload().returns.iter().map(plan_one).collect()
     }
@@ -200,7 +209,11 @@ impl Webhook for OrdersPayload {
                 &o.ship_date,
             ];
             let built = connectif::order_event(o, settings);
-            plan(auth, Self::KIND, Draft::new(&o.reference, &identity, built))
+            plan(
+                auth,
+                Self::KIND,
+                Draft::new(&o.reference, &o.courier, &identity, built),
+            )
         };
         auth.payload().orders.iter().map(plan_one).collect()
     }

@@ -7,7 +7,9 @@
 //! `Config::from_lookup` asks for, the secret's fields the ones its parser accepts.
 
 use crate::helpers::*;
-use bridge_core::channel::{Aliases, ChannelSettings, Endpoints, PreviousKey, Sends};
+use bridge_core::channel::{
+    Aliases, ChannelSettings, Endpoints, PreviousKey, Rules, Sends, Stalls,
+};
 use bridge_core::config::Config;
 use serde::de::DeserializeOwned;
 use serde_yaml::Value as Yaml;
@@ -106,7 +108,7 @@ fn every_field_of_a_channels_secret_is_documented() {
         })
     };
     let connectif_api = r#""mode": "api", "#;
-    let groups: [(&str, Vec<String>); 7] = [
+    let groups: [(&str, Vec<String>); 9] = [
         ("", fields::<ChannelSettings>("")),
         ("aliases.", fields::<Aliases>("")),
         ("connectif.endpoints.", fields::<Endpoints>("")),
@@ -116,6 +118,8 @@ fn every_field_of_a_channels_secret_is_documented() {
         ),
         ("qaplaApiKeyPrevious.", fields::<PreviousKey>("")),
         ("send.", fields::<Sends>("")),
+        ("rules.", fields::<Rules>("")),
+        ("stalls.", fields::<Stalls>("")),
         ("connectif.", vec!["mode".to_owned()]),
     ];
     let mut missing = Vec::new();
@@ -166,6 +170,7 @@ fn the_connectif_field_tables_are_the_event_types_fields() {
         (Reception::ShipmentStatus, "order-status-change"),
         (Reception::ReturnRequest, "return-request"),
         (Reception::OrderShipped, "order-shipped"),
+        (Reception::ParcelStalled, "parcel-stalled"),
     ] {
         let heading = format!("### `{alias}`");
         let section = page.split(&heading).nth(1).expect("a section per event");
@@ -323,7 +328,10 @@ fn the_readmes_label_tables_are_the_codes() {
     tables += "\nStatus details, appended after ` - ` (`Eccezione - In giacenza`):\n\n";
     tables += &header("detail");
     for d in DETAILS {
-        tables += &row(d.id.to_string(), Language::ALL.map(|l| d.names.get(l)).to_vec());
+        tables += &row(
+            d.id.to_string(),
+            Language::ALL.map(|l| d.names.get(l)).to_vec(),
+        );
     }
     let readme = std::fs::read_to_string(workspace().join("README.md")).expect("README");
     assert!(

@@ -38,6 +38,7 @@ fn newest_of(item: &Item) -> Newest {
     Newest {
         at: table::text(item, "value").unwrap_or_default(),
         status: table::text(item, "status").unwrap_or_default(),
+        shipped_at: table::text(item, table::SHIPPED_AT).filter(|at| !at.is_empty()),
     }
 }
 
@@ -162,6 +163,9 @@ impl DynamoState {
         now: u64,
         expires: &AttributeValue,
     ) -> Option<PutBuilder> {
+        if envelope.is_stall() {
+            return None; // about the newest status, not one: it stays as it is
+        }
         let shipment = envelope.kind == crate::Kind::Shipment;
         let at = match &envelope.occurred_at {
             Some(at) if shipment => at.clone(),
@@ -180,6 +184,7 @@ impl DynamoState {
         }
         // `at` is normalised (`YYYY-MM-DD HH:MM:SS`), so the condition compares as text.
         let repeat_key = envelope.repeat_key.clone().unwrap_or_default();
+        let put = watched(put, envelope);
         Some(
             put.item("status", AttributeValue::S(repeat_key))
                 .condition_expression("attribute_not_exists(pk) OR #v <= :at OR expires_at <= :now")
@@ -188,6 +193,38 @@ impl DynamoState {
                 .expression_attribute_values(":now", AttributeValue::N(now.to_string())),
         )
     }
+}
+
+/// A shipment's newest item with what a stall needs: the event's fields without the
+/// customer (the table holds no e-mail or name: a stall is completed from Qapla' like a v1.2
+/// post), when it left, and — while its status is not final and it goes to the shipment
+/// alias — `watch`, its channel, which puts it in the index of parcels that can stall
+/// ([`table::STALL_INDEX`]). A put replaces the item, so a new status ends a stall.
+fn watched(put: PutBuilder, envelope: &Envelope) -> PutBuilder {
+    use crate::connectif::{Fields, Reception};
+    let Fields::ShipmentStatus(fields) = &envelope.event.fields else {
+        return put;
+    };
+    let mut kept = fields.clone();
+    (kept.customer_email, kept.customer_name) = (None, String::new());
+    let mut put = match serde_json::to_string(&kept) {
+        Ok(json) => put.item(table::FIELDS, AttributeValue::S(json)),
+        Err(_) => put,
+    };
+    if let Some(courier) = &envelope.courier {
+        put = put.item(table::COURIER, AttributeValue::S(courier.clone()));
+    }
+    if let Some(at) = envelope.shipped_at() {
+        put = put.item(table::SHIPPED_AT, AttributeValue::S(at.to_owned()));
+    }
+    let status = envelope.status_id.as_deref().unwrap_or_default();
+    if envelope.reception() == Reception::ShipmentStatus && !crate::status::is_final(status) {
+        put = put.item(
+            table::WATCH,
+            AttributeValue::S(envelope.channel.to_string()),
+        );
+    }
+    put
 }
 
 /// The last delivery the state table holds for a key (what `bridge-admin trace` shows).

@@ -44,8 +44,9 @@ use std::time::Duration;
 /// What the state says about an envelope before delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Seen {
-    /// Not delivered yet, and not older than what was delivered for its shipment.
-    Fresh,
+    /// Not delivered yet, and not older than what was delivered for its shipment; with the
+    /// time the shipment left, if a status delivered before said so (`shippedAt`).
+    Fresh { shipped_at: Option<String> },
     /// This very event was delivered already.
     Duplicate,
     /// A newer status of the same shipment was delivered already.
@@ -92,7 +93,8 @@ fn last_pk(e: &Envelope) -> Pk<'_> {
     Pk::Last(e.kind, e.channel.as_str(), &e.subject)
 }
 
-/// The item of a shipment's newest status delivered (only shipments order their events).
+/// The item of a shipment's newest status delivered (only shipments order their events; a
+/// stall is checked against it, never written to it).
 fn newest_pk(e: &Envelope) -> Option<Pk<'_>> {
     (e.kind == crate::Kind::Shipment).then(|| last_pk(e))
 }
@@ -102,6 +104,7 @@ fn newest_pk(e: &Envelope) -> Option<Pk<'_>> {
 pub(super) struct Newest {
     pub(super) at: String,
     pub(super) status: String,
+    pub(super) shipped_at: Option<String>,
 }
 
 /// The decision, given what is stored.
@@ -110,7 +113,7 @@ pub(super) fn decide(envelope: &Envelope, delivered: bool, newest: Option<Newest
         return Seen::Duplicate;
     }
     let Some(newest) = newest else {
-        return Seen::Fresh;
+        return Seen::Fresh { shipped_at: None };
     };
     // Compared as instants (`T` and space forms alike). A stored time far in the future
     // (a courier's wrong date, or one recorded before this check) orders nothing.
@@ -123,7 +126,9 @@ pub(super) fn decide(envelope: &Envelope, delivered: bool, newest: Option<Newest
     }
     match &envelope.repeat_key {
         Some(key) if *key == newest.status => Seen::Repeat,
-        _ => Seen::Fresh,
+        _ => Seen::Fresh {
+            shipped_at: newest.shipped_at,
+        },
     }
 }
 
@@ -211,11 +216,13 @@ impl StateStore for MemoryState {
             Pk::Event(&envelope.event_id).to_string(),
             (Newest::default(), expires),
         );
-        if let (Some(pk), Some(at)) = (newest_pk(envelope), &envelope.occurred_at) {
+        let newest = newest_pk(envelope).filter(|_| !envelope.is_stall());
+        if let (Some(pk), Some(at)) = (newest, &envelope.occurred_at) {
             let pk = pk.to_string();
             let newest = Newest {
                 at: at.clone(),
                 status: envelope.repeat_key.clone().unwrap_or_default(),
+                shipped_at: envelope.shipped_at().map(str::to_owned),
             };
             let keep = items
                 .get(&pk)

@@ -169,8 +169,12 @@ impl Worker {
                 .record(msg, envelope, "sent earlier, recorded now")
                 .await;
         }
+        let mut shipped_at = None;
         let settled = match self.state.check(envelope).await {
-            Ok(Seen::Fresh) => None,
+            Ok(Seen::Fresh { shipped_at: at }) => {
+                shipped_at = at;
+                None
+            }
             Ok(Seen::Duplicate) => Some((Outcome::Duplicate, "already delivered".to_owned())),
             Ok(Seen::Superseded { newest }) => Some((
                 Outcome::Superseded,
@@ -197,7 +201,8 @@ impl Worker {
             self.log(msg, Some(envelope), Outcome::HeldBack, &reason);
             return Outcome::HeldBack;
         }
-        self.deliver(msg, envelope, paused).await
+        let envelope = envelope.clone().with_shipped_at(shipped_at);
+        self.deliver(msg, &envelope, paused).await
     }
 
     /// Deliver a fresh envelope and act on the result.
@@ -209,6 +214,20 @@ impl Worker {
     ) -> Outcome {
         match self.deliverer.deliver(envelope).await {
             Ok(()) => self.record(msg, envelope, "").await,
+            Err(DeliveryError::Suppressed { rule }) => {
+                // Recorded as handled: the shipment's newest status moves on all the same
+                // (ordering, repeats, stalls), though the customer hears nothing of it.
+                let outcome = self
+                    .record_as(msg, envelope, Outcome::Suppressed, rule.as_str())
+                    .await;
+                if outcome == Outcome::Suppressed {
+                    crate::telemetry::metrics::count_suppressed(
+                        envelope.channel.as_str(),
+                        rule.as_str(),
+                    );
+                }
+                outcome
+            }
             Err(DeliveryError::Skip { reason }) => {
                 self.handled(envelope).await;
                 self.log(msg, Some(envelope), Outcome::Skipped, reason);

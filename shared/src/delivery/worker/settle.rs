@@ -36,6 +36,7 @@ pub(super) enum Outcome {
     Superseded,
     Repeat,
     Skipped,
+    Suppressed,
     Retried,
     HeldBack,
     Deferred,
@@ -50,6 +51,7 @@ impl Outcome {
             Outcome::Superseded => "superseded",
             Outcome::Repeat => "repeat",
             Outcome::Skipped => "skipped",
+            Outcome::Suppressed => "suppressed",
             Outcome::Retried => "retried",
             Outcome::HeldBack => "held_back",
             Outcome::Deferred => "deferred",
@@ -77,11 +79,24 @@ impl Worker {
         envelope: &Envelope,
         note: &str,
     ) -> Outcome {
+        self.record_as(msg, envelope, Outcome::Delivered, note)
+            .await
+    }
+
+    /// [`Worker::record`], the message's outcome `outcome` once recorded (delivered, or
+    /// suppressed by a channel's rule: handled as if delivered).
+    pub(super) async fn record_as(
+        &self,
+        msg: &QueueMessage,
+        envelope: &Envelope,
+        outcome: Outcome,
+        note: &str,
+    ) -> Outcome {
         match self.state.record(envelope).await {
             Ok(()) => {
                 self.unrecorded().remove(&envelope.event_id);
-                self.log(msg, Some(envelope), Outcome::Delivered, note);
-                Outcome::Delivered
+                self.log(msg, Some(envelope), outcome, note);
+                outcome
             }
             Err(e) => {
                 self.remember_unrecorded(&envelope.event_id);
