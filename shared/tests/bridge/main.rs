@@ -14,6 +14,7 @@ mod properties;
 mod pulled;
 mod qapla_api;
 mod reference_docs;
+mod rules;
 mod sample_events;
 mod senders;
 mod signed_send;
