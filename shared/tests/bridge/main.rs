@@ -33,4 +33,5 @@ mod moto {
     mod faults;
     mod pace;
     mod reconcile;
+    mod stalls;
 }

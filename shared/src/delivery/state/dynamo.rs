@@ -219,10 +219,12 @@ fn watched(put: PutBuilder, envelope: &Envelope) -> PutBuilder {
     }
     let status = envelope.status_id.as_deref().unwrap_or_default();
     if envelope.reception() == Reception::ShipmentStatus && !crate::status::is_final(status) {
-        put = put.item(
+        let at = envelope.occurred_at.clone().unwrap_or_default();
+        put = (put.item(
             table::WATCH,
             AttributeValue::S(envelope.channel.to_string()),
-        );
+        ))
+        .item(table::WATCH_AT, AttributeValue::S(at));
     }
     put
 }
