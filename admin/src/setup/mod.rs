@@ -45,16 +45,24 @@ pub struct Args {
     #[arg(long, value_enum)]
     pub mode: Option<Mode>,
     /// Endpoint mode: a reception event's Endpoint URL as `<setting>=<url>`, the setting
-    /// one of shipment, returnStatus, return, order, history (repeatable).
+    /// one of shipment, returnStatus, return, order, history, stalled (repeatable).
     #[arg(long = "endpoint", value_name = "SETTING=URL")]
     pub endpoints: Vec<String>,
     /// The shop's tracking page with `{trackingNumber}` (also `{reference}`, `{courier}`),
     /// or `qapla` for the shipment's Qapla' tracking page.
     #[arg(long)]
     pub tracking_url: Option<String>,
-    /// The customers' language: it, es or en.
+    /// The customers' language: it, es, en, de, fr or pt.
     #[arg(long)]
     pub language: Option<String>,
+    /// Workflow-ready fields to add to the shipment events (and create in Connectif):
+    /// statusGroup, courierName, shippedAt (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub extra_fields: Vec<String>,
+    /// Tell customers of a parcel without news for this many business days (the
+    /// `parcel-stalled` event; `stalls.afterBusinessDays`).
+    #[arg(long, value_name = "DAYS")]
+    pub stalls: Option<u8>,
     /// The Connectif integration to create or reuse (one serves every channel).
     #[arg(long, default_value = "Qapla' bridge")]
     pub integration: String,

@@ -43,6 +43,12 @@ pub fn draft(
             template => draft["trackingUrlTemplate"] = json!(template),
         }
     }
+    if !args.extra_fields.is_empty() {
+        draft["extraFields"] = json!(args.extra_fields);
+    }
+    if let Some(days) = args.stalls {
+        draft["stalls"]["afterBusinessDays"] = json!(days);
+    }
     Ok(draft)
 }
 

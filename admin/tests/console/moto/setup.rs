@@ -489,3 +489,90 @@ async fn on_a_terminal_setup_asks_for_what_is_missing_and_keys_are_not_echoed() 
     );
     assert_eq!(world.connectif.event_types().len(), 5, "{transcript}");
 }
+
+/// The opt-in fields and stalled parcels: `setup` writes them into the secret and defines
+/// them in Connectif; the strict Connectif then accepts what the bridge sends with them —
+/// every sample event through the deployed bridge, and a stall built by the bridge's code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn setup_defines_the_opt_in_fields_and_stalls_and_connectif_accepts_them() {
+    use bridge_core::connectif::{ConnectifEvent, Fields, ParcelStalled, Reception};
+    let world = World::start().await;
+    let extras = ["--extra-fields", "statusGroup,courierName,shippedAt"];
+    let (code, out, err) = world.setup(&[extras[0], extras[1], "--stalls", "3"]).await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    let types = world.connectif.event_types();
+    let count = |alias: &str| {
+        let t = types.iter().find(|t| t.alias == alias).expect(alias);
+        t.fields.len()
+    };
+    assert_eq!(count("order-status-change"), 12, "the nine and the three");
+    assert_eq!(count("order-status-history"), 12);
+    assert_eq!(count("parcel-stalled"), 14, "eleven and the three");
+    assert_eq!(count("order-shipped"), 11, "orders have no opt-in fields");
+    assert!(
+        line(&out, "reception event").contains("created with"),
+        "{out}"
+    );
+    let secret = world.secret().await.expect("secret written");
+    assert_eq!(
+        secret["extraFields"],
+        json!(["statusGroup", "courierName", "shippedAt"])
+    );
+    assert_eq!(secret["stalls"]["afterBusinessDays"], 3);
+    let settings =
+        bridge_core::channel::ChannelSettings::from_json(&secret.to_string()).expect("valid");
+
+    // Every sample through the deployed bridge, the shipment statuses with the three fields.
+    assert_eq!(post_samples(&world.twin).await, 8);
+    let arrivals = world.arrivals(8).await;
+    for a in &arrivals {
+        assert_eq!(a.status, 201, "Connectif refused {}: {}", a.alias, a.detail);
+    }
+    let statuses: Vec<_> = (arrivals.iter())
+        .filter(|a| a.alias == "order-status-change")
+        .collect();
+    assert!(!statuses.is_empty());
+    for a in statuses {
+        assert!(
+            a.body["statusGroup"].is_string() && a.body["courierName"].is_string(),
+            "{:?}",
+            a.body
+        );
+    }
+
+    // A stall as the bridge builds and sends it.
+    let last = serde_json::from_value(json!({
+        "courierStatus": "EN TRANSITO", "customerEmail": "lucia@example.com",
+        "customerName": "Lucía García", "language": "es", "qaplaStatus": "En tránsito",
+        "qaplaStatusID": "3", "reference": "R-1", "trackingNumber": "T-1",
+        "trackingUrl": "https://shop.example/t/T-1", "statusGroup": "in_transit",
+        "courierName": "GLS", "shippedAt": "2026-11-30 09:00:00"
+    }))
+    .expect("a shipment event");
+    let event = ConnectifEvent {
+        alias: "parcel-stalled".into(),
+        reception: Some(Reception::ParcelStalled),
+        fields: Fields::ParcelStalled(ParcelStalled::of(last, 3, "2026-11-30 09:00:00".into())),
+    };
+    let client = bridge_core::connectif::ConnectifClient::new(
+        std::time::Duration::from_secs(2),
+        std::time::Duration::from_secs(5),
+    )
+    .expect("client");
+    (client.send(&settings.connectif, Reception::ParcelStalled, &event))
+        .await
+        .expect("Connectif accepts the stall");
+    let stall = world
+        .connectif
+        .arrivals()
+        .into_iter()
+        .last()
+        .expect("arrival");
+    assert_eq!(
+        (stall.alias.as_str(), stall.status),
+        ("parcel-stalled", 201),
+        "{}",
+        stall.detail
+    );
+    assert_eq!(stall.body["daysWithoutNews"], 3);
+}
