@@ -8,7 +8,7 @@ use crate::status::Language;
 use serde::{Deserialize, Serialize};
 
 /// `order-status-change` / `return-status-change`: the nine fields of the Connectif–Qapla'
-/// guide, no more. The customer is empty (and the label in the channel's language) until
+/// guide, and the opt-in fields a channel asks for (`extraFields`), no more. The customer is empty (and the label in the channel's language) until
 /// enrichment when the post did not carry one.
 #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -40,6 +40,8 @@ async fn every_alarm_and_dashboard_metric_is_one_the_code_emits() {
     // Emitted outside these paths: by the reconciler (its own test checks the line) and by
     // each function's `telemetry::init` (the runtime test checks the real binary's line).
     bridge_core::telemetry::metrics::count_reconciled("it", 1);
+    // By the reconciler's stall check (its test, `moto/stalls.rs`, checks the line).
+    bridge_core::telemetry::metrics::count_stalled("it", 1);
     // By the enrichment on a refused key (its test, `enrichment.rs`, checks the line).
     bridge_core::telemetry::metrics::count_key_refused("it");
     // By the reconciler's reading of the failure budget (its test, `moto/reconcile.rs`).
@@ -285,6 +287,12 @@ async fn drive_the_webhooks_and_the_worker() {
     d.drain().await;
     d.post(shipment("T3", "3", "2024-03-15 10:00:00", "IN TRANSITO"))
         .await;
+    d.drain().await;
+    // To a marketplace relay address: suppressed by the channel's default rule.
+    let mut relay: Value =
+        serde_json::from_str(&shipment("T5", "3", "2024-03-15 10:00:00", "X")).expect("json");
+    relay["consignee"]["email"] = json!("x1@marketplace.amazon.it");
+    d.post(relay.to_string()).await;
     d.drain().await;
     // A child shipment: skipped by the webhook.
     let mut child: Value =
