@@ -141,7 +141,7 @@ impl Reconciler {
                 };
             }
         };
-        if settings.stalls.is_some() {
+        if settings.stalls.is_some() && settings.send.shipments {
             let queue = &*self.queue;
             match super::stalls::check(&self.table, queue, channel, &settings, now).await {
                 Ok(stalled) => found.stalled = stalled.queued,

@@ -83,6 +83,9 @@ async fn thousands_of_open_shipments_cost_one_query_and_a_stall_is_told_once_not
         status("XMAS", "3", "2026-12-24 18:00:00"),
         status("DONE", "99", "2026-12-10 10:00:00"),
         status("OLD", "3", "2026-12-01 10:00:00"),
+        // Silent since Christmas Eve too, but a new status on the 30th ends that.
+        status("MOVED", "3", "2026-12-24 18:00:00"),
+        status("MOVED", "4", "2026-12-30 08:00:00"),
     ] {
         state.record(&e).await.expect("recorded");
     }
@@ -116,7 +119,7 @@ async fn thousands_of_open_shipments_cost_one_query_and_a_stall_is_told_once_not
     let (open, _) = (table.watched("it", "2000-01-01 00:00:00", "2100-01-01 00:00:00"))
         .await
         .expect("index");
-    assert_eq!(open.len(), 2_002);
+    assert_eq!(open.len(), 2_003);
     let settings = stalls_on("http://127.0.0.1:9");
     let it = channel("it");
     let queue = Captured::default();
@@ -129,7 +132,7 @@ async fn thousands_of_open_shipments_cost_one_query_and_a_stall_is_told_once_not
     assert_eq!(
         (due.queued, due.read, due.calls),
         (1, 1, 1),
-        "one query, reading only the stalled parcel of 2,003"
+        "one query, reading only the stalled parcel of 2,004"
     );
     let told = queue.take();
     assert_eq!(told[0].subject, "XMAS");
@@ -222,6 +225,18 @@ async fn a_stalled_parcel_reaches_connectif_once_and_a_new_status_ends_the_stall
     );
     assert_eq!(stalled[0]["lastStatusAt"], json!(noon(last)));
     assert_eq!(stalled[0]["qaplaStatus"], "In transito");
+    // What the table keeps for it: no e-mail, no name.
+    let dynamo = testkit::aws::clients(&d.moto.endpoint).dynamo;
+    let table = Table::new(dynamo, d.config.state_table.clone().expect("table"));
+    let kept = table
+        .get(Pk::Last(Kind::Shipment, "it", "STUCK"))
+        .await
+        .expect("read");
+    let kept = format!("{:?}", kept.expect("item"));
+    assert!(
+        kept.contains("ORDER-") && !kept.contains("giulia") && !kept.contains("Giulia"),
+        "{kept}"
+    );
     assert!(stalled[0].get("statusGroup").is_none(), "not asked for");
 
     // Told once; then a new status ends the stall: nothing more is found.
