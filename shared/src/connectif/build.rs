@@ -5,7 +5,7 @@
 
 use super::{ConnectifEvent, Enrich, Fields, Reception, SkipReason, StatusRef};
 use super::{OrderShipped, ReturnRequest, ShipmentStatus};
-use crate::channel::{ChannelSettings, ReturnShipments, TrackingUrlSource, courier_name};
+use crate::channel::{ChannelSettings, ReturnShipments, TrackingUrlSource};
 use crate::customer::Email;
 use crate::http::url_encode;
 use crate::qapla::{Order, ReturnShipment, ShipmentPayload};
@@ -118,7 +118,9 @@ pub fn shipment_event(
     let (customer_email, customer_name) =
         known.map_or((None, String::new()), |(e, n)| (Some(e), n));
     let fields = ShipmentStatus {
-        courier_name: Some(courier_name(&s.courier, &settings.courier_names)),
+        // The opt-in fields are the delivery stage's (`Fields::fill_extras`): a queued
+        // message keeps the shape a worker of the version before reads.
+        courier_name: None,
         courier_status: text(&s.courier_status),
         customer_email,
         customer_name,
@@ -126,9 +128,8 @@ pub fn shipment_event(
         qapla_status: text(&label(s, language, settings)),
         qapla_status_id: text(&s.qapla_status_id),
         reference: text(&s.reference),
-        // Filled in by the delivery stage, which knows the shipment's first status.
         shipped_at: None,
-        status_group: Some(status::group(&s.qapla_status_id).to_owned()),
+        status_group: None,
         tracking_number: text(&s.tracking_number),
         tracking_url: match from_qapla {
             true => String::new(),

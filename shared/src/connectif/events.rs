@@ -144,6 +144,18 @@ impl Fields {
         }
     }
 
+    /// Fill in the opt-in fields of a shipment event or a stall: its status's group, its
+    /// courier's name (`shippedAt` is the worker's, from the shipment's state).
+    pub fn fill_extras(&mut self, status_group: &str, courier_name: Option<String>) {
+        let (group, courier) = match self {
+            Fields::ShipmentStatus(f) => (&mut f.status_group, &mut f.courier_name),
+            Fields::ParcelStalled(f) => (&mut f.status_group, &mut f.courier_name),
+            _ => return,
+        };
+        *group = Some(status_group.to_owned());
+        *courier = courier_name;
+    }
+
     /// The opt-in fields (`extraFields`) only where `wanted` names them.
     pub fn keep_extras(&mut self, wanted: &[ExtraField]) {
         let (courier, shipped, group) = match self {

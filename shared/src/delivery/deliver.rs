@@ -3,7 +3,7 @@
 
 use super::Envelope;
 use super::enrich::Enricher;
-use crate::channel::{AuthError, Channels, Rules, StoreError, Suppression};
+use crate::channel::{AuthError, Channels, Rules, StoreError, Suppression, courier_name};
 use crate::connectif::Reception;
 use crate::connectif::{ConnectifClient, DeliveryError};
 use crate::qapla::api::QaplaApi;
@@ -78,6 +78,14 @@ impl Deliverer {
                     .await?
             }
         };
+        // The opt-in fields here, not in the webhook: a queued message keeps the shape a
+        // worker of the version before reads (during a deploy, say).
+        let status = envelope.status_id.as_deref().unwrap_or_default();
+        let courier =
+            (envelope.courier.as_deref()).map(|c| courier_name(c, &settings.courier_names));
+        event
+            .fields
+            .fill_extras(crate::status::group(status), courier);
         event.fields.keep_extras(&settings.extra_fields);
         let relay = event.fields.customer_email();
         if relay.is_some_and(|email| settings.rules.suppresses_address(email.as_str())) {

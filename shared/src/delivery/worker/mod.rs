@@ -165,8 +165,9 @@ impl Worker {
         let sent_before = self.unrecorded().contains(&envelope.event_id);
         if sent_before {
             // Sent by this process already; only its record failed.
+            let envelope = envelope.clone().with_shipped_at(None);
             return self
-                .record(msg, envelope, "sent earlier, recorded now")
+                .record(msg, &envelope, "sent earlier, recorded now")
                 .await;
         }
         let mut shipped_at = None;
