@@ -16,14 +16,6 @@ pub enum Country {
 }
 
 impl Country {
-    pub const ALL: [Country; 5] = [
-        Country::IT,
-        Country::ES,
-        Country::DE,
-        Country::FR,
-        Country::PT,
-    ];
-
     /// Fixed-date holidays (month, day) and Easter-relative ones (days after Easter Sunday).
     #[rustfmt::skip]
     fn holidays(self) -> (&'static [(i64, i64)], &'static [i64]) {

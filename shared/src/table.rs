@@ -9,7 +9,7 @@
 //! | `event#<event id>` | `value` (status id), `expires_at` | the worker: a delivered event |
 //! | `status#<status key>` | `expires_at` | the worker: the ledger of handled statuses |
 //! | `tries#<event id>` | `tries`, `expires_at` | the worker: failed tries of an event (its backoff) |
-//! | `shipment#<channel>#<tracking>` | `value` (status time), `status`, `status_id`, `alias`, `delivered_at`, `expires_at`; `fields` (the event's, no customer), `shipped_at`, `courier`, `watch` and `watch_at` (its channel and status time, while it can stall), `stalled_at` | the worker: the newest status delivered; the reconciler: `watch` removed once its stall is queued |
+//! | `shipment#<channel>#<tracking>` | `value` (status time), `status`, `status_id`, `alias`, `delivered_at`, `expires_at`; `fields` (the event's, no customer; its `shippedAt` is the shipment's), `courier`, `watch` and `watch_at` (its channel and status time, while it can stall), `stalled_at` | the worker: the newest status delivered; the reconciler: `watch` removed once its stall is queued |
 //! | `return#…`, `order#<channel>#<reference>` | as above, `value` empty | the worker: the last delivery |
 //! | `qapla-budget#<hash of the key>` | `tokens`, `at_ms`, `expires_at` | whoever calls Qapla's API |
 //! | `reconcile#<channel>` | `until` | the reconciler: where it stopped |
@@ -46,8 +46,6 @@ pub const WATCH: &str = "watch";
 pub const WATCH_AT: &str = "watch_at";
 /// A shipment's newest event's fields, without the customer (JSON).
 pub const FIELDS: &str = "fields";
-/// When a shipment left: its first status with the courier (`shippedAt`).
-pub const SHIPPED_AT: &str = "shipped_at";
 /// A shipment's Qapla' courier code (what `rules.skipCouriers` names).
 pub const COURIER: &str = "courier";
 

@@ -12,7 +12,7 @@ mod switches;
 
 pub use auth::{AuthError, Authenticated, CacheLimits, Channels, NEGATIVE_TTL, Presented};
 pub use id::{ChannelId, InvalidChannelId};
-pub use rules::{ExtraField, RELAY_DOMAINS, Rules, Stalls, Suppression, courier_name};
+pub use rules::{ExtraField, Rules, Stalls, Suppression, courier_name};
 pub use settings::{
     Aliases, ChannelSettings, ConnectifSettings, Endpoints, PreviousKey, ReturnShipments,
     SettingsError, TrackingUrlSource,

@@ -141,13 +141,14 @@ impl Reconciler {
                 };
             }
         };
-        if settings.stalls.is_some() && settings.send.shipments {
-            let queue = &*self.queue;
-            match super::stalls::check(&self.table, queue, channel, &settings, now).await {
-                Ok(stalled) => found.stalled = stalled.queued,
-                Err(e) => found.stall_error = Some(e),
+        let queue = &*self.queue;
+        match super::stalls::check(&self.table, queue, channel, &settings, now).await {
+            Ok(Some(stalled)) => {
+                found.stalled = stalled.queued;
+                crate::telemetry::metrics::count_stalled(channel.as_str(), stalled.queued);
             }
-            crate::telemetry::metrics::count_stalled(channel.as_str(), found.stalled);
+            Ok(None) => {}
+            Err(e) => found.stall_error = Some(e),
         }
         if from >= to {
             return found;

@@ -53,24 +53,25 @@ pub fn last_stalled_day(country: Country, after: u8, today: i64) -> i64 {
 }
 
 /// Find the channel's stalled parcels at `now` (Italian time, as [`parse_time`] counts) and
-/// queue one event for each. Nothing when the channel has no `stalls`.
+/// queue one event for each. `None` when the channel does not look for them (no `stalls`,
+/// or no shipment statuses sent).
 pub async fn check(
     table: &Table,
     queue: &dyn HandOff,
     channel: &ChannelId,
     settings: &ChannelSettings,
     now: i64,
-) -> Result<Stalled, String> {
+) -> Result<Option<Stalled>, String> {
     let mut done = Stalled::default();
-    let Some(stalls) = &settings.stalls else {
-        return Ok(done);
+    let Some(stalls) = settings.stalls.as_ref().filter(|_| settings.send.shipments) else {
+        return Ok(None);
     };
     let Some(country) = stalls.country_for(settings.language) else {
-        return Ok(done); // refused when the settings are read
+        return Ok(None); // refused when the settings are read
     };
     if !settings.connectif.delivers(Reception::ParcelStalled) {
         tracing::warn!(%channel, "stalls are on but connectif.endpoints.stalled is not set: none sent");
-        return Ok(done);
+        return Ok(Some(done));
     }
     let today = now.div_euclid(86_400);
     let last = last_stalled_day(country, stalls.after_business_days, today);
@@ -94,7 +95,7 @@ pub async fn check(
             tracing::warn!(%channel, key = %tracking, error = %e, "stall queued but not marked");
         }
     }
-    Ok(done)
+    Ok(Some(done))
 }
 
 /// The stall event of one index item (`None`, logged, for an item it cannot be built from).

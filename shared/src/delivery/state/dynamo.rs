@@ -38,7 +38,7 @@ fn newest_of(item: &Item) -> Newest {
     Newest {
         at: table::text(item, "value").unwrap_or_default(),
         status: table::text(item, "status").unwrap_or_default(),
-        shipped_at: table::text(item, table::SHIPPED_AT).filter(|at| !at.is_empty()),
+        shipped_at: shipped_at(item),
     }
 }
 
@@ -195,9 +195,21 @@ impl DynamoState {
     }
 }
 
+/// When the shipment left, as its newest event's `fields` say (`shippedAt`).
+fn shipped_at(item: &Item) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Shipped {
+        shipped_at: Option<String>,
+    }
+    let fields = table::text(item, table::FIELDS)?;
+    let shipped: Shipped = serde_json::from_str(&fields).ok()?;
+    shipped.shipped_at.filter(|at| !at.is_empty())
+}
+
 /// A shipment's newest item with what a stall needs: the event's fields without the
 /// customer (the table holds no e-mail or name: a stall is completed from Qapla' like a v1.2
-/// post), when it left, and — while its status is not final and it goes to the shipment
+/// post; its `shippedAt` says when the shipment left), its courier, and — while its status is not final and it goes to the shipment
 /// alias — `watch`, its channel, which puts it in the index of parcels that can stall
 /// ([`table::STALL_INDEX`]). A put replaces the item, so a new status ends a stall.
 fn watched(put: PutBuilder, envelope: &Envelope) -> PutBuilder {
@@ -213,9 +225,6 @@ fn watched(put: PutBuilder, envelope: &Envelope) -> PutBuilder {
     };
     if let Some(courier) = &envelope.courier {
         put = put.item(table::COURIER, AttributeValue::S(courier.clone()));
-    }
-    if let Some(at) = envelope.shipped_at() {
-        put = put.item(table::SHIPPED_AT, AttributeValue::S(at.to_owned()));
     }
     let status = envelope.status_id.as_deref().unwrap_or_default();
     if envelope.reception() == Reception::ShipmentStatus && !crate::status::is_final(status) {

@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
 use bridge_core::Kind;
 use bridge_core::calendar::Country;
 use bridge_core::channel::ChannelSettings;
-use bridge_core::delivery::state::{DynamoState, StateStore};
+use bridge_core::delivery::state::{DynamoState, Seen, StateStore};
 use bridge_core::delivery::{Envelope, HandOff, HandOffError, HandedOff};
 use bridge_core::history::stalls::{self, last_stalled_day};
 use bridge_core::qapla::ShipmentPayload;
@@ -89,6 +89,17 @@ async fn thousands_of_open_shipments_cost_one_query_and_a_stall_is_told_once_not
     ] {
         state.record(&e).await.expect("recorded");
     }
+    // `shippedAt`: the first status with the courier, remembered in the shipment's item.
+    let left = status("SHIP", "20", "2026-12-28 08:00:00").with_shipped_at(None);
+    state.record(&left).await.expect("recorded");
+    let next = status("SHIP", "4", "2026-12-29 08:00:00");
+    let shipped = Some("2026-12-28 08:00:00".to_owned());
+    assert_eq!(
+        state.check(&next).await.expect("check"),
+        Seen::Fresh {
+            shipped_at: shipped
+        }
+    );
     // The other 1,999 as the worker wrote the first (moto copies the table on every
     // transaction: 2,000 of them would take minutes), 25 to a batch.
     let first = Pk::Last(Kind::Shipment, "it", "OPEN-0");
@@ -119,20 +130,42 @@ async fn thousands_of_open_shipments_cost_one_query_and_a_stall_is_told_once_not
     let (open, _) = (table.watched("it", "2000-01-01 00:00:00", "2100-01-01 00:00:00"))
         .await
         .expect("index");
-    assert_eq!(open.len(), 2_003);
+    assert_eq!(open.len(), 2_004);
     let settings = stalls_on("http://127.0.0.1:9");
     let it = channel("it");
     let queue = Captured::default();
-    let check = |now: &str| stalls::check(&table, &queue, &it, &settings, at(now));
+    let check = |now: &str| {
+        let now = at(now);
+        let (table, queue, it, settings) = (&table, &queue, &it, &settings);
+        async move {
+            let done = stalls::check(table, queue, it, settings, now).await;
+            done.expect("check").expect("stalls on")
+        }
+    };
     // Wednesday 30th: Christmas, Santo Stefano and a Sunday do not count, two days do.
-    let early = check("2026-12-30 10:00:00").await.expect("check");
+    let early = check("2026-12-30 10:00:00").await;
     assert_eq!((early.queued, early.read, early.calls), (0, 0, 1));
+    // A channel without `stalls`, or sending no shipment statuses, does not look.
+    let mut off = secret(Mode::Api, "http://127.0.0.1:9", IT_KEY, "it");
+    for (field, value) in [
+        ("stalls", Value::Null),
+        ("send", json!({ "shipments": false })),
+    ] {
+        if !value.is_null() {
+            off["stalls"] = json!({});
+        }
+        off[field] = value;
+        let off = ChannelSettings::from_json(&off.to_string()).expect("settings");
+        let late = at("2027-01-31 10:00:00");
+        let none = stalls::check(&table, &queue, &it, &off, late).await;
+        assert_eq!(none.expect("check"), None, "{field}");
+    }
     // Thursday 31st: the third business day is over.
-    let due = check("2026-12-31 10:00:00").await.expect("check");
+    let due = check("2026-12-31 10:00:00").await;
     assert_eq!(
         (due.queued, due.read, due.calls),
         (1, 1, 1),
-        "one query, reading only the stalled parcel of 2,004"
+        "one query, reading only the stalled parcel of 2,005"
     );
     let told = queue.take();
     assert_eq!(told[0].subject, "XMAS");
@@ -149,7 +182,7 @@ async fn thousands_of_open_shipments_cost_one_query_and_a_stall_is_told_once_not
     );
     assert!(told[0].enrich.as_ref().is_some_and(|e| e.customer));
     // Once: the next run (the same day, or later) does not find it again.
-    let again = check("2026-12-31 10:15:00").await.expect("check");
+    let again = check("2026-12-31 10:15:00").await;
     assert_eq!((again.queued, again.read), (0, 0));
     assert!(queue.take().is_empty());
     // The stall's event id is its shipment's and last status's: queued twice (a crash
