@@ -1,8 +1,9 @@
 //! Connectif's management API for custom integrations and their reception events (custom
-//! event types), as its documentation describes them (`docs/connectif.md`, "What `setup`
-//! calls"). **Never verified against a live account**: every answer is read strictly, and one
-//! that is not the documented shape is an [`Unexpected`] error that `setup` turns into the
-//! manual steps for what is left.
+//! event types), as its reference pages document them (api-docs.connectif.cloud; each call
+//! names its page, docs/contracts.md lists them with what the pages leave open). **Never
+//! verified against a live account**: every answer is read strictly, and one that is not the
+//! documented shape is an [`Unexpected`] error naming the call and what came back, which
+//! `setup` and `doctor` turn into the manual steps for what is left.
 
 use bridge_core::connectif::schema::FieldDef;
 use bridge_core::telemetry::error_chain;
@@ -10,24 +11,32 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use serde_json::Value;
 
-/// A custom integration.
+/// A custom integration (`CustomIntegration`: its properties are not documented; `id` and
+/// `name` are the likeliest, as `CustomIntegrationCreation` has `name`).
 #[derive(Debug, Clone, Deserialize)]
 pub struct Integration {
     pub id: String,
     pub name: String,
 }
 
-/// A reception event (a custom event type of category `receive`).
+/// A reception event: sent as a `CustomEventTypeCreation`, read back as a `CustomEventType`
+/// (`resources/customeventtypecreation`, `resources/customeventtype`). A list holds `send`
+/// types too, which have no alias and no receive type: those read as empty.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EventType {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub id: String,
+    #[serde(default)]
     pub name: String,
+    #[serde(default)]
     pub alias: String,
     pub category: String,
-    /// `api` (Public API) or `webhook` (Endpoint URL).
+    /// `api` (Public API) or `webhook` (Endpoint URL): the prose's words, the exact list is
+    /// not readable (docs/contracts.md).
+    #[serde(default)]
     pub receive_type: String,
+    #[serde(default)]
     pub fields: Vec<FieldDef>,
     /// The event's Endpoint URL, if an answer carries one (not documented: usually absent).
     #[serde(default, skip_serializing)]
@@ -53,6 +62,26 @@ pub struct ConnectifAdmin {
     key: SecretString,
 }
 
+/// One page of a documented list (`resources/customeventtypelist`): `{"links": {"next",
+/// "prev"}, "results": [...]}`, `links.next` there only while more pages follow. The
+/// integration list is not documented: the same shape is expected of it.
+#[derive(Deserialize)]
+struct Page<T> {
+    #[serde(default)]
+    links: Links,
+    results: Vec<T>,
+}
+
+#[derive(Default, Deserialize)]
+struct Links {
+    #[serde(default)]
+    next: Option<String>,
+}
+
+/// At most this many pages of one list (a `links.next` that never ends is an answer of
+/// another shape, not a loop).
+const MAX_PAGES: usize = 200;
+
 impl ConnectifAdmin {
     pub fn new(http: reqwest::Client, base: &str, key: SecretString) -> Self {
         ConnectifAdmin {
@@ -62,22 +91,30 @@ impl ConnectifAdmin {
         }
     }
 
+    /// Every custom integration of the account, page by page (`GET /custom-integrations/`:
+    /// not documented, the path of "Create custom integration").
     pub async fn integrations(&self) -> Result<Vec<Integration>, Unexpected> {
-        self.call(reqwest::Method::GET, "/custom-integrations/", None)
-            .await
+        self.list("/custom-integrations/").await
     }
 
+    /// "Create custom integration" (`reference/custom-integrations/create-custom-integration`):
+    /// a `CustomIntegrationCreation`, whose `name` and `eventsEnabled` are not optional.
     pub async fn create_integration(&self, name: &str) -> Result<Integration, Unexpected> {
-        let body = serde_json::json!({ "name": name });
+        let body = serde_json::json!({ "name": name, "eventsEnabled": true });
         let path = "/custom-integrations/";
         self.call(reqwest::Method::POST, path, Some(body)).await
     }
 
+    /// Every event type of `integration`, page by page through `links.next` (the list URL
+    /// is not readable: the create path is the likeliest).
     pub async fn event_types(&self, integration: &str) -> Result<Vec<EventType>, Unexpected> {
-        let path = format!("/custom-integrations/{integration}/custom-event-types/");
-        self.call(reqwest::Method::GET, &path, None).await
+        self.list(&format!(
+            "/custom-integrations/{integration}/custom-event-types/"
+        ))
+        .await
     }
 
+    /// "Create custom event type" (`reference/custom-event-types/create-custom-event-type`).
     pub async fn create_event_type(
         &self,
         integration: &str,
@@ -88,21 +125,42 @@ impl ConnectifAdmin {
         self.call(reqwest::Method::POST, &path, Some(body)).await
     }
 
+    /// "Get custom event type by Id" (its URL is not readable: the create path and the id).
     pub async fn event_type(&self, integration: &str, id: &str) -> Result<EventType, Unexpected> {
         let path = format!("/custom-integrations/{integration}/custom-event-types/{id}");
         self.call(reqwest::Method::GET, &path, None).await
     }
 
-    /// Replace the event type's field list with `fields` (a PATCH of `fields` only).
-    pub async fn set_fields(
-        &self,
-        integration: &str,
-        id: &str,
-        fields: &[FieldDef],
-    ) -> Result<EventType, Unexpected> {
-        let path = format!("/custom-integrations/{integration}/custom-event-types/{id}");
-        let body = serde_json::json!({ "fields": fields });
-        self.call(reqwest::Method::PATCH, &path, Some(body)).await
+    /// Every item of a paged list starting at `path`. A `links.next` is followed only on the
+    /// API's own origin: the key is never sent anywhere else.
+    async fn list<T: DeserializeOwned>(&self, path: &str) -> Result<Vec<T>, Unexpected> {
+        let mut all = Vec::new();
+        let mut next = path.to_owned();
+        for _ in 0..MAX_PAGES {
+            let page: Page<T> = self.call(reqwest::Method::GET, &next, None).await?;
+            all.extend(page.results);
+            match page.links.next.filter(|n| !n.is_empty()) {
+                None => return Ok(all),
+                Some(link) => next = self.on_origin(path, &link)?,
+            }
+        }
+        Err(Unexpected {
+            call: format!("GET {path}"),
+            answer: format!("more than {MAX_PAGES} pages (links.next never ends)"),
+        })
+    }
+
+    /// `link` (absolute, or a path) as a path on the API's base, or why not.
+    fn on_origin(&self, path: &str, link: &str) -> Result<String, Unexpected> {
+        let relative = link.strip_prefix(&self.base).unwrap_or(link);
+        if relative.starts_with('/') && !relative.starts_with("//") {
+            return Ok(relative.to_owned());
+        }
+        Err(Unexpected {
+            call: format!("GET {path}"),
+            answer: "a links.next off the API's own address (not followed: the key stays here)"
+                .into(),
+        })
     }
 
     async fn call<T: DeserializeOwned>(
@@ -111,18 +169,17 @@ impl ConnectifAdmin {
         path: &str,
         body: Option<Value>,
     ) -> Result<T, Unexpected> {
-        let call = format!("{method} {path}");
+        let call = format!("{method} {}", path.split('?').next().unwrap_or(path));
         let unexpected = |answer: String| Unexpected {
             call: call.clone(),
             answer,
         };
         let auth = format!("apiKey {}", self.key.expose_secret());
-        let mut request = (self
-            .http
-            .request(method.clone(), format!("{}{path}", self.base)))
-        .header("Authorization", auth);
+        let url = format!("{}{path}", self.base);
+        let mut request = self.http.request(method.clone(), url).header("Authorization", auth);
         if let Some(body) = body {
-            request = (request.header("Content-Type", "application/json")).body(body.to_string());
+            request = request.header("Content-Type", "application/json");
+            request = request.body(body.to_string());
         }
         let response = request
             .send()
@@ -139,7 +196,36 @@ impl ConnectifAdmin {
                 .join(" ");
             return Err(unexpected(format!("HTTP {} {detail}", status.as_u16())));
         }
-        serde_json::from_str(&text)
-            .map_err(|e| unexpected(format!("an answer of another shape ({e})")))
+        serde_json::from_str(&text).map_err(|e| {
+            let shape = shape(&text);
+            unexpected(format!("an answer of another shape ({shape}: {e})"))
+        })
+    }
+}
+
+/// What an answer is, in a few words (never its values): for the difference a report shows.
+pub fn shape(text: &str) -> String {
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Array(items)) => format!(
+            "a bare JSON array of {} items, where a list is documented as {{\"links\", \"results\"}}",
+            items.len()
+        ),
+        Ok(Value::Object(map)) => {
+            let keys: Vec<&str> = map.keys().map(String::as_str).take(8).collect();
+            format!("an object with {}", keys.join(", "))
+        }
+        Ok(other) => format!("a JSON {}", kind(&other)),
+        Err(_) => "not JSON".into(),
+    }
+}
+
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
     }
 }

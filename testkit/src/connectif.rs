@@ -1,24 +1,34 @@
-//! A strict Connectif on loopback: the documented management calls for custom integrations
-//! and their reception events (custom event types), and the two ways events arrive — the
-//! Public API (`POST /custom-events/alias/{alias}`, with the API key) and a reception
-//! event's Endpoint URL (`POST /webhook/custom-events/alias/{alias}`, no key). Every event is
-//! validated against the event type as it was *created here*, as strictly as Connectif's
-//! Public API: an undefined field, a value of the wrong type, a required field missing or
-//! empty is a 422. Its rules are written from Connectif's documentation
-//! (`reference/connectif.md`), independently of the bridge's code, so a bridge that sends
-//! what it did not define fails here.
+//! A strict Connectif on loopback, written from Connectif's own reference pages
+//! (api-docs.connectif.cloud, read 2026-12-03; `../shared/reference/connectif.md` quotes them),
+//! never from the bridge's code: each rule below names the page it comes from, and where a
+//! page is silent the rule says so and takes the likeliest reading (docs/contracts.md keeps
+//! the same list).
+//!
+//! It serves the management calls for custom integrations and their reception events
+//! (custom event types), and the two ways events arrive: the Public API
+//! (`POST /custom-events/alias/{alias}`, with the API key) and a reception event's Endpoint
+//! URL (`POST /webhook/custom-events/alias/{alias}`, no key; the real URL's shape is not
+//! documented). Every event is validated against its event type as Connectif's Public API
+//! validates: an undefined field, a value of the wrong type, a required field missing or
+//! empty is refused.
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use std::sync::{Arc, Mutex, MutexGuard};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+/// Items per page of a list. "links.next: the next list page url if there are more
+/// elements" (`resources/customeventtypelist`); the page size is not documented: small, so
+/// that a client that does not follow `links.next` misses what the account holds.
+pub const PAGE_SIZE: usize = 2;
 
 /// A field of an event type, as the management API received it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Field {
     pub id: String,
+    pub name: String,
     pub kind: String,
     pub required: bool,
-    pub primary_key: bool,
+    pub is_primary_key: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -40,14 +50,26 @@ pub struct Arrival {
     pub detail: String,
 }
 
+#[derive(Debug, Clone)]
+pub struct Integration {
+    pub id: String,
+    pub name: String,
+    pub events_enabled: bool,
+}
+
 #[derive(Default)]
 struct State {
-    integrations: Vec<(String, String)>,
+    integrations: Vec<Integration>,
     types: Vec<EventType>,
     arrivals: Vec<Arrival>,
-    /// Management calls that changed something (POST and PATCH answered 2xx).
+    /// Contacts the account has (their e-mail addresses).
+    contacts: Vec<String>,
+    /// Management calls that changed something (answered 2xx).
     writes: usize,
     next_id: usize,
+    /// Lists answered as a bare JSON array, the shape no page documents (for the tests
+    /// of a client that reads them).
+    bare_lists: bool,
 }
 
 pub struct StrictConnectif {
@@ -58,8 +80,42 @@ pub struct StrictConnectif {
 #[derive(Clone)]
 struct Answer {
     key: String,
+    base: String,
     state: Arc<Mutex<State>>,
 }
+
+/// "Create custom integration" (`reference/custom-integrations/create-custom-integration`):
+/// the writable properties of `CustomIntegrationCreation`.
+const INTEGRATION_PROPERTIES: [&str; 5] = ["color", "description", "eventsEnabled", "imageUri", "name"];
+
+/// "Create custom event type" (`resources/customeventtypecreation`): its properties...
+const EVENT_TYPE_PROPERTIES: [&str; 8] = [
+    "alias",
+    "category",
+    "fields",
+    "icon",
+    "name",
+    "receiveType",
+    "webhookHeaders",
+    "webhookUrl",
+];
+/// ... and those of each of its `fields[]`.
+const FIELD_PROPERTIES: [&str; 8] = [
+    "defaultCountryCode",
+    "id",
+    "isPrimaryKey",
+    "jsonPointerPath",
+    "name",
+    "options",
+    "required",
+    "type",
+];
+/// Field types. The event-type pages are cut before their list; these are the contact-field
+/// types of the same API (and the send-event page's "text", "decimal", "integer",
+/// "boolean", "checkbox"). There is no `number`.
+const FIELD_TYPES: [&str; 9] = [
+    "text", "email", "date", "radio", "phone", "boolean", "decimal", "integer", "checkbox",
+];
 
 impl StrictConnectif {
     /// A Connectif account whose API key (`keyId:keySecret`) is `key`.
@@ -68,6 +124,7 @@ impl StrictConnectif {
         let state = Arc::new(Mutex::new(State::default()));
         let answer = Answer {
             key: key.to_owned(),
+            base: server.uri(),
             state: state.clone(),
         };
         Mock::given(wiremock::matchers::any())
@@ -94,7 +151,7 @@ impl StrictConnectif {
         self.state().types.clone()
     }
 
-    pub fn integrations(&self) -> Vec<(String, String)> {
+    pub fn integrations(&self) -> Vec<Integration> {
         self.state().integrations.clone()
     }
 
@@ -105,6 +162,39 @@ impl StrictConnectif {
     /// Management calls that changed something so far.
     pub fn writes(&self) -> usize {
         self.state().writes
+    }
+
+    /// A contact the account already has (events for it need no `createContact`).
+    pub fn add_contact(&self, email: &str) {
+        self.state().contacts.push(email.to_lowercase());
+    }
+
+    /// Answer every list as a bare array (a shape no page documents).
+    pub fn answer_bare_lists(&self) {
+        self.state().bare_lists = true;
+    }
+
+    /// An integration made in the panel (not counted as a write of the client's).
+    pub fn add_integration(&self, name: &str) -> String {
+        let mut state = self.state();
+        let id = state.id("int");
+        state.integrations.push(Integration {
+            id: id.clone(),
+            name: name.to_owned(),
+            events_enabled: true,
+        });
+        id
+    }
+
+    /// An event type made in the panel, in the integration `integration` (an id): held as
+    /// it is given, without the API's checks (the panel's own are not documented).
+    pub fn add_event_type(&self, integration: &str, mut event: EventType) -> String {
+        let mut state = self.state();
+        event.id = state.id("evt");
+        event.integration = integration.to_owned();
+        let id = event.id.clone();
+        state.types.push(event);
+        id
     }
 
     /// Change a field of an event type as a person would in Connectif's panel.
@@ -127,18 +217,38 @@ impl StrictConnectif {
             t.fields.retain(|f| f.id != id);
         }
     }
+
+    /// Add a field to an event type, as a person would in the panel.
+    pub fn add_field(&self, alias: &str, field: Field) {
+        let mut state = self.state();
+        for t in state.types.iter_mut().filter(|t| t.alias == alias) {
+            t.fields.push(field.clone());
+        }
+    }
 }
 
-fn problem(status: u16, detail: &str) -> ResponseTemplate {
+/// An error body as the error-codes guide shows them: `{status, title, detail, code}`
+/// (`guides/error-codes`; `HttpError` is named by every reference page).
+fn problem(status: u16, code: Option<&str>, detail: &str) -> ResponseTemplate {
     let title = match status {
         400 => "Bad Request",
         401 => "Unauthorized",
         404 => "Not Found",
+        405 => "Method Not Allowed",
         409 => "Conflict",
         _ => "Unprocessable Entity",
     };
-    ResponseTemplate::new(status)
-        .set_body_json(json!({ "status": status, "title": title, "detail": detail }))
+    let mut body = json!({ "status": status, "title": title, "detail": detail });
+    if let Some(code) = code {
+        body["code"] = json!(code);
+    }
+    ResponseTemplate::new(status).set_body_json(body)
+}
+
+/// A validation error of a management call: "422 Unprocessable Entity: Resource contains
+/// validation errors" (every create page).
+fn invalid(detail: &str) -> ResponseTemplate {
+    problem(422, None, detail)
 }
 
 impl Respond for Answer {
@@ -146,36 +256,45 @@ impl Respond for Answer {
         let path = request.url.path().trim_end_matches('/').to_owned();
         let parts: Vec<&str> = path.split('/').skip(1).collect();
         let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+        let query = |name: &str| {
+            (request.url.query_pairs())
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.into_owned())
+        };
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        // Webhook context: "no authentication header (the URL itself is the secret)", and
+        // "they always create the contact" (support article "Custom integration to receive
+        // data from external systems").
         if let ["webhook", "custom-events", "alias", alias] = parts.as_slice() {
-            return state.arrive(alias, "webhook", body);
+            return state.arrive(alias, "webhook", body, true);
         }
+        // `guides/authentication`: `Authorization: apiKey <keyId>:<keySecret>` on every call.
         let authorized = request
             .headers
             .get("authorization")
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v == format!("apiKey {}", self.key));
         if !authorized {
-            return problem(401, "missing or wrong API key");
+            return problem(401, None, "missing or wrong API key");
         }
+        let page: usize = query("page").and_then(|p| p.parse().ok()).unwrap_or(1);
         let method = request.method.as_str();
         match (method, parts.as_slice()) {
-            ("POST", ["custom-events", "alias", alias]) => state.arrive(alias, "api", body),
+            // `reference/custom-events/create-custom-event-by-alias`: `createContact`
+            // "defaults to false".
+            ("POST", ["custom-events", "alias", alias]) => {
+                let create = query("createContact").as_deref() == Some("true");
+                state.arrive(alias, "api", body, create)
+            }
+            // Not documented: the path of "Create custom integration", listed as the event
+            // types are.
             ("GET", ["custom-integrations"]) => {
-                let list: Vec<Value> = (state.integrations.iter())
-                    .map(|(id, name)| json!({ "id": id, "name": name }))
+                let items: Vec<Value> = (state.integrations.iter())
+                    .map(|i| json!({ "id": i.id, "name": i.name, "eventsEnabled": i.events_enabled }))
                     .collect();
-                ResponseTemplate::new(200).set_body_json(list)
+                state.list(&format!("{}{path}/", self.base), items, page)
             }
-            ("POST", ["custom-integrations"]) => {
-                let Some(name) = body["name"].as_str().filter(|n| !n.trim().is_empty()) else {
-                    return problem(400, "name is required");
-                };
-                let id = state.id("int");
-                state.integrations.push((id.clone(), name.to_owned()));
-                state.writes += 1;
-                ResponseTemplate::new(201).set_body_json(json!({ "id": id, "name": name }))
-            }
+            ("POST", ["custom-integrations"]) => state.create_integration(&body),
             (
                 _,
                 [
@@ -185,12 +304,13 @@ impl Respond for Answer {
                     rest @ ..,
                 ],
             ) => {
-                if state.integrations.iter().all(|(id, _)| id != integration) {
-                    return problem(404, "no such integration");
+                if state.integrations.iter().all(|i| i.id != *integration) {
+                    return problem(404, None, "no such integration");
                 }
-                state.event_types(method, integration, rest, body)
+                let list_url = format!("{}{path}/", self.base);
+                state.event_types(method, integration, rest, body, (&list_url, page))
             }
-            _ => problem(404, "no such resource"),
+            _ => problem(404, None, "no such resource"),
         }
     }
 }
@@ -201,30 +321,73 @@ impl State {
         format!("{prefix}-{:04}", self.next_id)
     }
 
+    /// One page of `items` as `resources/customeventtypelist` documents a list: `links.next`
+    /// while more follow, `links.prev` after the first page.
+    fn list(&self, url: &str, items: Vec<Value>, page: usize) -> ResponseTemplate {
+        if self.bare_lists {
+            return ResponseTemplate::new(200).set_body_json(items);
+        }
+        let page = page.max(1);
+        let start = (page - 1) * PAGE_SIZE;
+        let results: Vec<Value> = items.iter().skip(start).take(PAGE_SIZE).cloned().collect();
+        let mut links = Map::new();
+        if start + PAGE_SIZE < items.len() {
+            links.insert("next".into(), json!(format!("{url}?page={}", page + 1)));
+        }
+        if page > 1 {
+            links.insert("prev".into(), json!(format!("{url}?page={}", page - 1)));
+        }
+        ResponseTemplate::new(200).set_body_json(json!({ "links": links, "results": results }))
+    }
+
+    /// `reference/custom-integrations/create-custom-integration`: `name` and `eventsEnabled`
+    /// are not marked optional; only the five properties of `CustomIntegrationCreation`.
+    fn create_integration(&mut self, body: &Value) -> ResponseTemplate {
+        if let Some(why) = unknown_property(body, &INTEGRATION_PROPERTIES, "") {
+            return invalid(&why);
+        }
+        let Some(name) = body["name"].as_str().filter(|n| !n.trim().is_empty()) else {
+            return invalid("name is required");
+        };
+        let Some(events_enabled) = body["eventsEnabled"].as_bool() else {
+            return invalid("eventsEnabled is required (a boolean)");
+        };
+        let id = self.id("int");
+        let created = Integration {
+            id: id.clone(),
+            name: name.to_owned(),
+            events_enabled,
+        };
+        self.integrations.push(created);
+        self.writes += 1;
+        ResponseTemplate::new(201)
+            .set_body_json(json!({ "id": id, "name": name, "eventsEnabled": events_enabled }))
+    }
+
     fn event_types(
         &mut self,
         method: &str,
         integration: &str,
         rest: &[&str],
         body: Value,
+        (list_url, page): (&str, usize),
     ) -> ResponseTemplate {
         match (method, rest) {
+            // The list URL is not readable (`resources/customeventtypelist` names the method
+            // only): the create path.
             ("GET", []) => {
-                let list: Vec<Value> = (self.types.iter())
+                let items: Vec<Value> = (self.types.iter())
                     .filter(|t| t.integration == integration)
                     .map(EventType::json)
                     .collect();
-                ResponseTemplate::new(200).set_body_json(list)
+                self.list(list_url, items, page)
             }
             ("POST", []) => match EventType::from_json(integration, &body) {
-                Err(why) => problem(422, &why),
-                Ok(_)
-                    if self
-                        .types
-                        .iter()
-                        .any(|t| Some(t.alias.as_str()) == body["alias"].as_str()) =>
-                {
-                    problem(409, "an event type with this alias exists")
+                Err(why) => invalid(&why),
+                // "alias: a unique alias to identify the custom event type" (unique in the
+                // account; the status of a clash is not documented: 409 is the likeliest).
+                Ok(created) if self.types.iter().any(|t| t.alias == created.alias) => {
+                    problem(409, None, "an event type with this alias exists")
                 }
                 Ok(mut created) => {
                     created.id = self.id("evt");
@@ -234,45 +397,46 @@ impl State {
                     ResponseTemplate::new(201).set_body_json(answer)
                 }
             },
-            (_, [id]) => {
-                let Some(index) = self.types.iter().position(|t| t.id == *id) else {
-                    return problem(404, "no such event type");
-                };
-                if method == "GET" {
-                    return ResponseTemplate::new(200).set_body_json(self.types[index].json());
-                }
-                if method != "PATCH" {
-                    return problem(404, "no such resource");
-                }
-                let mut merged = self.types[index].json();
-                if let (Some(into), Some(from)) = (merged.as_object_mut(), body.as_object()) {
-                    into.extend(from.clone());
-                }
-                match EventType::from_json(integration, &merged) {
-                    Err(why) => problem(422, &why),
-                    Ok(mut changed) => {
-                        changed.id = (*id).to_owned();
-                        let answer = changed.json();
-                        self.types[index] = changed;
-                        self.writes += 1;
-                        ResponseTemplate::new(200).set_body_json(answer)
-                    }
-                }
-            }
-            _ => problem(404, "no such resource"),
+            // "Get custom event type by Id" (`resources/customeventtype`: its documented
+            // methods are only create and get by id; no update, no delete).
+            ("GET", [id]) => match self
+                .types
+                .iter()
+                .find(|t| t.id == *id && t.integration == integration)
+            {
+                Some(found) => ResponseTemplate::new(200).set_body_json(found.json()),
+                None => problem(404, None, "no such event type"),
+            },
+            (_, [_]) => problem(405, None, "no such method on a custom event type"),
+            _ => problem(404, None, "no such resource"),
         }
     }
 
-    fn arrive(&mut self, alias: &str, context: &str, body: Value) -> ResponseTemplate {
+    fn arrive(&mut self, alias: &str, context: &str, body: Value, create: bool) -> ResponseTemplate {
         let found = (self.types.iter()).find(|t| t.alias == alias && t.receive_type == context);
-        let (status, detail) = match found {
+        let (status, code, detail) = match found {
             None => (
                 404,
+                None,
                 format!("no {context} reception event with alias {alias}"),
             ),
             Some(t) => match violation(&t.fields, &body) {
-                Some(why) => (422, why),
-                None => (201, String::new()),
+                // `create-custom-event-by-alias`: "422 Resource contains validation errors".
+                Some(why) => (422, None, why),
+                None => {
+                    let contact = (t.fields.iter())
+                        .find(|f| f.is_primary_key)
+                        .and_then(|f| body[&f.id].as_str())
+                        .unwrap_or_default()
+                        .to_lowercase();
+                    if self.contacts.contains(&contact) || create {
+                        self.contacts.push(contact);
+                        (201, None, String::new())
+                    } else {
+                        // The error-codes guide: E0501 "Contact does not exist", with 400.
+                        (400, Some("E0501"), "Contact does not exist".to_owned())
+                    }
+                }
             },
         };
         self.arrivals.push(Arrival {
@@ -284,71 +448,130 @@ impl State {
         if status == 201 {
             ResponseTemplate::new(201).set_body_json(json!({}))
         } else {
-            problem(status, &detail)
+            problem(status, code, &detail)
         }
     }
 }
 
+/// The first property of `body` not among `allowed` ("the request body takes a complete
+/// ... resource, containing the following writable properties").
+fn unknown_property(body: &Value, allowed: &[&str], what: &str) -> Option<String> {
+    let map = body.as_object()?;
+    map.keys()
+        .find(|k| !allowed.contains(&k.as_str()))
+        .map(|k| format!("{what}{k} is not a property of this resource"))
+}
+
 impl EventType {
+    /// As `CustomEventType` (`resources/customeventtype`): the creation's properties and
+    /// `id`, `createdAt`, `updatedAt`.
     fn json(&self) -> Value {
         let fields: Vec<Value> = (self.fields.iter())
-            .map(|f| json!({ "id": f.id, "type": f.kind, "required": f.required, "primaryKey": f.primary_key }))
+            .map(|f| {
+                json!({ "id": f.id, "name": f.name, "type": f.kind, "required": f.required,
+                    "isPrimaryKey": f.is_primary_key })
+            })
             .collect();
         json!({
             "id": self.id, "name": self.name, "alias": self.alias, "category": "receive",
             "receiveType": self.receive_type, "fields": fields,
+            "createdAt": "2026-12-03T10:00:00.000Z", "updatedAt": "2026-12-03T10:00:00.000Z",
         })
     }
 
-    /// An event type as the documentation describes it, or why Connectif would refuse it.
+    /// An event type as `resources/customeventtypecreation` describes it, or why Connectif
+    /// would refuse it.
     fn from_json(integration: &str, body: &Value) -> Result<EventType, String> {
+        if let Some(why) = unknown_property(body, &EVENT_TYPE_PROPERTIES, "") {
+            return Err(why);
+        }
+        // "category: send | receive"; this fake holds reception events only.
         if body["category"] != "receive" {
             return Err("category must be receive".into());
         }
+        let name = (body["name"].as_str())
+            .filter(|n| !n.trim().is_empty())
+            .ok_or("name is required")?;
+        // "alias: required when category is receive".
         let alias = (body["alias"].as_str())
             .filter(|a| !a.is_empty())
             .ok_or("alias is required when category is receive")?;
+        // "receiveType": the prose names "webhook" and "api"; the exact list is not
+        // readable (docs/contracts.md).
         let receive_type = (body["receiveType"].as_str())
             .filter(|r| ["webhook", "api"].contains(r))
             .ok_or("receiveType must be webhook or api")?;
         let mut fields: Vec<Field> = Vec::new();
         for f in body["fields"].as_array().ok_or("fields must be a list")? {
-            let id = f["id"]
-                .as_str()
-                .filter(|i| !i.is_empty())
-                .ok_or("a field needs an id")?;
-            let kind = (f["type"].as_str())
-                .filter(|t| ["text", "email", "number", "integer", "boolean", "date"].contains(t))
-                .ok_or_else(|| format!("field {id}: unknown type"))?;
-            if fields.iter().any(|g| g.id == id) {
-                return Err(format!("field {id} is defined twice"));
-            }
-            fields.push(Field {
-                id: id.to_owned(),
-                kind: kind.to_owned(),
-                required: f["required"]
-                    .as_bool()
-                    .ok_or_else(|| format!("field {id}: required must be a boolean"))?,
-                primary_key: f["primaryKey"].as_bool().unwrap_or(false),
-            });
+            fields.push(Field::from_json(f, &fields)?);
         }
-        let keys: Vec<&Field> = fields.iter().filter(|f| f.primary_key).collect();
+        // "Only one field may be the primary key, and it must be of type email. When
+        // category is receive and receive type is webhook or api a primary key field is
+        // required."
+        let keys: Vec<&Field> = fields.iter().filter(|f| f.is_primary_key).collect();
         if keys.len() != 1 || keys[0].kind != "email" {
-            return Err("exactly one primary key field, of type email, is required".into());
+            return Err("exactly one primary key field (isPrimaryKey), of type email, is required".into());
         }
         Ok(EventType {
             id: String::new(),
             integration: integration.to_owned(),
             alias: alias.to_owned(),
             receive_type: receive_type.to_owned(),
-            name: body["name"].as_str().unwrap_or(alias).to_owned(),
+            name: name.to_owned(),
             fields,
         })
     }
 }
 
-/// Why `body` is refused by an event type of `fields`, as Connectif's Public API refuses
-/// it (422), or `None`.
+impl Field {
+    /// A `fields[]` item: `id`, `name`, `type` and `required` are not marked optional;
+    /// `isPrimaryKey` "defaults to false if omitted"; `defaultCountryCode` is "required when
+    /// field type is phone", `options` for radio and checkbox fields.
+    fn from_json(f: &Value, before: &[Field]) -> Result<Field, String> {
+        let id = (f["id"].as_str())
+            .filter(|i| !i.is_empty())
+            .ok_or("a field needs an id")?;
+        if let Some(why) = unknown_property(f, &FIELD_PROPERTIES, &format!("field {id}: ")) {
+            return Err(why);
+        }
+        if before.iter().any(|g| g.id == id) {
+            return Err(format!("field {id} is defined twice"));
+        }
+        let name = (f["name"].as_str())
+            .filter(|n| !n.trim().is_empty())
+            .ok_or_else(|| format!("field {id}: name is required"))?;
+        let kind = (f["type"].as_str())
+            .filter(|t| FIELD_TYPES.contains(t))
+            .ok_or_else(|| format!("field {id}: unknown type {}", f["type"]))?;
+        if kind == "phone" && !f["defaultCountryCode"].is_string() {
+            return Err(format!("field {id}: defaultCountryCode is required for phone"));
+        }
+        if ["radio", "checkbox"].contains(&kind) && !f["options"].is_array() {
+            return Err(format!("field {id}: options are required for {kind}"));
+        }
+        let is_primary_key = match &f["isPrimaryKey"] {
+            Value::Null => false,
+            Value::Bool(b) => *b,
+            _ => return Err(format!("field {id}: isPrimaryKey must be a boolean")),
+        };
+        Ok(Field {
+            id: id.to_owned(),
+            name: name.to_owned(),
+            kind: kind.to_owned(),
+            required: f["required"]
+                .as_bool()
+                .ok_or_else(|| format!("field {id}: required must be a boolean"))?,
+            is_primary_key,
+        })
+    }
+}
+
+/// Why `body` is refused by an event type of `fields`, as Connectif's Public API refuses it
+/// (422), or `None`. "They require strict validation and do not allow sending fields that are
+/// not defined in the event" (the support article); "the value must be of the appropriate
+/// type: string for text fields; number for decimal fields; integer for integer fields;
+/// boolean for boolean fields; and an array of string for checkbox fields"
+/// (`create-custom-event-by-alias`).
 pub fn violation(fields: &[Field], body: &Value) -> Option<String> {
     let Value::Object(map) = body else {
         return Some("the body is not a JSON object".into());
@@ -368,14 +591,17 @@ pub fn violation(fields: &[Field], body: &Value) -> Option<String> {
             }
         }
         let admitted = match field.kind.as_str() {
-            "text" | "date" => value.is_string(),
+            "text" | "date" | "radio" | "phone" => value.is_string(),
             "email" => value.as_str().is_some_and(|t| {
                 let (user, domain) = t.split_once('@').unwrap_or_default();
                 !user.is_empty() && domain.contains('.') && !t.contains(char::is_whitespace)
             }),
-            "number" => value.is_number(),
+            "decimal" => value.is_number(),
             "integer" => value.is_i64() || value.is_u64(),
             "boolean" => value.is_boolean(),
+            "checkbox" => value
+                .as_array()
+                .is_some_and(|items| items.iter().all(Value::is_string)),
             _ => false,
         };
         if !admitted {

@@ -19,7 +19,7 @@ pub fn compare(have: &EventType, want: &EventType) -> (Vec<FieldDef>, Vec<String
     for w in &want.fields {
         match have.fields.iter().find(|h| h.id == w.id) {
             None => missing.push(w.clone()),
-            Some(h) if h != w => differences.push(format!(
+            Some(h) if !h.fits(w) => differences.push(format!(
                 "`{}` is {}, the bridge needs {}",
                 w.id,
                 describe(h),
@@ -45,7 +45,7 @@ pub fn describe(f: &FieldDef) -> String {
     } else {
         ", optional"
     };
-    let key = if f.primary_key { ", primary key" } else { "" };
+    let key = if f.is_primary_key { ", primary key" } else { "" };
     format!("{}{required}{key}", f.kind.label())
 }
 
@@ -70,9 +70,22 @@ pub fn manual_events(plan: &Plan<'_>, wanted: &[Wanted]) -> String {
         let fields: Vec<String> = w
             .fields()
             .iter()
-            .map(|f| format!("{} ({})", f.id, describe(f)))
+            .map(|f| format!("{} (\"{}\", {})", f.id, f.name, describe(f)))
             .collect();
         text.push_str(&format!("\n      `{}`: {}", w.alias, fields.join(", ")));
     }
     text
+}
+
+/// The panel steps that add `missing` to the event `alias` (Connectif documents no update of
+/// an event type: `setup` never changes one).
+pub fn add_by_hand(integration: &str, alias: &str, missing: &[FieldDef]) -> String {
+    let fields: Vec<String> = missing
+        .iter()
+        .map(|f| format!("ID `{}`, name \"{}\", {}", f.id, f.name, describe(f)))
+        .collect();
+    format!(
+        "in Connectif, Integrations > \"{integration}\" > Receive Data > `{alias}` > Add a New Field, for each: {}; then run setup again (`bridge-admin doctor` and `check` fail until they exist)",
+        fields.join("; ")
+    )
 }

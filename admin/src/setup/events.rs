@@ -1,10 +1,11 @@
 //! Step 3: the Connectif integration and each reception event the channel will use, with
 //! exactly the fields the bridge sends (`bridge_core::connectif::schema`). What exists is
-//! compared field by field: what is missing is added, what differs is reported, nothing is
-//! deleted or retyped. Every creation is read back; an answer that is not what was asked
-//! for stops `setup` with the manual steps for what is left.
+//! compared field by field: what is missing or differs is reported with the panel steps
+//! (Connectif documents no update of an event type), nothing is deleted or retyped. Every
+//! creation is read back; an answer that is not what was asked for stops `setup` with the
+//! manual steps for what is left.
 
-use super::compare::{compare, manual_events, manual_integration};
+use super::compare::{add_by_hand, compare, manual_events, manual_integration};
 use crate::connectif::{ConnectifAdmin, EventType, Unexpected};
 use crate::report::{Report, Step};
 use bridge_core::channel::ExtraField;
@@ -99,7 +100,7 @@ pub async fn events(
         let want = definition(w, plan.receive_type);
         let have = existing.iter().find(|e| e.alias == w.alias);
         let done = match (have, integration) {
-            (Some(have), Some(id)) => complete(plan, id, have, &want, report).await,
+            (Some(have), Some(_)) => complete(plan, have, &want, report),
             (None, Some(id)) if !plan.dry_run => create(plan, id, &want, report).await,
             _ => {
                 let n = want.fields.len();
@@ -183,9 +184,8 @@ async fn create(
     Ok(read.endpoint_url)
 }
 
-async fn complete(
+fn complete(
     plan: &Plan<'_>,
-    integration: &str,
     have: &EventType,
     want: &EventType,
     report: &mut Report,
@@ -216,47 +216,15 @@ async fn complete(
         }
         return Ok(have.endpoint_url.clone());
     }
-    let ids: Vec<&str> = missing.iter().map(|f| f.id.as_str()).collect();
-    if plan.dry_run {
-        report.steps.push(Step::skipped(
-            NAME,
-            format!("`{alias}`: would add {}", ids.join(", ")),
-        ));
-        return Ok(have.endpoint_url.clone());
-    }
-    add(plan, integration, have, want, &missing, report).await
-}
-
-/// Add `missing` to an existing event (a PATCH of its whole field list), read it back.
-async fn add(
-    plan: &Plan<'_>,
-    integration: &str,
-    have: &EventType,
-    want: &EventType,
-    missing: &[FieldDef],
-    report: &mut Report,
-) -> Result<Option<String>, ()> {
-    let ids: Vec<&str> = missing.iter().map(|f| f.id.as_str()).collect();
-    let (alias, ids) = (&want.alias, ids.join(", "));
-    let mut fields = have.fields.clone();
-    fields.extend(missing.iter().cloned());
-    let read = match plan.admin.set_fields(integration, &have.id, &fields).await {
-        Ok(_) => plan.admin.event_type(integration, &have.id).await,
-        Err(e) => Err(e),
-    };
-    let failed = match read {
-        Ok(read) if compare(&read, want).0.is_empty() => {
-            let detail = format!("`{alias}`: added {ids}, read back");
-            report.steps.push(Step::pass("reception event", detail));
-            return Ok(read.endpoint_url);
-        }
-        Ok(_) => format!("`{alias}`: the fields {ids} were not added"),
-        Err(e) => format!("`{alias}`: adding {ids}: {e}"),
-    };
-    report
-        .steps
-        .push(Step::fail("reception event", failed, String::new()));
-    Err(())
+    // No update of an event type is documented (its resource lists only "Create" and "Get
+    // by Id"): the fields are added in the panel, and `check` fails until they are.
+    let detail = format!(
+        "`{alias}` lacks {} of the fields the bridge sends: every event would be refused",
+        missing.len()
+    );
+    let fix = add_by_hand(plan.integration, alias, &missing);
+    report.steps.push(Step::fail(NAME, detail, fix));
+    Ok(have.endpoint_url.clone())
 }
 
 /// A failed step with the manual steps for what is left: `setup` stops.

@@ -1,9 +1,14 @@
-//! Each reception event's definition as Connectif holds it — field ids, types, required
-//! flags and the primary key — read off the event types themselves: the keys and JSON types
-//! of an event's serialised form, its required fields as [`Fields::empty_required`] names
-//! them, the field that carries the contact's address as the primary key. `bridge-admin
-//! setup` creates exactly this and the docs' field tables are checked against it: no second
-//! hand-written list.
+//! Each reception event's definition as Connectif holds it — field ids, display names,
+//! types, required flags and the primary key — read off the event types themselves: the keys
+//! and JSON types of an event's serialised form, its required fields as
+//! [`Fields::empty_required`] names them, the field that carries the contact's address as the
+//! primary key. `bridge-admin setup` creates exactly this and the docs' field tables are
+//! checked against it: no second hand-written list.
+//!
+//! The wire names are Connectif's `CustomEventTypeCreation` field resource
+//! (api-docs.connectif.cloud, `connectif-api/resources/customeventtypecreation`): `id`,
+//! `name`, `type`, `required`, `isPrimaryKey`. docs/contracts.md says which spellings the
+//! pages leave open (the `type` values).
 
 use super::events::{Fields, OrderShipped, ParcelStalled, ReturnRequest, ShipmentStatus};
 use crate::Reception;
@@ -12,39 +17,92 @@ use crate::customer::Email;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// A Connectif field type (of those the bridge uses). Sent lowercase; the exact spelling
-/// Connectif's API wants is documented only loosely (see `docs/connectif.md`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// A Connectif field type. The bridge sends `text`, `email`, `boolean` and `integer`; an
+/// event type read back may hold any other (`date`, `phone`, `checkbox`, ...), kept as it is
+/// spelled. Lowercase, as the same API spells contact-field types (the event-type page is
+/// cut before its list: docs/contracts.md); a whole number is `integer`, a decimal
+/// `decimal` ("number for decimal fields; integer for integer fields", the send-event page).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FieldType {
     Text,
     Email,
     Boolean,
-    Number,
+    Integer,
+    Decimal,
+    /// A type the bridge never sends, as Connectif spelled it.
+    #[serde(untagged)]
+    Other(String),
 }
 
 impl FieldType {
     /// As Connectif's panel names it.
-    pub fn label(self) -> &'static str {
+    pub fn label(&self) -> &str {
         match self {
             FieldType::Text => "Text",
             FieldType::Email => "Email",
             FieldType::Boolean => "Boolean",
-            FieldType::Number => "Number",
+            FieldType::Integer => "Integer",
+            FieldType::Decimal => "Decimal",
+            FieldType::Other(spelled) => spelled,
         }
     }
 }
 
-/// One field of a reception event.
+/// One field of a reception event (a `fields[]` item of `CustomEventTypeCreation`, and of
+/// `CustomEventType` read back).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FieldDef {
     pub id: String,
+    /// The display name in Connectif's panel (a shop may rename it: never compared).
+    #[serde(default)]
+    pub name: String,
     #[serde(rename = "type")]
     pub kind: FieldType,
-    pub required: bool,
     #[serde(default)]
-    pub primary_key: bool,
+    pub required: bool,
+    /// "Defaults to false if omitted."
+    #[serde(default)]
+    pub is_primary_key: bool,
+}
+
+impl FieldDef {
+    /// Whether `self`, as Connectif holds it, takes what the bridge sends for `wanted`: the
+    /// same id, type, required flag and primary key (the display name is the shop's).
+    pub fn fits(&self, wanted: &FieldDef) -> bool {
+        (&self.id, &self.kind, self.required, self.is_primary_key)
+            == (&wanted.id, &wanted.kind, wanted.required, wanted.is_primary_key)
+    }
+}
+
+/// The display name the bridge gives a field it creates: readable in Connectif's panel.
+pub fn display_name(id: &str) -> String {
+    let known = match id {
+        "customerEmail" => "Customer e-mail",
+        "customerName" => "Customer name",
+        "qaplaStatus" => "Qapla' status",
+        "qaplaStatusID" => "Qapla' status id",
+        "trackingUrl" => "Tracking page",
+        "rma" => "RMA",
+        _ => "",
+    };
+    if !known.is_empty() {
+        return known.to_owned();
+    }
+    // The id's camelCase words: `daysWithoutNews` is "Days without news".
+    let mut name = String::new();
+    for (i, c) in id.chars().enumerate() {
+        match (i, c.is_uppercase()) {
+            (0, _) => name.extend(c.to_uppercase()),
+            (_, true) => {
+                name.push(' ');
+                name.extend(c.to_lowercase());
+            }
+            _ => name.push(c),
+        }
+    }
+    name
 }
 
 /// The fields of `reception`'s events, by id: the guide's (see [`fields_with`]).
@@ -82,12 +140,14 @@ pub fn fields_with(reception: Reception, extras: &[ExtraField]) -> Vec<FieldDef>
             let kind = match value {
                 Value::String(text) if text == PROBE => FieldType::Email,
                 Value::Bool(_) => FieldType::Boolean,
-                Value::Number(_) => FieldType::Number,
+                Value::Number(n) if n.is_f64() => FieldType::Decimal,
+                Value::Number(_) => FieldType::Integer,
                 _ => FieldType::Text,
             };
             FieldDef {
                 required: required.contains(&id.as_str()),
-                primary_key: kind == FieldType::Email,
+                is_primary_key: kind == FieldType::Email,
+                name: display_name(&id),
                 kind,
                 id,
             }
@@ -112,7 +172,7 @@ mod tests {
     use super::*;
 
     fn row(f: &FieldDef) -> String {
-        let flags = match (f.required, f.primary_key) {
+        let flags = match (f.required, f.is_primary_key) {
             (true, true) => " required primary",
             (true, false) => " required",
             _ => "",
@@ -153,7 +213,7 @@ mod tests {
             let with = fields_with(reception, &all);
             for extra in all {
                 let f = with.iter().find(|f| f.id == extra.id()).expect("defined");
-                assert_eq!((f.kind, f.required), (FieldType::Text, false));
+                assert_eq!((&f.kind, f.required), (&FieldType::Text, false));
                 assert!(!ids(reception, &[]).contains(&f.id));
             }
             let one = ids(reception, &[ExtraField::StatusGroup]);
@@ -172,18 +232,18 @@ mod tests {
         let days = fields(Reception::ParcelStalled)
             .into_iter()
             .find(|f| f.id == "daysWithoutNews");
-        assert_eq!(days.map(|f| f.kind), Some(FieldType::Number));
+        assert_eq!(days.map(|f| f.kind), Some(FieldType::Integer));
     }
 
     #[test]
     fn every_event_has_one_email_primary_key_and_an_order_its_boolean() {
         for reception in Reception::ALL {
             let defined = fields(reception);
-            let keys: Vec<_> = defined.iter().filter(|f| f.primary_key).collect();
+            let keys: Vec<_> = defined.iter().filter(|f| f.is_primary_key).collect();
             assert_eq!(keys.len(), 1, "{reception:?}");
             assert_eq!(
-                (keys[0].id.as_str(), keys[0].kind),
-                ("customerEmail", FieldType::Email)
+                (keys[0].id.as_str(), &keys[0].kind),
+                ("customerEmail", &FieldType::Email)
             );
         }
         let order = fields(Reception::OrderShipped);
@@ -191,6 +251,50 @@ mod tests {
             .iter()
             .find(|f| f.id == "cashOnDelivery")
             .expect("field");
-        assert_eq!((cod.kind, cod.required), (FieldType::Boolean, false));
+        assert_eq!((&cod.kind, cod.required), (&FieldType::Boolean, false));
+    }
+
+    #[test]
+    fn a_field_is_sent_in_connectifs_spelling_and_any_type_reads_back() {
+        let days = fields(Reception::ParcelStalled)
+            .into_iter()
+            .find(|f| f.id == "daysWithoutNews")
+            .expect("field");
+        assert_eq!(
+            serde_json::to_value(&days).expect("json"),
+            serde_json::json!({ "id": "daysWithoutNews", "name": "Days without news",
+                "type": "integer", "required": false, "isPrimaryKey": false })
+        );
+        let email = &fields(Reception::OrderShipped)[..]
+            .iter()
+            .find(|f| f.is_primary_key)
+            .cloned()
+            .expect("key");
+        assert_eq!(email.name, "Customer e-mail");
+        let read: Vec<FieldDef> = serde_json::from_value(serde_json::json!([
+            { "id": "birthday", "name": "Birthday", "type": "date", "required": false },
+            { "id": "phone", "type": "phone", "defaultCountryCode": "34" },
+            { "id": "total", "name": "Total", "type": "decimal", "required": true },
+        ]))
+        .expect("unknown types read as what they are");
+        let kinds: Vec<&str> = read.iter().map(|f| f.kind.label()).collect();
+        assert_eq!(kinds, ["date", "phone", "Decimal"]);
+        assert!(!read[1].is_primary_key && read[1].name.is_empty());
+        let mut renamed = days.clone();
+        renamed.name = "Giorni senza notizie".into();
+        assert!(renamed.fits(&days), "a name is the shop's own");
+        renamed.kind = FieldType::Decimal;
+        assert!(!renamed.fits(&days));
+    }
+
+    #[test]
+    fn every_field_has_a_readable_name() {
+        for reception in Reception::ALL {
+            for f in fields_with(reception, &ExtraField::ALL) {
+                let capital = f.name.starts_with(char::is_uppercase);
+                assert!(capital && f.name != f.id, "{}: {}", f.id, f.name);
+            }
+        }
+        assert_eq!(display_name("lastStatusAt"), "Last status at");
     }
 }

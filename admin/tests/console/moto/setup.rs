@@ -200,7 +200,7 @@ async fn setup_takes_a_deployed_stack_to_a_proven_channel_and_connectif_accepts_
     let key = shipment
         .fields
         .iter()
-        .find(|f| f.primary_key)
+        .find(|f| f.is_primary_key)
         .expect("primary key");
     assert_eq!(
         (key.id.as_str(), key.kind.as_str()),
