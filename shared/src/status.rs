@@ -30,6 +30,16 @@ impl Language {
         Language::Pt,
     ];
 
+    /// The language to ask Qapla's API in (`lang`): Qapla' documents `it`, `es` and `en`; its
+    /// labels matter only for status ids the bridge does not know (it labels the others).
+    pub fn qapla_code(self) -> &'static str {
+        match self {
+            Language::It => "it",
+            Language::Es => "es",
+            Language::En | Language::De | Language::Fr | Language::Pt => "en",
+        }
+    }
+
     /// ISO 639-1 code, as sent in the Connectif `language` field.
     pub fn code(self) -> &'static str {
         match self {

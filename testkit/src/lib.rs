@@ -4,6 +4,7 @@ pub mod aws;
 pub mod connectif;
 pub mod faults;
 pub mod invariants;
+pub mod qapla;
 mod moto_auth;
 pub mod runtime_api;
 pub mod tls;

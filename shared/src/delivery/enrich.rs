@@ -36,6 +36,10 @@ const CACHE_MAX: usize = 10_000;
 /// The skip reason of a shipment with no e-mail in the post nor in Qapla'.
 pub const NO_CUSTOMER_EMAIL: &str = "no_customer_email";
 
+/// The skip reason of a `getShipment` answer without the consignee, though asked for it
+/// (`data=consignee`): `bridge-admin doctor` checks Qapla's answer.
+pub const NO_CONSIGNEE: &str = "no_consignee_from_qapla";
+
 /// The skip reason of a shipment `getShipment` does not find.
 pub const UNKNOWN_TO_QAPLA: &str = "unknown_to_qapla";
 
@@ -77,7 +81,14 @@ impl Enricher {
         if enrich.customer
             && let Some(f) = customer
         {
-            let consignee = shipment.consignee.unwrap_or_default();
+            // Asked with `data=consignee`: an answer without one is a contract Qapla' did not
+            // keep (or a shipment without a recipient): told apart, and counted.
+            let Some(consignee) = shipment.consignee else {
+                crate::telemetry::metrics::count_no_consignee(channel.as_str());
+                return Err(DeliveryError::Skip {
+                    reason: NO_CONSIGNEE,
+                });
+            };
             let email = consignee
                 .email
                 .as_deref()
@@ -139,7 +150,7 @@ impl Enricher {
         let base = &settings.qapla_api_base_url;
         let shipment = match self
             .api
-            .get_shipment(base, &settings.qapla_api_key, tracking)
+            .get_shipment(base, &settings.qapla_api_key, tracking, settings.language)
             .await
         {
             Ok(Some(shipment)) => shipment,
@@ -155,6 +166,15 @@ impl Enricher {
                 status: 401 | 403, ..
             }) => {
                 return Err(self.key_refused(channel));
+            }
+            // Not Qapla's "unknown shipment" (that is a KO): a path or a version Qapla' did
+            // not serve. Retried, so nothing is lost, and counted (`QaplaApiRefusedAlarm`).
+            Err(e @ ApiError::Refused { status: 404, .. }) => {
+                crate::telemetry::metrics::count_api_refused(channel.as_str());
+                return Err(DeliveryError::Retryable {
+                    reason: format!("{API_REFUSED}: {e}"),
+                    retry_after: None,
+                });
             }
             Err(e) => return Err(delivery_error(e)),
         };
@@ -254,6 +274,9 @@ impl Enricher {
 
 /// How long a `getChannel` verdict on a key is used.
 const KEY_CHECK_TTL: Duration = Duration::from_secs(60);
+
+/// The reason's first word when Qapla' answers 404 without its own KO.
+pub const API_REFUSED: &str = "qapla_api_not_found";
 
 /// The reason's first word when Qapla' refuses a channel's key.
 pub const KEY_REFUSED: &str = "qapla_key_refused";

@@ -118,12 +118,7 @@ impl Puller {
     /// Every status of the window, in Qapla's order.
     pub async fn window(&self, window: &Window) -> Result<Vec<Pulled>, PullError> {
         let (from, to) = window.texts();
-        // Qapla' documents `it`, `es` and `en`; its labels matter only for status ids the
-        // bridge does not know (it labels the others itself).
-        let lang = match self.settings.language.code() {
-            code @ ("it" | "es") => code,
-            _ => "en",
-        };
+        let lang = self.settings.language.qapla_code();
         let (base, key) = (
             &self.settings.qapla_api_base_url,
             &self.settings.qapla_api_key,
@@ -163,6 +158,11 @@ impl Puller {
         let post = match self.options.complete {
             false => post,
             true => match self.full(&post.tracking_number).await {
+                Ok(Some(full)) if full.consignee.is_none() => {
+                    crate::telemetry::metrics::count_no_consignee(self.channel.as_str());
+                    let reason = "getShipment answered without the consignee asked for (data=consignee): `bridge-admin doctor` shows Qapla's answer";
+                    return Ok(Pulled::Failed(failure(entry, reason)));
+                }
                 Ok(Some(full)) => entry.as_post(Some(&full)).unwrap_or(post),
                 Ok(None) => return Ok(Pulled::Failed(failure(entry, "not found in Qapla'"))),
                 // Qapla' busy or away past the tries: stop here, to resume from this window.
@@ -212,7 +212,7 @@ impl Puller {
             &self.settings.qapla_api_key,
         );
         let full = match self
-            .paced(|| self.api.get_shipment(base, key, tracking))
+            .paced(|| self.api.get_shipment(base, key, tracking, self.settings.language))
             .await
         {
             Err(ApiError::Ko { .. }) => None,

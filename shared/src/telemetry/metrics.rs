@@ -16,6 +16,8 @@
 //! | `StalledParcels` (`parcel-stalled` events queued) | Count | channel · none |
 //! | `ConnectifRequests`, `ConnectifLatency` | Count, Milliseconds | result · none |
 //! | `QaplaApiCalls` | Count | result · none |
+//! | `QaplaApiRefused` (404s from Qapla's API without its own KO) | Count | channel · none |
+//! | `QaplaNoConsignee` (`getShipment` answers without the consignee asked for) | Count | channel · none |
 //! | `ColdStarts` | Count | function |
 //! | `StatusesFoundByReconciliation` | Count | channel · none |
 //! | `BackfillWindows` (windows a backfill run finished) | Count | channel · none |
@@ -169,6 +171,26 @@ pub fn qapla_api_call(call: &str, result: &str) {
         &[("QaplaApiCalls", "Count", 1.into())],
         &[&["result"], &[]],
         &[("result", result), ("call", call)],
+    ));
+}
+
+/// Qapla's API answered 404 without its own KO (a path it did not serve): the event waits and
+/// is retried (`qapla_api_not_found`).
+pub fn count_api_refused(channel: &str) {
+    emit(line(
+        &[("QaplaApiRefused", "Count", 1.into())],
+        &[&["channel"], &[]],
+        &[("channel", channel)],
+    ));
+}
+
+/// Qapla' answered `getShipment` without the consignee it was asked for (`data=consignee`):
+/// the event is skipped (`no_consignee_from_qapla`); `bridge-admin doctor` shows the answer.
+pub fn count_no_consignee(channel: &str) {
+    emit(line(
+        &[("QaplaNoConsignee", "Count", 1.into())],
+        &[&["channel"], &[]],
+        &[("channel", channel)],
     ));
 }
 

@@ -37,7 +37,9 @@ async fn a_v12_payload_is_delivered_with_the_customer_and_tracking_page_from_get
         .and(path("/qapla-api/1.3/getShipment/"))
         .and(query_param("apiKey", IT_KEY))
         .and(query_param("trackingNumber", "2253647804"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(anna()))
+        .and(query_param("data", "consignee"))
+        .and(query_param("lang", "it"))
+        .respond_with(testkit::qapla::GetShipment { answer: anna() })
         .expect(1)
         .mount(&server)
         .await;
@@ -349,4 +351,56 @@ async fn a_date_far_in_the_future_supersedes_nothing() {
     local.drain().await;
     let ids = fake.accepted_status_ids();
     assert_eq!(ids, [json!("3"), json!("4"), json!("99")]);
+}
+
+/// Asked with `data=consignee`, Qapla' still answers without one (a contract it did not keep,
+/// or a shipment without a recipient): skipped with its own reason and counted, never
+/// mistaken for "no e-mail".
+#[tokio::test]
+async fn an_answer_without_the_consignee_asked_for_is_skipped_with_its_reason_and_counted() {
+    let (server, fake) = FakeConnectif::start().await;
+    let mut answer = anna();
+    answer["getShipment"]["shipment"]
+        .as_object_mut()
+        .expect("shipment")
+        .remove("consignee");
+    mount_get_shipment(&server, answer, 1).await;
+    let local = LocalDurable::start(&server.uri(), json!({})).await;
+    let logs = Logs::capture();
+    local.post(fixture("shipment-v1.2-in-transit.json")).await;
+    local.drain().await;
+    assert!(fake.tries().is_empty());
+    let lines = logs.lines();
+    let skipped = lines.iter().find(|l| l["outcome"] == "skipped").expect("skipped");
+    assert_eq!(skipped["reason"], "no_consignee_from_qapla");
+    let metrics = logs.metrics();
+    let counted = metrics.iter().filter(|m| m.get("QaplaNoConsignee").is_some());
+    assert_eq!(counted.count(), 1);
+}
+
+/// A bare 404 from Qapla' (no KO of its own) is not "unknown shipment": the event is kept,
+/// retried and counted for `QaplaApiRefusedAlarm`.
+#[tokio::test]
+async fn a_404_without_qaplas_ko_keeps_the_event_and_is_counted() {
+    let (server, fake) = FakeConnectif::start().await;
+    Mock::given(method("GET"))
+        .and(path("/qapla-api/1.3/getShipment/"))
+        .respond_with(ResponseTemplate::new(404).set_body_string("Not Found"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let local = LocalDurable::start(&server.uri(), json!({})).await;
+    let logs = Logs::capture();
+    local.post(fixture("shipment-v1.2-in-transit.json")).await;
+    let batch = local.queue.receive(10);
+    let failed = local.worker.process(&batch).await;
+    assert_eq!(failed.len(), 1, "kept, to try again");
+    assert!(fake.tries().is_empty());
+    let lines = logs.lines();
+    let retried = lines.iter().find(|l| l["outcome"] == "retried").expect("retried");
+    let reason = retried["reason"].as_str().unwrap_or_default();
+    assert!(reason.starts_with("qapla_api_not_found"), "{reason}");
+    let metrics = logs.metrics();
+    let counted = metrics.iter().filter(|m| m.get("QaplaApiRefused").is_some());
+    assert_eq!(counted.count(), 1);
 }

@@ -194,12 +194,13 @@ pub fn get_shipment_answer(email: &str, name: &str, country: &str, url: &str) ->
     }}})
 }
 
-/// Mount Qapla's `getShipment` on `server`, answering `answer`, expecting `n` calls.
+/// Mount Qapla's `getShipment` on `server`, answering `answer` as Qapla' documents it
+/// (`testkit::qapla`: no consignee unless asked for), expecting `n` calls.
 pub async fn mount_get_shipment(server: &wiremock::MockServer, answer: Value, n: u64) {
     use wiremock::matchers::{method, path};
     wiremock::Mock::given(method("GET"))
         .and(path("/qapla-api/1.3/getShipment/"))
-        .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(answer))
+        .respond_with(testkit::qapla::GetShipment { answer })
         .expect(n)
         .mount(server)
         .await;

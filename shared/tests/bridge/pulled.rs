@@ -2,6 +2,7 @@
 //! by the shipments webhook's own code: a `trackingByTimeFrame` entry completed with its
 //! `getShipment` yields the event a v1.3 post of the same status yields.
 
+use bridge_core::status::Language;
 use crate::helpers::*;
 use bridge_core::channel::ChannelSettings;
 use bridge_core::connectif::Fields;
@@ -42,7 +43,7 @@ async fn a_pulled_status_becomes_the_event_the_webhook_would_have_built() {
         .await
         .expect("window");
     let full = api
-        .get_shipment(&base, &key, &entries[0].tracking_number)
+        .get_shipment(&base, &key, &entries[0].tracking_number, Language::It)
         .await
         .expect("getShipment")
         .expect("known");

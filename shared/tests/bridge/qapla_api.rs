@@ -5,6 +5,7 @@
 
 use crate::helpers::*;
 use bridge_core::qapla::api::{ApiError, QaplaApi};
+use bridge_core::status::Language;
 use secrecy::SecretString;
 use serde_json::json;
 use std::time::Duration;
@@ -41,14 +42,19 @@ async fn get_shipment_reads_the_documented_answer() {
         .and(path("/qapla-api/1.3/getShipment/"))
         .and(query_param("apiKey", KEY))
         .and(query_param("trackingNumber", "580104809"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(api_fixture("getShipment.json")))
+        .and(query_param("data", "consignee"))
+        .and(query_param("lang", "en"))
+        .respond_with(testkit::qapla::GetShipment {
+            answer: api_fixture("getShipment.json"),
+        })
         .expect(1)
         .mount(&server)
         .await;
     let base = format!("{}/qapla-api/1.3", server.uri());
     let api = api();
+    // German customers: Qapla' has no German names, so English ones.
     let s = api
-        .get_shipment(&base, &key(), " 580104809 ")
+        .get_shipment(&base, &key(), " 580104809 ", Language::De)
         .await
         .expect("answer")
         .expect("a shipment");
@@ -81,7 +87,7 @@ async fn an_ok_answer_without_a_shipment_is_none_and_a_ko_is_told_apart() {
         ResponseTemplate::new(200).set_body_json(empty),
     )
     .await;
-    assert_eq!(api().get_shipment(&base, &key(), "1").await, Ok(None));
+    assert_eq!(api().get_shipment(&base, &key(), "1", Language::It).await, Ok(None));
     server.reset().await;
     let ko = json!({ "getShipment": { "result": "KO", "error": "Shipment not found" } });
     serve(
@@ -91,7 +97,7 @@ async fn an_ok_answer_without_a_shipment_is_none_and_a_ko_is_told_apart() {
     )
     .await;
     let err = api()
-        .get_shipment(&base, &key(), "1")
+        .get_shipment(&base, &key(), "1", Language::It)
         .await
         .expect_err("KO");
     assert!(
@@ -162,11 +168,19 @@ async fn get_channel_tells_a_wrong_key_from_an_unreachable_qapla() {
         .expect("the key works");
     assert_eq!(channel.name.as_deref(), Some("Example Shop IT"));
 
+    // Qapla's answer to a key it does not know (its status is not documented: 200 with KO).
+    let ko = json!({ "getChannel": { "result": "KO", "error": "apiKey not valid" } });
+    Mock::given(method("GET"))
+        .and(path("/qapla-api/1.2/getChannel/"))
+        .and(query_param("apiKey", "not-the-key"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(ko))
+        .mount(&server)
+        .await;
     let wrong = SecretString::from("not-the-key");
     let err = api()
         .get_channel(&base, &wrong)
         .await
-        .expect_err("no mock for this key");
+        .expect_err("a key Qapla' does not know");
     assert!(
         matches!(
             err,
@@ -260,7 +274,7 @@ async fn an_answer_of_the_wrong_shape_names_the_field_never_the_key_or_a_value()
     )
     .await;
     let err = api()
-        .get_shipment(&base, &key(), "1")
+        .get_shipment(&base, &key(), "1", Language::It)
         .await
         .expect_err("unreadable");
     let text = err.to_string();
@@ -275,7 +289,7 @@ async fn an_answer_of_the_wrong_shape_names_the_field_never_the_key_or_a_value()
     )
     .await;
     let err = api()
-        .get_shipment(&base, &key(), "1")
+        .get_shipment(&base, &key(), "1", Language::It)
         .await
         .expect_err("refused");
     assert!(
@@ -283,4 +297,39 @@ async fn an_answer_of_the_wrong_shape_names_the_field_never_the_key_or_a_value()
         "{err:?}"
     );
     assert!(!err.to_string().contains(KEY), "{err}");
+}
+
+/// A 404 is "unknown" only with Qapla's own KO in it; a bare 404 (a path Qapla' did not
+/// serve, as one integrator reports from production) is a refusal, told apart.
+#[tokio::test]
+async fn a_404_without_qaplas_ko_is_a_refusal_not_an_unknown_shipment() {
+    let server = MockServer::start().await;
+    let base = format!("{}/qapla-api/1.3", server.uri());
+    let ko = json!({ "getShipment": { "result": "KO", "error": "Shipment not found" } });
+    serve(
+        &server,
+        "/qapla-api/1.3/getShipment/",
+        ResponseTemplate::new(404).set_body_json(ko),
+    )
+    .await;
+    let err = api()
+        .get_shipment(&base, &key(), "1", Language::It)
+        .await
+        .expect_err("KO");
+    assert!(matches!(err, ApiError::Ko { .. }), "{err:?}");
+    server.reset().await;
+    serve(
+        &server,
+        "/qapla-api/1.3/getShipment/",
+        ResponseTemplate::new(404).set_body_string("<html>Not Found</html>"),
+    )
+    .await;
+    let err = api()
+        .get_shipment(&base, &key(), "1", Language::It)
+        .await
+        .expect_err("refused");
+    assert!(
+        matches!(err, ApiError::Refused { status: 404, .. }),
+        "{err:?}"
+    );
 }

@@ -188,7 +188,7 @@ fn the_connectif_field_tables_are_the_event_types_fields() {
             .collect();
         let code: Vec<String> = (fields(reception).iter())
             .map(|f| {
-                let flags = match (f.required, f.primary_key) {
+                let flags = match (f.required, f.is_primary_key) {
                     (true, true) => " required primary",
                     (true, false) => " required",
                     _ => "",

@@ -5,6 +5,7 @@
 //! alarm or a widget of `template.yaml` reads must be among them: same namespace, name,
 //! dimension set and dimension values. AWS's own metrics must name the stack's resources.
 
+use bridge_core::status::Language;
 use crate::durable_helpers::{FakeConnectif, LocalDurable, Step, shipment};
 use crate::helpers::*;
 use bridge_core::qapla::api::QaplaApi;
@@ -44,6 +45,8 @@ async fn every_alarm_and_dashboard_metric_is_one_the_code_emits() {
     bridge_core::telemetry::metrics::count_stalled("it", 1);
     // By the enrichment on a refused key (its test, `enrichment.rs`, checks the line).
     bridge_core::telemetry::metrics::count_key_refused("it");
+    // By the enrichment on a 404 without Qapla's KO (`enrichment.rs` checks the line).
+    bridge_core::telemetry::metrics::count_api_refused("it");
     // By the reconciler's reading of the failure budget (its test, `moto/reconcile.rs`).
     bridge_core::telemetry::metrics::rejected_last_day("it", 3);
     // By a backfill run's windows and the backfill function's schedule (the console's
@@ -364,11 +367,11 @@ async fn call_qapla_in_every_way() {
     );
     let key = SecretString::from(IT_KEY);
     let base = format!("{}/qapla-api/1.3", server.uri());
-    assert!(api.get_shipment(&base, &key, "T1").await.is_ok());
-    assert!(api.get_shipment(&base, &key, "T1").await.is_err());
-    assert!(api.get_shipment(&base, &key, "T1").await.is_err());
+    assert!(api.get_shipment(&base, &key, "T1", Language::It).await.is_ok());
+    assert!(api.get_shipment(&base, &key, "T1", Language::It).await.is_err());
+    assert!(api.get_shipment(&base, &key, "T1", Language::It).await.is_err());
     let closed = format!("http://127.0.0.1:{}/1.3", testkit::free_port());
-    assert!(api.get_shipment(&closed, &key, "T1").await.is_err());
+    assert!(api.get_shipment(&closed, &key, "T1", Language::It).await.is_err());
 }
 
 /// One try towards a Connectif that is not listening.

@@ -78,9 +78,9 @@ fn get_shipment(req: &Request) -> ResponseTemplate {
         }
     };
     let shipment = json!({ "trackingNumber": tracking, "url": "https://tracking.qapla.it/x", "consignee": consignee });
-    ResponseTemplate::new(200).set_body_json(
-        json!({ "getShipment": { "result": "OK", "error": "", "shipments": [shipment] } }),
-    )
+    // As Qapla' documents it: the consignee only when asked for (`testkit::qapla`).
+    let full = json!({ "getShipment": { "result": "OK", "error": "", "shipments": [shipment] } });
+    ResponseTemplate::new(200).set_body_json(testkit::qapla::answer(req, &full))
 }
 
 pub(super) async fn qapla() -> (MockServer, QaplaYear) {

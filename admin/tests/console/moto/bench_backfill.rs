@@ -68,9 +68,9 @@ impl Respond for Shop {
 fn get_shipment(req: &Request) -> ResponseTemplate {
     let tracking = query(req, "trackingNumber");
     let shipment = json!({ "trackingNumber": tracking, "consignee": { "name": "Giulia Rossi", "email": "giulia.rossi@example.com", "country": "IT" } });
-    ResponseTemplate::new(200).set_body_json(
-        json!({ "getShipment": { "result": "OK", "error": "", "shipments": [shipment] } }),
-    )
+    // As Qapla' documents it: the consignee only when asked for (`testkit::qapla`).
+    let full = json!({ "getShipment": { "result": "OK", "error": "", "shipments": [shipment] } });
+    ResponseTemplate::new(200).set_body_json(testkit::qapla::answer(req, &full))
 }
 
 /// A fresh stack and a fake Qapla' of the shop: (moto, Qapla', the stack).

@@ -112,9 +112,9 @@ fn get_shipment(req: &Request) -> ResponseTemplate {
     let consignee =
         json!({ "name": "Lucía García", "email": "lucia@example.com", "country": "ES" });
     let shipment = json!({ "trackingNumber": tracking, "url": "https://tracking.qapla.it/x", "consignee": consignee });
-    ResponseTemplate::new(200).set_body_json(
-        json!({ "getShipment": { "result": "OK", "error": "", "shipments": [shipment] } }),
-    )
+    // As Qapla' documents it: the consignee only when asked for (`testkit::qapla`).
+    let full = json!({ "getShipment": { "result": "OK", "error": "", "shipments": [shipment] } });
+    ResponseTemplate::new(200).set_body_json(testkit::qapla::answer(req, &full))
 }
 
 /// Post every sample event of `events/` to the deployed bridge, as channel `shop-es`.
@@ -276,9 +276,32 @@ async fn a_second_setup_changes_nothing_and_a_field_changed_by_hand_is_reported(
         fix_after(&out, "`order-shipped` differs").contains("never retypes"),
         "{out}"
     );
+    // No update of an event type is documented: the field to add is named for the panel.
     assert!(
-        out.contains("`order-status-change`: added courierStatus, read back"),
+        out.contains("`order-status-change` lacks 1 of the fields the bridge sends"),
         "{out}"
+    );
+    let fix = fix_after(&out, "`order-status-change` lacks");
+    assert!(
+        fix.contains("Receive Data > `order-status-change` > Add a New Field")
+            && fix.contains("ID `courierStatus`, name \"Courier status\", Text, optional"),
+        "{out}"
+    );
+    assert_eq!(world.connectif.writes(), writes, "setup changes no event type");
+    world.connectif.add_field(
+        "order-status-change",
+        testkit::connectif::Field {
+            id: "courierStatus".into(),
+            name: "courierStatus".into(),
+            kind: "text".into(),
+            required: false,
+            is_primary_key: false,
+        },
+    );
+    let (_, out, _) = world.setup(&[]).await;
+    assert!(
+        out.contains("`order-status-change`: exists with the bridge's 9 fields"),
+        "a field named as the guide names it fits: {out}"
     );
     let retyped = world.connectif.event_types();
     let cod = (retyped.iter().find(|t| t.alias == "order-shipped"))

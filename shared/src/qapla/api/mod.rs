@@ -18,6 +18,12 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+/// What `getShipment` is asked to add to its minimal answer (`data`): the consignee, where
+/// the customer's e-mail and name are (reference/qapla.md §7). The tracking page (`url`), the
+/// status, the courier and the flags are read from the minimal part: docs/contracts.md says
+/// that this was never seen live.
+pub const GET_SHIPMENT_DATA: &str = "consignee";
+
 /// Why a call gave no answer to use.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ApiError {
@@ -30,14 +36,15 @@ pub enum ApiError {
         status: u16,
         retry_after: Option<Duration>,
     },
-    /// A 4xx other than 404 and 429: the request (or the key) is refused.
+    /// A 4xx other than 429 (and a 404 without Qapla's own KO): the request, the path or
+    /// the key is refused.
     #[error("Qapla' API refused {call} (HTTP {status}: {error})")]
     Refused {
         call: &'static str,
         status: u16,
         error: String,
     },
-    /// Qapla' answered `KO` (or 404): e.g. an unknown shipment or a wrong key.
+    /// Qapla' answered `KO` (also with a 404): e.g. an unknown shipment or a wrong key.
     #[error("Qapla' API answered KO to {call}: {error}")]
     Ko { call: &'static str, error: String },
     /// An OK answer that is not the documented shape (the field is named, never its value).
@@ -70,14 +77,21 @@ impl QaplaApi {
         self.calls.load(Ordering::Relaxed)
     }
 
-    /// One shipment by tracking number; `None` when Qapla' answers OK without one.
+    /// One shipment by tracking number, with what the bridge reads of it
+    /// ([`GET_SHIPMENT_DATA`]), its status names in `language` as far as Qapla' has it;
+    /// `None` when Qapla' answers OK without one.
     pub async fn get_shipment(
         &self,
         base: &str,
         key: &SecretString,
         tracking_number: &str,
+        language: crate::status::Language,
     ) -> Result<Option<ApiShipment>, ApiError> {
-        let query = [("trackingNumber", tracking_number.trim())];
+        let query = [
+            ("trackingNumber", tracking_number.trim()),
+            ("data", GET_SHIPMENT_DATA),
+            ("lang", language.qapla_code()),
+        ];
         let inner = self.call(base, "1.3", "getShipment", key, &query).await?;
         shipment_in(&inner)
     }
@@ -179,11 +193,15 @@ fn classify(
             status: status.as_u16(),
             retry_after,
         }),
-        Class::Refused if status != reqwest::StatusCode::NOT_FOUND => Err(ApiError::Refused {
-            call,
-            status: status.as_u16(),
-            error,
-        }),
+        // A 404 is Qapla's "unknown" only with Qapla's own KO in it: an integrator reports
+        // 404s from a path Qapla' did not serve (reference/qapla.md §7).
+        Class::Refused if status != reqwest::StatusCode::NOT_FOUND || head.result != "KO" => {
+            Err(ApiError::Refused {
+                call,
+                status: status.as_u16(),
+                error,
+            })
+        }
         Class::Success if head.result == "OK" => Ok(inner),
         _ => Err(ApiError::Ko { call, error }),
     }
