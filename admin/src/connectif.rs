@@ -176,7 +176,10 @@ impl ConnectifAdmin {
         };
         let auth = format!("apiKey {}", self.key.expose_secret());
         let url = format!("{}{path}", self.base);
-        let mut request = self.http.request(method.clone(), url).header("Authorization", auth);
+        let mut request = self
+            .http
+            .request(method.clone(), url)
+            .header("Authorization", auth);
         if let Some(body) = body {
             request = request.header("Content-Type", "application/json");
             request = request.body(body.to_string());

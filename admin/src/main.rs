@@ -13,7 +13,7 @@
 //! this file, the commands' dispatch, is the top:
 //!
 //! - floor 0: `args`, `report`, `stack`, `clients`, `logs`, `locate`, `connectif`
-//! - floor 1: `health`, `probe`, `backfill`, `letters`
+//! - floor 1: `health`, `probe`, `backfill`, `letters`, `doctor`
 //! - floor 2: `send`, `trace`
 //! - floor 3: `check`
 //! - floor 4: `setup`
@@ -23,6 +23,7 @@ mod backfill;
 mod check;
 mod clients;
 mod connectif;
+mod doctor;
 mod health;
 mod letters;
 mod locate;
@@ -90,6 +91,10 @@ enum Command {
         #[arg(long, default_value_t = 120)]
         wait: u64,
     },
+    /// Check the live services against what the bridge relies on, read-only: Qapla'
+    /// (`getChannel`, `getShipment` with the consignee) and Connectif (the integration and
+    /// each reception event the channel uses). Exits 1 on any difference.
+    Doctor(doctor::Args),
     /// Everything the bridge knows about a parcel or order, in time order.
     Trace {
         channel: String,
@@ -184,6 +189,12 @@ async fn run(cli: Cli) -> Result<Printout, String> {
             });
             let clients = clients::Clients::new(&aws)?;
             let report = check::check(&clients, &stack, &channel, send).await;
+            Ok(printed(&report, channel.as_str(), cli.json))
+        }
+        Command::Doctor(args) => {
+            let channel = channel_id(&args.channel)?;
+            let clients = clients::Clients::new(&aws)?;
+            let report = doctor::doctor(&clients, &stack, &channel, &args).await;
             Ok(printed(&report, channel.as_str(), cli.json))
         }
         Command::Trace {

@@ -86,7 +86,8 @@ struct Answer {
 
 /// "Create custom integration" (`reference/custom-integrations/create-custom-integration`):
 /// the writable properties of `CustomIntegrationCreation`.
-const INTEGRATION_PROPERTIES: [&str; 5] = ["color", "description", "eventsEnabled", "imageUri", "name"];
+const INTEGRATION_PROPERTIES: [&str; 5] =
+    ["color", "description", "eventsEnabled", "imageUri", "name"];
 
 /// "Create custom event type" (`resources/customeventtypecreation`): its properties...
 const EVENT_TYPE_PROPERTIES: [&str; 8] = [
@@ -412,7 +413,13 @@ impl State {
         }
     }
 
-    fn arrive(&mut self, alias: &str, context: &str, body: Value, create: bool) -> ResponseTemplate {
+    fn arrive(
+        &mut self,
+        alias: &str,
+        context: &str,
+        body: Value,
+        create: bool,
+    ) -> ResponseTemplate {
         let found = (self.types.iter()).find(|t| t.alias == alias && t.receive_type == context);
         let (status, code, detail) = match found {
             None => (
@@ -510,7 +517,9 @@ impl EventType {
         // required."
         let keys: Vec<&Field> = fields.iter().filter(|f| f.is_primary_key).collect();
         if keys.len() != 1 || keys[0].kind != "email" {
-            return Err("exactly one primary key field (isPrimaryKey), of type email, is required".into());
+            return Err(
+                "exactly one primary key field (isPrimaryKey), of type email, is required".into(),
+            );
         }
         Ok(EventType {
             id: String::new(),
@@ -544,7 +553,9 @@ impl Field {
             .filter(|t| FIELD_TYPES.contains(t))
             .ok_or_else(|| format!("field {id}: unknown type {}", f["type"]))?;
         if kind == "phone" && !f["defaultCountryCode"].is_string() {
-            return Err(format!("field {id}: defaultCountryCode is required for phone"));
+            return Err(format!(
+                "field {id}: defaultCountryCode is required for phone"
+            ));
         }
         if ["radio", "checkbox"].contains(&kind) && !f["options"].is_array() {
             return Err(format!("field {id}: options are required for {kind}"));

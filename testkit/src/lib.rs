@@ -4,8 +4,8 @@ pub mod aws;
 pub mod connectif;
 pub mod faults;
 pub mod invariants;
-pub mod qapla;
 mod moto_auth;
+pub mod qapla;
 pub mod runtime_api;
 pub mod tls;
 

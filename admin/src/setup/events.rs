@@ -5,27 +5,13 @@
 //! creation is read back; an answer that is not what was asked for stops `setup` with the
 //! manual steps for what is left.
 
-use super::compare::{add_by_hand, compare, manual_events, manual_integration};
+use super::compare::{manual_events, manual_integration};
 use crate::connectif::{ConnectifAdmin, EventType, Unexpected};
+use crate::doctor::connectif::{add_by_hand, compare};
 use crate::report::{Report, Step};
-use bridge_core::channel::ExtraField;
 use bridge_core::connectif::Reception;
-use bridge_core::connectif::schema::{self, FieldDef};
 
-/// A reception event the channel uses, under its alias.
-pub struct Wanted {
-    pub reception: Reception,
-    pub alias: String,
-    /// The opt-in fields the channel adds (`extraFields`).
-    pub extras: Vec<ExtraField>,
-}
-
-impl Wanted {
-    /// The fields Connectif must define for it.
-    pub fn fields(&self) -> Vec<FieldDef> {
-        schema::fields_with(self.reception, &self.extras)
-    }
-}
+pub use crate::doctor::connectif::{Wanted, definition};
 
 /// `setup`'s view of Connectif for this run.
 pub struct Plan<'a> {
@@ -123,19 +109,6 @@ pub async fn events(
         }
     }
     Ok(urls)
-}
-
-/// The event type the bridge needs for `w`.
-pub fn definition(w: &Wanted, receive_type: &str) -> EventType {
-    EventType {
-        id: String::new(),
-        name: format!("Qapla' {}", w.alias),
-        alias: w.alias.clone(),
-        category: "receive".into(),
-        receive_type: receive_type.into(),
-        fields: w.fields(),
-        endpoint_url: None,
-    }
 }
 
 async fn create(

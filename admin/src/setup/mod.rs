@@ -166,7 +166,8 @@ impl Setup<'_> {
         self.prove().await
     }
 
-    /// Step 2: the Qapla' key, proven with `getChannel`: (key, API base, channel's name).
+    /// Step 2: the Qapla' key, proven with `getChannel`, and `getShipment`'s answer as
+    /// `doctor` checks it (a difference stops `setup`): (key, API base, channel's name).
     async fn qapla(&mut self) -> Result<Option<(String, String, String)>, String> {
         let kept = self.old["qaplaApiKey"].as_str().map(str::to_owned);
         let question = "The Qapla' channel's private API key";
@@ -183,7 +184,19 @@ impl Setup<'_> {
                 let name = found.name.unwrap_or_else(|| self.channel.to_string());
                 let detail = format!("Qapla' accepts the key: channel \"{name}\"");
                 self.report.steps.push(Step::pass("qapla key", detail));
-                Ok(Some((key, url, name)))
+                // `doctor`'s check of the answer enrichment reads, before anything is written.
+                let channel = crate::doctor::qapla::Channel {
+                    api: &self.clients.qapla,
+                    base: &url,
+                    key: &secret,
+                    language: bridge_core::status::Language::It,
+                };
+                let needs_url = self.args.tracking_url.as_deref() == Some("qapla")
+                    || self.old["trackingUrlSource"] == "qapla";
+                let step = crate::doctor::qapla::shipment(&channel, None, needs_url).await;
+                let ok = step.ok;
+                self.report.steps.push(step);
+                Ok(ok.then_some((key, url, name)))
             }
             Err(e) => {
                 let fix = "copy the channel's private API key from Qapla's panel (Settings > Channels > the channel > API key) and run setup again";

@@ -4,8 +4,7 @@
 use super::ask::Asker;
 use super::events::Wanted;
 use super::{Args, QAPLA_API};
-use bridge_core::channel::{ChannelSettings, ReturnShipments};
-use bridge_core::connectif::Reception;
+use bridge_core::channel::ChannelSettings;
 use bridge_core::status::Language;
 use serde_json::{Value, json};
 
@@ -58,28 +57,5 @@ pub fn wanted(draft: &Value) -> Result<Vec<Wanted>, String> {
     probe["connectif"] = json!({ "mode": "api", "apiKey": "probe" });
     let settings = ChannelSettings::from_json(&probe.to_string())
         .map_err(|e| format!("the channel's settings would not be valid: {e}"))?;
-    let send = settings.send;
-    let used = [
-        (Reception::ShipmentStatus, send.shipments),
-        (
-            Reception::ReturnStatus,
-            send.shipments && settings.return_shipments == ReturnShipments::Separate,
-        ),
-        (Reception::ReturnRequest, send.returns),
-        (Reception::OrderShipped, send.orders),
-        (Reception::ShipmentHistory, send.shipments),
-        (
-            Reception::ParcelStalled,
-            send.shipments && settings.stalls.is_some(),
-        ),
-    ];
-    Ok(used
-        .into_iter()
-        .filter(|(_, used)| *used)
-        .map(|(reception, _)| Wanted {
-            reception,
-            alias: settings.aliases.get(reception).to_owned(),
-            extras: settings.extra_fields.clone(),
-        })
-        .collect())
+    Ok(crate::doctor::connectif::wanted(&settings))
 }

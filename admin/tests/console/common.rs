@@ -189,6 +189,16 @@ pub async fn qapla_accepting_the_key() -> MockServer {
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "getChannel": { "result": "OK", "error": null, "channel": { "name": "Shop IT" } } })))
         .mount(&qapla)
         .await;
+    // The newest status change, which `setup` and `doctor` read with `getShipment`.
+    let changed = json!({ "trackingByTimeFrame": { "result": "OK", "error": null, "count": 1, "shipments": [
+        { "id": 1, "trackingNumber": "DOCTOR-1", "reference": "R-1", "courier": "GLS",
+          "status": { "dateISO": "2026-12-03 09:00:00", "qaplaStatus": { "id": 3 } } } ] } });
+    Mock::given(method("GET"))
+        .and(path("/1.2/trackingByTimeFrame/"))
+        .and(query_param("apiKey", QAPLA_KEY))
+        .respond_with(ResponseTemplate::new(200).set_body_json(changed))
+        .mount(&qapla)
+        .await;
     qapla
 }
 

@@ -135,7 +135,13 @@ async fn the_fake_refuses_undefined_fields_wrong_types_and_missing_required_ones
 #[tokio::test]
 async fn the_shapes_the_bridge_sent_before_are_refused() {
     let fake = StrictConnectif::start(KEY).await;
-    let (status, answer) = call(&fake, "POST", "/custom-integrations/", json!({ "name": "I" })).await;
+    let (status, answer) = call(
+        &fake,
+        "POST",
+        "/custom-integrations/",
+        json!({ "name": "I" }),
+    )
+    .await;
     assert_eq!(status, 422, "eventsEnabled is not optional: {answer}");
     let (status, answer) = call(
         &fake,
@@ -154,7 +160,8 @@ async fn the_shapes_the_bridge_sent_before_are_refused() {
         ])
     };
     let mut old_key = good();
-    old_key[0] = json!({ "id": "customerEmail", "type": "email", "required": true, "primaryKey": true });
+    old_key[0] =
+        json!({ "id": "customerEmail", "type": "email", "required": true, "primaryKey": true });
     let mut no_name = good();
     no_name[1] = json!({ "id": "days", "type": "integer", "required": false });
     let mut number = good();
@@ -173,13 +180,20 @@ async fn the_shapes_the_bridge_sent_before_are_refused() {
     assert_eq!(status, 201, "{created}");
     let one = format!("{types}{}", created["id"].as_str().expect("id"));
     let (status, read) = call(&fake, "GET", &one, Value::Null).await;
-    assert_eq!((status, &read["fields"][0]["isPrimaryKey"]), (200, &json!(true)));
+    assert_eq!(
+        (status, &read["fields"][0]["isPrimaryKey"]),
+        (200, &json!(true))
+    );
     let (status, _) = call(&fake, "PATCH", &one, json!({ "fields": good() })).await;
     assert_eq!(status, 405, "no update of an event type is documented");
     // Without createContact (false by default) an unknown contact is E0501, with 400.
     let body = json!({ "customerEmail": "new@shop.example" });
     let (status, answer) = call(&fake, "POST", "/custom-events/alias/order-shipped", body).await;
-    assert_eq!((status, answer["code"].as_str()), (400, Some("E0501")), "{answer}");
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (400, Some("E0501")),
+        "{answer}"
+    );
 }
 
 /// Lists come in pages of two: a reader of the first page alone, or of a bare array, does

@@ -72,7 +72,12 @@ impl FieldDef {
     /// same id, type, required flag and primary key (the display name is the shop's).
     pub fn fits(&self, wanted: &FieldDef) -> bool {
         (&self.id, &self.kind, self.required, self.is_primary_key)
-            == (&wanted.id, &wanted.kind, wanted.required, wanted.is_primary_key)
+            == (
+                &wanted.id,
+                &wanted.kind,
+                wanted.required,
+                wanted.is_primary_key,
+            )
     }
 }
 

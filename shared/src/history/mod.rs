@@ -212,7 +212,10 @@ impl Puller {
             &self.settings.qapla_api_key,
         );
         let full = match self
-            .paced(|| self.api.get_shipment(base, key, tracking, self.settings.language))
+            .paced(|| {
+                self.api
+                    .get_shipment(base, key, tracking, self.settings.language)
+            })
             .await
         {
             Err(ApiError::Ko { .. }) => None,

@@ -371,10 +371,15 @@ async fn an_answer_without_the_consignee_asked_for_is_skipped_with_its_reason_an
     local.drain().await;
     assert!(fake.tries().is_empty());
     let lines = logs.lines();
-    let skipped = lines.iter().find(|l| l["outcome"] == "skipped").expect("skipped");
+    let skipped = lines
+        .iter()
+        .find(|l| l["outcome"] == "skipped")
+        .expect("skipped");
     assert_eq!(skipped["reason"], "no_consignee_from_qapla");
     let metrics = logs.metrics();
-    let counted = metrics.iter().filter(|m| m.get("QaplaNoConsignee").is_some());
+    let counted = metrics
+        .iter()
+        .filter(|m| m.get("QaplaNoConsignee").is_some());
     assert_eq!(counted.count(), 1);
 }
 
@@ -397,10 +402,15 @@ async fn a_404_without_qaplas_ko_keeps_the_event_and_is_counted() {
     assert_eq!(failed.len(), 1, "kept, to try again");
     assert!(fake.tries().is_empty());
     let lines = logs.lines();
-    let retried = lines.iter().find(|l| l["outcome"] == "retried").expect("retried");
+    let retried = lines
+        .iter()
+        .find(|l| l["outcome"] == "retried")
+        .expect("retried");
     let reason = retried["reason"].as_str().unwrap_or_default();
     assert!(reason.starts_with("qapla_api_not_found"), "{reason}");
     let metrics = logs.metrics();
-    let counted = metrics.iter().filter(|m| m.get("QaplaApiRefused").is_some());
+    let counted = metrics
+        .iter()
+        .filter(|m| m.get("QaplaApiRefused").is_some());
     assert_eq!(counted.count(), 1);
 }

@@ -2,11 +2,11 @@
 //! by the shipments webhook's own code: a `trackingByTimeFrame` entry completed with its
 //! `getShipment` yields the event a v1.3 post of the same status yields.
 
-use bridge_core::status::Language;
 use crate::helpers::*;
 use bridge_core::channel::ChannelSettings;
 use bridge_core::connectif::Fields;
 use bridge_core::qapla::api::QaplaApi;
+use bridge_core::status::Language;
 use bridge_core::webhook::{Planned, plan_pulled};
 use std::sync::Arc;
 use wiremock::matchers::{method, path};

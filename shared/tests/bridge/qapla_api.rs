@@ -87,7 +87,10 @@ async fn an_ok_answer_without_a_shipment_is_none_and_a_ko_is_told_apart() {
         ResponseTemplate::new(200).set_body_json(empty),
     )
     .await;
-    assert_eq!(api().get_shipment(&base, &key(), "1", Language::It).await, Ok(None));
+    assert_eq!(
+        api().get_shipment(&base, &key(), "1", Language::It).await,
+        Ok(None)
+    );
     server.reset().await;
     let ko = json!({ "getShipment": { "result": "KO", "error": "Shipment not found" } });
     serve(

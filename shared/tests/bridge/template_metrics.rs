@@ -5,11 +5,11 @@
 //! alarm or a widget of `template.yaml` reads must be among them: same namespace, name,
 //! dimension set and dimension values. AWS's own metrics must name the stack's resources.
 
-use bridge_core::status::Language;
 use crate::durable_helpers::{FakeConnectif, LocalDurable, Step, shipment};
 use crate::helpers::*;
 use bridge_core::qapla::api::QaplaApi;
 use bridge_core::qapla::{OrdersPayload, ReturnsPayload, ShipmentPayload};
+use bridge_core::status::Language;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use serde_yaml::Value as Yaml;
@@ -367,11 +367,27 @@ async fn call_qapla_in_every_way() {
     );
     let key = SecretString::from(IT_KEY);
     let base = format!("{}/qapla-api/1.3", server.uri());
-    assert!(api.get_shipment(&base, &key, "T1", Language::It).await.is_ok());
-    assert!(api.get_shipment(&base, &key, "T1", Language::It).await.is_err());
-    assert!(api.get_shipment(&base, &key, "T1", Language::It).await.is_err());
+    assert!(
+        api.get_shipment(&base, &key, "T1", Language::It)
+            .await
+            .is_ok()
+    );
+    assert!(
+        api.get_shipment(&base, &key, "T1", Language::It)
+            .await
+            .is_err()
+    );
+    assert!(
+        api.get_shipment(&base, &key, "T1", Language::It)
+            .await
+            .is_err()
+    );
     let closed = format!("http://127.0.0.1:{}/1.3", testkit::free_port());
-    assert!(api.get_shipment(&closed, &key, "T1", Language::It).await.is_err());
+    assert!(
+        api.get_shipment(&closed, &key, "T1", Language::It)
+            .await
+            .is_err()
+    );
 }
 
 /// One try towards a Connectif that is not listening.

@@ -287,7 +287,11 @@ async fn a_second_setup_changes_nothing_and_a_field_changed_by_hand_is_reported(
             && fix.contains("ID `courierStatus`, name \"Courier status\", Text, optional"),
         "{out}"
     );
-    assert_eq!(world.connectif.writes(), writes, "setup changes no event type");
+    assert_eq!(
+        world.connectif.writes(),
+        writes,
+        "setup changes no event type"
+    );
     world.connectif.add_field(
         "order-status-change",
         testkit::connectif::Field {

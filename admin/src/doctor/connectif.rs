@@ -1,0 +1,237 @@
+//! The Connectif half of `doctor`: the integration and each reception event a channel uses,
+//! listed and read back through the documented calls, compared field by field with what the
+//! bridge sends. `setup` compares with the same functions.
+
+use crate::connectif::{ConnectifAdmin, EventType, Unexpected};
+use crate::report::Step;
+use bridge_core::channel::{ChannelSettings, ExtraField, ReturnShipments};
+use bridge_core::connectif::Reception;
+use bridge_core::connectif::schema::{self, FieldDef};
+
+/// A reception event the channel uses, under its alias.
+pub struct Wanted {
+    pub reception: Reception,
+    pub alias: String,
+    /// The opt-in fields the channel adds (`extraFields`).
+    pub extras: Vec<ExtraField>,
+}
+
+impl Wanted {
+    /// The fields Connectif must define for it.
+    pub fn fields(&self) -> Vec<FieldDef> {
+        schema::fields_with(self.reception, &self.extras)
+    }
+}
+
+/// The reception events `settings` send to.
+pub fn wanted(settings: &ChannelSettings) -> Vec<Wanted> {
+    let send = settings.send;
+    let used = [
+        (Reception::ShipmentStatus, send.shipments),
+        (
+            Reception::ReturnStatus,
+            send.shipments && settings.return_shipments == ReturnShipments::Separate,
+        ),
+        (Reception::ReturnRequest, send.returns),
+        (Reception::OrderShipped, send.orders),
+        (Reception::ShipmentHistory, send.shipments),
+        (
+            Reception::ParcelStalled,
+            send.shipments && settings.stalls.is_some(),
+        ),
+    ];
+    used.into_iter()
+        .filter(|(_, used)| *used)
+        .map(|(reception, _)| Wanted {
+            reception,
+            alias: settings.aliases.get(reception).to_owned(),
+            extras: settings.extra_fields.clone(),
+        })
+        .collect()
+}
+
+/// What `have` lacks of `want`, and how it differs (type, required, primary key, context, or
+/// a required field the bridge never sends).
+pub fn compare(have: &EventType, want: &EventType) -> (Vec<FieldDef>, Vec<String>) {
+    let mut missing = Vec::new();
+    let mut differences = Vec::new();
+    if have.receive_type != want.receive_type {
+        differences.push(format!(
+            "its context is `{}`, the channel sends through `{}`",
+            have.receive_type, want.receive_type
+        ));
+    }
+    for w in &want.fields {
+        match have.fields.iter().find(|h| h.id == w.id) {
+            None => missing.push(w.clone()),
+            Some(h) if !h.fits(w) => differences.push(format!(
+                "`{}` is {}, the bridge needs {}",
+                w.id,
+                describe(h),
+                describe(w)
+            )),
+            Some(_) => {}
+        }
+    }
+    for h in have.fields.iter().filter(|h| h.required) {
+        if want.fields.iter().all(|w| w.id != h.id) {
+            differences.push(format!(
+                "`{}` is required but the bridge never sends it (every event would be refused)",
+                h.id
+            ));
+        }
+    }
+    (missing, differences)
+}
+
+pub fn describe(f: &FieldDef) -> String {
+    let required = if f.required {
+        ", required"
+    } else {
+        ", optional"
+    };
+    let key = if f.is_primary_key {
+        ", primary key"
+    } else {
+        ""
+    };
+    format!("{}{required}{key}", f.kind.label())
+}
+
+/// The panel steps that add `missing` to the event `alias` (Connectif documents no update of
+/// an event type: the bridge never changes one).
+pub fn add_by_hand(integration: &str, alias: &str, missing: &[FieldDef]) -> String {
+    let fields: Vec<String> = missing
+        .iter()
+        .map(|f| format!("ID `{}`, name \"{}\", {}", f.id, f.name, describe(f)))
+        .collect();
+    format!(
+        "in Connectif, Integrations > \"{integration}\" > Receive Data > `{alias}` > Add a New Field, for each: {}; then run setup again (`bridge-admin doctor` and `check` fail until they exist)",
+        fields.join("; ")
+    )
+}
+
+/// The event type the bridge needs for `w`, in the context `receive_type`.
+pub fn definition(w: &Wanted, receive_type: &str) -> EventType {
+    EventType {
+        id: String::new(),
+        name: format!("Qapla' {}", w.alias),
+        alias: w.alias.clone(),
+        category: "receive".into(),
+        receive_type: receive_type.into(),
+        fields: w.fields(),
+        endpoint_url: None,
+    }
+}
+
+/// Every check of the Connectif account: the integration list, the integration named
+/// `integration`, its event list, and each wanted event read back by id and compared.
+pub async fn checks(
+    admin: &ConnectifAdmin,
+    integration: &str,
+    receive_type: &str,
+    wanted: &[Wanted],
+) -> Vec<Step> {
+    let mut steps = Vec::new();
+    let listed = match admin.integrations().await {
+        Ok(list) => list,
+        Err(e) => return vec![differs("connectif integrations", &e)],
+    };
+    steps.push(Step::pass(
+        "connectif integrations",
+        format!(
+            "GET /custom-integrations/: {} listed, as documented ({{links, results}}, paged)",
+            listed.len()
+        ),
+    ));
+    let Some(found) = listed.into_iter().find(|i| i.name == integration) else {
+        steps.push(Step::fail(
+            "connectif integration",
+            format!("no integration named \"{integration}\""),
+            "run `bridge-admin setup <channel>` (it creates it), or give --integration the name of yours",
+        ));
+        return steps;
+    };
+    let types = match admin.event_types(&found.id).await {
+        Ok(types) => types,
+        Err(e) => {
+            steps.push(differs("connectif reception events", &e));
+            return steps;
+        }
+    };
+    steps.push(Step::pass(
+        "connectif integration",
+        format!(
+            "\"{integration}\" (id {}): {} event types listed",
+            found.id,
+            types.len()
+        ),
+    ));
+    for w in wanted {
+        steps.push(
+            event(
+                admin,
+                &found.id,
+                integration,
+                &types,
+                &definition(w, receive_type),
+            )
+            .await,
+        );
+    }
+    steps
+}
+
+/// One wanted event: in the list, read back by id, and fit for what the bridge sends.
+async fn event(
+    admin: &ConnectifAdmin,
+    id: &str,
+    integration: &str,
+    listed: &[EventType],
+    want: &EventType,
+) -> Step {
+    const NAME: &str = "connectif reception event";
+    let alias = &want.alias;
+    let Some(have) = listed.iter().find(|t| &t.alias == alias) else {
+        return Step::fail(
+            NAME,
+            format!("`{alias}` is not in \"{integration}\""),
+            "run `bridge-admin setup <channel>` (it creates it)",
+        );
+    };
+    let read = match admin.event_type(id, &have.id).await {
+        Ok(read) => read,
+        Err(e) => return differs(NAME, &e),
+    };
+    let (missing, differences) = compare(&read, want);
+    if !differences.is_empty() {
+        return Step::fail(
+            NAME,
+            format!("`{alias}` differs: {}", differences.join("; ")),
+            format!(
+                "change it in Connectif (Integrations > \"{integration}\" > Receive Data > `{alias}`) to the fields in docs/connectif.md (the primary key is the Email field, marked required and primary key)"
+            ),
+        );
+    }
+    if !missing.is_empty() {
+        let detail = format!(
+            "`{alias}` lacks {} of the fields the bridge sends: every event would be refused",
+            missing.len()
+        );
+        return Step::fail(NAME, detail, add_by_hand(integration, alias, &missing));
+    }
+    let n = want.fields.len();
+    Step::pass(
+        NAME,
+        format!("`{alias}`: read back by id, the bridge's {n} fields"),
+    )
+}
+
+/// A call whose answer is not the documented one: the call, what came back, what to do.
+pub fn differs(name: &'static str, e: &Unexpected) -> Step {
+    Step::fail(
+        name,
+        format!("expected the documented answer, found: {e}"),
+        "Connectif did not answer as its reference pages document: the steps by hand are in docs/connectif.md (\"By hand\"); report the call and the answer (docs/contracts.md, \"When a live answer differs\")",
+    )
+}
