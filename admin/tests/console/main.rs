@@ -14,8 +14,9 @@ mod moto {
     mod background;
     mod bench_backfill;
     mod check;
+    mod doctor;
     mod letters;
     pub mod send;
-    mod setup;
+    pub mod setup;
     mod trace;
 }

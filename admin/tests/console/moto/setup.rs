@@ -13,19 +13,19 @@ use testkit::connectif::StrictConnectif;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
-const CONNECTIF_KEY: &str = "cid-1:csecret-1";
-const CHANNEL: &str = "shop-es";
+pub(super) const CONNECTIF_KEY: &str = "cid-1:csecret-1";
+pub(super) const CHANNEL: &str = "shop-es";
 
-struct World {
-    moto: tokio::sync::RwLockWriteGuard<'static, Moto>,
-    cw: MockServer,
-    qapla: MockServer,
-    connectif: StrictConnectif,
+pub(super) struct World {
+    pub(super) moto: tokio::sync::RwLockWriteGuard<'static, Moto>,
+    pub(super) cw: MockServer,
+    pub(super) qapla: MockServer,
+    pub(super) connectif: StrictConnectif,
     twin: Twin,
 }
 
 impl World {
-    async fn start() -> World {
+    pub(super) async fn start() -> World {
         let moto = testkit::moto_alone().await;
         let qapla = qapla_accepting_the_key().await;
         Mock::given(method("GET"))
@@ -48,7 +48,7 @@ impl World {
     }
 
     /// `bridge-admin setup shop-es` with every answer a flag, plus `extra`.
-    async fn setup(&self, extra: &[&str]) -> (i32, String, String) {
+    pub(super) async fn setup(&self, extra: &[&str]) -> (i32, String, String) {
         self.setup_with(&self.connectif.uri(), extra).await
     }
 
@@ -109,6 +109,13 @@ impl World {
 /// `getShipment`: a customer for any tracking number (the samples' v1.2 posts need one).
 fn get_shipment(req: &Request) -> ResponseTemplate {
     let tracking = query(req, "trackingNumber");
+    if tracking == "NO-CONSIGNEE-1" {
+        // A Qapla' that does not answer as documented: no consignee, asked or not.
+        let shipment = json!({ "trackingNumber": tracking, "url": "https://tracking.qapla.it/x" });
+        let answer =
+            json!({ "getShipment": { "result": "OK", "error": "", "shipments": [shipment] } });
+        return ResponseTemplate::new(200).set_body_json(answer);
+    }
     let consignee =
         json!({ "name": "Lucía García", "email": "lucia@example.com", "country": "ES" });
     let shipment = json!({ "trackingNumber": tracking, "url": "https://tracking.qapla.it/x", "consignee": consignee });
