@@ -239,7 +239,7 @@ fn answer_fix(status: u16) -> &'static str {
     }
 }
 
-/// The fix for a Connectif refusal, from the dead letter's reason (`HTTP 422 (E0501 ...)`).
+/// The fix for a Connectif refusal, from the dead letter's reason (`HTTP 400 (E0501 ...)`).
 fn connectif_fix(reason: &str, alias: &str) -> String {
     let code = reason
         .strip_prefix("HTTP ")

@@ -160,7 +160,7 @@ fn result_of(status: StatusCode) -> &'static str {
     }
 }
 
-/// `HTTP 422 (E0501 Unprocessable Entity)`: status plus Connectif's `code`/`title` if any.
+/// `HTTP 400 (E0501 Bad Request)`: status plus Connectif's `code`/`title` if any.
 fn error_reason(status: StatusCode, body: &[u8]) -> String {
     let parsed: Option<serde_json::Value> = serde_json::from_slice(body).ok();
     let pick = |k: &str| {
@@ -187,9 +187,9 @@ mod tests {
 
     #[test]
     fn error_reasons_keep_code_and_title_but_not_the_detail() {
-        let body = br#"{"status":422,"title":"Unprocessable Entity","code":"E0501","detail":"contact giulia@example.com not found"}"#;
-        let reason = error_reason(StatusCode::UNPROCESSABLE_ENTITY, body);
-        assert_eq!(reason, "HTTP 422 (E0501 Unprocessable Entity)");
+        let body = br#"{"status":400,"title":"Bad Request","code":"E0501","detail":"Contact does not exist: giulia@example.com"}"#;
+        let reason = error_reason(StatusCode::BAD_REQUEST, body);
+        assert_eq!(reason, "HTTP 400 (E0501 Bad Request)");
         assert_eq!(error_reason(StatusCode::BAD_GATEWAY, b"<html>"), "HTTP 502");
     }
 }

@@ -67,12 +67,13 @@ async fn a_429_is_retried() {
 }
 
 #[tokio::test]
-async fn a_422_is_not_retried_and_qapla_still_gets_ok() {
+async fn a_refusal_is_not_retried_and_qapla_still_gets_ok() {
     let server = MockServer::start().await;
+    // Connectif's error-codes guide: E0501 "Contact does not exist" comes with 400.
     Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(422).set_body_json(serde_json::json!({
-            "status": 422, "title": "Unprocessable Entity", "code": "E0501",
-            "detail": "contact giulia.rossi@example.com not found"
+        .respond_with(ResponseTemplate::new(400).set_body_json(serde_json::json!({
+            "status": 400, "title": "Bad Request", "code": "E0501",
+            "detail": "Contact does not exist: giulia.rossi@example.com"
         })))
         .expect(1)
         .mount(&server)
@@ -81,7 +82,7 @@ async fn a_422_is_not_retried_and_qapla_still_gets_ok() {
     assert_eq!(post_delivered(&server.uri()).await, (200, ok()));
     let (outcome, reason) = outcome(&logs);
     assert_eq!(outcome, "delivery_failed");
-    assert_eq!(reason, "permanent: HTTP 422 (E0501 Unprocessable Entity)");
+    assert_eq!(reason, "permanent: HTTP 400 (E0501 Bad Request)");
     assert!(!logs.text().contains("giulia.rossi@example.com"));
 }
 

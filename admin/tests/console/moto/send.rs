@@ -123,7 +123,7 @@ async fn connectif_refusals_fail_the_send_steps_with_the_reason_and_the_fix() {
     live.connectif.reset().await;
     Mock::given(method("POST"))
         .respond_with(ResponseTemplate::new(422).set_body_string(
-            r#"{"status":422,"title":"Unprocessable Entity","code":"E0501","detail":"field trackingUrl unknown for tester@shop.example"}"#,
+            r#"{"status":422,"title":"Unprocessable Entity","detail":"field trackingUrl unknown for tester@shop.example"}"#,
         ))
         .mount(&live.connectif)
         .await;
@@ -131,7 +131,7 @@ async fn connectif_refusals_fail_the_send_steps_with_the_reason_and_the_fix() {
     assert_eq!(code, 1, "{out}");
     for step in SEND {
         assert!(
-            line(&out, step).contains("HTTP 422 (E0501 Unprocessable Entity)"),
+            line(&out, step).contains("HTTP 422 (Unprocessable Entity)"),
             "{out}"
         );
         assert!(

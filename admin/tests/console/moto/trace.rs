@@ -32,7 +32,7 @@ async fn a_shipments_story_shows_delivered_repeat_superseded_and_dead_lettered_i
         .and(body_partial_json(json!({ "qaplaStatusID": "4" })))
         .respond_with(
             ResponseTemplate::new(422)
-                .set_body_string(r#"{"status":422,"title":"Unprocessable Entity","code":"E0501"}"#),
+                .set_body_string(r#"{"status":422,"title":"Unprocessable Entity"}"#),
         )
         .with_priority(1)
         .mount(&live.connectif)
@@ -86,7 +86,7 @@ async fn a_shipments_story_shows_delivered_repeat_superseded_and_dead_lettered_i
     assert!(at("last delivered") > 0 && out.contains("status 3 of 2026-11-20 10:00:00"));
     let waiting = out.lines().nth(at("dead letters")).expect("line");
     assert!(
-        waiting.contains("status 4: HTTP 422 (E0501 Unprocessable Entity)"),
+        waiting.contains("status 4: HTTP 422 (Unprocessable Entity)"),
         "{out}"
     );
     assert!(
