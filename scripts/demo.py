@@ -43,17 +43,21 @@ class Capture(BaseHTTPRequestHandler):
         self.wfile.write(b"{}")
 
     def do_GET(self):
-        """Qapla's getShipment: a demo customer for any tracking number."""
+        """Qapla's getShipment: a demo customer for any tracking number. As Qapla' documents
+        it, the consignee comes only when `data` asks for it (consignee or all)."""
         from urllib.parse import parse_qs, urlparse
         url = urlparse(self.path)
         query = parse_qs(url.query)
         tracking = (query.get("trackingNumber") or [""])[0]
-        QAPLA_CALLS.append(tracking)
-        body = {"getShipment": {"result": "OK", "error": "", "shipment": {
+        data = (query.get("data") or [""])[0].split(",")
+        QAPLA_CALLS.append((tracking, ",".join(data)))
+        shipment = {
             "trackingNumber": tracking,
             "url": f"https://tracking.qapla.it/demo-{tracking}",
-            "consignee": {"name": "Luca Neri", "email": "luca.neri@example.com", "country": "IT"},
-        }}}
+        }
+        if "consignee" in data or "all" in data:
+            shipment["consignee"] = {"name": "Luca Neri", "email": "luca.neri@example.com", "country": "IT"}
+        body = {"getShipment": {"result": "OK", "error": "", "shipment": shipment}}
         payload = json.dumps(body).encode()
         self.send_response(200 if url.path.endswith("/getShipment/") else 404)
         self.send_header("content-type", "application/json")
@@ -113,8 +117,8 @@ def log_lines(offset):
 def show(title, status, body, since, logs, qapla_since=None):
     print(f"\n=== {title}")
     print(f"    Qapla' gets: HTTP {status} {body}")
-    for tracking in QAPLA_CALLS[qapla_since:] if qapla_since is not None else []:
-        print(f"    Qapla' API:  GET getShipment?trackingNumber={tracking} (to complete the event)")
+    for tracking, data in QAPLA_CALLS[qapla_since:] if qapla_since is not None else []:
+        print(f"    Qapla' API:  GET getShipment?trackingNumber={tracking}&data={data} (to complete the event)")
     for entry in logs:
         reason = f" ({entry['reason']})" if entry.get("reason") else ""
         print(f"    Bridge log:  {entry.get('kind')} {entry.get('key', '')} -> {entry['outcome']}{reason}")

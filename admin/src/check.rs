@@ -1,7 +1,8 @@
 //! `bridge-admin check <channel>`: does the channel work, end to end? Each step names what
-//! is wrong and the fix; nothing secret is printed.
+//! is wrong and the fix; nothing secret is printed. Its Connectif steps are `doctor`'s.
 
 use crate::clients::Clients;
+use crate::connectif::ConnectifAdmin;
 use crate::health::{alarms, dead_letters, queue, routes};
 use crate::report::{Report, Step};
 use crate::stack::Stack;
@@ -30,6 +31,9 @@ pub async fn check(
     let settings = secret(clients, stack, channel, &mut report).await;
     if let Some(settings) = &settings {
         report.steps.push(qapla_key(&clients.qapla, settings).await);
+        report
+            .steps
+            .extend(reception_events(clients, settings).await);
     }
     report.steps.push(routes(clients, stack).await);
     report.steps.push(queue(clients, stack).await);
@@ -147,4 +151,16 @@ async fn qapla_key(api: &QaplaApi, settings: &ChannelSettings) -> Step {
             "point `qaplaApiBaseUrl` at Qapla's API (https://api.qapla.it/1.3) or remove it for the default",
         ),
     }
+}
+
+/// Step 3 (Public API channels): each reception event the channel uses exists in Connectif
+/// with the fields the bridge sends (`doctor`'s Connectif checks). A channel delivering to
+/// Endpoint URLs has no API key to ask with: `bridge-admin doctor --connectif-key` does.
+async fn reception_events(clients: &Clients, settings: &ChannelSettings) -> Vec<Step> {
+    let ConnectifSettings::Api { api_key, base_url } = &settings.connectif else {
+        return Vec::new();
+    };
+    let admin = ConnectifAdmin::new(clients.http.clone(), base_url, api_key.clone());
+    let wanted = crate::doctor::connectif::wanted(settings);
+    crate::doctor::connectif::checks(&admin, "api", &wanted).await
 }

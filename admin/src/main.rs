@@ -191,12 +191,7 @@ async fn run(cli: Cli) -> Result<Printout, String> {
             let report = check::check(&clients, &stack, &channel, send).await;
             Ok(printed(&report, channel.as_str(), cli.json))
         }
-        Command::Doctor(args) => {
-            let channel = channel_id(&args.channel)?;
-            let clients = clients::Clients::new(&aws)?;
-            let report = doctor::doctor(&clients, &stack, &channel, &args).await;
-            Ok(printed(&report, channel.as_str(), cli.json))
-        }
+        Command::Doctor(args) => run_doctor(&aws, &stack, &args, cli.json).await,
         Command::Trace {
             channel,
             key,
@@ -209,6 +204,18 @@ async fn run(cli: Cli) -> Result<Printout, String> {
             letters::discard(&sqs, &stack, &letters.filter(), yes, cli.json).await
         }
     }
+}
+
+async fn run_doctor(
+    aws: &aws_config::SdkConfig,
+    stack: &Stack,
+    args: &doctor::Args,
+    json: bool,
+) -> Result<Printout, String> {
+    let channel = channel_id(&args.channel)?;
+    let clients = clients::Clients::new(aws)?;
+    let report = doctor::doctor(&clients, stack, &channel, args).await;
+    Ok(printed(&report, channel.as_str(), json))
 }
 
 async fn run_trace(

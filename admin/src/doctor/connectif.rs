@@ -2,7 +2,7 @@
 //! listed and read back through the documented calls, compared field by field with what the
 //! bridge sends. `setup` compares with the same functions.
 
-use crate::connectif::{ConnectifAdmin, EventType, Unexpected};
+use crate::connectif::{ConnectifAdmin, EventType, Integration, Unexpected};
 use crate::report::Step;
 use bridge_core::channel::{ChannelSettings, ExtraField, ReturnShipments};
 use bridge_core::connectif::Reception;
@@ -124,16 +124,12 @@ pub fn definition(w: &Wanted, receive_type: &str) -> EventType {
     }
 }
 
-/// Every check of the Connectif account: the integration list, the integration named
-/// `integration`, its event list, and each wanted event read back by id and compared.
-pub async fn checks(
-    admin: &ConnectifAdmin,
-    integration: &str,
-    receive_type: &str,
-    wanted: &[Wanted],
-) -> Vec<Step> {
+/// Every check of the Connectif account: the integration list, each integration's event
+/// list, and each wanted event found by its alias (unique in an account, in whichever
+/// integration holds it), read back by id and compared.
+pub async fn checks(admin: &ConnectifAdmin, receive_type: &str, wanted: &[Wanted]) -> Vec<Step> {
     let mut steps = Vec::new();
-    let listed = match admin.integrations().await {
+    let integrations = match admin.integrations().await {
         Ok(list) => list,
         Err(e) => return vec![differs("connectif integrations", &e)],
     };
@@ -141,75 +137,60 @@ pub async fn checks(
         "connectif integrations",
         format!(
             "GET /custom-integrations/: {} listed, as documented ({{links, results}}, paged)",
-            listed.len()
+            integrations.len()
         ),
     ));
-    let Some(found) = listed.into_iter().find(|i| i.name == integration) else {
-        steps.push(Step::fail(
-            "connectif integration",
-            format!("no integration named \"{integration}\""),
-            "run `bridge-admin setup <channel>` (it creates it), or give --integration the name of yours",
-        ));
-        return steps;
-    };
-    let types = match admin.event_types(&found.id).await {
-        Ok(types) => types,
-        Err(e) => {
-            steps.push(differs("connectif reception events", &e));
-            return steps;
+    let mut types = Vec::new();
+    for integration in &integrations {
+        match admin.event_types(&integration.id).await {
+            Ok(list) => types.extend(list.into_iter().map(|t| (integration.clone(), t))),
+            Err(e) => {
+                steps.push(differs("connectif reception events", &e));
+                return steps;
+            }
         }
-    };
+    }
     steps.push(Step::pass(
-        "connectif integration",
+        "connectif reception events",
         format!(
-            "\"{integration}\" (id {}): {} event types listed",
-            found.id,
-            types.len()
+            "{} event types listed in {} integrations",
+            types.len(),
+            integrations.len()
         ),
     ));
     for w in wanted {
-        steps.push(
-            event(
-                admin,
-                &found.id,
-                integration,
-                &types,
-                &definition(w, receive_type),
-            )
-            .await,
-        );
+        steps.push(event(admin, &types, &definition(w, receive_type)).await);
     }
     steps
 }
 
-/// One wanted event: in the list, read back by id, and fit for what the bridge sends.
+/// One wanted event: in a list, read back by id, and fit for what the bridge sends.
 async fn event(
     admin: &ConnectifAdmin,
-    id: &str,
-    integration: &str,
-    listed: &[EventType],
+    listed: &[(Integration, EventType)],
     want: &EventType,
 ) -> Step {
     const NAME: &str = "connectif reception event";
     let alias = &want.alias;
-    let Some(have) = listed.iter().find(|t| &t.alias == alias) else {
+    let Some((integration, have)) = listed.iter().find(|(_, t)| &t.alias == alias) else {
         return Step::fail(
             NAME,
-            format!("`{alias}` is not in \"{integration}\""),
+            format!("`{alias}` is in no integration of the account"),
             "run `bridge-admin setup <channel>` (it creates it)",
         );
     };
-    let read = match admin.event_type(id, &have.id).await {
+    let read = match admin.event_type(&integration.id, &have.id).await {
         Ok(read) => read,
         Err(e) => return differs(NAME, &e),
     };
+    let name = &integration.name;
     let (missing, differences) = compare(&read, want);
     if !differences.is_empty() {
         return Step::fail(
             NAME,
             format!("`{alias}` differs: {}", differences.join("; ")),
             format!(
-                "change it in Connectif (Integrations > \"{integration}\" > Receive Data > `{alias}`) to the fields in docs/connectif.md (the primary key is the Email field, marked required and primary key)"
+                "change it in Connectif (Integrations > \"{name}\" > Receive Data > `{alias}`) to the fields in docs/connectif.md (the primary key is the Email field, marked required and primary key)"
             ),
         );
     }
@@ -218,20 +199,28 @@ async fn event(
             "`{alias}` lacks {} of the fields the bridge sends: every event would be refused",
             missing.len()
         );
-        return Step::fail(NAME, detail, add_by_hand(integration, alias, &missing));
+        return Step::fail(NAME, detail, add_by_hand(name, alias, &missing));
     }
     let n = want.fields.len();
     Step::pass(
         NAME,
-        format!("`{alias}`: read back by id, the bridge's {n} fields"),
+        format!("`{alias}` (in \"{name}\"): read back by id, the bridge's {n} fields"),
     )
 }
 
 /// A call whose answer is not the documented one: the call, what came back, what to do.
 pub fn differs(name: &'static str, e: &Unexpected) -> Step {
-    Step::fail(
-        name,
-        format!("expected the documented answer, found: {e}"),
-        "Connectif did not answer as its reference pages document: the steps by hand are in docs/connectif.md (\"By hand\"); report the call and the answer (docs/contracts.md, \"When a live answer differs\")",
-    )
+    let detail = format!("expected the documented answer, found: {e}");
+    let fix = match e.answer.get(..8) {
+        Some("HTTP 401") => {
+            "Connectif refuses the API key: use a key from Store settings > API and Access IPs > API Keys (`keyId:keySecret`)"
+        }
+        Some("HTTP 403") => {
+            "the API key lacks a permission: give it read and write access to integrations and custom events (docs/connectif.md, \"The Connectif API key\")"
+        }
+        _ => {
+            "Connectif did not answer as its reference pages document: the steps by hand are in docs/connectif.md (\"In Connectif, step by step\"); report the call and the answer (docs/contracts.md, \"When a live answer differs\")"
+        }
+    };
+    Step::fail(name, detail, fix)
 }

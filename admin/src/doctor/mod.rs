@@ -1,6 +1,7 @@
 //! `bridge-admin doctor <channel>`: the live contract, checked. Calls Qapla' (`getChannel`;
 //! `getShipment` with `data=consignee` for a parcel) and Connectif (the integration list, the
-//! integration, each reception event the channel's secret uses, listed and read back) with
+//! integrations, each reception event the channel's secret uses, found by its alias in any of
+//! them and read back) with
 //! the channel's own keys, and compares every answer with the shape the bridge relies on.
 //! Each check is PASS, or the difference and what to do. Read-only: nothing is written, no
 //! event is sent, no key is shown. `setup` runs the same checks before it writes anything.
@@ -28,9 +29,6 @@ pub struct Args {
     /// holds none; read-only calls only.
     #[arg(long, env = "CONNECTIF_API_KEY", hide_env_values = true)]
     pub connectif_key: Option<String>,
-    /// The Connectif integration the reception events are in.
-    #[arg(long, default_value = "Qapla' bridge")]
-    pub integration: String,
     /// Connectif's API (a proxy, or a test's fake).
     #[arg(long, hide = true, default_value = "https://api.connectif.cloud")]
     pub connectif_url: String,
@@ -77,7 +75,7 @@ pub async fn doctor(clients: &Clients, stack: &Stack, channel: &ChannelId, args:
     let admin =
         crate::connectif::ConnectifAdmin::new(clients.http.clone(), &base, SecretString::from(key));
     let wanted = connectif::wanted(&settings);
-    let steps = connectif::checks(&admin, &args.integration, receive_type, &wanted).await;
+    let steps = connectif::checks(&admin, receive_type, &wanted).await;
     report.steps.extend(steps);
     report
 }

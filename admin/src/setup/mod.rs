@@ -209,7 +209,7 @@ impl Setup<'_> {
 
     /// Step 3: the integration and the reception events; the secret's `connectif` part.
     async fn connectif(&mut self, wanted: &[Wanted]) -> Result<Option<Value>, String> {
-        let mode = self.mode()?;
+        let mode = settings::mode(&self.args, &self.old, &self.asker)?;
         let kept = self.old["connectif"]["apiKey"].as_str().map(str::to_owned);
         let question = "A Connectif API key (keyId:keySecret)";
         let key = self.asker.key(
@@ -245,29 +245,6 @@ impl Setup<'_> {
                 json!({ "mode": "endpoint", "endpoints": endpoints })
             }
         }))
-    }
-
-    /// `--mode`, else the secret's, else asked (default `api`).
-    fn mode(&self) -> Result<Mode, String> {
-        Ok(
-            match (self.args.mode, self.old["connectif"]["mode"].as_str()) {
-                (Some(mode), _) => mode,
-                (None, Some("endpoint")) => Mode::Endpoint,
-                (None, Some(_)) => Mode::Api,
-                (None, None) => {
-                    let question =
-                        "Deliver through Connectif's Public API (api) or Endpoint URLs (endpoint)?";
-                    match self
-                        .asker
-                        .text(None, question, Some("api"), "--mode")?
-                        .as_str()
-                    {
-                        "endpoint" => Mode::Endpoint,
-                        _ => Mode::Api,
-                    }
-                }
-            },
-        )
     }
 
     /// Step 6: `check --send` with the test contact (asked for when not given; skippable).

@@ -3,7 +3,7 @@
 
 use super::ask::Asker;
 use super::events::Wanted;
-use super::{Args, QAPLA_API};
+use super::{Args, Mode, QAPLA_API};
 use bridge_core::channel::ChannelSettings;
 use bridge_core::status::Language;
 use serde_json::{Value, json};
@@ -58,4 +58,21 @@ pub fn wanted(draft: &Value) -> Result<Vec<Wanted>, String> {
     let settings = ChannelSettings::from_json(&probe.to_string())
         .map_err(|e| format!("the channel's settings would not be valid: {e}"))?;
     Ok(crate::doctor::connectif::wanted(&settings))
+}
+
+/// `--mode`, else the secret's, else asked (default `api`).
+pub fn mode(args: &Args, old: &Value, asker: &Asker) -> Result<Mode, String> {
+    Ok(match (args.mode, old["connectif"]["mode"].as_str()) {
+        (Some(mode), _) => mode,
+        (None, Some("endpoint")) => Mode::Endpoint,
+        (None, Some(_)) => Mode::Api,
+        (None, None) => {
+            let question =
+                "Deliver through Connectif's Public API (api) or Endpoint URLs (endpoint)?";
+            match asker.text(None, question, Some("api"), "--mode")?.as_str() {
+                "endpoint" => Mode::Endpoint,
+                _ => Mode::Api,
+            }
+        }
+    })
 }

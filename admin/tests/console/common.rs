@@ -289,3 +289,51 @@ pub fn query(req: &wiremock::Request, name: &str) -> String {
         .map(|(_, v)| v.into_owned())
         .unwrap_or_default()
 }
+
+/// A Connectif account on `server` holding the bridge's reception events as `setup` makes
+/// them (default aliases, Public API context), in the documented shapes of the management
+/// reads `check` makes: the integration list, its event list, each event by id (one page
+/// each). The events' fields are test data here: the rules a real account enforces are
+/// `testkit::connectif`'s.
+pub async fn mount_the_bridges_event_types(server: &MockServer) {
+    use bridge_core::connectif::{Reception, schema};
+    let aliases = bridge_core::channel::Aliases::default();
+    let integration = json!({ "id": "int-1", "name": "Qapla' bridge", "eventsEnabled": true });
+    let list = |results: Vec<Value>| json!({ "links": {}, "results": results });
+    Mock::given(method("GET"))
+        .and(path("/custom-integrations/"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(list(vec![integration])))
+        .mount(server)
+        .await;
+    let types: Vec<Value> = (Reception::ALL.iter().enumerate())
+        .map(|(i, r)| {
+            json!({ "id": format!("evt-{i}"), "name": "n", "alias": aliases.get(*r),
+                "category": "receive", "receiveType": "api", "fields": schema::fields(*r) })
+        })
+        .collect();
+    for t in &types {
+        let id = t["id"].as_str().unwrap_or_default();
+        Mock::given(method("GET"))
+            .and(path(format!(
+                "/custom-integrations/int-1/custom-event-types/{id}"
+            )))
+            .respond_with(ResponseTemplate::new(200).set_body_json(t))
+            .mount(server)
+            .await;
+    }
+    Mock::given(method("GET"))
+        .and(path("/custom-integrations/int-1/custom-event-types/"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(list(types)))
+        .mount(server)
+        .await;
+}
+
+/// A deployed bridge whose channel `shop-it` delivers to a Connectif on loopback that holds
+/// the bridge's reception events: (the dead-letter queue URL, that Connectif).
+pub async fn stack_with_connectif(moto: &Moto, qapla: &str) -> (String, MockServer) {
+    let connectif = MockServer::start().await;
+    mount_the_bridges_event_types(&connectif).await;
+    let api = "https://example.execute-api.eu-west-1.amazonaws.com";
+    let secret = settings_with(qapla, &connectif.uri());
+    (deploy(moto, &secret, api).await.dlq_url, connectif)
+}

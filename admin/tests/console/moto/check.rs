@@ -10,13 +10,15 @@ use wiremock::{Mock, ResponseTemplate};
 async fn a_healthy_channel_passes_every_step_and_exits_0() {
     let moto = testkit::moto_alone().await;
     let qapla = qapla_accepting_the_key().await;
-    stack(&moto, &qapla.uri()).await;
+    let (_, _connectif) = stack_with_connectif(&moto, &qapla.uri()).await;
     let cw = cloudwatch(&alarms_ok()).await;
     let (code, out, err) = admin(&moto, &cw, &["check", "shop-it"]);
     assert_eq!(code, 0, "{out}\n{err}");
     for step in [
         "secret",
         "qapla key",
+        "connectif integrations",
+        "connectif reception events",
         "webhook routes",
         "queue",
         "dead letters",
@@ -32,14 +34,20 @@ async fn a_healthy_channel_passes_every_step_and_exits_0() {
     let (code, json_out, _) = admin(&moto, &cw, &["--json", "check", "shop-it"]);
     let report: Value = serde_json::from_str(&json_out).expect("--json prints JSON");
     assert_eq!((code, report["ok"].as_bool()), (0, Some(true)));
-    assert_eq!(report["steps"].as_array().map(Vec::len), Some(6));
+    // Six, and Connectif's: its lists and each reception event the channel uses.
+    let events = (out.lines())
+        .filter(|l| l.starts_with("✓ connectif reception event: `"))
+        .count();
+    assert_eq!(events, 5, "{out}");
+    assert_eq!(report["steps"].as_array().map(Vec::len), Some(6 + 2 + 5));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_broken_thing_fails_exactly_its_step_with_the_fix() {
     let moto = testkit::moto_alone().await;
     let qapla = qapla_accepting_the_key().await;
-    let dlq = stack(&moto, &qapla.uri()).await;
+    let (dlq, connectif) = stack_with_connectif(&moto, &qapla.uri()).await;
+    let settings = |qapla: &str| settings_with(qapla, &connectif.uri());
     let cw = cloudwatch(&alarms_ok()).await;
     let aws = aws(&moto).await;
     let secrets = aws_sdk_secretsmanager::Client::new(&aws);

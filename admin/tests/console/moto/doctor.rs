@@ -56,7 +56,7 @@ async fn a_channel_set_up_as_documented_passes_every_check() {
     );
     let events = out
         .lines()
-        .filter(|l| l.starts_with("✓ connectif reception event"))
+        .filter(|l| l.starts_with("✓ connectif reception event: `"))
         .count();
     assert_eq!(
         events, 5,
@@ -141,7 +141,7 @@ async fn each_documented_difference_is_reported_with_its_fix() {
     assert!(
         failed[0]["fix"]
             .as_str()
-            .is_some_and(|f| f.contains("By hand"))
+            .is_some_and(|f| f.contains("step by step"))
     );
 }
 
@@ -159,4 +159,37 @@ async fn setup_refuses_to_write_when_connectif_lists_differ() {
     );
     assert_eq!(world.connectif.writes(), 0, "{out}");
     assert!(!out.contains("✓ secret"), "{out}");
+}
+
+/// An event that lacks a field the bridge sends: `setup` names it for the panel, and `check`
+/// fails until it exists.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_fails_until_a_missing_field_is_added_in_the_panel() {
+    let world = World::start().await;
+    let (code, out, _) = world.setup(&[]).await;
+    assert_eq!(code, 0, "{out}");
+    world
+        .connectif
+        .remove_field("order-status-change", "trackingUrl");
+    let check = || run(&world.moto, &world.cw, &["check", CHANNEL]);
+    let (code, out, _) = check().await;
+    assert_eq!(code, 1, "{out}");
+    let failed: Vec<&str> = out.lines().filter(|l| l.starts_with('✗')).collect();
+    assert_eq!(failed.len(), 1, "{out}");
+    assert!(
+        failed[0].contains("`order-status-change` lacks 1 of the fields"),
+        "{out}"
+    );
+    world.connectif.add_field(
+        "order-status-change",
+        testkit::connectif::Field {
+            id: "trackingUrl".into(),
+            name: "Tracking page".into(),
+            kind: "text".into(),
+            required: true,
+            is_primary_key: false,
+        },
+    );
+    let (code, out, _) = check().await;
+    assert_eq!(code, 0, "{out}");
 }

@@ -27,6 +27,7 @@ impl Live {
         let moto = testkit::moto_alone().await;
         let qapla = qapla_accepting_the_key().await;
         let connectif = MockServer::start().await;
+        mount_the_bridges_event_types(&connectif).await;
         Mock::given(method("POST"))
             .and(path_regex("^/custom-events/alias/"))
             .respond_with(answer)
@@ -50,11 +51,12 @@ impl Live {
         run(&self.moto, &self.cw, args).await
     }
 
-    /// The bodies Connectif received.
+    /// The event bodies Connectif received (`check`'s management reads left out).
     pub async fn received(&self) -> Vec<Value> {
         let requests = self.connectif.received_requests().await.unwrap_or_default();
         requests
             .iter()
+            .filter(|r| r.method.as_str() == "POST")
             .map(|r| serde_json::from_slice(&r.body).expect("JSON body"))
             .collect()
     }
