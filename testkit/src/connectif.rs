@@ -1,5 +1,5 @@
 //! A strict Connectif on loopback, written from Connectif's own reference pages
-//! (api-docs.connectif.cloud, read 2026-12-03; `../shared/reference/connectif.md` quotes them),
+//! (api-docs.connectif.cloud, read 2026-12-03; docs/contracts.md lists the pages),
 //! never from the bridge's code: each rule below names the page it comes from, and where a
 //! page is silent the rule says so and takes the likeliest reading (docs/contracts.md keeps
 //! the same list).

@@ -1,5 +1,5 @@
 //! Qapla's `getShipment` as its publishers document it, for the tests' Qapla' stand-ins:
-//! written from Qapla's pages (`../shared/reference/qapla.md` §5–7: api.qapla.dev and the
+//! written from Qapla's pages (docs/contracts.md lists them: api.qapla.dev and the
 //! reference repository Qapla' publishes, `Qapla/qapla-api-skill`, with the doc comments of a
 //! public PHP client of the v1 API), never from the bridge's code.
 //!

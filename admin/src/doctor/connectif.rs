@@ -159,7 +159,7 @@ pub async fn checks(admin: &ConnectifAdmin, receive_type: &str, wanted: &[Wanted
         ),
     ));
     for w in wanted {
-        steps.push(event(admin, &types, &definition(w, receive_type)).await);
+        steps.extend(event(admin, &types, &definition(w, receive_type)).await);
     }
     steps
 }
@@ -169,43 +169,64 @@ async fn event(
     admin: &ConnectifAdmin,
     listed: &[(Integration, EventType)],
     want: &EventType,
-) -> Step {
+) -> Vec<Step> {
     const NAME: &str = "connectif reception event";
     let alias = &want.alias;
     let Some((integration, have)) = listed.iter().find(|(_, t)| &t.alias == alias) else {
-        return Step::fail(
+        return vec![Step::fail(
             NAME,
             format!("`{alias}` is in no integration of the account"),
             "run `bridge-admin setup <channel>` (it creates it)",
-        );
+        )];
     };
     let read = match admin.event_type(&integration.id, &have.id).await {
         Ok(read) => read,
-        Err(e) => return differs(NAME, &e),
+        Err(e) => return vec![differs(NAME, &e)],
     };
     let name = &integration.name;
-    let (missing, differences) = compare(&read, want);
+    let unfit = misfits(NAME, name, &read, want);
+    if !unfit.is_empty() {
+        return unfit;
+    }
+    let n = want.fields.len();
+    vec![Step::pass(
+        NAME,
+        format!("`{alias}` (in \"{name}\"): read back by id, the bridge's {n} fields"),
+    )]
+}
+
+/// What keeps `have` (in the integration `integration`) from taking what the bridge sends
+/// for `want`, a failed step each with its panel fix: fields that differ, fields it lacks.
+/// Empty when it fits. Nothing is ever retyped or deleted, and Connectif documents no update
+/// of an event type: fixes are the panel's.
+pub fn misfits(
+    name: &'static str,
+    integration: &str,
+    have: &EventType,
+    want: &EventType,
+) -> Vec<Step> {
+    let alias = &want.alias;
+    let (missing, differences) = compare(have, want);
+    let mut steps = Vec::new();
     if !differences.is_empty() {
-        return Step::fail(
-            NAME,
+        steps.push(Step::fail(
+            name,
             format!("`{alias}` differs: {}", differences.join("; ")),
-            format!(
-                "change it in Connectif (Integrations > \"{name}\" > Receive Data > `{alias}`) to the fields in docs/connectif.md (the primary key is the Email field, marked required and primary key)"
-            ),
-        );
+            format!("change it in Connectif (Integrations > \"{integration}\" > Receive Data > `{alias}`) to the fields in docs/connectif.md (the primary key is the Email field, marked required and primary key); the bridge never retypes or deletes a field"),
+        ));
     }
     if !missing.is_empty() {
         let detail = format!(
             "`{alias}` lacks {} of the fields the bridge sends: every event would be refused",
             missing.len()
         );
-        return Step::fail(NAME, detail, add_by_hand(name, alias, &missing));
+        steps.push(Step::fail(
+            name,
+            detail,
+            add_by_hand(integration, alias, &missing),
+        ));
     }
-    let n = want.fields.len();
-    Step::pass(
-        NAME,
-        format!("`{alias}` (in \"{name}\"): read back by id, the bridge's {n} fields"),
-    )
+    steps
 }
 
 /// A call whose answer is not the documented one: the call, what came back, what to do.

@@ -7,7 +7,7 @@
 
 use super::compare::{manual_events, manual_integration};
 use crate::connectif::{ConnectifAdmin, EventType, Unexpected};
-use crate::doctor::connectif::{add_by_hand, compare};
+use crate::doctor::connectif::{compare, misfits};
 use crate::report::{Report, Step};
 use bridge_core::connectif::Reception;
 
@@ -163,40 +163,13 @@ fn complete(
     want: &EventType,
     report: &mut Report,
 ) -> Result<Option<String>, ()> {
-    const NAME: &str = "reception event";
-    let (missing, differences) = compare(have, want);
-    let alias = &want.alias;
-    if !differences.is_empty() {
-        let fix = format!(
-            "change it in Connectif (Integrations > \"{}\" > Receive Data > `{alias}`) to the fields in docs/connectif.md; setup never retypes or deletes a field",
-            plan.integration
-        );
-        report.steps.push(Step::fail(
-            NAME,
-            format!("`{alias}` differs: {}", differences.join("; ")),
-            fix,
-        ));
+    let unfit = misfits("reception event", plan.integration, have, want);
+    if unfit.is_empty() {
+        let n = want.fields.len();
+        let detail = format!("`{}`: exists with the bridge's {n} fields", want.alias);
+        report.steps.push(Step::pass("reception event", detail));
     }
-    if missing.is_empty() {
-        if differences.is_empty() {
-            report.steps.push(Step::pass(
-                NAME,
-                format!(
-                    "`{alias}`: exists with the bridge's {} fields",
-                    want.fields.len()
-                ),
-            ));
-        }
-        return Ok(have.endpoint_url.clone());
-    }
-    // No update of an event type is documented (its resource lists only "Create" and "Get
-    // by Id"): the fields are added in the panel, and `check` fails until they are.
-    let detail = format!(
-        "`{alias}` lacks {} of the fields the bridge sends: every event would be refused",
-        missing.len()
-    );
-    let fix = add_by_hand(plan.integration, alias, &missing);
-    report.steps.push(Step::fail(NAME, detail, fix));
+    report.steps.extend(unfit);
     Ok(have.endpoint_url.clone())
 }
 
