@@ -336,3 +336,35 @@ async fn a_404_without_qaplas_ko_is_a_refusal_not_an_unknown_shipment() {
         "{err:?}"
     );
 }
+
+/// The stand-in honours `data` as Qapla' documents it: the bridge's own call gets the
+/// consignee, the same call without `data` (what 0.3.0 sent) gets none, so a client that
+/// does not ask fails every test that needs the customer.
+#[tokio::test]
+async fn get_shipment_gets_the_consignee_only_because_it_asks_for_it() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/qapla-api/1.3/getShipment/"))
+        .respond_with(testkit::qapla::GetShipment {
+            answer: api_fixture("getShipment.json"),
+        })
+        .mount(&server)
+        .await;
+    let base = format!("{}/qapla-api/1.3", server.uri());
+    let asked = api()
+        .get_shipment(&base, &key(), "580104809", Language::It)
+        .await
+        .expect("answer")
+        .expect("a shipment");
+    assert!(asked.consignee.is_some());
+    let http = bridge_core::http::tls::client_builder()
+        .build()
+        .expect("client");
+    let url = format!("{base}/getShipment/?apiKey=k&trackingNumber=580104809");
+    let answer = http.get(url).send().await.expect("answer");
+    let body = answer.bytes().await.expect("body");
+    let unasked = bridge_core::qapla::api::read_get_shipment(200, &body, &key())
+        .expect("an OK answer")
+        .expect("a shipment");
+    assert_eq!(unasked.consignee, None, "no consignee unless asked for");
+}
