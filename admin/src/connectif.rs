@@ -232,3 +232,51 @@ fn kind(value: &Value) -> &'static str {
         Value::Object(_) => "object",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn admin() -> ConnectifAdmin {
+        let key = SecretString::from("k:s");
+        let http = bridge_core::http::tls::client_builder()
+            .build()
+            .expect("client");
+        ConnectifAdmin::new(http, "https://api.connectif.cloud/", key)
+    }
+
+    #[test]
+    fn a_next_link_is_followed_only_on_the_apis_own_address() {
+        let a = admin();
+        let next = |link: &str| a.on_origin("/custom-integrations/", link);
+        assert_eq!(
+            next("https://api.connectif.cloud/custom-integrations/?page=2"),
+            Ok("/custom-integrations/?page=2".into())
+        );
+        assert_eq!(
+            next("/custom-integrations/?page=3"),
+            Ok("/custom-integrations/?page=3".into())
+        );
+        for elsewhere in [
+            "https://api.connectif.cloud.example.net/custom-integrations/",
+            "https://example.net/custom-integrations/",
+            "//example.net/x",
+            "page=2",
+        ] {
+            assert!(next(elsewhere).is_err(), "{elsewhere}");
+        }
+    }
+
+    #[test]
+    fn an_answers_shape_is_told_in_a_few_words_without_its_values() {
+        assert_eq!(
+            shape(r#"[{"id":"a"},{"id":"b"}]"#),
+            r#"a bare JSON array of 2 items, where a list is documented as {"links", "results"}"#
+        );
+        assert_eq!(
+            shape(r#"{"items":[],"total":"secret-ish"}"#),
+            "an object with items, total"
+        );
+        assert_eq!(shape("<html>"), "not JSON");
+    }
+}
