@@ -39,7 +39,7 @@ pub struct Probe {
 /// The three test posts for `email`, keyed `BRIDGE-CHECK-<epoch seconds>`.
 pub fn all(settings: &ChannelSettings, email: &Email) -> Vec<Probe> {
     let now = bridge_core::clock::epoch_secs();
-    let key = format!("BRIDGE-CHECK-{now}");
+    let key = format!("{}{now}", bridge_core::delivery::PROOF_MARK);
     let date = time_text(now as i64);
     let api_key = settings.qapla_api_key.expose_secret();
     let (email, name) = (email.as_str(), "Bridge Check");

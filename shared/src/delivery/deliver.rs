@@ -45,27 +45,43 @@ impl Deliverer {
         self.enricher.calls()
     }
 
+    /// Whether Qapla' knows the shipment of `envelope` (a made-up one, as its panel's "Test"
+    /// button posts, it does not): `getShipment`, cached as for completion.
+    pub async fn known_to_qapla(&self, envelope: &Envelope) -> Result<bool, DeliveryError> {
+        let settings = self.settings(envelope).await?;
+        let (channel, tracking) = (&envelope.channel, envelope.subject.trim());
+        match self.enricher.shipment(channel, &settings, tracking).await {
+            Ok(_) => Ok(true),
+            Err(DeliveryError::Skip {
+                reason: super::enrich::UNKNOWN_TO_QAPLA,
+            }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The channel's current settings, or why the envelope cannot be delivered now.
+    async fn settings(
+        &self,
+        envelope: &Envelope,
+    ) -> Result<Arc<crate::channel::ChannelSettings>, DeliveryError> {
+        match self.channels.settings(&envelope.channel).await {
+            Ok(Some(settings)) => Ok(settings),
+            Ok(None) => Err(DeliveryError::Permanent {
+                reason: "channel settings no longer exist".into(),
+            }),
+            Err(AuthError::Store(StoreError::Invalid(e))) => Err(DeliveryError::Retryable {
+                reason: format!("channel settings invalid: {e}"),
+                retry_after: None,
+            }),
+            Err(e) => Err(DeliveryError::Retryable {
+                reason: e.to_string(),
+                retry_after: None,
+            }),
+        }
+    }
+
     pub async fn deliver(&self, envelope: &Envelope) -> Result<(), DeliveryError> {
-        let settings = match self.channels.settings(&envelope.channel).await {
-            Ok(Some(settings)) => settings,
-            Ok(None) => {
-                return Err(DeliveryError::Permanent {
-                    reason: "channel settings no longer exist".into(),
-                });
-            }
-            Err(AuthError::Store(StoreError::Invalid(e))) => {
-                return Err(DeliveryError::Retryable {
-                    reason: format!("channel settings invalid: {e}"),
-                    retry_after: None,
-                });
-            }
-            Err(e) => {
-                return Err(DeliveryError::Retryable {
-                    reason: e.to_string(),
-                    retry_after: None,
-                });
-            }
-        };
+        let settings = self.settings(envelope).await?;
         // The rules that need no customer first: no Qapla' call for an event held back.
         if let Some(rule) = held_back(&settings.rules, envelope) {
             return Err(DeliveryError::Suppressed { rule });

@@ -124,8 +124,9 @@ impl Enricher {
         Ok(event)
     }
 
-    /// The shipment from the cache, else from `getShipment` (paced).
-    async fn shipment(
+    /// The shipment from the cache, else from `getShipment` (paced); a shipment Qapla' does
+    /// not know is a skip for [`UNKNOWN_TO_QAPLA`].
+    pub(super) async fn shipment(
         &self,
         channel: &ChannelId,
         settings: &ChannelSettings,

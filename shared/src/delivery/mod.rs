@@ -71,7 +71,16 @@ pub struct Envelope {
     pub event: ConnectifEvent,
 }
 
+/// The mark of `bridge-admin check`'s test posts: their tracking numbers and references
+/// start with it. Such a post proves the path, never that Qapla' posts to the bridge.
+pub const PROOF_MARK: &str = "BRIDGE-CHECK-";
+
 impl Envelope {
+    /// Whether this is one of `bridge-admin check`'s test posts ([`PROOF_MARK`]).
+    pub fn is_proof(&self) -> bool {
+        self.subject.trim().starts_with(PROOF_MARK)
+    }
+
     /// SHA-256 (hex) of the channel, the kind and the fields that identify one Qapla' event.
     /// Qapla's own transmission ids are not used: a retried post may not keep them.
     pub fn id_of(channel: &ChannelId, kind: Kind, parts: &[&str]) -> String {

@@ -148,9 +148,15 @@ impl Worker {
         // Every line logged while handling it (enrichment, budget, state) names its key.
         let span =
             tracing::info_span!("event", channel = %envelope.channel, key = %envelope.subject);
-        self.process_envelope(msg, &envelope, paused)
-            .instrument(span)
-            .await
+        async {
+            let outcome = self.process_envelope(msg, &envelope, paused).await;
+            if outcome.settled_as_posted() {
+                self.saw_live(&envelope).await;
+            }
+            outcome
+        }
+        .instrument(span)
+        .await
     }
 
     async fn process_envelope(
@@ -159,9 +165,6 @@ impl Worker {
         envelope: &Envelope,
         paused: &mut Paused,
     ) -> Outcome {
-        if !envelope.pulled {
-            self.saw_live(envelope).await;
-        }
         let sent_before = self.unrecorded().contains(&envelope.event_id);
         if sent_before {
             // Sent by this process already; only its record failed.

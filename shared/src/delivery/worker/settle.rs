@@ -59,6 +59,20 @@ impl Outcome {
         }
     }
 
+    /// Done with as Qapla' posted it (sent, or rightly not sent again): what may show that
+    /// Qapla' posts to the bridge ([`Worker::saw_live`]). A skip, a retry or a dead letter
+    /// shows nothing, and asks Qapla' nothing more.
+    pub(super) fn settled_as_posted(self) -> bool {
+        matches!(
+            self,
+            Outcome::Delivered
+                | Outcome::Duplicate
+                | Outcome::Superseded
+                | Outcome::Repeat
+                | Outcome::Suppressed
+        )
+    }
+
     /// Reported to the queue as failed (stays queued).
     pub(super) fn failed(self) -> bool {
         matches!(
@@ -107,8 +121,15 @@ impl Worker {
     }
 
     /// Record, once per process, that Qapla' posts this kind on this channel to the bridge
-    /// (reconciliation `auto` waits for it). A failure costs a try on the next event.
+    /// (reconciliation `auto` waits for it). Only a real post counts: never one of
+    /// `bridge-admin check`'s, nor (for shipments) one Qapla' does not know, as its panel's
+    /// "Test" button posts; else a proof would turn the reconciler on while Qapla's own
+    /// connector still sends, and every customer would hear everything twice. A failure
+    /// costs a try on the next event.
     pub(super) async fn saw_live(&self, envelope: &Envelope) {
+        if envelope.pulled || envelope.is_proof() {
+            return;
+        }
         let key = (envelope.kind, envelope.channel.as_str().to_owned());
         if self
             .live
@@ -117,6 +138,27 @@ impl Worker {
             .contains(&key)
         {
             return;
+        }
+        let channel = envelope.channel.as_str();
+        if let Ok(true) = self.state.is_live(envelope.kind, channel).await {
+            self.live
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(key);
+            return;
+        }
+        if envelope.kind == crate::Kind::Shipment {
+            match self.deliverer.known_to_qapla(envelope).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::info!(channel = %envelope.channel, "a shipment Qapla' does not know (the panel's Test button?): the channel is not marked live");
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(channel = %envelope.channel, error = %e, "could not ask Qapla' whether the shipment is real: the channel is not marked live yet");
+                    return;
+                }
+            }
         }
         match self.state.saw_live(envelope).await {
             Ok(()) => {

@@ -9,7 +9,7 @@ use bridge_core::qapla::ShipmentPayload;
 use bridge_core::qapla::time::italian_now;
 use serde_json::json;
 use std::time::Duration;
-use wiremock::matchers::{method, path};
+use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, ResponseTemplate};
 
 const MINUTE: Duration = Duration::from_secs(60);
@@ -45,6 +45,15 @@ async fn reconciler_where(d: &Durable, connectif: &str, patch: serde_json::Value
 async fn reconciliation_queues_exactly_the_statuses_qapla_never_posted() {
     let (server, fake) = FakeConnectif::start().await;
     let d = Durable::start(&server.uri(), test_policy()).await;
+    // Qapla' knows the shipments: LIVE-1 (asked once, by the worker, before it marks the
+    // channel live) and the two the reconciler completes.
+    let customer = get_shipment_answer(
+        "giulia.rossi@example.com",
+        "Giulia Rossi",
+        "IT",
+        "https://tracking.qapla.it/x",
+    );
+    mount_get_shipment(&server, customer, 3).await;
     // Two statuses reached the bridge live: one delivered, one older that the worker rightly
     // did not send (superseded). Both count as handled.
     let live = shipment("LIVE-1", "99", "2026-11-20 10:00:00", "Consegnata");
@@ -74,13 +83,6 @@ async fn reconciliation_queues_exactly_the_statuses_qapla_never_posted() {
         .expect(2)
         .mount(&server)
         .await;
-    let customer = get_shipment_answer(
-        "giulia.rossi@example.com",
-        "Giulia Rossi",
-        "IT",
-        "https://tracking.qapla.it/x",
-    );
-    mount_get_shipment(&server, customer, 2).await;
     let reconciler = reconciler(&d, &server.uri()).await;
 
     let logs = Logs::capture();
@@ -164,6 +166,10 @@ async fn reconciliation_waits_for_the_first_live_post_and_keeps_to_the_switches(
         }
         d.channels.put(channel("it"), settings.to_string());
         if live_post {
+            // A real shipment: Qapla' knows it.
+            let known = get_shipment_answer("g@example.com", "G", "IT", "https://t.example/1");
+            let asked = u64::from(patch.get("send").is_none());
+            mount_get_shipment(&server, known, asked).await;
             let body = shipment("LIVE-1", "99", "2026-11-20 10:00:00", "Consegnata");
             send::<ShipmentPayload>(&d.deps, post("/qapla/it/shipments", body)).await;
             d.drain(MINUTE).await;
@@ -278,4 +284,59 @@ async fn each_run_reports_every_channels_refused_posts_of_the_last_day() {
         .iter()
         .any(|l| l["refused"] == 25 && l["channel"] == "it");
     assert!(warning, "{}", logs.text());
+}
+
+/// A proof post (`bridge-admin check`'s, marked `BRIDGE-CHECK-`) and a shipment Qapla' does
+/// not know (what its panel's Test button posts) are delivered, but never mark the channel
+/// live: reconciliation `auto` stays off while Qapla's own connector may still be sending, so
+/// no customer hears a status twice. The first real shipment post turns it on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_a_real_shipment_post_marks_the_channel_live() {
+    let (server, fake) = FakeConnectif::start().await;
+    let d = Durable::start(&server.uri(), test_policy()).await;
+    d.channels.put(
+        channel("it"),
+        secret(Mode::Api, &server.uri(), IT_KEY, "it").to_string(),
+    );
+    let known = get_shipment_answer("g@example.com", "G", "IT", "https://t.example/1");
+    Mock::given(method("GET"))
+        .and(path("/qapla-api/1.3/getShipment/"))
+        .and(query_param("trackingNumber", "REAL-1"))
+        .respond_with(testkit::qapla::GetShipment { answer: known })
+        .expect(1)
+        .mount(&server)
+        .await;
+    let unknown = json!({ "getShipment": { "result": "KO", "error": "Shipment not found" } });
+    Mock::given(method("GET"))
+        .and(path("/qapla-api/1.3/getShipment/"))
+        .and(query_param("trackingNumber", "TEST-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(unknown))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let works = json!({ "getChannel": { "result": "OK", "channel": { "name": "Shop IT" } } });
+    mount_get_channel(&server, works, 1).await;
+    let entries = [("MISSED-1", "3", "2026-11-20 10:05:00")];
+    Mock::given(method("GET"))
+        .and(path("/qapla-api/1.2/trackingByTimeFrame/"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(testkit::time_frame_answer(&entries)),
+        )
+        .mount(&server)
+        .await;
+    let reconciler = reconciler_where(&d, &server.uri(), json!({})).await;
+    let auto = Some("no live shipment post yet (reconcile: auto)");
+    for tracking in ["BRIDGE-CHECK-1796315553", "TEST-1"] {
+        let body = shipment(tracking, "3", "2026-11-20 10:00:00", "In transito");
+        send::<ShipmentPayload>(&d.deps, post("/qapla/it/shipments", body)).await;
+        d.drain(MINUTE).await;
+        let found = reconciler.run(italian_now()).await.expect("run");
+        assert_eq!(found[0].skipped, auto, "{tracking} marked the channel live");
+    }
+    assert_eq!(fake.accepted().len(), 2, "delivered all the same");
+    let body = shipment("REAL-1", "3", "2026-11-20 10:00:00", "In transito");
+    send::<ShipmentPayload>(&d.deps, post("/qapla/it/shipments", body)).await;
+    d.drain(MINUTE).await;
+    let found = reconciler.run(italian_now()).await.expect("run");
+    assert_eq!(found[0].skipped, None, "the first real post turns it on");
 }
