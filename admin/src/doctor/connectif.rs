@@ -50,17 +50,11 @@ pub fn wanted(settings: &ChannelSettings) -> Vec<Wanted> {
         .collect()
 }
 
-/// What `have` lacks of `want`, and how it differs (type, required, primary key, context, or
-/// a required field the bridge never sends).
+/// What `have` lacks of `want`, and how its fields differ (type, required, primary key, or a
+/// required field the bridge never sends); its context is [`context`]'s.
 pub fn compare(have: &EventType, want: &EventType) -> (Vec<FieldDef>, Vec<String>) {
     let mut missing = Vec::new();
     let mut differences = Vec::new();
-    if have.receive_type != want.receive_type {
-        differences.push(format!(
-            "its context is `{}`, the channel sends through `{}`",
-            have.receive_type, want.receive_type
-        ));
-    }
     for w in &want.fields {
         match have.fields.iter().find(|h| h.id == w.id) {
             None => missing.push(w.clone()),
@@ -140,16 +134,13 @@ pub async fn checks(admin: &ConnectifAdmin, receive_type: &str, wanted: &[Wanted
             integrations.len()
         ),
     ));
-    let mut types = Vec::new();
-    for integration in &integrations {
-        match admin.event_types(&integration.id).await {
-            Ok(list) => types.extend(list.into_iter().map(|t| (integration.clone(), t))),
-            Err(e) => {
-                steps.push(differs("connectif reception events", &e));
-                return steps;
-            }
+    let types = match account(admin, &integrations).await {
+        Ok(types) => types,
+        Err(e) => {
+            steps.push(differs("connectif reception events", &e));
+            return steps;
         }
-    }
+    };
     steps.push(Step::pass(
         "connectif reception events",
         format!(
@@ -162,6 +153,20 @@ pub async fn checks(admin: &ConnectifAdmin, receive_type: &str, wanted: &[Wanted
         steps.extend(event(admin, &types, &definition(w, receive_type)).await);
     }
     steps
+}
+
+/// Every event type of the account, with the integration that holds it (aliases are unique
+/// in an account: a shop on Qapla's own connector has `order-status-change` in another).
+pub async fn account(
+    admin: &ConnectifAdmin,
+    integrations: &[Integration],
+) -> Result<Vec<(Integration, EventType)>, Unexpected> {
+    let mut types = Vec::new();
+    for integration in integrations {
+        let list = admin.event_types(&integration.id).await?;
+        types.extend(list.into_iter().map(|t| (integration.clone(), t)));
+    }
+    Ok(types)
 }
 
 /// One wanted event: in a list, read back by id, and fit for what the bridge sends.
@@ -195,6 +200,17 @@ async fn event(
     )]
 }
 
+/// How `have`'s context differs from the one the channel sends through, if it does: a
+/// Public API event takes no post to an Endpoint URL, nor the reverse.
+pub fn context(have: &EventType, want: &EventType) -> Option<String> {
+    (have.receive_type != want.receive_type).then(|| {
+        format!(
+            "its context is `{}`, the channel sends through `{}`",
+            have.receive_type, want.receive_type
+        )
+    })
+}
+
 /// What keeps `have` (in the integration `integration`) from taking what the bridge sends
 /// for `want`, a failed step each with its panel fix: fields that differ, fields it lacks.
 /// Empty when it fits. Nothing is ever retyped or deleted, and Connectif documents no update
@@ -208,6 +224,22 @@ pub fn misfits(
     let alias = &want.alias;
     let (missing, differences) = compare(have, want);
     let mut steps = Vec::new();
+    if let Some(context) = context(have, want) {
+        // Qapla's own connector posts to an Endpoint URL: its event is of the webhook context.
+        let fix = match have.receive_type.as_str() {
+            "webhook" => format!(
+                "the bridge can deliver to this event through its Endpoint URL (Connectif shows it on the event's page; Qapla's own connector uses the same one): run setup with `--mode endpoint` and `--endpoint <setting>=<that URL>` for `{alias}` (docs/migrating.md), or give the bridge's events aliases of their own (`aliases` in the secret)"
+            ),
+            _ => format!(
+                "run setup with `--mode api` (this event takes the Public API), or give the bridge's events aliases of their own (`aliases` in the secret); nothing is changed in \"{integration}\""
+            ),
+        };
+        steps.push(Step::fail(
+            name,
+            format!("`{alias}` (in \"{integration}\"): {context}"),
+            fix,
+        ));
+    }
     if !differences.is_empty() {
         steps.push(Step::fail(
             name,

@@ -6,8 +6,8 @@
 //! manual steps for what is left.
 
 use super::compare::{manual_events, manual_integration};
-use crate::connectif::{ConnectifAdmin, EventType, Unexpected};
-use crate::doctor::connectif::{compare, misfits};
+use crate::connectif::{ConnectifAdmin, EventType, Integration, Unexpected};
+use crate::doctor::connectif::{account, compare, context, misfits};
 use crate::report::{Report, Step};
 use bridge_core::connectif::Reception;
 
@@ -22,28 +22,32 @@ pub struct Plan<'a> {
     pub dry_run: bool,
 }
 
-/// The integration's id (`None` in a dry run that would create it); `Err` stops `setup`.
-pub async fn integration(plan: &Plan<'_>, report: &mut Report) -> Result<Option<String>, ()> {
+/// The integration's id (`None` in a dry run that would create it), and every integration
+/// the account had; `Err` stops `setup`.
+pub async fn integration(
+    plan: &Plan<'_>,
+    report: &mut Report,
+) -> Result<(Option<String>, Vec<Integration>), ()> {
     const NAME: &str = "connectif integration";
-    let found = match plan.admin.integrations().await {
-        Ok(list) => list.into_iter().find(|i| i.name == plan.integration),
+    let listed = match plan.admin.integrations().await {
+        Ok(list) => list,
         Err(e) => {
             return stop(report, NAME, &e, &manual_integration(plan.integration));
         }
     };
-    if let Some(found) = found {
+    if let Some(found) = listed.iter().find(|i| i.name == plan.integration) {
         report.steps.push(Step::pass(
             NAME,
             format!("\"{}\" exists (id {})", found.name, found.id),
         ));
-        return Ok(Some(found.id));
+        return Ok((Some(found.id.clone()), listed));
     }
     if plan.dry_run {
         report.steps.push(Step::skipped(
             NAME,
             format!("would create \"{}\"", plan.integration),
         ));
-        return Ok(None);
+        return Ok((None, listed));
     }
     match plan.admin.create_integration(plan.integration).await {
         Ok(created) if created.name == plan.integration && !created.id.is_empty() => {
@@ -51,7 +55,7 @@ pub async fn integration(plan: &Plan<'_>, report: &mut Report) -> Result<Option<
                 NAME,
                 format!("created \"{}\" (id {})", created.name, created.id),
             ));
-            Ok(Some(created.id))
+            Ok((Some(created.id), listed))
         }
         Ok(other) => {
             let e = Unexpected {
@@ -64,29 +68,30 @@ pub async fn integration(plan: &Plan<'_>, report: &mut Report) -> Result<Option<
     }
 }
 
-/// Each wanted event created, completed or compared; returns the Endpoint URLs the answers
-/// carried. `Err` stops `setup` (the report holds the manual steps).
+/// Each wanted event created, or found by its alias anywhere in the account (aliases are
+/// unique in an account) and compared: reused when it fits; returns the Endpoint URLs the
+/// answers carried. `Err` stops `setup` (the report holds the manual steps).
 pub async fn events(
     plan: &Plan<'_>,
-    integration: Option<&str>,
+    (integration, integrations): (Option<&str>, &[Integration]),
     wanted: &[Wanted],
     report: &mut Report,
 ) -> Result<Vec<(Reception, Option<String>)>, ()> {
-    let existing = match integration {
-        Some(id) => match plan.admin.event_types(id).await {
-            Ok(list) => list,
-            Err(e) => {
-                return stop(report, "reception events", &e, &manual_events(plan, wanted));
-            }
-        },
-        None => Vec::new(),
+    let account = match account(plan.admin, integrations).await {
+        Ok(account) => account,
+        Err(e) => {
+            return stop(report, "reception events", &e, &manual_events(plan, wanted));
+        }
     };
     let mut urls = Vec::new();
     for (i, w) in wanted.iter().enumerate() {
         let want = definition(w, plan.receive_type);
-        let have = existing.iter().find(|e| e.alias == w.alias);
-        let done = match (have, integration) {
-            (Some(have), Some(_)) => complete(plan, have, &want, report),
+        let found = account.iter().find(|(_, e)| e.alias == w.alias);
+        let done = match (found, integration) {
+            (Some((holder, have)), _) => {
+                let own = Some(holder.id.as_str()) == integration;
+                complete(&holder.name, own, have, &want, report)
+            }
             (None, Some(id)) if !plan.dry_run => create(plan, id, &want, report).await,
             _ => {
                 let n = want.fields.len();
@@ -136,7 +141,8 @@ async fn create(
             String::new(),
         ))
     })?;
-    let (missing, differences) = compare(&read, want);
+    let (missing, mut differences) = compare(&read, want);
+    differences.extend(context(&read, want));
     if !missing.is_empty() || !differences.is_empty() {
         let what = differences
             .into_iter()
@@ -157,16 +163,24 @@ async fn create(
     Ok(read.endpoint_url)
 }
 
+/// An existing event compared, in the integration `holder` (the bridge's own, or another:
+/// Qapla's own connector's, say): reused as it is when it fits, else each misfit reported.
 fn complete(
-    plan: &Plan<'_>,
+    holder: &str,
+    own: bool,
     have: &EventType,
     want: &EventType,
     report: &mut Report,
 ) -> Result<Option<String>, ()> {
-    let unfit = misfits("reception event", plan.integration, have, want);
+    let unfit = misfits("reception event", holder, have, want);
     if unfit.is_empty() {
-        let n = want.fields.len();
-        let detail = format!("`{}`: exists with the bridge's {n} fields", want.alias);
+        let (alias, n) = (&want.alias, want.fields.len());
+        let detail = match own {
+            true => format!("`{alias}`: exists with the bridge's {n} fields"),
+            false => format!(
+                "`{alias}`: reused from \"{holder}\" (its fields fit the bridge's {n}); setup changes nothing in it"
+            ),
+        };
         report.steps.push(Step::pass("reception event", detail));
     }
     report.steps.extend(unfit);

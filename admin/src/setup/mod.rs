@@ -228,10 +228,11 @@ impl Setup<'_> {
             receive_type: if mode == Mode::Api { "api" } else { "webhook" },
             dry_run: self.args.dry_run,
         };
-        let Ok(integration) = events::integration(&plan, &mut self.report).await else {
+        let Ok((own, listed)) = events::integration(&plan, &mut self.report).await else {
             return Ok(None);
         };
-        let found = events::events(&plan, integration.as_deref(), wanted, &mut self.report).await;
+        let integration = (own.as_deref(), listed.as_slice());
+        let found = events::events(&plan, integration, wanted, &mut self.report).await;
         let Ok(answered) = found else {
             return Ok(None);
         };

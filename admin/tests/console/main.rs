@@ -16,6 +16,7 @@ mod moto {
     mod check;
     mod doctor;
     mod letters;
+    mod moving;
     pub mod send;
     pub mod setup;
     mod trace;

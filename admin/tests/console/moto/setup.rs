@@ -21,7 +21,7 @@ pub(super) struct World {
     pub(super) cw: MockServer,
     pub(super) qapla: MockServer,
     pub(super) connectif: StrictConnectif,
-    twin: Twin,
+    pub(super) twin: Twin,
 }
 
 impl World {
@@ -95,7 +95,7 @@ impl World {
     }
 
     /// Wait until Connectif has seen `n` events (or 90 s).
-    async fn arrivals(&self, n: usize) -> Vec<testkit::connectif::Arrival> {
+    pub(super) async fn arrivals(&self, n: usize) -> Vec<testkit::connectif::Arrival> {
         for _ in 0..900 {
             if self.connectif.arrivals().len() >= n {
                 break;
@@ -125,7 +125,7 @@ fn get_shipment(req: &Request) -> ResponseTemplate {
 }
 
 /// Post every sample event of `events/` to the deployed bridge, as channel `shop-es`.
-async fn post_samples(twin: &Twin) -> usize {
+pub(super) async fn post_samples(twin: &Twin) -> usize {
     let dir = testkit::workspace().join("events");
     let mut posted = 0;
     for entry in std::fs::read_dir(dir).expect("events/") {
