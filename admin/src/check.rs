@@ -35,6 +35,10 @@ pub async fn check(
             .steps
             .extend(reception_events(clients, settings).await);
     }
+    report.steps.push(Step::skipped(
+        "qapla connector",
+        "whether Qapla's own Connectif connector still sends cannot be seen from here (it posts to Connectif directly; Connectif documents no read of a contact's events): it must be off in every channel the bridge serves (docs/migrating.md)",
+    ));
     report.steps.push(routes(clients, stack).await);
     report.steps.push(queue(clients, stack).await);
     report.steps.push(dead_letters(clients, stack).await);

@@ -339,3 +339,31 @@ fn the_readmes_label_tables_are_the_codes() {
         "README.md's status label tables differ from the code's; they should read:\n\n{tables}"
     );
 }
+
+/// The numbers the docs give of the stack are the stack's: its alarms in the sample outputs
+/// and the cost table, its functions in a release's list.
+#[test]
+fn the_docs_count_the_alarms_and_functions_the_stack_has() {
+    let template = template();
+    let resources = template["Resources"].as_mapping().expect("resources");
+    let count = |kind: &str| {
+        (resources.values())
+            .filter(|r| r["Type"].as_str() == Some(kind))
+            .count()
+    };
+    let (alarms, functions) = (
+        count("AWS::CloudWatch::Alarm"),
+        count("AWS::Serverless::Function"),
+    );
+    let page = |name: &str| {
+        std::fs::read_to_string(workspace().join("docs").join(name)).expect("docs page")
+    };
+    for name in ["console.md", "first-deployment.md"] {
+        let said = format!("✓ alarms: {alarms} alarm(s), none in ALARM");
+        assert!(page(name).contains(&said), "docs/{name}: `{said}`");
+    }
+    let cost = format!("alarms ({alarms} alarm metrics");
+    assert!(page("operations.md").contains(&cost), "docs/operations.md: `{cost}`");
+    let zips = format!("`<function>.zip` ×{functions}");
+    assert!(page("releasing.md").contains(&zips), "docs/releasing.md: `{zips}`");
+}

@@ -39,7 +39,13 @@ async fn a_healthy_channel_passes_every_step_and_exits_0() {
         .filter(|l| l.starts_with("✓ connectif reception event: `"))
         .count();
     assert_eq!(events, 5, "{out}");
-    assert_eq!(report["steps"].as_array().map(Vec::len), Some(6 + 2 + 5));
+    assert_eq!(report["steps"].as_array().map(Vec::len), Some(6 + 2 + 5 + 1));
+    // What cannot be told is said plainly, not passed.
+    assert!(
+        line(&out, "qapla connector").starts_with('–')
+            && line(&out, "qapla connector").contains("cannot be seen from here"),
+        "{out}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
