@@ -58,7 +58,7 @@ admin: tools
 GUIDED ?= --guided
 deploy: sam-build admin
 	sam deploy $(GUIDED)
-	@echo "Next: .venv/bin/bridge-admin setup <channel>   (docs/first-deployment.md)"
+	@echo 'Next: export PATH="$(VENV)/bin:$$PATH"; bridge-admin setup <channel>   (docs/first-deployment.md)'
 
 demo: tools
 	$(VENV)/bin/python scripts/demo.py

@@ -2,8 +2,12 @@
 //!
 //! - the stack's name: `--stack`, else `BRIDGE_STACK`, else `stack_name` of `samconfig.toml`,
 //!   else `qapla-connectif-bridge` (the template's samconfig default);
-//! - its region: `--region`, else `region` of `samconfig.toml` (where `sam deploy` put the
-//!   stack), else the AWS environment (`AWS_REGION`, then the profile's region).
+//! - its region: `--region`, else `BRIDGE_REGION`, else `region` of `samconfig.toml` (where
+//!   `sam deploy` put the stack), else the AWS environment (`AWS_REGION`, then the profile's
+//!   region).
+//!
+//! `BRIDGE_STACK` and `BRIDGE_REGION` are the two lines `setup` prints to pin both for the
+//! commands that follow, wherever they run (a release's console has no `samconfig.toml`).
 //!
 //! `samconfig.toml` is the one in the current directory or its nearest parent (a clone's,
 //! when run from inside it), environment `default`, its `deploy` section over `global`, as
@@ -58,6 +62,8 @@ pub fn locate(
     };
     let (region, region_from) = if let Some(region) = region_flag {
         (Some(region), "--region".to_owned())
+    } else if let Some(region) = env("BRIDGE_REGION") {
+        (Some(region), "BRIDGE_REGION".to_owned())
     } else if let Some(region) = deploy.region {
         (Some(region), file)
     } else if env("AWS_REGION")
@@ -126,6 +132,25 @@ mod tests {
     }
 
     const SAMCONFIG: &str = "version = 0.1\n[default.global.parameters]\nstack_name = \"shop-bridge\"\n[default.deploy.parameters]\nregion = \"eu-south-1\"\n";
+
+    #[test]
+    fn the_pinned_stack_and_region_win_over_samconfig() {
+        let cwd = dir_with(Some(SAMCONFIG));
+        let env = |k: &str| match k {
+            "BRIDGE_STACK" => Some("pinned".to_owned()),
+            "BRIDGE_REGION" => Some("eu-central-1".to_owned()),
+            _ => None,
+        };
+        let place = locate(None, None, env, &cwd).expect("place");
+        assert_eq!(
+            (place.stack.as_str(), place.region.as_deref()),
+            ("pinned", Some("eu-central-1"))
+        );
+        assert_eq!(
+            (place.stack_from.as_str(), place.region_from.as_str()),
+            ("BRIDGE_STACK", "BRIDGE_REGION")
+        );
+    }
 
     #[test]
     fn samconfig_names_the_stack_and_its_region_over_the_shells_region() {

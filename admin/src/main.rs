@@ -1,8 +1,9 @@
 //! `bridge-admin`: the operator's console of a deployed bridge.
 //!
-//! Which stack, in which region, is one rule for every command (see `locate`): `--stack` /
-//! `--region`, else `samconfig.toml` (where `sam deploy` put it), else `BRIDGE_STACK` and the
-//! AWS environment. Queue URLs, table, secret prefix and API come from the stack's outputs;
+//! Which stack, in which region, is one rule for every command (see `locate`): `--stack`,
+//! else `BRIDGE_STACK`, else `samconfig.toml`'s (where `sam deploy` put it); `--region`, else
+//! `BRIDGE_REGION`, else `samconfig.toml`'s, else the AWS environment. A name is found as the
+//! Serverless Application Repository names its stacks too (`serverlessrepo-<name>`). Queue URLs, table, secret prefix and API come from the stack's outputs;
 //! the environment variables of old (`HAND_OFF_QUEUE_URL`, `DEAD_LETTER_QUEUE_URL`,
 //! `STATE_TABLE`, `SECRET_PREFIX`, ...) still override them. `--endpoint-url` (or the SDK's
 //! `AWS_ENDPOINT_URL[_<SERVICE>]`) points AWS calls elsewhere (tests use moto, and a fake
@@ -169,12 +170,7 @@ async fn run(cli: Cli) -> Result<Printout, String> {
         .map_err(|e| format!("{e}\n(looked for {found})"))?;
     let sqs = aws_sdk_sqs::Client::new(&aws);
     match cli.command {
-        Command::Setup(args) => {
-            let clients = clients::Clients::new(&aws)?;
-            let channel = args.channel.clone();
-            let report = setup::setup(&clients, &stack, found, *args, cli.json).await?;
-            Ok(printed(&report, &channel, cli.json))
-        }
+        Command::Setup(args) => run_setup(&aws, &stack, found, *args, cli.json).await,
         Command::Check {
             channel,
             send,
@@ -204,6 +200,24 @@ async fn run(cli: Cli) -> Result<Printout, String> {
             letters::discard(&sqs, &stack, &letters.filter(), yes, cli.json).await
         }
     }
+}
+
+async fn run_setup(
+    aws: &aws_config::SdkConfig,
+    stack: &Stack,
+    found: String,
+    args: setup::Args,
+    json: bool,
+) -> Result<Printout, String> {
+    let clients = clients::Clients::new(aws)?;
+    let channel = args.channel.clone();
+    let region = aws.region().map(|r| r.as_ref().to_owned());
+    let place = setup::Place {
+        found,
+        region: region.unwrap_or_default(),
+    };
+    let report = setup::setup(&clients, stack, place, args, json).await?;
+    Ok(printed(&report, &channel, json))
 }
 
 async fn run_doctor(

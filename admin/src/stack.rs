@@ -45,7 +45,19 @@ impl Stack {
         name: &str,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Stack, String> {
-        let outputs = outputs(cfn, name).await;
+        // A stack deployed from the Serverless Application Repository (Launch Stack) is
+        // named `serverlessrepo-<application>`: found by the application's name too.
+        let (name, outputs) = match outputs(cfn, name).await {
+            Err(e) if !name.starts_with(SAR_PREFIX) => {
+                let sar = format!("{SAR_PREFIX}{name}");
+                match outputs(cfn, &sar).await {
+                    Ok(found) => (sar, Ok(found)),
+                    Err(_) => (name.to_owned(), Err(e)),
+                }
+            }
+            answer => (name.to_owned(), answer),
+        };
+        let name = name.as_str();
         let mut values: HashMap<&str, String> = HashMap::new();
         for (output, variable) in OUTPUTS {
             let value = env(variable)
@@ -112,6 +124,9 @@ fn list(value: Option<String>) -> Vec<String> {
 const ALARM_EMAIL: &str = "parameter AlarmEmail";
 
 /// The stack's outputs, and its `AlarmEmail` parameter under [`ALARM_EMAIL`].
+/// The name prefix of a stack the Serverless Application Repository deployed.
+const SAR_PREFIX: &str = "serverlessrepo-";
+
 async fn outputs(cfn: &Client, name: &str) -> Result<HashMap<String, String>, String> {
     let answer = cfn.describe_stacks().stack_name(name).send().await;
     let answer = answer.map_err(|e| bridge_core::telemetry::error_chain(&e))?;

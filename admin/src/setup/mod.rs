@@ -97,11 +97,18 @@ struct Setup<'a> {
     report: Report,
 }
 
-/// Run the setup; `place` says which stack in which region, and from where.
+/// Which stack in which region `setup` works on, and from where.
+pub struct Place {
+    /// `stack X (from …) in R (from …)`.
+    pub found: String,
+    pub region: String,
+}
+
+/// Run the setup on the stack at `place`.
 pub async fn setup(
     clients: &Clients,
     stack: &Stack,
-    place: String,
+    place: Place,
     args: Args,
     json: bool,
 ) -> Result<Report, String> {
@@ -111,7 +118,13 @@ pub async fn setup(
     let mut report = Report::default();
     report.steps.push(Step::pass(
         "stack",
-        format!("{place}; webhook API {api_url}"),
+        format!("{}; webhook API {api_url}", place.found),
+    ));
+    // Every command after this one finds the same stack wherever it runs (a release's console
+    // has no samconfig.toml, and another shell another region).
+    report.notes.push(format!(
+        "For the commands that follow, in any directory (or put them in your shell's profile):\n  export BRIDGE_STACK={}\n  export BRIDGE_REGION={}",
+        stack.name, place.region
     ));
     if stack.alarm_email.as_deref() == Some("") {
         report.notes.push("Note: the stack's AlarmEmail is empty, so no alarm reaches anyone: redeploy with `sam deploy --parameter-overrides AlarmEmail=you@your-shop.example` (docs/operations.md, \"Alarms\").".into());

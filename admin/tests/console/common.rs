@@ -68,6 +68,11 @@ pub async fn stack(moto: &Moto, qapla: &str) -> String {
 /// The stack's resources and outputs, with `secret` as the channel `shop-it`'s settings and
 /// `api_url` as the webhook API's URL.
 pub async fn deploy(moto: &Moto, secret: &Value, api_url: &str) -> Deployed {
+    deploy_named(moto, secret, api_url, "bridge").await
+}
+
+/// [`deploy`] under the stack name `stack`.
+pub async fn deploy_named(moto: &Moto, secret: &Value, api_url: &str, stack: &str) -> Deployed {
     let aws = aws(moto).await;
     let sqs = aws_sdk_sqs::Client::new(&aws);
     let testkit::aws::Queues { queue_url, dlq_url } = testkit::aws::queues(&sqs, "bridge").await;
@@ -111,7 +116,7 @@ pub async fn deploy(moto: &Moto, secret: &Value, api_url: &str) -> Deployed {
     let template = json!({ "Resources": { "Placeholder": { "Type": "AWS::SQS::Queue" } }, "Outputs": outputs });
     aws_sdk_cloudformation::Client::new(&aws)
         .create_stack()
-        .stack_name("bridge")
+        .stack_name(stack)
         .template_body(template.to_string())
         .send()
         .await
@@ -238,6 +243,7 @@ pub fn admin_command(moto: &str, cloudwatch: &str, args: &[&str]) -> Command {
         .env("QAPLA_API_BUDGET", "10000,10000")
         .env_remove("AWS_PROFILE")
         .env_remove("BRIDGE_STACK")
+        .env_remove("BRIDGE_REGION")
         // Away from the clone's samconfig.toml: the stack's region is AWS_REGION's here.
         .current_dir(std::env::temp_dir());
     command

@@ -363,7 +363,37 @@ fn the_docs_count_the_alarms_and_functions_the_stack_has() {
         assert!(page(name).contains(&said), "docs/{name}: `{said}`");
     }
     let cost = format!("alarms ({alarms} alarm metrics");
-    assert!(page("operations.md").contains(&cost), "docs/operations.md: `{cost}`");
+    assert!(
+        page("operations.md").contains(&cost),
+        "docs/operations.md: `{cost}`"
+    );
     let zips = format!("`<function>.zip` ×{functions}");
-    assert!(page("releasing.md").contains(&zips), "docs/releasing.md: `{zips}`");
+    assert!(
+        page("releasing.md").contains(&zips),
+        "docs/releasing.md: `{zips}`"
+    );
+}
+
+/// One spelling of the console on every page, the one both routes have (`make deploy` puts
+/// it in `.venv/bin`, the pages say to put that on `PATH`); and the answers the pages give
+/// `sam deploy --guided` (Enter each) deploy: `samconfig.toml` makes "no" the default of
+/// "Confirm changes before deploy", after which "Deploy this changeset? [y/N]" (where Enter
+/// cancels) is never asked.
+#[test]
+fn the_console_is_spelt_one_way_and_enter_answers_a_guided_deploy() {
+    let mut pages = vec![workspace().join("README.md")];
+    for entry in std::fs::read_dir(workspace().join("docs")).expect("docs") {
+        pages.push(entry.expect("entry").path());
+    }
+    for page in pages.iter().filter(|p| p.extension().is_some_and(|e| e == "md")) {
+        let text = std::fs::read_to_string(page).expect("page");
+        assert!(
+            !text.contains(".venv/bin/bridge-admin"),
+            "{page:?}: type `bridge-admin` (with .venv/bin on PATH)"
+        );
+    }
+    let samconfig = std::fs::read_to_string(workspace().join("samconfig.toml")).expect("file");
+    let table: toml::Table = toml::from_str(&samconfig).expect("TOML");
+    let deploy = &table["default"]["deploy"]["parameters"];
+    assert_eq!(deploy.get("confirm_changeset").and_then(|v| v.as_bool()), Some(false));
 }

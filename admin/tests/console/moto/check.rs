@@ -39,7 +39,10 @@ async fn a_healthy_channel_passes_every_step_and_exits_0() {
         .filter(|l| l.starts_with("✓ connectif reception event: `"))
         .count();
     assert_eq!(events, 5, "{out}");
-    assert_eq!(report["steps"].as_array().map(Vec::len), Some(6 + 2 + 5 + 1));
+    assert_eq!(
+        report["steps"].as_array().map(Vec::len),
+        Some(6 + 2 + 5 + 1)
+    );
     // What cannot be told is said plainly, not passed.
     assert!(
         line(&out, "qapla connector").starts_with('–')
@@ -166,4 +169,17 @@ async fn usage_errors_exit_2_and_an_unknown_channel_fails_its_secret_step() {
         out.contains("aws secretsmanager create-secret --name qapla-connectif/shop-xx"),
         "{out}"
     );
+}
+
+/// A stack deployed from the Serverless Application Repository (the Launch Stack link) is
+/// named `serverlessrepo-<application>`: found by the application's name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stack_the_serverless_application_repository_named_is_found_by_its_application() {
+    let moto = testkit::moto_alone().await;
+    let qapla = qapla_accepting_the_key().await;
+    let api = "https://example.execute-api.eu-west-1.amazonaws.com";
+    deploy_named(&moto, &settings(&qapla.uri()), api, "serverlessrepo-bridge").await;
+    let cw = cloudwatch(&alarms_ok()).await;
+    let (code, out, err) = admin(&moto, &cw, &["dead-letters"]);
+    assert_eq!(code, 0, "{out}\n{err}");
 }

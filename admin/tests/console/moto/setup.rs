@@ -185,6 +185,11 @@ async fn setup_takes_a_deployed_stack_to_a_proven_channel_and_connectif_accepts_
         "{out}"
     );
     assert!(line(&out, "connectif integration").contains("created \"Qapla' bridge\""));
+    // The lines that pin the stack and its region for every command after this one.
+    assert!(
+        out.contains("  export BRIDGE_STACK=bridge\n  export BRIDGE_REGION=eu-west-1"),
+        "{out}"
+    );
 
     // The five reception events, exactly the bridge's fields, in the Public API context.
     let types = world.connectif.event_types();
