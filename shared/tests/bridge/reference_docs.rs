@@ -385,7 +385,10 @@ fn the_console_is_spelt_one_way_and_enter_answers_a_guided_deploy() {
     for entry in std::fs::read_dir(workspace().join("docs")).expect("docs") {
         pages.push(entry.expect("entry").path());
     }
-    for page in pages.iter().filter(|p| p.extension().is_some_and(|e| e == "md")) {
+    for page in pages
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+    {
         let text = std::fs::read_to_string(page).expect("page");
         assert!(
             !text.contains(".venv/bin/bridge-admin"),
@@ -395,5 +398,8 @@ fn the_console_is_spelt_one_way_and_enter_answers_a_guided_deploy() {
     let samconfig = std::fs::read_to_string(workspace().join("samconfig.toml")).expect("file");
     let table: toml::Table = toml::from_str(&samconfig).expect("TOML");
     let deploy = &table["default"]["deploy"]["parameters"];
-    assert_eq!(deploy.get("confirm_changeset").and_then(|v| v.as_bool()), Some(false));
+    assert_eq!(
+        deploy.get("confirm_changeset").and_then(|v| v.as_bool()),
+        Some(false)
+    );
 }
