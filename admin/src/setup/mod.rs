@@ -14,7 +14,7 @@ mod urls;
 use crate::clients::Clients;
 use crate::report::{Report, Step};
 use crate::stack::Stack;
-use bridge_core::channel::{ChannelId, ChannelSettings};
+use bridge_core::channel::ChannelId;
 use bridge_core::customer::Email;
 use events::Wanted;
 use secrecy::SecretString;
@@ -63,6 +63,10 @@ pub struct Args {
     /// `parcel-stalled` event; `stalls.afterBusinessDays`).
     #[arg(long, value_name = "DAYS")]
     pub stalls: Option<u8>,
+    /// Whose holidays are not business days for stalls (IT, ES, DE, FR, PT) [default: the
+    /// language's country; needed for `en`] (`stalls.country`).
+    #[arg(long, value_name = "COUNTRY")]
+    pub stalls_country: Option<String>,
     /// The Connectif integration to create or reuse (one serves every channel).
     #[arg(long, default_value = "Qapla' bridge")]
     pub integration: String,
@@ -159,10 +163,8 @@ impl Setup<'_> {
             return Ok(());
         };
         draft["connectif"] = connectif;
-        if let Err(e) = ChannelSettings::from_json(&draft.to_string()) {
-            let fix = "give the value the message names as its flag, and run setup again";
-            let detail = format!("the settings would not be valid: {e}");
-            self.report.steps.push(Step::fail("secret", detail, fix));
+        if let Err(step) = settings::validate(&draft) {
+            self.report.steps.push(step);
             return Ok(());
         }
         let change = secret::Change {

@@ -48,6 +48,9 @@ pub fn draft(
     if let Some(days) = args.stalls {
         draft["stalls"]["afterBusinessDays"] = json!(days);
     }
+    if let Some(country) = &args.stalls_country {
+        draft["stalls"]["country"] = json!(country.to_uppercase());
+    }
     Ok(draft)
 }
 
@@ -55,8 +58,10 @@ pub fn draft(
 pub fn wanted(draft: &Value) -> Result<Vec<Wanted>, String> {
     let mut probe = draft.clone();
     probe["connectif"] = json!({ "mode": "api", "apiKey": "probe" });
-    let settings = ChannelSettings::from_json(&probe.to_string())
-        .map_err(|e| format!("the channel's settings would not be valid: {e}"))?;
+    let settings = ChannelSettings::from_json(&probe.to_string()).map_err(|e| {
+        let fix = fix_for(&e.field);
+        format!("the channel's settings would not be valid: {e}; {fix}")
+    })?;
     Ok(crate::doctor::connectif::wanted(&settings))
 }
 
@@ -75,4 +80,84 @@ pub fn mode(args: &Args, old: &Value, asker: &Asker) -> Result<Mode, String> {
             }
         }
     })
+}
+
+/// What to do about the secret's `field`: the flag of `setup` that sets it, where there is one.
+fn fix_for(field: &str) -> String {
+    match flag_for(field) {
+        Some(flag) => format!("give it with `{flag}`, and run setup again"),
+        None => "correct it in the secret (docs/configuration.md), and run setup again".into(),
+    }
+}
+
+/// The flag of `setup` that sets a field of the secret, for the fields it sets.
+fn flag_for(field: &str) -> Option<&'static str> {
+    Some(match field {
+        "language" => "--language",
+        "trackingUrlTemplate" | "trackingUrlSource" => "--tracking-url",
+        "extraFields" => "--extra-fields",
+        "stalls.afterBusinessDays" => "--stalls",
+        "stalls.country" => "--stalls-country",
+        "qaplaApiKey" => "--qapla-key",
+        _ => return None,
+    })
+}
+
+/// The whole secret as the functions' own parser reads it, or the failed step naming the
+/// flag that sets the field at fault.
+pub fn validate(draft: &Value) -> Result<(), crate::report::Step> {
+    let Err(e) = ChannelSettings::from_json(&draft.to_string()) else {
+        return Ok(());
+    };
+    let detail = format!("the settings would not be valid: {e}");
+    Err(crate::report::Step::fail(
+        "secret",
+        detail,
+        fix_for(&e.field),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_invalid_setting_names_the_flag_that_sets_it() {
+        let draft = json!({
+            "qaplaApiKey": "k", "trackingUrlTemplate": "https://shop.example/t/{trackingNumber}",
+            "language": "en", "stalls": { "afterBusinessDays": 3 },
+        });
+        let Err(why) = wanted(&draft) else {
+            panic!("stalls in English need a country");
+        };
+        assert!(
+            why.contains("stalls.country") && why.contains("`--stalls-country`"),
+            "{why}"
+        );
+        let mut fixed = draft.clone();
+        fixed["stalls"]["country"] = json!("IT");
+        assert!(wanted(&fixed).is_ok());
+        // Every flag named is one `setup` has.
+        let flags = [
+            "language",
+            "trackingUrlTemplate",
+            "extraFields",
+            "stalls.afterBusinessDays",
+            "stalls.country",
+            "qaplaApiKey",
+        ];
+        let help = {
+            use clap::CommandFactory;
+            #[derive(clap::Parser)]
+            struct Cli {
+                #[command(flatten)]
+                args: Args,
+            }
+            Cli::command().render_long_help().to_string()
+        };
+        for field in flags {
+            let flag = flag_for(field).expect("a flag");
+            assert!(help.contains(flag), "{flag} is not a flag of setup");
+        }
+    }
 }

@@ -295,11 +295,11 @@ fn the_changelog_describes_this_version_and_how_to_upgrade_to_it() {
     }
 }
 
-/// The README's status label tables, as the status table in the code makes them: every
+/// docs/status-labels.md's tables, as the status table in the code makes them: every
 /// status and detail in every language, the abbreviations where they differ. A mismatch
 /// prints the tables to paste.
 #[test]
-fn the_readmes_label_tables_are_the_codes() {
+fn the_status_label_tables_are_the_codes() {
     use bridge_core::status::{DETAILS, Language, STATUSES};
     let header = |first: &str| {
         let codes: Vec<&str> = Language::ALL.iter().map(|l| l.code()).collect();
@@ -333,10 +333,10 @@ fn the_readmes_label_tables_are_the_codes() {
             Language::ALL.map(|l| d.names.get(l)).to_vec(),
         );
     }
-    let readme = std::fs::read_to_string(workspace().join("README.md")).expect("README");
+    let readme = std::fs::read_to_string(workspace().join("docs/status-labels.md")).expect("page");
     assert!(
         readme.contains(&tables),
-        "README.md's status label tables differ from the code's; they should read:\n\n{tables}"
+        "docs/status-labels.md's tables differ from the code's; they should read:\n\n{tables}"
     );
 }
 
@@ -401,5 +401,17 @@ fn the_console_is_spelt_one_way_and_enter_answers_a_guided_deploy() {
     assert_eq!(
         deploy.get("confirm_changeset").and_then(|v| v.as_bool()),
         Some(false)
+    );
+}
+
+/// The README is the front door: what the bridge does, the two commands, the first
+/// deployment; reference goes to docs/.
+#[test]
+fn the_readme_stays_a_front_door() {
+    let readme = std::fs::read_to_string(workspace().join("README.md")).expect("README");
+    let lines = readme.lines().count();
+    assert!(
+        lines <= 200,
+        "README.md has {lines} lines: move reference to docs/"
     );
 }
