@@ -20,11 +20,12 @@ export PATH := $(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 export MOTO_SERVER := $(VENV)/bin/moto_server
 
-.PHONY: help tools admin deploy release demo bench bench-backfill check test fmt lint structure unit code-checks stack-checks local-invoke sam-validate security-scan sam-build fuzz flood chaos clean
+.PHONY: help tools admin deploy deploy-permissions release demo bench bench-backfill check test fmt lint structure unit code-checks stack-checks local-invoke sam-validate security-scan sam-build fuzz flood chaos clean
 
 help:
 	@echo "make demo   run the three functions locally on every sample event (no AWS, no internet)"
 	@echo "make deploy build for arm64 and deploy the stack to your AWS account (sam deploy --guided), install bridge-admin"
+	@echo "make deploy-permissions  the IAM actions a first deploy needs, and the AWS CLI call that checks yours"
 	@echo "make release  everything a release holds, in target/bridge-release/: function zips, template, console, sums (checked)"
 	@echo "make admin  install the operator's console, bridge-admin, into .venv/bin"
 	@echo "make check  the inner loop (~30 s warm): fmt, clippy, structure, every test that needs no moto and no SAM"
@@ -59,6 +60,10 @@ GUIDED ?= --guided
 deploy: sam-build admin
 	sam deploy $(GUIDED)
 	@echo 'Next: export PATH="$(VENV)/bin:$$PATH"; bridge-admin setup <channel>   (docs/first-deployment.md)'
+
+# The IAM actions a deploy needs (deploy-role.yaml's) and how to check yours before building.
+deploy-permissions: tools
+	$(VENV)/bin/python scripts/deploy-permissions.py
 
 demo: tools
 	$(VENV)/bin/python scripts/demo.py
@@ -118,6 +123,7 @@ stack-checks: tools
 sam-validate: tools
 	sam validate --lint --region $(REGION)
 	cfn-lint deploy-role.yaml
+	$(VENV)/bin/python scripts/deploy-permissions.py --self-test
 
 # checkov on the template: every finding fixed, or skipped in the resource's Metadata with a
 # one-line reason. --skip-download: no call to the vendor's API (offline, same result).
