@@ -10,7 +10,12 @@
   URI (the functions' code, the application's license and readme), as the release workflow's
   `sam package` does against real S3 before `sam publish`.
 
-Usage: check-release.py <release dir>. Exits 1 naming what failed. Loopback only.
+- the repository every link names (Cargo.toml's workspace `repository`: the template's
+  home page, source and the alarm e-mails' docs links) is not the placeholder — unless
+  `--allow-placeholder` (`make test` builds a release as a check, not to publish it).
+
+Usage: check-release.py <release dir> [--allow-placeholder]. Exits 1 naming what failed.
+Loopback only.
 """
 import hashlib
 import os
@@ -134,8 +139,24 @@ def package(rel: Path) -> None:
         moto.wait()
 
 
+PLACEHOLDER = "github.com/example/"
+
+
+def repository(allow_placeholder: bool) -> None:
+    """Every link of a published release names the real repository."""
+    cargo = (ROOT / "Cargo.toml").read_text()
+    line = next((l for l in cargo.splitlines() if l.startswith("repository = ")), "")
+    placeholder = PLACEHOLDER in line
+    if placeholder and allow_placeholder:
+        print(f"– the repository is still the placeholder ({line}): allowed for this check only")
+        return
+    check(not placeholder, f"the repository is set ({line or 'no repository in Cargo.toml'}); "
+          "set it once with `python3 scripts/set-repository.py https://github.com/<owner>/<repo>`")
+
+
 def main() -> int:
     rel = Path(sys.argv[1])
+    repository("--allow-placeholder" in sys.argv[2:])
     artifacts(rel)
     linters(rel)
     package(rel)

@@ -217,7 +217,7 @@ fn the_connectif_field_tables_are_the_event_types_fields() {
 }
 
 /// GitHub's anchor for a heading: lower case, punctuation dropped, spaces as `-`.
-fn anchor(heading: &str) -> String {
+pub fn anchor(heading: &str) -> String {
     let kept: String = (heading.trim().to_lowercase().chars())
         .filter(|c| c.is_alphanumeric() || *c == '-' || *c == ' ' || *c == '_')
         .collect();

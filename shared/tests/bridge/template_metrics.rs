@@ -131,9 +131,16 @@ fn every_alarm_points_at_a_docs_section_that_exists() {
     };
     let operations = page("operations.md");
     for (name, alarm) in resources(&template, "AWS::CloudWatch::Alarm") {
-        let description = alarm["Properties"]["AlarmDescription"]
-            .as_str()
-            .unwrap_or("");
+        // `!Sub [text, {Docs: !FindInMap [Repository, Docs, Url]}]`: the e-mail's link.
+        let Yaml::Tagged(sub) = &alarm["Properties"]["AlarmDescription"] else {
+            panic!("{name}: the description is a !Sub with the docs' address");
+        };
+        let description = sub.value[0].as_str().unwrap_or_default();
+        let docs = format!("{:?}", sub.value[1]["Docs"]);
+        assert!(
+            docs.contains("FindInMap") && docs.contains("Repository") && docs.contains("Url"),
+            "{name}: Docs is the Repository mapping's: {docs}"
+        );
         let description = description.split_whitespace().collect::<Vec<_>>().join(" ");
         let (_, rest) = (description.split_once("docs/"))
             .unwrap_or_else(|| panic!("{name} names no docs page: {description}"));
@@ -148,6 +155,14 @@ fn every_alarm_points_at_a_docs_section_that_exists() {
         assert!(
             headings.contains(section),
             "{name} points at a section of docs/{file} that does not exist: \"{section}\""
+        );
+        let link = format!(
+            "(${{Docs}}/{file}#{})",
+            crate::reference_docs::anchor(section)
+        );
+        assert!(
+            description.contains(&link),
+            "{name}: no {link} in {description}"
         );
         let row = format!("`{name}`");
         let in_table = (operations.lines()).any(|l| l.starts_with('|') && l.contains(&row));
@@ -254,7 +269,14 @@ fn the_serverless_application_repository_metadata_names_this_release() {
     let home = app["HomePageUrl"].as_str().unwrap_or_default();
     assert!(
         cargo.contains(&format!("repository = \"{home}\"")),
-        "HomePageUrl is the repository"
+        "HomePageUrl is the repository (scripts/set-repository.py sets both)"
+    );
+    assert!(source.starts_with(&format!("{home}/tree/")), "{source}");
+    let docs = template["Mappings"]["Repository"]["Docs"]["Url"].as_str();
+    assert_eq!(
+        docs,
+        Some(format!("{home}/blob/v{version}/docs").as_str()),
+        "the alarm e-mails' links: the repository's docs at this version"
     );
 }
 
