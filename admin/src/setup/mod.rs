@@ -124,12 +124,6 @@ pub async fn setup(
         "stack",
         format!("{}; webhook API {api_url}", place.found),
     ));
-    // Every command after this one finds the same stack wherever it runs (a release's console
-    // has no samconfig.toml, and another shell another region).
-    report.notes.push(format!(
-        "For the commands that follow, in any directory (or put them in your shell's profile):\n  export BRIDGE_STACK={}\n  export BRIDGE_REGION={}",
-        stack.name, place.region
-    ));
     if stack.alarm_email.as_deref() == Some("") {
         report.notes.push("Note: the stack's AlarmEmail is empty, so no alarm reaches anyone: redeploy with `sam deploy --parameter-overrides AlarmEmail=you@your-shop.example` (docs/operations.md, \"Alarms\").".into());
     }
@@ -147,6 +141,12 @@ pub async fn setup(
         report,
     };
     run.steps(api_url).await?;
+    // Every command after this one finds the same stack wherever it runs (a release's console
+    // has no samconfig.toml, and another shell another region).
+    run.report.notes.push(format!(
+        "For the commands that follow, in any directory (or put them in your shell's profile):\n  export BRIDGE_STACK={}\n  export BRIDGE_REGION={}",
+        stack.name, place.region
+    ));
     Ok(run.report)
 }
 
