@@ -60,22 +60,7 @@ async fn is_live(world: &World) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_guides_event_is_reused_the_proof_does_not_mark_the_channel_live_a_real_post_does() {
     let world = moving_shop().await;
-    let settings = ["shipment", "returnStatus", "return", "order", "history"];
-    let aliases = [
-        "order-status-change",
-        "return-status-change",
-        "return-request",
-        "order-shipped",
-        "order-status-history",
-    ];
-    let flags: Vec<String> = (settings.iter().zip(aliases))
-        .map(|(s, a)| format!("{s}={}", world.connectif.endpoint_url(a)))
-        .collect();
-    let mut args = vec!["--mode", "endpoint", "--test-email", "tester@shop.example"];
-    for flag in &flags {
-        args.extend(["--endpoint", flag.as_str()]);
-    }
-    let (code, out, err) = world.setup(&args).await;
+    let (code, out, err) = world.setup_in_endpoint_mode().await;
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(
         out.contains("`order-status-change`: reused from \"Qapla'\""),

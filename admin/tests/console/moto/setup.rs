@@ -48,6 +48,27 @@ impl World {
     }
 
     /// `bridge-admin setup shop-es` with every answer a flag, plus `extra`.
+    /// `setup --mode endpoint` with each reception event's Endpoint URL on the fake, and a
+    /// test contact for the proof.
+    pub(super) async fn setup_in_endpoint_mode(&self) -> (i32, String, String) {
+        let settings = ["shipment", "returnStatus", "return", "order", "history"];
+        let aliases = [
+            "order-status-change",
+            "return-status-change",
+            "return-request",
+            "order-shipped",
+            "order-status-history",
+        ];
+        let flags: Vec<String> = (settings.iter().zip(aliases))
+            .map(|(s, a)| format!("{s}={}", self.connectif.endpoint_url(a)))
+            .collect();
+        let mut args = vec!["--mode", "endpoint", "--test-email", "tester@shop.example"];
+        for flag in &flags {
+            args.extend(["--endpoint", flag.as_str()]);
+        }
+        self.setup(&args).await
+    }
+
     pub(super) async fn setup(&self, extra: &[&str]) -> (i32, String, String) {
         self.setup_with(&self.connectif.uri(), extra).await
     }
@@ -367,22 +388,7 @@ async fn endpoint_mode_creates_webhook_events_and_delivers_to_their_urls() {
         "nothing written without the URLs"
     );
 
-    let settings = ["shipment", "returnStatus", "return", "order", "history"];
-    let aliases = [
-        "order-status-change",
-        "return-status-change",
-        "return-request",
-        "order-shipped",
-        "order-status-history",
-    ];
-    let flags: Vec<String> = (settings.iter().zip(aliases))
-        .map(|(s, a)| format!("{s}={}", world.connectif.endpoint_url(a)))
-        .collect();
-    let mut args = vec!["--mode", "endpoint", "--test-email", "tester@shop.example"];
-    for flag in &flags {
-        args.extend(["--endpoint", flag.as_str()]);
-    }
-    let (code, out, err) = world.setup(&args).await;
+    let (code, out, err) = world.setup_in_endpoint_mode().await;
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(
         world
