@@ -213,6 +213,8 @@ impl Drop for Stands {
 pub fn settings(connectif: Option<&str>) -> Value {
     let mut settings = json!({
         "qaplaApiKey": CHANNEL_KEY, "language": "it",
+        // Loopback, never Qapla' itself (a bench that needs Qapla' sets its stand-in).
+        "qaplaApiBaseUrl": "http://127.0.0.1:9/qapla-api/1.3",
         "trackingUrlTemplate": "https://shop.example/t?n={trackingNumber}",
         "connectif": { "mode": "api", "apiKey": "id:secret" },
     });

@@ -12,6 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 pub fn worker(connectif: &str) -> Worker {
     let settings = json!({ "it": {
         "qaplaApiKey": "bench-channel-key", "language": "it",
+        "qaplaApiBaseUrl": format!("{connectif}/qapla-api/1.3"),
         "trackingUrlTemplate": "https://shop.example/t?n={trackingNumber}",
         "connectif": { "mode": "api", "apiKey": "id:secret", "baseUrl": connectif },
     }});

@@ -209,8 +209,18 @@ async fn main() -> std::process::ExitCode {
         .respond_with(fake.clone())
         .mount(&connectif)
         .await;
+    // Qapla' knows every shipment posted (the worker asks once, before it marks the channel
+    // live): on loopback, as everything here.
+    let known = json!({ "getShipment": { "result": "OK", "error": null, "shipments": [{
+        "trackingNumber": "any", "consignee": { "name": "Chaos", "email": "chaos@shop.example" } }] } });
+    Mock::given(wiremock::matchers::method("GET"))
+        .and(wiremock::matchers::path("/qapla-api/1.3/getShipment/"))
+        .respond_with(testkit::qapla::GetShipment { answer: known })
+        .mount(&connectif)
+        .await;
     let secret = json!({
         "qaplaApiKey": CHANNEL_KEY, "language": "it",
+        "qaplaApiBaseUrl": format!("{}/qapla-api/1.3", connectif.uri()),
         "trackingUrlTemplate": "https://shop.example/t?n={trackingNumber}",
         "connectif": { "mode": "api", "apiKey": "id:secret", "baseUrl": connectif.uri() },
     });

@@ -60,6 +60,7 @@ impl ChannelStore for Counting {
 fn settings() -> Value {
     json!({
         "qaplaApiKey": KEY,
+        "qaplaApiBaseUrl": "http://127.0.0.1:9/qapla-api/1.3",
         "trackingUrlTemplate": "https://shop.example/t/{trackingNumber}",
         "connectif": { "mode": "api", "apiKey": "id:secret", "baseUrl": "http://127.0.0.1:9" },
     })

@@ -20,7 +20,7 @@ use super::{Deliverer, Envelope, QueueControl, QueueMessage, RetryPolicy};
 use crate::connectif::DeliveryError;
 use crate::telemetry::{describe_json_error, error_chain};
 use settle::{Outcome, Paused};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tracing::Instrument;
@@ -52,9 +52,10 @@ pub struct Worker {
     policy: WorkerPolicy,
     /// Events this process delivered but could not record (see [`Worker::record`]).
     unrecorded: std::sync::Mutex<HashSet<String>>,
-    /// Kinds and channels whose live posts this process has recorded (see
-    /// [`StateStore::saw_live`]): one write per process and channel, not per event.
-    live: std::sync::Mutex<HashSet<(crate::Kind, String)>>,
+    /// Kinds and channels whose live posts this process has recorded (`None`; see
+    /// [`StateStore::saw_live`]): one write per process and channel, not per event; or when
+    /// it last could not ask Qapla' (`Some`), not to ask again at once.
+    live: std::sync::Mutex<HashMap<(crate::Kind, String), Option<std::time::Instant>>>,
     /// See [`Worker::with_send_budget`].
     send_budget: Duration,
 }

@@ -25,6 +25,10 @@ impl Paused {
     }
 }
 
+/// How long a process waits before it asks Qapla' again whether a channel's posts are real,
+/// after Qapla' could not tell (busy, away, refusing): not one more call per event meanwhile.
+const LIVE_RECHECK: Duration = Duration::from_secs(600);
+
 /// Bound of [`Worker::unrecorded`] (a table down for long; forgetting costs a re-send).
 const UNRECORDED_MAX: usize = 10_000;
 
@@ -131,24 +135,20 @@ impl Worker {
             return;
         }
         let key = (envelope.kind, envelope.channel.as_str().to_owned());
-        if self
-            .live
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .contains(&key)
-        {
-            return;
+        let lock = || self.live.lock().unwrap_or_else(|e| e.into_inner());
+        match lock().get(&key) {
+            Some(None) => return,
+            Some(Some(asked)) if asked.elapsed() < LIVE_RECHECK => return,
+            _ => {}
         }
         let channel = envelope.channel.as_str();
         if let Ok(true) = self.state.is_live(envelope.kind, channel).await {
-            self.live
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(key);
+            lock().insert(key, None);
             return;
         }
         if envelope.kind == crate::Kind::Shipment {
-            match self.deliverer.known_to_qapla(envelope).await {
+            let real = self.deliverer.known_to_qapla(envelope).await;
+            match real {
                 Ok(true) => {}
                 Ok(false) => {
                     tracing::info!(channel = %envelope.channel, "a shipment Qapla' does not know (the panel's Test button?): the channel is not marked live");
@@ -156,16 +156,14 @@ impl Worker {
                 }
                 Err(e) => {
                     tracing::warn!(channel = %envelope.channel, error = %e, "could not ask Qapla' whether the shipment is real: the channel is not marked live yet");
+                    lock().insert(key, Some(Instant::now()));
                     return;
                 }
             }
         }
         match self.state.saw_live(envelope).await {
             Ok(()) => {
-                self.live
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .insert(key);
+                lock().insert(key, None);
             }
             Err(e) => {
                 tracing::warn!(channel = %envelope.channel, error = %error_chain(&e), "could not record the channel's live posts");
