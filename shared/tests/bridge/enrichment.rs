@@ -414,3 +414,26 @@ async fn a_404_without_qaplas_ko_keeps_the_event_and_is_counted() {
         .filter(|m| m.get("QaplaApiRefused").is_some());
     assert_eq!(counted.count(), 1);
 }
+
+/// Before it marks a channel live, the worker asks Qapla' whether the shipment is real; when
+/// Qapla' cannot tell (here a 500), it waits before asking again instead of asking for every
+/// event, and the events are delivered all the same.
+#[tokio::test]
+async fn the_live_check_does_not_ask_qapla_for_every_event_while_qapla_is_away() {
+    let (server, fake) = FakeConnectif::start().await;
+    Mock::given(method("GET"))
+        .and(path("/qapla-api/1.3/getShipment/"))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let local = LocalDurable::start(&server.uri(), json!({})).await;
+    for (i, tracking) in ["V13-1", "V13-2", "V13-3"].into_iter().enumerate() {
+        let date = format!("2024-03-15 10:00:0{i}");
+        local
+            .post(shipment(tracking, "3", &date, "In transito"))
+            .await;
+    }
+    local.drain().await;
+    assert_eq!(fake.accepted().len(), 3, "delivered all the same");
+}
