@@ -161,11 +161,7 @@ async fn a_refused_qapla_key_is_retried_and_counted_not_read_as_an_unknown_shipm
         "{retried:?}"
     );
     assert!(!lines.iter().any(|l| l["outcome"] == "skipped"));
-    let counted = logs.metrics();
-    let counted = counted
-        .iter()
-        .filter(|m| m.get("QaplaKeyRefused").is_some());
-    assert_eq!(counted.count(), 2);
+    assert_eq!(logs.counted("QaplaKeyRefused"), 2);
 }
 
 /// No e-mail in the post nor in Qapla' (common for marketplace orders): nobody to tell, and
@@ -376,11 +372,7 @@ async fn an_answer_without_the_consignee_asked_for_is_skipped_with_its_reason_an
         .find(|l| l["outcome"] == "skipped")
         .expect("skipped");
     assert_eq!(skipped["reason"], "no_consignee_from_qapla");
-    let metrics = logs.metrics();
-    let counted = metrics
-        .iter()
-        .filter(|m| m.get("QaplaNoConsignee").is_some());
-    assert_eq!(counted.count(), 1);
+    assert_eq!(logs.counted("QaplaNoConsignee"), 1);
 }
 
 /// A bare 404 from Qapla' (no KO of its own) is not "unknown shipment": the event is kept,
@@ -408,11 +400,7 @@ async fn a_404_without_qaplas_ko_keeps_the_event_and_is_counted() {
         .expect("retried");
     let reason = retried["reason"].as_str().unwrap_or_default();
     assert!(reason.starts_with("qapla_api_not_found"), "{reason}");
-    let metrics = logs.metrics();
-    let counted = metrics
-        .iter()
-        .filter(|m| m.get("QaplaApiRefused").is_some());
-    assert_eq!(counted.count(), 1);
+    assert_eq!(logs.counted("QaplaApiRefused"), 1);
 }
 
 /// Before it marks a channel live, the worker asks Qapla' whether the shipment is real; when

@@ -273,6 +273,14 @@ impl Logs {
             .collect()
     }
 
+    /// How many metric lines carry `metric`.
+    pub fn counted(&self, metric: &str) -> usize {
+        self.metrics()
+            .iter()
+            .filter(|m| m.get(metric).is_some())
+            .count()
+    }
+
     fn all(&self) -> Vec<Value> {
         self.buffer
             .text()
