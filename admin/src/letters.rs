@@ -5,9 +5,9 @@
 
 use crate::args::Printout;
 use crate::stack::Stack;
+use bridge_core::aws::replay::{self, DeadLetter, Filter};
 use bridge_core::clock::{epoch_secs, time_text};
 use bridge_core::delivery::Envelope;
-use bridge_core::delivery::replay::{self, DeadLetter, Filter};
 use bridge_core::telemetry::error_chain;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;

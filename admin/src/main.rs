@@ -37,8 +37,8 @@ mod stack;
 mod trace;
 
 use args::{Printout, channel_id};
+use bridge_core::aws::replay;
 use bridge_core::customer::Email;
-use bridge_core::delivery::replay;
 use bridge_core::telemetry::error_chain;
 use clap::{Parser, Subcommand};
 use stack::Stack;
@@ -153,7 +153,7 @@ async fn run(cli: Cli) -> Result<Printout, String> {
     let cwd = std::env::current_dir().unwrap_or_default();
     let place = locate::locate(cli.stack, cli.region, |k| std::env::var(k).ok(), &cwd)?;
     // The bridge's HTTP client (compiled-in roots, rustls with ring) for every AWS call too.
-    let http = bridge_core::http::sdk::client(bridge_core::http::sdk::CONNECT_TIMEOUT)
+    let http = bridge_core::aws::connector::client(bridge_core::aws::connector::CONNECT_TIMEOUT)
         .map_err(|e| error_chain(&e))?;
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(http);
     if let Some(url) = &cli.endpoint_url {

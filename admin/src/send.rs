@@ -10,10 +10,11 @@ use crate::clients::Clients;
 use crate::probe::{self, Expect, Probe};
 use crate::report::Step;
 use crate::stack::Stack;
-use bridge_core::channel::{ChannelId, ChannelSettings, Channels, SecretsManagerStore};
+use bridge_core::aws::DynamoState;
+use bridge_core::aws::SecretsManagerStore;
+use bridge_core::aws::replay;
+use bridge_core::channel::{ChannelId, ChannelSettings, Channels};
 use bridge_core::customer::Email;
-use bridge_core::delivery::replay;
-use bridge_core::delivery::state::DynamoState;
 use bridge_core::telemetry::error_chain;
 use indicatif::ProgressBar;
 use std::sync::Arc;
@@ -52,7 +53,7 @@ pub async fn send(clients: &Clients, s: &Send<'_>) -> (Vec<Step>, Option<String>
         p.post(&clients.http, api, s.channel).await;
     }
     let state = DynamoState::new(
-        bridge_core::table::Table::new(clients.dynamo.clone(), table.as_str()),
+        bridge_core::aws::table::Table::new(clients.dynamo.clone(), table.as_str()),
         Duration::ZERO,
     );
     follow(clients, s, &state, &mut probes).await;

@@ -5,10 +5,10 @@
 
 use crate::logs::{self, LogLine};
 use crate::stack::Stack;
+use bridge_core::aws::replay;
+use bridge_core::aws::{DynamoState, LastDelivered};
 use bridge_core::channel::ChannelId;
 use bridge_core::customer::Email;
-use bridge_core::delivery::replay;
-use bridge_core::delivery::state::{DynamoState, LastDelivered};
 use bridge_core::qapla::time::time_text;
 use bridge_core::telemetry::error_chain;
 use serde_json::{Value, json};
@@ -50,7 +50,7 @@ pub async fn trace(
     match &stack.state_table {
         Some(table) => {
             let state = DynamoState::new(
-                bridge_core::table::Table::new(clients.dynamo.clone(), table.as_str()),
+                bridge_core::aws::table::Table::new(clients.dynamo.clone(), table.as_str()),
                 Duration::ZERO,
             );
             match state.last_delivered(channel, key).await {

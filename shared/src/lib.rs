@@ -2,18 +2,20 @@
 //! below it (`make structure` reads this list and checks every `crate::` import against it):
 //!
 //! - floor 0: this file ([`Kind`], [`Reception`]), [`clock`], [`bucket`] (the token bucket), [`http`] (what the outbound clients share), [`customer`], [`status`] (the status table)
-//! - floor 1: [`telemetry`] (logs and metrics), [`table`] (the state table's schema), [`calendar`] (business days)
+//! - floor 1: [`telemetry`] (logs and metrics), [`calendar`] (business days)
 //! - floor 2: [`channel`] (per-channel settings, their cache, authentication), [`qapla`] (what Qapla' sends, its REST API and budget)
-//! - floor 3: [`connectif`] (the reception events as types, how they are built, the client)
+//! - floor 3: [`connectif`] (the reception events as types, how they are built, the client), [`refusals`] (Qapla's failure budget, watched)
 //! - floor 4: [`delivery`] (the hand-off port and its envelope, queue, worker, enrichment, state)
-//! - floor 5: [`webhook`] (the HTTP edge every webhook function shares)
-//! - floor 6: [`history`] (statuses pulled from Qapla's API: reconciliation, backfill)
-//! - floor 7: [`config`] (the environment, and [`config::Bridge`], the one wiring of all the above)
+//! - floor 5: [`plan`] (how each post becomes planned events), [`stalls`] (silent parcels found)
+//! - floor 6: [`webhook`] (the HTTP edge every webhook function shares), [`history`] (statuses pulled from Qapla's API: reconciliation, backfill)
+//! - floor 7: [`aws`] (every adapter that speaks to AWS, behind the ports above)
+//! - floor 8: [`config`] (the environment, and [`config::Bridge`], the one wiring of all the above)
 
 /// The bridge's version (the workspace's, one for every crate): in every function's start-up
 /// line and `bridge-admin --version`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
+pub mod aws;
 pub mod bucket;
 pub mod calendar;
 pub mod channel;
@@ -24,9 +26,11 @@ pub mod customer;
 pub mod delivery;
 pub mod history;
 pub mod http;
+pub mod plan;
 pub mod qapla;
+pub mod refusals;
+pub mod stalls;
 pub mod status;
-pub mod table;
 pub mod telemetry;
 pub mod webhook;
 

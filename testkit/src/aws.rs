@@ -16,7 +16,7 @@ pub struct Clients {
 pub fn clients(endpoint: &str) -> Clients {
     use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region};
     let creds = Credentials::new("test", "test", None, None, "test");
-    let http = bridge_core::http::sdk::client(Duration::from_secs(2)).expect("client");
+    let http = bridge_core::aws::connector::client(Duration::from_secs(2)).expect("client");
     let region = Region::new("eu-west-1");
     macro_rules! client {
         ($sdk:ident) => {

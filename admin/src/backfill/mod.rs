@@ -9,19 +9,23 @@ mod dry;
 mod watch;
 
 use crate::stack::Stack;
-use bridge_core::channel::{ChannelId, ChannelSettings, ChannelStore, SecretsManagerStore};
+use bridge_core::aws::DynamoPace;
+use bridge_core::aws::DynamoState;
+use bridge_core::aws::SecretsManagerStore;
+use bridge_core::aws::SqsQueue;
+use bridge_core::aws::connector::CONNECT_TIMEOUT;
+use bridge_core::aws::table::Table;
+use bridge_core::aws::{SignedSend, SqsWork};
+use bridge_core::channel::{ChannelId, ChannelSettings, ChannelStore};
 use bridge_core::clock::epoch_secs;
 use bridge_core::connectif::Reception;
-use bridge_core::delivery::SqsQueue;
-use bridge_core::delivery::state::DynamoState;
 use bridge_core::history::backfill::background::WorkQueue;
 use bridge_core::history::backfill::runs::{Run, Runs, State};
 use bridge_core::history::backfill::{self, Backfill, report, todo};
 use bridge_core::history::{Failure, PullOptions, Puller};
 use bridge_core::qapla::api::QaplaApi;
-use bridge_core::qapla::pace::{BACKFILL_RESERVE, DynamoPace, PER_SECOND, QAPLA, parse_budget};
+use bridge_core::qapla::pace::{BACKFILL_RESERVE, PER_SECOND, QAPLA, parse_budget};
 use bridge_core::qapla::time::italian_now;
-use bridge_core::table::Table;
 pub use command::{Args, command};
 use command::{counts, progress_bar};
 pub use dry::dry_run;
@@ -66,7 +70,7 @@ pub struct Parts {
     pub settings: Arc<ChannelSettings>,
     pub backfill: Backfill,
     /// The stack's backfill work queue (`None`: a stack older than 0.3).
-    pub work: Option<WorkQueue>,
+    pub work: Option<SqsWork>,
 }
 
 /// Connect to the channel's settings, the queue and the state table of `stack`.
@@ -112,12 +116,14 @@ pub async fn parts(aws: &aws_config::SdkConfig, stack: &Stack, ask: &Ask) -> Res
         (ask.channel.clone(), settings.clone()),
         options,
     );
-    let sqs = aws_sdk_sqs::Client::new(aws);
-    let work = (stack.backfill_queue_url.clone()).map(|url| WorkQueue::new(sqs.clone(), url));
+    let http = bridge_core::aws::connector::aws_http(CONNECT_TIMEOUT).map_err(|e| e.to_string())?;
+    let send = SignedSend::of_sdk(aws, http);
+    let send = Arc::new(send.map_err(|e| format!("SQS: {e}"))?);
+    let work = (stack.backfill_queue_url.clone()).map(|url| SqsWork::new(send.clone(), url));
     let backfill = Backfill {
         puller,
-        queue: Arc::new(SqsQueue::new(sqs, queue_url.to_owned(), None)),
-        runs: Runs::new(table, &ask.channel),
+        queue: Arc::new(SqsQueue::sending(send, queue_url.to_owned())),
+        runs: Runs::new(Arc::new(table), &ask.channel),
     };
     Ok(Parts {
         settings,

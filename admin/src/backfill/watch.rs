@@ -133,13 +133,8 @@ pub async fn cancel(parts: &Parts, id: u64, json: bool) -> Result<Printout, Stri
 pub async fn report(parts: &Parts, id: u64, out: Option<&Path>) -> Result<Printout, String> {
     let runs = &parts.backfill.runs;
     let run = runs.get(id).await.map_err(|e| e.to_string())?;
-    let fetched = report::fetch(runs.table(), &run).await;
-    let text = fetched.map_err(|e| {
-        format!(
-            "report unreadable: {}",
-            bridge_core::telemetry::error_chain(&*e)
-        )
-    })?;
+    let fetched = report::fetch(runs.store(), &run).await;
+    let text = fetched.map_err(|e| format!("report unreadable: {e}"))?;
     let Some(text) = text else {
         let kept = report::KEPT_DAYS;
         return Err(format!(

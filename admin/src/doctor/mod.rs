@@ -12,8 +12,9 @@ pub mod qapla;
 use crate::clients::Clients;
 use crate::report::{Report, Step};
 use crate::stack::Stack;
+use bridge_core::aws::SecretsManagerStore;
 use bridge_core::channel::{ChannelId, ChannelSettings, ChannelStore};
-use bridge_core::channel::{ConnectifSettings, SecretsManagerStore, TrackingUrlSource};
+use bridge_core::channel::{ConnectifSettings, TrackingUrlSource};
 use bridge_core::telemetry::error_chain;
 use secrecy::{ExposeSecret, SecretString};
 

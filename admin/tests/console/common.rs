@@ -26,7 +26,7 @@ pub const LOG_GROUPS: [&str; 4] = [
 pub async fn aws(moto: &Moto) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .http_client(
-            bridge_core::http::sdk::client(std::time::Duration::from_secs(2)).expect("client"),
+            bridge_core::aws::connector::client(std::time::Duration::from_secs(2)).expect("client"),
         )
         .region(aws_config::Region::new("eu-west-1"))
         .credentials_provider(aws_sdk_sqs::config::Credentials::new(

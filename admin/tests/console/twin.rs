@@ -9,7 +9,7 @@
 
 use crate::common::{Deployed, LOG_GROUPS};
 use bridge_core::config::Config;
-use bridge_core::delivery::{QueueMessage, Worker};
+use bridge_core::delivery::Worker;
 use bridge_core::qapla::{OrdersPayload, ReturnsPayload, ShipmentPayload};
 use bridge_core::webhook::{self, Deps, HttpResponse};
 use serde_json::{Value, json};
@@ -254,7 +254,7 @@ async fn poll(sqs: aws_sdk_sqs::Client, queue_url: String, worker: Worker) {
             .send()
             .await;
         let messages = out.ok().and_then(|o| o.messages).unwrap_or_default();
-        let batch: Vec<_> = messages.iter().map(QueueMessage::from_sdk).collect();
+        let batch: Vec<_> = messages.iter().map(bridge_core::aws::message_of).collect();
         let failed = worker.process(&batch).await;
         for m in batch.iter().filter(|m| !failed.contains(&m.id)) {
             let _ = sqs

@@ -365,7 +365,7 @@ async fn main() -> std::process::ExitCode {
     }
     let _ = worker.kill();
     let _ = worker.wait();
-    let letters = bridge_core::delivery::replay::list(&aws.sqs, &queues.dlq_url)
+    let letters = bridge_core::aws::replay::list(&aws.sqs, &queues.dlq_url)
         .await
         .expect("dead letters");
     let seen = fake.0.lock().unwrap_or_else(|e| e.into_inner());
@@ -382,7 +382,7 @@ async fn main() -> std::process::ExitCode {
 fn report(
     plan: &HashMap<String, Vec<(&str, String, String)>>,
     seen: &Seen,
-    letters: &[bridge_core::delivery::replay::DeadLetter],
+    letters: &[bridge_core::aws::replay::DeadLetter],
     run: &Run,
     proxy: &FaultyAws,
 ) -> std::process::ExitCode {

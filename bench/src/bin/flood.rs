@@ -19,11 +19,11 @@
 //! Usage: `flood [memory|moto ...]`, from `target/release/` (`make flood` builds it).
 
 use async_trait::async_trait;
-use bridge_core::channel::{
-    ChannelId, ChannelSettings, ChannelStore, MemoryStore, SecretsManagerStore, StoreError,
-};
+use bridge_core::aws::SecretsManagerStore;
+use bridge_core::aws::SqsQueue;
+use bridge_core::channel::{ChannelId, ChannelSettings, ChannelStore, MemoryStore, StoreError};
 use bridge_core::config::Config;
-use bridge_core::delivery::{HandOff, MemoryQueue, SqsQueue};
+use bridge_core::delivery::{HandOff, MemoryQueue};
 use bridge_core::qapla::ShipmentPayload;
 use bridge_core::webhook::{self, Deps};
 use serde_json::{Value, json};
@@ -341,8 +341,8 @@ async fn moto_phase(seconds: u64) -> Report {
         inner: Arc::new(SecretsManagerStore::new(secrets, "flood")),
         made_up_reads: AtomicUsize::new(0),
     });
-    let signed = config.aws.signed_send().await.expect("signed send");
-    let queue = SqsQueue::new(sqs.clone(), queue_url.clone(), None).with_signed_send(signed);
+    let signed = config.aws.signed_send().expect("signed send");
+    let queue = SqsQueue::sending(Arc::new(signed), queue_url.clone());
     let deps = deps(counting.clone(), Arc::new(queue)).await;
     let (mut report, accepted) = flood(
         "moto_server (SQS, Secrets Manager)",

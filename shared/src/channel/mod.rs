@@ -17,5 +17,5 @@ pub use settings::{
     Aliases, ChannelSettings, ConnectifSettings, Endpoints, PreviousKey, ReturnShipments,
     SettingsError, TrackingUrlSource,
 };
-pub use store::{ChannelStore, MemoryStore, SecretsManagerStore, StoreError};
+pub use store::{ChannelStore, MemoryStore, StoreError};
 pub use switches::{KIND_OFF, Reconcile, Sends};

@@ -1,4 +1,4 @@
-//! Where channel settings live: AWS Secrets Manager in production (`<prefix>/<channel>`),
+//! Where channel settings live: AWS Secrets Manager in production (`crate::aws::SecretsManagerStore`),
 //! an in-memory map (filled from a local JSON file) for local runs and tests.
 
 use super::{ChannelId, ChannelSettings, SettingsError};
@@ -10,6 +10,18 @@ use std::sync::RwLock;
 #[async_trait]
 pub trait ChannelStore: Send + Sync {
     async fn load(&self, channel: &ChannelId) -> Result<Option<ChannelSettings>, StoreError>;
+
+    /// Every channel the store holds, sorted (a store that cannot list them says so).
+    async fn channels(&self) -> Result<Vec<ChannelId>, StoreError> {
+        Err(StoreError::Unavailable(
+            "this channel store does not list its channels".into(),
+        ))
+    }
+
+    /// Where a channel's settings are kept, for messages (a secret's name).
+    fn name_of(&self, channel: &ChannelId) -> String {
+        channel.to_string()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -75,85 +87,11 @@ impl ChannelStore for MemoryStore {
             .cloned();
         Ok(text.map(|t| ChannelSettings::from_json(&t)).transpose()?)
     }
-}
 
-/// Secrets Manager: one secret per channel, named `<prefix>/<channel>`.
-pub struct SecretsManagerStore {
-    client: aws_sdk_secretsmanager::Client,
-    prefix: String,
-}
-
-impl SecretsManagerStore {
-    pub fn new(client: aws_sdk_secretsmanager::Client, prefix: impl Into<String>) -> Self {
-        SecretsManagerStore {
-            client,
-            prefix: prefix.into().trim_end_matches('/').to_owned(),
-        }
-    }
-
-    pub fn secret_name(&self, channel: &ChannelId) -> String {
-        format!("{}/{}", self.prefix, channel)
-    }
-
-    /// Every channel with a secret under the prefix (names that are not channel ids, or
-    /// are scheduled for deletion, are left out).
-    pub async fn channels(&self) -> Result<Vec<ChannelId>, StoreError> {
-        use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType};
-        let start = format!("{}/", self.prefix);
-        let filter = Filter::builder()
-            .key(FilterNameStringType::Name)
-            .values(&start)
-            .build();
-        let mut pages = self
-            .client
-            .list_secrets()
-            .filters(filter)
-            .into_paginator()
-            .send();
-        let mut channels = Vec::new();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| StoreError::Unavailable(Box::new(e)))?;
-            for secret in page.secret_list() {
-                let channel = secret
-                    .name()
-                    .and_then(|n| n.strip_prefix(&start))
-                    .filter(|_| secret.deleted_date().is_none())
-                    .and_then(|c| ChannelId::try_from(c).ok());
-                channels.extend(channel);
-            }
-        }
+    async fn channels(&self) -> Result<Vec<ChannelId>, StoreError> {
+        let secrets = self.secrets.read().unwrap_or_else(|e| e.into_inner());
+        let mut channels: Vec<ChannelId> = secrets.keys().cloned().collect();
         channels.sort();
-        channels.dedup();
         Ok(channels)
-    }
-}
-
-#[async_trait]
-impl ChannelStore for SecretsManagerStore {
-    #[tracing::instrument(skip_all, fields(channel = %channel))]
-    async fn load(&self, channel: &ChannelId) -> Result<Option<ChannelSettings>, StoreError> {
-        let answer = self
-            .client
-            .get_secret_value()
-            .secret_id(self.secret_name(channel))
-            .send()
-            .await;
-        let output = match answer {
-            Ok(output) => output,
-            Err(err) => {
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_resource_not_found_exception())
-                {
-                    return Ok(None);
-                }
-                return Err(StoreError::Unavailable(Box::new(err)));
-            }
-        };
-        let text = output.secret_string().ok_or_else(|| SettingsError {
-            field: ".".into(),
-            problem: "the secret has no SecretString (binary secrets are not supported)".into(),
-        })?;
-        Ok(Some(ChannelSettings::from_json(text)?))
     }
 }

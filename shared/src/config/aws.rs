@@ -8,7 +8,7 @@
 //! `moto_server`.
 
 use super::ConfigError;
-use crate::delivery::{SetupError, SignedSend};
+use crate::aws::{SetupError, SignedSend};
 use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region, SharedCredentialsProvider};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -101,23 +101,23 @@ impl AwsEnvironment {
     }
 
     /// The webhooks' own SQS sender, from Lambda's region, credentials and endpoint.
-    pub async fn signed_send(&self) -> Result<SignedSend, ConfigError> {
-        self.signed_send_over(http_client()?).await
+    pub fn signed_send(&self) -> Result<SignedSend, ConfigError> {
+        self.signed_send_over(http_client()?)
     }
 
     /// [`AwsEnvironment::signed_send`] over `http`, whose connections it shares.
-    pub async fn signed_send_over(&self, http: reqwest::Client) -> Result<SignedSend, ConfigError> {
+    pub fn signed_send_over(&self, http: reqwest::Client) -> Result<SignedSend, ConfigError> {
         let (region, credentials) = self.region_and_credentials()?;
         let endpoint = self.endpoint_of("SQS").map(str::to_owned);
-        SignedSend::new(region, credentials, endpoint, http)
-            .await
-            .map_err(|e| ConfigError {
-                variable: match e {
-                    SetupError::Url(_) => "AWS_ENDPOINT_URL",
-                    _ => "AWS_REGION",
-                },
-                problem: e.to_string(),
-            })
+        let endpoint_set = endpoint.is_some();
+        let credentials = SharedCredentialsProvider::new(credentials);
+        SignedSend::new(region, credentials, endpoint, http).map_err(|e| ConfigError {
+            variable: match e {
+                SetupError::Url(_) | SetupError::Endpoint(_) if endpoint_set => "AWS_ENDPOINT_URL",
+                _ => "AWS_REGION",
+            },
+            problem: e.to_string(),
+        })
     }
 
     /// The SDK configuration, with the bridge's HTTP client (one TLS stack, compiled-in
@@ -137,7 +137,7 @@ impl AwsEnvironment {
         http: reqwest::Client,
     ) -> Result<aws_types::SdkConfig, ConfigError> {
         let (region, credentials) = self.region_and_credentials()?;
-        let http = crate::http::sdk::client_with(http);
+        let http = crate::aws::connector::client_with(http);
         let mut config = aws_types::SdkConfig::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(region))
@@ -153,31 +153,13 @@ impl AwsEnvironment {
     }
 }
 
-/// A client for AWS calls ([`crate::http::sdk::aws_http`], the SDK's connect timeout).
+/// A client for AWS calls ([`crate::aws::connector::aws_http`], the SDK's connect timeout).
 pub(super) fn http_client() -> Result<reqwest::Client, ConfigError> {
-    crate::http::sdk::aws_http(crate::http::sdk::CONNECT_TIMEOUT).map_err(|e| ConfigError {
-        variable: "AWS_REGION",
-        problem: format!("cannot build the HTTP client: {e}"),
+    use crate::aws::connector::{CONNECT_TIMEOUT, aws_http};
+    aws_http(CONNECT_TIMEOUT).map_err(|e| ConfigError {
+        variable: "the HTTP client for AWS (no variable: its TLS setup)",
+        problem: format!("cannot be built: {e}"),
     })
-}
-
-/// Secrets Manager's HTTPS endpoint in `region` (or the one `aws` sets), from the SDK's own
-/// endpoint rules; `None` if they give none.
-pub(super) async fn secrets_manager_endpoint(
-    region: &str,
-    aws: &AwsEnvironment,
-) -> Option<reqwest::Url> {
-    use aws_sdk_secretsmanager::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
-    let params = Params::builder()
-        .region(region)
-        .set_endpoint(aws.endpoint_of("Secrets Manager").map(str::to_owned))
-        .build()
-        .ok()?;
-    let endpoint = DefaultResolver::new()
-        .resolve_endpoint(&params)
-        .await
-        .ok()?;
-    reqwest::Url::parse(endpoint.url()).ok()
 }
 
 #[cfg(test)]
@@ -203,7 +185,8 @@ mod tests {
     #[tokio::test]
     async fn secrets_manager_is_found_in_its_region_or_at_the_endpoint_set() {
         let found = |aws: AwsEnvironment| async move {
-            let url = secrets_manager_endpoint("eu-south-1", &aws).await;
+            let endpoint = aws.endpoint_of("Secrets Manager").map(str::to_owned);
+            let url = crate::aws::secrets::endpoint("eu-south-1", endpoint).await;
             url.map(|u| u.to_string())
         };
         let expected = "https://secretsmanager.eu-south-1.amazonaws.com/";

@@ -5,15 +5,16 @@
 //! queue, channels from a file or inline JSON) touches no AWS endpoint at all.
 
 use super::{Config, ConfigError};
-use crate::channel::{ChannelStore, Channels, MemoryStore, SecretsManagerStore};
+use crate::aws::{
+    CloudWatchRefusals, DynamoPace, DynamoState, SecretsManagerStore, SignedSend, SqsQueue,
+    SqsWork, Table,
+};
+use crate::channel::{ChannelStore, Channels, MemoryStore};
 use crate::connectif::ConnectifClient;
-use crate::delivery::state::{DynamoState, MemoryState};
-use crate::delivery::{Deliverer, HandOff, InProcessHandOff, MemoryQueue, SqsQueue, Worker};
-use crate::history::backfill::background::{Backfiller, MARGIN, WorkQueue};
-use crate::history::budget::BudgetWatch;
+use crate::delivery::state::MemoryState;
+use crate::delivery::{Deliverer, HandOff, InProcessHandOff, MemoryQueue, Worker};
+use crate::history::backfill::background::{Backfiller, MARGIN};
 use crate::history::reconcile::Reconciler;
-use crate::qapla::pace::DynamoPace;
-use crate::table::Table;
 use crate::webhook::Deps;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -163,6 +164,12 @@ impl Bridge {
         Ok(Table::new(aws_sdk_dynamodb::Client::new(self.aws()?), name))
     }
 
+    /// Every SQS send of this bridge (one signer, the AWS connections shared).
+    fn signed_send(&self) -> Result<Arc<SignedSend>, ConfigError> {
+        let send = self.config.aws.signed_send_over(self.aws_http()?)?;
+        Ok(Arc::new(send))
+    }
+
     fn pace(&self, table: &Table) -> Arc<DynamoPace> {
         Arc::new(DynamoPace::new(table.clone()).with_budget(self.config.qapla_budget))
     }
@@ -184,12 +191,9 @@ impl Bridge {
             (Some(hand_off), _, _) => hand_off.clone(),
             (None, Some(queue), _) => queue.clone(),
             (None, None, Some(url)) => {
-                let send = c.aws.signed_send_over(self.aws_http()?).await?;
+                let send = self.signed_send()?;
                 self.preconnect(send.endpoint()).await?;
-                Arc::new(
-                    SqsQueue::new(aws_sdk_sqs::Client::new(self.aws()?), url.clone(), None)
-                        .with_signed_send(send),
-                )
+                Arc::new(SqsQueue::sending(send, url.clone()))
             }
             (None, None, None) => {
                 Arc::new(InProcessHandOff::new(self.deliverer()?, c.retry.clone()))
@@ -216,9 +220,10 @@ impl Bridge {
             self.store.is_none() && c.channels_json.is_none() && c.channels_file.is_none();
         let mut urls = vec![sqs.clone()];
         if secrets_manager {
-            urls.extend(super::aws::secrets_manager_endpoint(&region, &c.aws).await);
+            let endpoint = c.aws.endpoint_of("Secrets Manager").map(str::to_owned);
+            urls.extend(crate::aws::secrets::endpoint(&region, endpoint).await);
         }
-        let opened = crate::http::sdk::preconnect(&self.aws_http()?, &urls, c.preconnect).await;
+        let opened = crate::http::preconnect(&self.aws_http()?, &urls, c.preconnect).await;
         tracing::debug!(opened, "connections to AWS opened during Init");
         Ok(())
     }
@@ -240,10 +245,11 @@ impl Bridge {
         let queue_url = required(&c.queue_url, "HAND_OFF_QUEUE_URL")?;
         let dead_letter_url = required(&c.dead_letter_url, "DEAD_LETTER_QUEUE_URL")?;
         let table = self.table()?;
-        let queue = SqsQueue::new(
+        let queue = SqsQueue::draining(
             aws_sdk_sqs::Client::new(self.aws()?),
+            self.signed_send()?,
             queue_url,
-            Some(dead_letter_url),
+            dead_letter_url,
         );
         let worker = Worker::new(
             self.deliverer()?.paced(self.pace(&table)),
@@ -260,15 +266,15 @@ impl Bridge {
         let queue_url = required(&c.queue_url, "HAND_OFF_QUEUE_URL")?;
         let work_url = required(&c.backfill_queue_url, "BACKFILL_QUEUE_URL")?;
         let table = self.table()?;
-        let sqs = aws_sdk_sqs::Client::new(self.aws()?);
+        let send = self.signed_send()?;
         Ok(Backfiller {
-            store: self.secrets_store()?,
+            store: Arc::new(self.secrets_store()?),
             http: self.connectif_client()?.http().clone(),
             pace: self.pace(&table),
             state: Arc::new(DynamoState::new(table.clone(), c.idempotency_ttl)),
-            queue: Arc::new(SqsQueue::new(sqs.clone(), queue_url, None)),
-            table,
-            work: WorkQueue::new(sqs, work_url),
+            queue: Arc::new(SqsQueue::sending(send.clone(), queue_url)),
+            runs: Arc::new(table),
+            work: Arc::new(SqsWork::new(send, work_url)),
             margin: MARGIN,
         })
     }
@@ -278,22 +284,18 @@ impl Bridge {
     pub fn reconciler(&self) -> Result<Reconciler, ConfigError> {
         let c = &self.config;
         let queue_url = required(&c.queue_url, "HAND_OFF_QUEUE_URL")?;
-        let table = self.table()?;
+        let table = Arc::new(self.table()?);
+        let refusals = CloudWatchRefusals::new(aws_sdk_cloudwatch::Client::new(self.aws()?));
         Ok(Reconciler {
-            store: self.secrets_store()?,
+            store: Arc::new(self.secrets_store()?),
             http: self.connectif_client()?.http().clone(),
             pace: self.pace(&table),
-            state: Arc::new(DynamoState::new(table.clone(), c.idempotency_ttl)),
-            queue: Arc::new(SqsQueue::new(
-                aws_sdk_sqs::Client::new(self.aws()?),
-                queue_url,
-                None,
-            )),
-            table,
+            state: Arc::new(DynamoState::new((*table).clone(), c.idempotency_ttl)),
+            queue: Arc::new(SqsQueue::sending(self.signed_send()?, queue_url)),
+            cursors: table.clone(),
+            stalls: table,
             timing: c.reconcile.clone(),
-            budget: Some(BudgetWatch::new(aws_sdk_cloudwatch::Client::new(
-                self.aws()?,
-            ))),
+            refusals: Some(Arc::new(refusals)),
         })
     }
 }

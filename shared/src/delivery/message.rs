@@ -4,18 +4,17 @@
 
 use super::Envelope;
 use async_trait::async_trait;
-use aws_sdk_sqs::types::MessageSystemAttributeName;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The message attributes a dead letter carries (written by the worker, read by `replay`).
-pub(crate) mod dead_letter_attr {
+pub mod dead_letter_attr {
     pub const REASON: &str = "reason";
     pub const FAILED_AT: &str = "failed_at";
     pub const RECEIVE_COUNT: &str = "receive_count";
 }
 
 /// An SQS deduplication id: at most 128 characters.
-pub(crate) fn sqs_id(id: &str) -> String {
+pub fn sqs_id(id: &str) -> String {
     id.chars().take(128).collect()
 }
 
@@ -45,23 +44,9 @@ impl QueueMessage {
         )
     }
 
-    /// From an SDK `ReceiveMessage` answer (the replay command and the tests).
-    pub fn from_sdk(m: &aws_sdk_sqs::types::Message) -> Self {
-        let attr = |k: &str| {
-            let name = MessageSystemAttributeName::from(k);
-            m.attributes().and_then(|a| a.get(&name)).cloned()
-        };
-        let text = |v: Option<&str>| v.unwrap_or_default().to_owned();
-        Self::from_parts(
-            text(m.message_id()),
-            text(m.receipt_handle()),
-            text(m.body()),
-            attr,
-        )
-    }
-
-    /// One conversion for both: system attributes by name, SQS's defaults when absent.
-    fn from_parts(
+    /// One conversion for Lambda's records and SDK receives (`crate::aws::message_of`):
+    /// system attributes by name, SQS's defaults when absent.
+    pub fn from_parts(
         id: String,
         receipt: String,
         body: String,

@@ -3,7 +3,7 @@
 //! when needed), by the worker of the durable queue.
 //!
 //! A webhook answers Qapla' OK once its events are handed off. In the stack the hand-off is
-//! the SQS FIFO queue ([`SqsQueue`]) and the delivery worker drains it. Without a queue
+//! the SQS FIFO queue (`crate::aws::SqsQueue`) and the delivery worker drains it. Without a queue
 //! (local runs, `make demo`) the in-process hand-off delivers right away with a short,
 //! bounded retry. [`MemoryQueue`] and [`state::MemoryState`] are the queue and state store
 //! of the local worker (`sam local invoke` of the SQS sample) and of the tests.
@@ -13,12 +13,8 @@ pub mod enrich;
 mod in_process;
 pub mod lambda;
 mod memory_queue;
-mod message;
-mod queue;
-pub mod replay;
+pub mod message;
 mod retry;
-pub mod sigv4;
-mod sqs_send;
 pub mod state;
 mod worker;
 
@@ -26,9 +22,7 @@ pub use deliver::Deliverer;
 pub use in_process::InProcessHandOff;
 pub use memory_queue::MemoryQueue;
 pub use message::{QueueControl, QueueError, QueueMessage, group_id};
-pub use queue::SqsQueue;
 pub use retry::RetryPolicy;
-pub use sqs_send::{Entry, SendError, SetupError, SignedSend};
 pub use worker::{Worker, WorkerPolicy};
 
 use crate::Kind;

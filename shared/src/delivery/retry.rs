@@ -20,6 +20,16 @@ impl RetryPolicy {
         }
     }
 
+    /// Every AWS call the bridge retries itself (SQS sends, DynamoDB's unprocessed keys):
+    /// three tries in all, as the SDK's standard retry, after ~0.5 s then ~1 s (the means of
+    /// its jittered backoff from a 1 s base).
+    pub fn aws() -> Self {
+        RetryPolicy {
+            delays: vec![Duration::from_millis(500), Duration::from_secs(1)],
+            max_retry_after: Duration::from_secs(20),
+        }
+    }
+
     /// The wait before retry number `retry` (0 = the first retry), or `None` when the
     /// schedule is exhausted. Jitter is ±25 %; `retry_after` (clamped) is a floor.
     pub fn next_delay(&self, retry: usize, retry_after: Option<Duration>) -> Option<Duration> {

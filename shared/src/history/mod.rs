@@ -8,9 +8,7 @@
 //! 5xx is waited out and tried again, a bounded number of times.
 
 pub mod backfill;
-pub mod budget;
 pub mod reconcile;
-pub mod stalls;
 mod windows;
 
 pub use windows::{Window, WindowError, parse_date, windows};
@@ -19,9 +17,9 @@ use crate::channel::{ChannelId, ChannelSettings};
 use crate::connectif::Reception;
 use crate::delivery::state::StateStore;
 use crate::delivery::{Envelope, status_key};
+use crate::plan::{Planned, plan_pulled};
 use crate::qapla::api::{ApiError, ApiShipment, QaplaApi};
 use crate::qapla::pace::Pace;
-use crate::webhook::{Planned, plan_pulled};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

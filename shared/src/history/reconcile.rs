@@ -8,27 +8,35 @@
 //! (per channel, and a total without the dimension). Above zero run after run means the
 //! channel's webhook is off or failing.
 //!
-//! Each run also reads every channel's refused posts of the last day ([`super::budget`]),
-//! and queues the channels' stalled parcels ([`super::stalls`]).
+//! Each run also reads every channel's refused posts of the last day ([`crate::refusals`]),
+//! and queues the channels' stalled parcels ([`crate::stalls`]).
 //!
 //! Where each channel stopped is kept in the state table (`reconcile#<channel>`). A gap
 //! longer than [`Timing::longest`] (the function switched off for days) is not read: that
 //! is what `bridge-admin backfill` is for.
 
-use super::budget::BudgetWatch;
 use super::{PullOptions, Pulled, Puller, Window};
 use crate::Kind;
-use crate::channel::{ChannelId, ChannelSettings, ChannelStore, Reconcile, SecretsManagerStore};
+use crate::channel::{ChannelId, ChannelSettings, ChannelStore, Reconcile};
 use crate::delivery::state::StateStore;
 use crate::delivery::{Envelope, HandOff};
 use crate::qapla::api::QaplaApi;
 use crate::qapla::pace::Pace;
 use crate::qapla::time::{parse_time, time_text};
-use crate::table::{self, Pk, Table};
+use crate::refusals::RefusedPosts;
+use crate::stalls::StallIndex;
 use crate::telemetry::error_chain;
-use aws_sdk_dynamodb::types::AttributeValue;
+use async_trait::async_trait;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// Where each channel's reconciliation stopped (the state table's `reconcile#<channel>`).
+#[async_trait]
+pub trait Cursors: Send + Sync {
+    /// Where the channel's last run stopped (`YYYY-MM-DD HH:MM:SS`, Qapla' time), if it ran.
+    async fn cursor(&self, channel: &ChannelId) -> Result<Option<String>, String>;
+    async fn set_cursor(&self, channel: &ChannelId, until: &str) -> Result<(), String>;
+}
 
 /// When to look.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,7 +77,7 @@ pub struct Found {
     pub error: Option<String>,
     /// Why the channel is not reconciled (its switches): nothing read, its cursor moves on.
     pub skipped: Option<&'static str>,
-    /// Stalled parcels queued (see [`super::stalls`]).
+    /// Stalled parcels queued (see [`crate::stalls`]).
     pub stalled: u64,
     /// Why stalled parcels could not be looked for this run (they are, next run).
     pub stall_error: Option<String>,
@@ -77,16 +85,18 @@ pub struct Found {
 
 /// Everything a run uses.
 pub struct Reconciler {
-    pub store: SecretsManagerStore,
+    pub store: Arc<dyn ChannelStore>,
     pub http: reqwest::Client,
     pub pace: Arc<dyn Pace>,
     pub state: Arc<dyn StateStore>,
     pub queue: Arc<dyn HandOff>,
-    /// The state table, where each channel's cursor is kept.
-    pub table: Table,
+    /// Where each channel's cursor is kept.
+    pub cursors: Arc<dyn Cursors>,
+    /// The shipments that can stall.
+    pub stalls: Arc<dyn StallIndex>,
     pub timing: Timing,
-    /// Qapla's failure budget of every channel, read each run (see [`super::budget`]).
-    pub budget: Option<BudgetWatch>,
+    /// Qapla's failure budget of every channel, read each run (see [`crate::refusals`]).
+    pub refusals: Option<Arc<dyn RefusedPosts>>,
 }
 
 impl Reconciler {
@@ -100,8 +110,9 @@ impl Reconciler {
             crate::telemetry::metrics::count_reconciled(channel.as_str(), one.found);
             found.push(one);
         }
-        if let Some(watch) = &self.budget
-            && let Err(error) = watch.report(&channels, std::time::SystemTime::now()).await
+        let now = std::time::SystemTime::now();
+        if let Some(watch) = &self.refusals
+            && let Err(error) = crate::refusals::report(&**watch, &channels, now).await
         {
             tracing::warn!(%error, "Qapla' failure budget not read this run");
         }
@@ -142,7 +153,7 @@ impl Reconciler {
             }
         };
         let queue = &*self.queue;
-        match super::stalls::check(&self.table, queue, channel, &settings, now).await {
+        match crate::stalls::check(&*self.stalls, queue, channel, &settings, now).await {
             Ok(Some(stalled)) => {
                 found.stalled = stalled.queued;
                 crate::telemetry::metrics::count_stalled(channel.as_str(), stalled.queued);
@@ -239,22 +250,11 @@ impl Reconciler {
 
     /// Where the channel's last run stopped (Qapla' time), if it ran.
     async fn cursor(&self, channel: &ChannelId) -> Option<i64> {
-        let item = self
-            .table
-            .get(Pk::Reconcile(channel.as_str()))
-            .await
-            .ok()??;
-        parse_time(&table::text(&item, "until")?)
+        parse_time(&self.cursors.cursor(channel).await.ok()??)
     }
 
     async fn set_cursor(&self, channel: &ChannelId, until: i64) -> Result<(), String> {
-        self.table
-            .put(Pk::Reconcile(channel.as_str()))
-            .item("until", AttributeValue::S(time_text(until)))
-            .send()
-            .await
-            .map(drop)
-            .map_err(|e| error_chain(&e))
+        self.cursors.set_cursor(channel, &time_text(until)).await
     }
 }
 

@@ -1,8 +1,8 @@
-//! What every outbound client shares: one TLS configuration ([`tls`]), the AWS SDK's HTTP
-//! client over the same stack ([`sdk`]), and for Connectif and Qapla's API: URL encoding,
+//! What every outbound client shares: one TLS configuration ([`tls`]) (the AWS SDK's HTTP
+//! client over the same stack is `crate::aws::connector`), connections opened ahead
+//! ([`preconnect`]), and for Connectif and Qapla's API: URL encoding,
 //! `Retry-After` (seconds or an HTTP date), and one classification of HTTP answers and transport failures.
 
-pub mod sdk;
 pub mod tls;
 
 use reqwest::StatusCode;
@@ -70,6 +70,40 @@ pub fn url_encode(s: &str) -> String {
         }
     }
     out
+}
+
+/// Opens a connection to each origin of `urls` at once (a `HEAD /`: its answer, whatever it
+/// is, is dropped and the connection stays in `http`'s pool), waiting `limit` at most; how
+/// many answered. A connection not opened is opened by the first call that needs it.
+pub async fn preconnect(http: &reqwest::Client, urls: &[reqwest::Url], limit: Duration) -> usize {
+    let mut origins: Vec<reqwest::Url> = Vec::new();
+    for url in urls {
+        let mut origin = url.clone();
+        origin.set_path("/");
+        origin.set_query(None);
+        if !origins.contains(&origin) {
+            origins.push(origin);
+        }
+    }
+    let opened = origins.iter().map(|origin| async move {
+        match http.head(origin.clone()).timeout(limit).send().await {
+            Ok(_) => true,
+            Err(e) => {
+                let why = transport_reason(&e);
+                tracing::debug!(
+                    host = origin.host_str(),
+                    why,
+                    "connection not opened during Init"
+                );
+                false
+            }
+        }
+    });
+    futures_util::future::join_all(opened)
+        .await
+        .into_iter()
+        .filter(|opened| *opened)
+        .count()
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //!
 //! Every process that calls the API with a key (each delivery worker instance, a backfill,
 //! the reconciler) must spend from one bucket, or two of them spend twice the budget and
-//! the key gets throttled or banned. [`DynamoPace`] keeps the bucket in the state table
+//! the key gets throttled or banned. `crate::aws::DynamoPace` keeps the bucket in the state table
 //! (item `qapla-budget#<hash of the key>`, optimistic concurrency on its last update) so
 //! it is shared by every process; [`LocalPace`] keeps it in memory (local runs, tests).
 //!
@@ -10,9 +10,7 @@
 //! so a year of history never starves live enrichment of its burst.
 
 use crate::clock::epoch_millis;
-use crate::table::{self, Pk, Table};
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::AttributeValue;
 use secrecy::{ExposeSecret, SecretString};
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -54,11 +52,6 @@ pub trait Pace: Send + Sync {
     async fn take(&self, key: &SecretString, reserve: f64) -> Result<(), Duration>;
 }
 
-/// The bucket's name for a key: a hash, never the key.
-pub fn bucket_id(key: &SecretString) -> String {
-    Pk::Budget(&key_hash(key)).to_string()
-}
-
 /// A key's hash: what names its bucket.
 pub fn key_hash(key: &SecretString) -> String {
     use sha2::{Digest, Sha256};
@@ -87,94 +80,11 @@ impl Pace for LocalPace {
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         let now = epoch_millis();
         let b = self.budget;
-        let (tokens, at) = buckets.entry(bucket_id(key)).or_insert((b.burst, now));
+        let (tokens, at) = buckets.entry(key_hash(key)).or_insert((b.burst, now));
         let elapsed = Duration::from_millis(now.saturating_sub(*at));
         *tokens = b.take(*tokens, elapsed, reserve)?;
         *at = now;
         Ok(())
-    }
-}
-
-/// In the state table, shared by every process using the key.
-pub struct DynamoPace {
-    table: Table,
-    budget: Budget,
-}
-
-/// Concurrent takers that lose the race read again; past this many, the caller waits.
-const CONTENDED_TRIES: usize = 8;
-
-impl DynamoPace {
-    pub fn new(table: Table) -> Self {
-        DynamoPace {
-            table,
-            budget: QAPLA,
-        }
-    }
-
-    /// With another bucket than Qapla's (`QAPLA_API_BUDGET`).
-    pub fn with_budget(self, budget: Budget) -> Self {
-        DynamoPace { budget, ..self }
-    }
-
-    /// The bucket as stored: tokens and the time of the last take (epoch ms).
-    async fn read(&self, hash: &str) -> Result<Option<(f64, u64)>, String> {
-        let item = self
-            .table
-            .get(Pk::Budget(hash))
-            .await
-            .map_err(|e| crate::telemetry::error_chain(&*e))?;
-        Ok(item.and_then(|item| {
-            Some((
-                table::number(&item, "tokens")?,
-                table::number(&item, "at_ms")? as u64,
-            ))
-        }))
-    }
-}
-
-#[async_trait]
-impl Pace for DynamoPace {
-    async fn take(&self, key: &SecretString, reserve: f64) -> Result<(), Duration> {
-        let hash = key_hash(key);
-        for _ in 0..CONTENDED_TRIES {
-            let stored = match self.read(&hash).await {
-                Ok(stored) => stored,
-                Err(error) => {
-                    tracing::warn!(%error, "Qapla' API budget unreadable: waiting");
-                    return Err(Duration::from_secs(1));
-                }
-            };
-            let now = epoch_millis();
-            let (tokens, at) = stored.unwrap_or((self.budget.burst, now));
-            let elapsed = Duration::from_millis(now.saturating_sub(at));
-            let left = self.budget.take(tokens, elapsed, reserve)?;
-            let mut put = self
-                .table
-                .put(Pk::Budget(&hash))
-                .item("tokens", AttributeValue::N(format!("{left:.3}")))
-                .item("at_ms", AttributeValue::N(now.to_string()))
-                .item(
-                    "expires_at",
-                    table::expires_at(now / 1000, Duration::from_secs(86_400)),
-                );
-            put = match stored {
-                None => put.condition_expression("attribute_not_exists(pk)"),
-                Some((_, at)) => put
-                    .condition_expression("at_ms = :at")
-                    .expression_attribute_values(":at", AttributeValue::N(at.to_string())),
-            };
-            match put.send().await {
-                Ok(_) => return Ok(()),
-                Err(e) if table::condition_failed(&e) => {}
-                Err(e) => {
-                    let error = crate::telemetry::error_chain(&e);
-                    tracing::warn!(%error, "Qapla' API budget not updated: waiting");
-                    return Err(Duration::from_secs(1));
-                }
-            }
-        }
-        Err(Duration::from_secs_f64(1.0 / self.budget.per_second))
     }
 }
 
@@ -194,13 +104,5 @@ mod tests {
         for bad in ["", "5", "0,1", "5,0", "a,b", "5,1,2"] {
             assert_eq!(parse_budget(bad), None, "{bad}");
         }
-    }
-
-    #[test]
-    fn the_bucket_is_named_by_a_hash_of_the_key() {
-        let id = bucket_id(&SecretString::from("secret-key"));
-        assert!(id.starts_with("qapla-budget#") && !id.contains("secret"));
-        assert_eq!(id, bucket_id(&SecretString::from(" secret-key ")));
-        assert_ne!(id, bucket_id(&SecretString::from("other")));
     }
 }

@@ -8,12 +8,11 @@
 
 mod answer;
 mod event;
-mod kinds;
 mod log;
 mod senders;
 
+pub use crate::plan::{Planned, Webhook};
 pub use event::{HttpEvent, HttpResponse};
-pub use kinds::{Planned, Webhook};
 pub use senders::{BadSender, QAPLA_SENDERS, Senders};
 
 use crate::channel::{AuthError, Authenticated, ChannelId, Channels};
@@ -55,24 +54,6 @@ pub async fn invoke<W: Webhook>(
         .filter(|left| !left.is_zero())
         .unwrap_or(Duration::from_secs(29));
     Ok(handle::<W>(deps, event.payload, Instant::now() + left).await)
-}
-
-/// Plan a status the bridge pulled from Qapla's API itself (see
-/// [`ApiShipment::as_post`](crate::qapla::api::ApiShipment::as_post)) exactly as the
-/// shipments webhook plans a post: backfill and reconciliation use this.
-pub fn plan_pulled(
-    channel: &ChannelId,
-    settings: Arc<crate::channel::ChannelSettings>,
-    post: crate::qapla::ShipmentPayload,
-) -> Vec<Planned> {
-    let auth = crate::channel::Authenticated::pulled(channel.clone(), settings, post);
-    let mut planned = <crate::qapla::ShipmentPayload as Webhook>::plan(&auth);
-    for p in &mut planned {
-        if let Planned::Send(envelope) = p {
-            envelope.pulled = true;
-        }
-    }
-    planned
 }
 
 /// Handle one Qapla' post of kind `W` (an API Gateway HTTP API event) that must be answered

@@ -2,7 +2,8 @@
 //! re-read once on a mismatch (rotation), read through the real SDK from moto_server.
 
 use crate::helpers::*;
-use bridge_core::channel::{CacheLimits, ChannelStore, MemoryStore, SecretsManagerStore};
+use bridge_core::aws::SecretsManagerStore;
+use bridge_core::channel::{CacheLimits, ChannelStore, MemoryStore};
 use bridge_core::qapla::ShipmentPayload;
 use bridge_core::webhook::Webhook;
 use std::sync::Arc;

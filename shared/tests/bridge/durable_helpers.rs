@@ -3,11 +3,10 @@
 //! Lambda's SQS event source does (receive, invoke the worker, delete the successes).
 
 use crate::helpers::*;
+use bridge_core::aws::SignedSend;
 use bridge_core::channel::MemoryStore;
 use bridge_core::config::{Bridge, Config};
-use bridge_core::delivery::{
-    MemoryQueue, QueueMessage, RetryPolicy, SignedSend, Worker, WorkerPolicy,
-};
+use bridge_core::delivery::{MemoryQueue, RetryPolicy, Worker, WorkerPolicy};
 use bridge_core::webhook::Deps;
 use serde_json::{Value, json};
 use std::collections::VecDeque;
@@ -120,12 +119,7 @@ pub fn test_policy() -> WorkerPolicy {
 
 /// The webhooks' SQS sender with dummy credentials on a loopback endpoint.
 pub async fn signed_send(endpoint: &str) -> SignedSend {
-    loopback_aws(endpoint).signed_send().await.expect("sender")
-}
-
-/// An SQS client with dummy credentials on a loopback endpoint.
-pub fn sqs_client(endpoint: &str) -> aws_sdk_sqs::Client {
-    testkit::aws::clients(endpoint).sqs
+    loopback_aws(endpoint).signed_send().expect("sender")
 }
 
 /// The bridge as the stack wires it, on the test binary's moto_server: its own queue,
@@ -207,7 +201,7 @@ impl Durable {
             .messages
             .unwrap_or_default()
             .iter()
-            .map(QueueMessage::from_sdk)
+            .map(bridge_core::aws::message_of)
             .collect();
         let failed = worker.process(&batch).await;
         if ending == Ending::Crashes {

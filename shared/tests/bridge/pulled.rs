@@ -5,9 +5,9 @@
 use crate::helpers::*;
 use bridge_core::channel::ChannelSettings;
 use bridge_core::connectif::Fields;
+use bridge_core::plan::{Planned, plan_pulled};
 use bridge_core::qapla::api::QaplaApi;
 use bridge_core::status::Language;
-use bridge_core::webhook::{Planned, plan_pulled};
 use std::sync::Arc;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};

@@ -2,14 +2,16 @@
 //! with its signature and IAM policy check on, with a role's temporary credentials as Lambda
 //! gives them; and its retry against a local server.
 
-use crate::durable_helpers::{shipment, signed_send, sqs_client};
+use crate::durable_helpers::{shipment, signed_send};
 use crate::helpers::{
     Config, IT_KEY, Logs, Mode, config_from, loopback_aws, ok, post, secret, send, store,
     test_config,
 };
-use bridge_core::delivery::{Entry, Envelope, HandOff, SendError, SqsQueue, group_id};
+use bridge_core::aws::{Entry, SendError, SqsQueue};
+use bridge_core::delivery::{Envelope, HandOff, group_id};
 use bridge_core::qapla::ShipmentPayload;
 use serde_json::{Value, json};
+use std::sync::Arc;
 use std::time::Duration;
 use testkit::Moto;
 use wiremock::matchers::{header, method};
@@ -21,6 +23,7 @@ fn entry<'a>(id: &'a str, dedup: &'a str) -> Entry<'a> {
         message_body: "{}",
         message_group_id: "g",
         message_deduplication_id: dedup,
+        message_attributes: &[],
     }
 }
 
@@ -130,8 +133,7 @@ async fn throttling_and_server_errors_are_tried_again_three_times_at_most() {
 async fn entries_a_batch_did_not_list_as_sent_are_sent_singly() {
     let server = MockServer::start().await;
     let url = format!("{}/123456789012/q.fifo", server.uri());
-    let queue = SqsQueue::new(sqs_client(&server.uri()), url, None)
-        .with_signed_send(signed_send(&server.uri()).await);
+    let queue = SqsQueue::sending(Arc::new(signed_send(&server.uri()).await), url);
     let failed = json!({"Id": "1", "SenderFault": false, "Code": "InternalError"});
     // Entry 2 is in neither list.
     let batch = json!({"Successful": [{"Id": "0", "MessageId": "m0"}], "Failed": [failed]});
@@ -342,7 +344,7 @@ mod moto {
                 ("AWS_ENDPOINT_URL", moto.endpoint.as_str()),
             ];
             let aws = config_from(&vars).aws;
-            async move { aws.signed_send().await.expect("sender") }
+            async move { aws.signed_send().expect("sender") }
         };
         let good = sender(&secret_key).await;
         good.send_message(&queue_url, &entry("", "d1"))

@@ -8,11 +8,11 @@ use super::backfill::{
     BUSY_DAY, QaplaYear, YEAR, delivering, drain_queue, qapla, wait_for_requests,
 };
 use crate::common::*;
+use bridge_core::aws::table::Table;
 use bridge_core::channel::ChannelId;
 use bridge_core::config::Config;
 use bridge_core::history::backfill::background::Backfiller;
 use bridge_core::history::backfill::runs::{Run, Runs};
-use bridge_core::table::Table;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -210,7 +210,10 @@ impl<F> Drop for Scoped<F> {
 pub(super) async fn recorded(moto: &Moto, id: u64) -> Run {
     let table = Table::new(aws_sdk_dynamodb::Client::new(&aws(moto).await), TABLE);
     let channel = ChannelId::try_from("shop-it").expect("channel");
-    Runs::new(table, &channel).get(id).await.expect("run")
+    Runs::new(std::sync::Arc::new(table), &channel)
+        .get(id)
+        .await
+        .expect("run")
 }
 
 /// The id in `Run <id> started in the stack`.
@@ -576,7 +579,7 @@ async fn the_schedule_counts_running_and_stalled_runs() {
     run.updated_at -= 31 * 60;
     let table = Table::new(aws_sdk_dynamodb::Client::new(&aws(&moto).await), TABLE);
     let channel = ChannelId::try_from("shop-it").expect("channel");
-    Runs::new(table, &channel)
+    Runs::new(std::sync::Arc::new(table), &channel)
         .save(&mut run)
         .await
         .expect("saved");

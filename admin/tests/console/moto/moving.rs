@@ -7,7 +7,8 @@
 
 use super::setup::{CHANNEL, World, post_samples};
 use crate::common::*;
-use bridge_core::delivery::state::{DynamoState, StateStore};
+use bridge_core::aws::DynamoState;
+use bridge_core::delivery::state::StateStore;
 use testkit::connectif::{EventType, Field};
 
 /// The event of Qapla's guide (`connectif-qapla-integration-guide`, step 17), as a shop
@@ -50,7 +51,7 @@ async fn moving_shop() -> World {
 
 async fn is_live(world: &World) -> bool {
     let dynamo = aws_sdk_dynamodb::Client::new(&aws(&world.moto).await);
-    let table = bridge_core::table::Table::new(dynamo, TABLE);
+    let table = bridge_core::aws::table::Table::new(dynamo, TABLE);
     let state = DynamoState::new(table, std::time::Duration::ZERO);
     (state.is_live(bridge_core::Kind::Shipment, CHANNEL))
         .await

@@ -1,7 +1,7 @@
 //! What the delivery stage remembers: which events were delivered (idempotency) and, per
 //! shipment, the newest status delivered (so a late, older status is not sent).
 //!
-//! Production: the state table (its items and keys: [`crate::table`]): `event#…` for
+//! Production: the state table (its items and keys: `crate::aws::table`; the store: `crate::aws::DynamoState`): `event#…` for
 //! delivered events, the last delivery of each shipment, return and order (what
 //! `bridge-admin trace` reads; for a shipment, the newest status delivered), and the
 //! long-lived ledger `status#…` (see [`Envelope::status_key`]), kept [`LEDGER_TTL`]: a
@@ -29,13 +29,8 @@
 //! condition fails, the transaction writes nothing, and the event and ledger are then
 //! written alone (again one transaction): the newer status stays.
 
-mod dynamo;
-
-pub use dynamo::{DynamoState, LastDelivered};
-
 use super::Envelope;
 use crate::qapla::time::{parse_time, too_far_ahead};
-use crate::table::Pk;
 use async_trait::async_trait;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -88,27 +83,32 @@ pub const LEDGER_TTL: Duration = Duration::from_secs(400 * 86_400);
 
 use crate::clock::epoch_secs as now_secs;
 
-/// The item of an envelope's last delivery.
-fn last_pk(e: &Envelope) -> Pk<'_> {
-    Pk::Last(e.kind, e.channel.as_str(), &e.subject)
+/// The memory's keys: an item family and its id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Key {
+    Event(String),
+    Status(String),
+    /// A shipment's newest status: channel, tracking number.
+    Newest(String, String),
 }
 
-/// The item of a shipment's newest status delivered (only shipments order their events; a
+/// The key of a shipment's newest status delivered (only shipments order their events; a
 /// stall is checked against it, never written to it).
-fn newest_pk(e: &Envelope) -> Option<Pk<'_>> {
-    (e.kind == crate::Kind::Shipment).then(|| last_pk(e))
+fn newest_key(e: &Envelope) -> Option<Key> {
+    (e.kind == crate::Kind::Shipment)
+        .then(|| Key::Newest(e.channel.as_str().to_owned(), e.subject.clone()))
 }
 
 /// The newest status delivered for a shipment: its time and its `status/detail` key.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(super) struct Newest {
-    pub(super) at: String,
-    pub(super) status: String,
-    pub(super) shipped_at: Option<String>,
+pub struct Newest {
+    pub at: String,
+    pub status: String,
+    pub shipped_at: Option<String>,
 }
 
 /// The decision, given what is stored.
-pub(super) fn decide(envelope: &Envelope, delivered: bool, newest: Option<Newest>) -> Seen {
+pub fn decide(envelope: &Envelope, delivered: bool, newest: Option<Newest>) -> Seen {
     if delivered {
         return Seen::Duplicate;
     }
@@ -136,9 +136,9 @@ pub(super) fn decide(envelope: &Envelope, delivered: bool, newest: Option<Newest
 #[derive(Default)]
 pub struct MemoryState {
     ttl: Option<Duration>,
-    items: Mutex<HashMap<String, (Newest, u64)>>,
+    items: Mutex<HashMap<Key, (Newest, u64)>>,
     tries: Mutex<HashMap<String, u32>>,
-    live: Mutex<std::collections::HashSet<String>>,
+    live: Mutex<std::collections::HashSet<(crate::Kind, String)>>,
 }
 
 impl MemoryState {
@@ -149,10 +149,10 @@ impl MemoryState {
         }
     }
 
-    fn get(&self, pk: Pk<'_>) -> Option<Newest> {
+    fn get(&self, key: &Key) -> Option<Newest> {
         let items = self.items.lock().unwrap_or_else(|e| e.into_inner());
         items
-            .get(&pk.to_string())
+            .get(key)
             .filter(|(_, expires)| *expires > now_secs())
             .map(|(v, _)| v.clone())
     }
@@ -161,29 +161,29 @@ impl MemoryState {
 #[async_trait]
 impl StateStore for MemoryState {
     async fn check(&self, envelope: &Envelope) -> Result<Seen, StateError> {
-        let delivered = self.get(Pk::Event(&envelope.event_id)).is_some()
+        let delivered = self.get(&Key::Event(envelope.event_id.clone())).is_some()
             || envelope
                 .status_key()
-                .is_some_and(|key| self.get(Pk::Status(&key)).is_some());
-        let newest = newest_pk(envelope).and_then(|pk| self.get(pk));
+                .is_some_and(|key| self.get(&Key::Status(key)).is_some());
+        let newest = newest_key(envelope).and_then(|key| self.get(&key));
         Ok(decide(envelope, delivered, newest))
     }
 
     async fn status_delivered(&self, status_key: &str) -> Result<bool, StateError> {
-        Ok(self.get(Pk::Status(status_key)).is_some())
+        Ok(self.get(&Key::Status(status_key.to_owned())).is_some())
     }
 
     async fn handled(&self, envelope: &Envelope) -> Result<(), StateError> {
         if let Some(key) = envelope.status_key() {
             let expires = now_secs() + LEDGER_TTL.as_secs();
             let mut items = self.items.lock().unwrap_or_else(|e| e.into_inner());
-            items.insert(Pk::Status(&key).to_string(), (Newest::default(), expires));
+            items.insert(Key::Status(key), (Newest::default(), expires));
         }
         Ok(())
     }
 
     async fn saw_live(&self, envelope: &Envelope) -> Result<(), StateError> {
-        let pk = Pk::Live(envelope.kind, envelope.channel.as_str()).to_string();
+        let pk = (envelope.kind, envelope.channel.as_str().to_owned());
         self.live
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -192,7 +192,7 @@ impl StateStore for MemoryState {
     }
 
     async fn is_live(&self, kind: crate::Kind, channel: &str) -> Result<bool, StateError> {
-        let pk = Pk::Live(kind, channel).to_string();
+        let pk = (kind, channel.to_owned());
         Ok(self
             .live
             .lock()
@@ -213,12 +213,11 @@ impl StateStore for MemoryState {
         let expires = now_secs() + ttl.as_secs();
         let mut items = self.items.lock().unwrap_or_else(|e| e.into_inner());
         items.insert(
-            Pk::Event(&envelope.event_id).to_string(),
+            Key::Event(envelope.event_id.clone()),
             (Newest::default(), expires),
         );
-        let newest = newest_pk(envelope).filter(|_| !envelope.is_stall());
+        let newest = newest_key(envelope).filter(|_| !envelope.is_stall());
         if let (Some(pk), Some(at)) = (newest, &envelope.occurred_at) {
-            let pk = pk.to_string();
             let newest = Newest {
                 at: at.clone(),
                 status: envelope.repeat_key.clone().unwrap_or_default(),

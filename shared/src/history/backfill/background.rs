@@ -10,16 +10,16 @@
 //! The function's schedule (every quarter hour) counts the background runs, and those with
 //! no window finished for [`STALL_SECS`] (metrics `BackfillsRunning`, `BackfillsStalled`).
 
-use super::runs::{Run, Runs, RunsError, State};
+use super::runs::{Run, RunStore, Runs, RunsError, State};
 use super::{Backfill, pull_options, todo};
-use crate::channel::{ChannelId, ChannelStore, SecretsManagerStore};
+use crate::channel::{ChannelId, ChannelStore};
 use crate::delivery::HandOff;
 use crate::delivery::state::StateStore;
 use crate::history::Puller;
 use crate::qapla::api::QaplaApi;
 use crate::qapla::pace::{BACKFILL_RESERVE, Pace};
-use crate::table::Table;
 use crate::telemetry::error_chain;
+use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -38,39 +38,12 @@ pub struct Work {
     pub run: u64,
 }
 
-/// The work queue.
-#[derive(Clone, Debug)]
-pub struct WorkQueue {
-    sqs: aws_sdk_sqs::Client,
-    url: String,
-}
-
-impl WorkQueue {
-    pub fn new(sqs: aws_sdk_sqs::Client, url: impl Into<String>) -> Self {
-        WorkQueue {
-            sqs,
-            url: url.into(),
-        }
-    }
-
+/// The backfill function's own queue (SQS FIFO in the stack: `crate::aws::SqsWork`).
+#[async_trait]
+pub trait WorkQueue: Send + Sync {
     /// Ask for `run` to be worked on (`step` tells this message from the run's others: the
     /// same step sent twice within SQS's five minutes is one message).
-    pub async fn send(&self, run: &Run, step: &str) -> Result<(), String> {
-        let work = Work {
-            channel: run.channel.clone(),
-            run: run.id(),
-        };
-        let body = serde_json::to_string(&work).map_err(|e| e.to_string())?;
-        (self.sqs.send_message())
-            .queue_url(&self.url)
-            .message_body(body)
-            .message_group_id(&run.channel)
-            .message_deduplication_id(format!("{}-{step}", run.id()))
-            .send()
-            .await
-            .map_err(|e| format!("the backfill queue refused the work: {}", error_chain(&e)))?;
-        Ok(())
-    }
+    async fn send(&self, run: &Run, step: &str) -> Result<(), String>;
 }
 
 /// What an invocation did with a work message.
@@ -86,13 +59,13 @@ pub enum Outcome {
 
 /// Everything the backfill function uses.
 pub struct Backfiller {
-    pub store: SecretsManagerStore,
+    pub store: Arc<dyn ChannelStore>,
     pub http: reqwest::Client,
     pub pace: Arc<dyn Pace>,
     pub state: Arc<dyn StateStore>,
     pub queue: Arc<dyn HandOff>,
-    pub table: Table,
-    pub work: WorkQueue,
+    pub runs: Arc<dyn RunStore>,
+    pub work: Arc<dyn WorkQueue>,
     /// Time kept at the end of an invocation ([`MARGIN`]).
     pub margin: Duration,
 }
@@ -104,7 +77,7 @@ impl Backfiller {
         let Ok(channel) = ChannelId::try_from(work.channel.as_str()) else {
             return Ok(Outcome::Dropped("not a channel id"));
         };
-        let runs = Runs::new(self.table.clone(), &channel);
+        let runs = Runs::new(self.runs.clone(), &channel);
         let mut run = match runs.get(work.run).await {
             Ok(run) => run,
             Err(RunsError::NoRun(_)) => return Ok(Outcome::Dropped("no such run")),
@@ -115,7 +88,7 @@ impl Backfiller {
         }
         let settings = match self.store.load(&channel).await {
             Ok(Some(settings)) => Ok(Arc::new(settings)),
-            Ok(None) => Err(format!("no secret {}", self.store.secret_name(&channel))),
+            Ok(None) => Err(format!("no secret {}", self.store.name_of(&channel))),
             Err(e) => Err(format!("the channel's secret is unreadable: {e}")),
         };
         let puller = settings.map(|settings| {
@@ -245,7 +218,7 @@ impl Backfiller {
         let channels = self.store.channels().await.map_err(|e| error_chain(&e))?;
         let (mut running, mut stalled) = (0, 0);
         for channel in &channels {
-            let runs = Runs::new(self.table.clone(), channel).list().await;
+            let runs = Runs::new(self.runs.clone(), channel).list().await;
             let runs = runs.map_err(|e| e.to_string())?;
             for run in runs
                 .iter()

@@ -177,9 +177,8 @@ impl Backfill {
                 return Err(format!("the queue refused an event: {}", error_chain(&e)));
             }
         }
-        let table = self.runs.table();
-        (report::keep(table, run, &failures).await)
-            .map_err(|e| format!("report not saved: {}", error_chain(&*e)))?;
+        (report::keep(self.runs.store(), run, &failures).await)
+            .map_err(|e| format!("report not saved: {e}"))?;
         run.sent += queued;
         run.delivered_before += counted.0;
         run.skipped += counted.1;

@@ -3,11 +3,8 @@
 //! state table, one part per window that had failures (`backfill-report#<channel>#<run>#<n>`,
 //! expiring after [`KEPT_DAYS`]); `bridge-admin backfill --report RUN` joins the parts.
 
-use super::runs::Run;
+use super::runs::{Run, RunStore};
 use crate::history::Failure;
-use crate::table::{self, Pk, Table, TableError};
-use aws_sdk_dynamodb::types::AttributeValue;
-use std::time::Duration;
 
 pub const HEADER: &str = "tracking_number,reference,status_id,status_time,reason";
 /// How long the stack keeps a run's report.
@@ -49,7 +46,7 @@ fn field(value: &str) -> String {
 
 /// Store `failures` as the run's next part (the part number is the run's `report_parts`, so
 /// a window done again after a crash writes the same part again). Counts the part in `run`.
-pub async fn keep(table: &Table, run: &mut Run, failures: &[Failure]) -> Result<(), TableError> {
+pub async fn keep(store: &dyn RunStore, run: &mut Run, failures: &[Failure]) -> Result<(), String> {
     if failures.is_empty() {
         return Ok(());
     }
@@ -60,39 +57,21 @@ pub async fn keep(table: &Table, run: &mut Run, failures: &[Failure]) -> Result<
         text.truncate(cut);
         text.push_str(&format!(",,,,{left} more lines of this window not kept\n"));
     }
-    let pk = Pk::BackfillReport(&run.channel, run.id(), run.report_parts);
-    let ttl = Duration::from_secs(KEPT_DAYS * 86_400);
-    (table.put(pk))
-        .item("csv", AttributeValue::S(text))
-        .item(
-            "expires_at",
-            table::expires_at(crate::clock::epoch_secs(), ttl),
-        )
-        .send()
-        .await?;
+    (store.keep_part(&run.channel, run.id(), run.report_parts, &text)).await?;
     run.report_parts += 1;
     Ok(())
 }
 
 /// The run's whole report, header first (`None`: the stack no longer has a part of it).
-pub async fn fetch(table: &Table, run: &Run) -> Result<Option<String>, TableError> {
-    let pks: Vec<Pk> = (0..run.report_parts)
-        .map(|n| Pk::BackfillReport(&run.channel, run.id(), n))
-        .collect();
-    let items = table.get_all(&pks).await?;
-    if items.len() < pks.len() {
+pub async fn fetch(store: &dyn RunStore, run: &Run) -> Result<Option<String>, String> {
+    let Some(parts) = store
+        .parts(&run.channel, run.id(), run.report_parts)
+        .await?
+    else {
         return Ok(None);
-    }
-    let mut parts: Vec<(u32, String)> = (items.iter())
-        .filter_map(|item| {
-            let pk = table::text(item, "pk")?;
-            let n = pk.rsplit('#').next()?.parse().ok()?;
-            Some((n, table::text(item, "csv").unwrap_or_default()))
-        })
-        .collect();
-    parts.sort();
+    };
     let mut text = format!("{HEADER}\n");
-    for (_, part) in parts {
+    for part in parts {
         text.push_str(&part);
     }
     Ok(Some(text))

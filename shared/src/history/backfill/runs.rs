@@ -5,9 +5,34 @@
 //! rule.
 
 use crate::channel::ChannelId;
-use crate::table::{self, Pk, Table};
-use aws_sdk_dynamodb::types::AttributeValue;
+use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// Where runs and their reports are kept (the state table in the stack:
+/// `crate::aws::Table`). Errors are described, never carry customer data.
+#[async_trait]
+pub trait RunStore: Send + Sync {
+    /// The channel's runs (JSON) and the version of their record; `None`: no record yet.
+    async fn read_runs(&self, channel: &ChannelId) -> Result<Option<(String, u64)>, String>;
+    /// Write the runs as version `version + 1` if the record is still at `version` (0: none
+    /// yet); `Ok(false)` when another writer came first.
+    async fn write_runs(
+        &self,
+        channel: &ChannelId,
+        runs: &str,
+        version: u64,
+    ) -> Result<bool, String>;
+    /// Keep part `part` of run `run`'s report (CSV lines), for [`super::report::KEPT_DAYS`].
+    async fn keep_part(&self, channel: &str, run: u64, part: u32, csv: &str) -> Result<(), String>;
+    /// Parts `0..parts` of run `run`'s report, in order; `None` if one is gone.
+    async fn parts(
+        &self,
+        channel: &str,
+        run: u64,
+        parts: u32,
+    ) -> Result<Option<Vec<String>>, String>;
+}
 
 const KEPT: usize = 50;
 /// Writes tried when another writer keeps winning the version check.
@@ -153,14 +178,14 @@ pub enum RunsError {
 /// The runs of one channel.
 #[derive(Clone)]
 pub struct Runs {
-    table: Table,
+    store: Arc<dyn RunStore>,
     channel: ChannelId,
 }
 
 impl Runs {
-    pub fn new(table: Table, channel: &ChannelId) -> Self {
+    pub fn new(store: Arc<dyn RunStore>, channel: &ChannelId) -> Self {
         Runs {
-            table,
+            store,
             channel: channel.clone(),
         }
     }
@@ -169,23 +194,18 @@ impl Runs {
         &self.channel
     }
 
-    pub fn table(&self) -> &Table {
-        &self.table
+    /// Where the runs and their reports are kept.
+    pub fn store(&self) -> &dyn RunStore {
+        &*self.store
     }
 
     /// The runs and the version of their record (0: none yet).
     async fn read(&self) -> Result<(Vec<Run>, u64), RunsError> {
-        let unreadable = |e: String| RunsError::Unreadable(e);
-        let item = (self.table.get(Pk::Backfill(self.channel.as_str())).await)
-            .map_err(|e| unreadable(crate::telemetry::error_chain(&*e)))?;
-        let Some(item) = item else {
+        let read = (self.store.read_runs(&self.channel).await).map_err(RunsError::Unreadable)?;
+        let Some((text, version)) = read else {
             return Ok((Vec::new(), 0));
         };
-        let version = table::number(&item, "version").unwrap_or(0.0) as u64;
-        let runs = match table::text(&item, "runs") {
-            None => Vec::new(),
-            Some(text) => serde_json::from_str(&text).map_err(|e| unreadable(e.to_string()))?,
-        };
+        let runs = serde_json::from_str(&text).map_err(|e| RunsError::Unreadable(e.to_string()))?;
         Ok((runs, version))
     }
 
@@ -216,19 +236,10 @@ impl Runs {
             runs.drain(..excess);
             let text =
                 serde_json::to_string(&runs).map_err(|e| RunsError::NotSaved(e.to_string()))?;
-            let put = (self.table.put(Pk::Backfill(self.channel.as_str())))
-                .item("runs", AttributeValue::S(text))
-                .item("version", AttributeValue::N((version + 1).to_string()));
-            let put = match version {
-                0 => put.condition_expression("attribute_not_exists(version)"),
-                v => put
-                    .condition_expression("version = :v")
-                    .expression_attribute_values(":v", AttributeValue::N(v.to_string())),
-            };
-            match put.send().await {
-                Ok(_) => return Ok(out),
-                Err(e) if table::condition_failed(&e) => continue,
-                Err(e) => return Err(RunsError::NotSaved(crate::telemetry::error_chain(&e))),
+            match self.store.write_runs(&self.channel, &text, version).await {
+                Ok(true) => return Ok(out),
+                Ok(false) => continue,
+                Err(e) => return Err(RunsError::NotSaved(e)),
             }
         }
         Err(RunsError::NotSaved("the record kept changing".into()))

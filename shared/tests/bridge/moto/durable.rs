@@ -3,7 +3,8 @@
 
 use crate::durable_helpers::*;
 use crate::helpers::*;
-use bridge_core::delivery::{MemoryQueue, RetryPolicy, WorkerPolicy, replay};
+use bridge_core::aws::replay;
+use bridge_core::delivery::{MemoryQueue, RetryPolicy, WorkerPolicy};
 use bridge_core::qapla::ShipmentPayload;
 use std::sync::Arc;
 use std::time::Duration;

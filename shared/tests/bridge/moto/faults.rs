@@ -4,7 +4,7 @@
 
 use crate::durable_helpers::*;
 use crate::helpers::*;
-use bridge_core::delivery::replay;
+use bridge_core::aws::replay;
 use bridge_core::qapla::ShipmentPayload;
 use std::time::Duration;
 use testkit::faults::{Fault, FaultyAws};

@@ -1,8 +1,9 @@
 //! Qapla's budget is per key, not per process: two processes pacing through the state table
 //! (moto) together spend no more than one bucket.
 
-use bridge_core::qapla::pace::{Budget, DynamoPace, PER_SECOND, Pace};
-use bridge_core::table::Table;
+use bridge_core::aws::DynamoPace;
+use bridge_core::aws::table::Table;
+use bridge_core::qapla::pace::{Budget, PER_SECOND, Pace};
 use secrecy::SecretString;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

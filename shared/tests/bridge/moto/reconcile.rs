@@ -269,7 +269,9 @@ async fn each_run_reports_every_channels_refused_posts_of_the_last_day() {
         .await;
     let mut reconciler = reconciler_where(&d, &server.uri(), json!({ "reconcile": "on" })).await;
     let client = testkit::aws::clients(&cloudwatch.uri()).cloudwatch;
-    reconciler.budget = Some(bridge_core::history::budget::BudgetWatch::new(client));
+    reconciler.refusals = Some(std::sync::Arc::new(
+        bridge_core::aws::CloudWatchRefusals::new(client),
+    ));
     let logs = Logs::capture();
     reconciler.run(italian_now()).await.expect("run");
     let lines = logs.metrics();

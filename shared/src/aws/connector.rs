@@ -1,5 +1,5 @@
 //! The AWS SDK's HTTP client: requests go through reqwest with the bridge's one TLS
-//! configuration ([`super::tls`]), so Secrets Manager, SQS and DynamoDB calls share the
+//! configuration ([`crate::http::tls`]), so Secrets Manager, SQS and DynamoDB calls share the
 //! compiled-in root store with Connectif and Qapla' instead of loading the system's roots
 //! again, and the binaries carry one HTTP stack instead of two.
 //!
@@ -31,44 +31,10 @@ pub fn client_with(http: reqwest::Client) -> SharedHttpClient {
     SharedHttpClient::new(Reqwest { http })
 }
 
-/// Opens a connection to each origin of `urls` at once (a `HEAD /`: its answer, whatever it
-/// is, is dropped and the connection stays in `http`'s pool), waiting `limit` at most; how
-/// many answered. A connection not opened is opened by the first call that needs it.
-pub async fn preconnect(http: &reqwest::Client, urls: &[reqwest::Url], limit: Duration) -> usize {
-    let mut origins: Vec<reqwest::Url> = Vec::new();
-    for url in urls {
-        let mut origin = url.clone();
-        origin.set_path("/");
-        origin.set_query(None);
-        if !origins.contains(&origin) {
-            origins.push(origin);
-        }
-    }
-    let opened = origins.iter().map(|origin| async move {
-        match http.head(origin.clone()).timeout(limit).send().await {
-            Ok(_) => true,
-            Err(e) => {
-                let why = super::transport_reason(&e);
-                tracing::debug!(
-                    host = origin.host_str(),
-                    why,
-                    "connection not opened during Init"
-                );
-                false
-            }
-        }
-    });
-    futures_util::future::join_all(opened)
-        .await
-        .into_iter()
-        .filter(|opened| *opened)
-        .count()
-}
-
 /// The reqwest client under AWS calls: the SDK's (above) and the webhooks' own signed SQS
-/// sends (`delivery::SignedSend`).
+/// sends ([`super::SignedSend`]).
 pub fn aws_http(connect_timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
-    super::tls::client_builder()
+    crate::http::tls::client_builder()
         .connect_timeout(connect_timeout)
         .build()
 }

@@ -1,18 +1,15 @@
-//! Qapla's failure budget, watched per channel. Qapla' switches a channel's webhook off after
-//! 100 failed posts; the webhooks count each refused post (`Posts`, `outcome` `rejected`, per
-//! `channel`), but a CloudWatch alarm cannot sum a rolling day per channel for channels the
-//! stack does not know by name. So each reconciler run reads the last 24 hours of refusals of
-//! every channel with a secret (one `GetMetricData`) and writes the figure back as
-//! `RejectedPostsLastDay`, per channel and as a total whose maximum is the worst channel's:
-//! the stack alarms on that maximum at 20, 50 and 90.
+//! The refused posts of the last day, read from CloudWatch (`crate::refusals`): the webhooks'
+//! `Posts` metric (`outcome` `rejected`, per `channel`), summed by the hour.
 
 use crate::channel::ChannelId;
-use crate::telemetry::{error_chain, metrics};
+use crate::refusals::RefusedPosts;
+use crate::telemetry::error_chain;
+use async_trait::async_trait;
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat};
 use std::time::{Duration, SystemTime};
 
-/// The window the budget is counted over: Qapla's "a day".
+/// The window counted: Qapla's "a day".
 const DAY: Duration = Duration::from_secs(86_400);
 /// The period summed: an hour, so the window is 24 whole periods.
 const HOUR: i32 = 3600;
@@ -20,36 +17,34 @@ const HOUR: i32 = 3600;
 const QUERIES_PER_CALL: usize = 500;
 
 /// Reads refused posts from CloudWatch.
-pub struct BudgetWatch {
+pub struct CloudWatchRefusals {
     client: aws_sdk_cloudwatch::Client,
 }
 
-impl BudgetWatch {
+impl CloudWatchRefusals {
     pub fn new(client: aws_sdk_cloudwatch::Client) -> Self {
-        BudgetWatch { client }
+        CloudWatchRefusals { client }
     }
+}
 
-    /// Each channel's refused posts of the last 24 hours up to `now`, also written as
-    /// `RejectedPostsLastDay` (see the module doc).
-    pub async fn report(
+#[async_trait]
+impl RefusedPosts for CloudWatchRefusals {
+    async fn refused(
         &self,
         channels: &[ChannelId],
         now: SystemTime,
     ) -> Result<Vec<(ChannelId, u64)>, String> {
         let mut counted = Vec::with_capacity(channels.len());
         for chunk in channels.chunks(QUERIES_PER_CALL) {
-            counted.extend(self.refused(chunk, now).await?);
-        }
-        for (channel, refused) in &counted {
-            metrics::rejected_last_day(channel.as_str(), *refused);
-            if *refused >= 20 {
-                tracing::warn!(channel = %channel, refused, "Qapla' failure budget: this many posts refused in 24 h (Qapla' switches the webhook off at 100)");
-            }
+            counted.extend(self.refused_of(chunk, now).await?);
         }
         Ok(counted)
     }
+}
 
-    async fn refused(
+impl CloudWatchRefusals {
+    /// One `GetMetricData` for at most [`QUERIES_PER_CALL`] channels.
+    async fn refused_of(
         &self,
         channels: &[ChannelId],
         now: SystemTime,
@@ -58,7 +53,7 @@ impl BudgetWatch {
             let dimension =
                 |name: &str, value: &str| Dimension::builder().name(name).value(value).build();
             let metric = Metric::builder()
-                .namespace(metrics::namespace())
+                .namespace(crate::telemetry::metrics::namespace())
                 .metric_name("Posts")
                 .dimensions(dimension("channel", channel.as_str()))
                 .dimensions(dimension("outcome", "rejected"))

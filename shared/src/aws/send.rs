@@ -1,29 +1,29 @@
-//! The webhooks' hand-off to SQS without the SDK's orchestrator: `SendMessageBatch` and
-//! `SendMessage`, the requests `aws-sdk-sqs` itself sends (AWS JSON 1.0), signed as the
-//! SDK's own signer (`aws-sigv4`) signs them, with the signing key derived once a day
-//! ([`super::sigv4`]), posted over the bridge's HTTP client.
+//! The one way the bridge sends to SQS: `SendMessageBatch` and `SendMessage`, the requests
+//! `aws-sdk-sqs` itself sends (AWS JSON 1.0), signed by the SDK's own signer (`aws-sigv4`)
+//! and posted over the bridge's HTTP client.
 //!
 //! Measured (`make bench`), the SDK's orchestration of one call (endpoint rules,
 //! interceptors, identity cache, retry bookkeeping) cost ~140 µs of CPU, more than the rest
-//! of a post. What it did is kept: the endpoint comes from the SDK's own endpoint rules,
-//! resolved once at start-up; the retry is the SDK's standard one (three attempts; transport
-//! failures, 5xx, 429 and throttling errors retried after a jittered exponential backoff);
-//! like the SDK's, no timeout but the connect timeout: the caller's deadline bounds a call
-//! (a webhook answers before API Gateway's 29 s). The credentials are Lambda's, fixed for
-//! the life of the execution environment (the wiring reads them from Lambda's variables).
+//! of a webhook's post. What it did is kept: the endpoint comes from the SDK's own endpoint
+//! rules, resolved once; transport failures, 5xx, 429 and throttling errors are tried again
+//! on [`RetryPolicy::aws`] (the bridge's one schedule for AWS calls); like the SDK's, no
+//! timeout but the connect timeout: the caller's deadline bounds a call (a webhook answers
+//! before API Gateway's 29 s). Credentials come from a provider and are kept until five
+//! minutes before they expire (Lambda's never do; the console's may).
 //! Tested against `moto_server` with its IAM signature check on.
 
-use super::sigv4::Signer;
+use crate::delivery::RetryPolicy;
 use crate::http::Class;
 use aws_credential_types::Credentials;
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_sdk_sqs::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
+use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+use futures_util::FutureExt;
+use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
-/// Attempts per message, as the SDK's standard retry.
-const ATTEMPTS: u32 = 3;
-/// The SDK's standard retry: a random delay up to 1 s, 2 s, ... (20 s at most).
-const BACKOFF_BASE: Duration = Duration::from_secs(1);
-const BACKOFF_MAX: Duration = Duration::from_secs(20);
+/// Credentials this close to their expiry are asked for again.
+const REFRESH_BEFORE: Duration = Duration::from_secs(300);
 
 /// Why a sender could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -35,12 +35,24 @@ pub enum SetupError {
 }
 
 /// Sends messages to SQS queues of one region.
-#[derive(Debug)]
 pub struct SignedSend {
     http: reqwest::Client,
     /// The SQS endpoint, parsed once.
     url: reqwest::Url,
-    signer: Signer,
+    region: String,
+    credentials: SharedCredentialsProvider,
+    /// The credentials last given, until shortly before they expire.
+    cached: Mutex<Option<Credentials>>,
+    retry: RetryPolicy,
+}
+
+impl std::fmt::Debug for SignedSend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignedSend")
+            .field("url", &self.url.as_str())
+            .field("region", &self.region)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Why a message was not sent: never the message, the URL's query or a credential.
@@ -56,6 +68,8 @@ pub enum SendError {
     Transport(&'static str),
     #[error("cannot sign the request: {0}")]
     Signing(String),
+    #[error("no credentials: {0}")]
+    Credentials(String),
     #[error("SQS's answer unreadable: {0}")]
     Answer(String),
 }
@@ -74,12 +88,12 @@ impl SendError {
                     })
             }
             SendError::Transport(_) => true,
-            SendError::Signing(_) | SendError::Answer(_) => false,
+            SendError::Signing(_) | SendError::Credentials(_) | SendError::Answer(_) => false,
         }
     }
 }
 
-/// One message for a FIFO queue: its group and deduplication id.
+/// One message for a FIFO queue: its group and deduplication id, and its attributes.
 #[derive(Debug, serde::Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Entry<'a> {
@@ -89,6 +103,22 @@ pub struct Entry<'a> {
     pub message_body: &'a str,
     pub message_group_id: &'a str,
     pub message_deduplication_id: &'a str,
+    /// String attributes (name, value), as `MessageAttributes`.
+    #[serde(skip_serializing_if = "<[_]>::is_empty", serialize_with = "attributes")]
+    pub message_attributes: &'a [(&'a str, String)],
+}
+
+fn attributes<S: serde::Serializer>(
+    attributes: &&[(&str, String)],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = serializer.serialize_map(Some(attributes.len()))?;
+    for (name, value) in attributes.iter() {
+        let value = serde_json::json!({"DataType": "String", "StringValue": value});
+        map.serialize_entry(name, &value)?;
+    }
+    map.end()
 }
 
 #[derive(serde::Serialize)]
@@ -120,27 +150,47 @@ struct BatchResult {
 }
 
 impl SignedSend {
-    /// The SDK's endpoint for SQS in `region` (or `endpoint`, when one is given for every
-    /// service), signing with `credentials`, over `http`.
-    pub async fn new(
+    /// The SDK's endpoint for SQS in `region` (or `endpoint`, when one is given), signing
+    /// with what `credentials` gives, over `http`.
+    pub fn new(
         region: String,
-        credentials: Credentials,
+        credentials: SharedCredentialsProvider,
         endpoint: Option<String>,
         http: reqwest::Client,
     ) -> Result<Self, SetupError> {
-        let signer = Signer::new(&credentials, &region, "sqs");
         let params = Params::builder()
             .region(region.clone())
             .set_endpoint(endpoint)
             .build();
+        // The SDK's endpoint rules answer at once (their future is ready when made).
         let endpoint = match params {
-            Ok(params) => DefaultResolver::new().resolve_endpoint(&params).await,
+            Ok(params) => DefaultResolver::new()
+                .resolve_endpoint(&params)
+                .now_or_never()
+                .unwrap_or_else(|| Err("the endpoint rules did not answer at once".into())),
             Err(e) => Err(e.into()),
         }
         .map_err(|e| SetupError::Endpoint(e.to_string()))?;
         let url =
             reqwest::Url::parse(endpoint.url()).map_err(|e| SetupError::Url(e.to_string()))?;
-        Ok(SignedSend { http, url, signer })
+        Ok(SignedSend {
+            http,
+            url,
+            region,
+            credentials,
+            cached: Mutex::new(None),
+            retry: RetryPolicy::aws(),
+        })
+    }
+
+    /// The sender for an SDK configuration's region, credentials and endpoint (the console).
+    pub fn of_sdk(sdk: &aws_types::SdkConfig, http: reqwest::Client) -> Result<Self, SetupError> {
+        let region = sdk.region().map(|r| r.to_string());
+        let region = region.ok_or(SetupError::Endpoint("no region".into()))?;
+        let credentials = (sdk.credentials_provider())
+            .ok_or(SetupError::Endpoint("no credentials provider".into()))?;
+        let endpoint = sdk.endpoint_url().map(str::to_owned);
+        SignedSend::new(region, credentials, endpoint, http)
     }
 
     /// The SQS endpoint requests go to.
@@ -148,15 +198,21 @@ impl SignedSend {
         &self.url
     }
 
-    /// One message, retried as the SDK would.
+    /// With another retry schedule (tests).
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// One message, tried again on [`RetryPolicy::aws`].
     pub async fn send_message(&self, queue_url: &str, entry: &Entry<'_>) -> Result<(), SendError> {
         let payload = serde_json::to_vec(&SendMessage { queue_url, entry });
         self.call("AmazonSQS.SendMessage", payload).await?;
         Ok(())
     }
 
-    /// Up to ten messages in one call, retried as the SDK would; the ids of those SQS
-    /// accepted (an entry is counted sent only when SQS lists it as successful).
+    /// Up to ten messages in one call, tried again on [`RetryPolicy::aws`]; the ids of
+    /// those SQS accepted (an entry is counted sent only when SQS lists it as successful).
     pub async fn send_message_batch(
         &self,
         queue_url: &str,
@@ -175,22 +231,26 @@ impl SignedSend {
         payload: serde_json::Result<Vec<u8>>,
     ) -> Result<Vec<u8>, SendError> {
         let payload = payload.map_err(|e| SendError::Signing(e.to_string()))?;
-        let mut attempt = 1;
+        let mut retry = 0;
         loop {
-            match self.attempt(target, &payload).await {
-                Err(e) if e.retryable() && attempt < ATTEMPTS => {
-                    let cap = (BACKOFF_BASE * 2u32.pow(attempt - 1)).min(BACKOFF_MAX);
-                    tracing::debug!(error = %e, attempt, "{target}: trying again");
-                    tokio::time::sleep(cap.mul_f64(fastrand::f64())).await;
-                    attempt += 1;
+            let result = self.attempt(target, &payload).await;
+            let wait = match &result {
+                Err(e) if e.retryable() => self.retry.next_delay(retry, None),
+                _ => None,
+            };
+            match (result, wait) {
+                (Err(e), Some(wait)) => {
+                    tracing::debug!(error = %e, retry, "{target}: trying again");
+                    tokio::time::sleep(wait).await;
+                    retry += 1;
                 }
-                other => return other,
+                (result, _) => return result,
             }
         }
     }
 
     async fn attempt(&self, target: &str, payload: &[u8]) -> Result<Vec<u8>, SendError> {
-        let request = self.signed_request(target, payload)?;
+        let request = self.signed_request(target, payload).await?;
         let answer = self.http.execute(request).await.map_err(transport)?;
         let status = answer.status();
         if status.is_success() {
@@ -204,23 +264,60 @@ impl SignedSend {
         })
     }
 
-    fn signed_request(&self, target: &str, payload: &[u8]) -> Result<reqwest::Request, SendError> {
+    async fn current_credentials(&self) -> Result<Credentials, SendError> {
+        let fresh = |c: &Credentials| {
+            c.expiry()
+                .is_none_or(|at| at > SystemTime::now() + REFRESH_BEFORE)
+        };
+        let kept = self.cached.lock().ok().and_then(|c| c.clone());
+        if let Some(credentials) = kept.filter(fresh) {
+            return Ok(credentials);
+        }
+        let credentials = (self.credentials.provide_credentials().await)
+            .map_err(|e| SendError::Credentials(crate::telemetry::error_chain(&e)))?;
+        if let Ok(mut kept) = self.cached.lock() {
+            *kept = Some(credentials.clone());
+        }
+        Ok(credentials)
+    }
+
+    async fn signed_request(
+        &self,
+        target: &str,
+        payload: &[u8],
+    ) -> Result<reqwest::Request, SendError> {
         let signing = |e: &dyn std::fmt::Display| SendError::Signing(e.to_string());
         let headers = [
             ("content-type", "application/x-amz-json-1.0"),
             ("x-amz-target", target),
             ("x-amzn-query-mode", "true"),
         ];
-        let signature = self
-            .signer
-            .sign(&self.url, &headers, payload, SystemTime::now());
+        let identity = self.current_credentials().await?.into();
+        let params = aws_sigv4::sign::v4::SigningParams::builder()
+            .identity(&identity)
+            .region(&self.region)
+            .name("sqs")
+            .time(SystemTime::now())
+            .settings(SigningSettings::default())
+            .build()
+            .map_err(|e| signing(&e))?
+            .into();
+        let signable = SignableRequest::new(
+            "POST",
+            self.url.as_str(),
+            headers.iter().copied(),
+            SignableBody::Bytes(payload),
+        )
+        .map_err(|e| signing(&e))?;
+        let (instructions, _) = sign(signable, &params)
+            .map_err(|e| signing(&e))?
+            .into_parts();
         let mut request = reqwest::Request::new(reqwest::Method::POST, self.url.clone());
-        let signed = signature
-            .iter()
-            .map(|(name, value)| (*name, value.as_str()));
+        let signed = instructions.headers();
         for (name, value) in headers.into_iter().chain(signed) {
             let value = reqwest::header::HeaderValue::from_str(value).map_err(|e| signing(&e))?;
-            let name = reqwest::header::HeaderName::from_static(name);
+            let name = reqwest::header::HeaderName::from_bytes(name.as_bytes())
+                .map_err(|e| signing(&e))?;
             request.headers_mut().insert(name, value);
         }
         *request.body_mut() = Some(payload.to_vec().into());
@@ -254,7 +351,6 @@ fn error_code(query_error: Option<&str>, body: &[u8]) -> Option<String> {
     let end = start + text[start..].find("</Code>")?;
     short(&text[start..end])
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,52 +1,73 @@
 //! The durable hand-off: an SQS FIFO queue (one message group per shipment or order, the
-//! event id as deduplication id) with a FIFO dead-letter queue. (The in-memory queue with
-//! the same group semantics is in `memory_queue.rs`.)
+//! event id as deduplication id) with a FIFO dead-letter queue. Every message is sent by
+//! [`SignedSend`]; the worker's visibility changes go through the SDK. (The in-memory queue
+//! with the same group semantics is `crate::delivery::MemoryQueue`.)
 
-use super::message::{QueueControl, QueueError, QueueMessage, dead_letter_attr, group_id, sqs_id};
-use super::sqs_send::Entry;
-use super::{Envelope, HandOff, HandOffError, HandedOff, SignedSend};
+use super::send::{Entry, SignedSend};
+use crate::delivery::message::{dead_letter_attr, sqs_id};
+use crate::delivery::{
+    Envelope, HandOff, HandOffError, HandedOff, QueueControl, QueueError, QueueMessage, group_id,
+};
 use crate::telemetry::error_chain;
 use async_trait::async_trait;
-use aws_sdk_sqs::types::MessageAttributeValue;
+use aws_sdk_sqs::types::MessageSystemAttributeName;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The SQS FIFO queue and its dead-letter queue.
 pub struct SqsQueue {
-    client: aws_sdk_sqs::Client,
+    /// The worker's `ChangeMessageVisibility` (None: a queue that only sends).
+    client: Option<aws_sdk_sqs::Client>,
+    send: Arc<SignedSend>,
     queue_url: String,
     dead_letter_url: Option<String>,
-    /// The webhooks' sends, without the SDK's orchestrator.
-    signed: Option<SignedSend>,
 }
 
 impl SqsQueue {
-    pub fn new(
-        client: aws_sdk_sqs::Client,
-        queue_url: String,
-        dead_letter_url: Option<String>,
-    ) -> Self {
+    /// A queue that messages are sent to (the webhooks, reconciliation, backfill).
+    pub fn sending(send: Arc<SignedSend>, queue_url: String) -> Self {
         SqsQueue {
-            client,
+            client: None,
+            send,
             queue_url,
-            dead_letter_url,
-            signed: None,
+            dead_letter_url: None,
         }
     }
 
-    /// The hand-off's sends (`SendMessageBatch`, and `SendMessage` for single messages and
-    /// retried entries) go through `signed`; the worker's calls and dead letters keep the SDK.
-    pub fn with_signed_send(mut self, signed: SignedSend) -> Self {
-        self.signed = Some(signed);
-        self
+    /// The worker's queue: its messages' visibility (`client`) and their dead letters.
+    pub fn draining(
+        client: aws_sdk_sqs::Client,
+        send: Arc<SignedSend>,
+        queue_url: String,
+        dead_letter_url: String,
+    ) -> Self {
+        SqsQueue {
+            client: Some(client),
+            send,
+            queue_url,
+            dead_letter_url: Some(dead_letter_url),
+        }
     }
 }
 
-fn text_attr(value: &str) -> Result<MessageAttributeValue, QueueError> {
-    MessageAttributeValue::builder()
-        .data_type("String")
-        .string_value(if value.is_empty() { "-" } else { value })
-        .build()
-        .map_err(|e| QueueError(Box::new(e)))
+/// A message of an SDK `ReceiveMessage` answer (the replay commands and the tests).
+pub fn message_of(m: &aws_sdk_sqs::types::Message) -> QueueMessage {
+    let attr = |k: &str| {
+        let name = MessageSystemAttributeName::from(k);
+        m.attributes().and_then(|a| a.get(&name)).cloned()
+    };
+    let text = |v: Option<&str>| v.unwrap_or_default().to_owned();
+    QueueMessage::from_parts(
+        text(m.message_id()),
+        text(m.receipt_handle()),
+        text(m.body()),
+        attr,
+    )
+}
+
+/// A dead letter's attribute value: never empty (SQS refuses an empty one).
+fn text_attr(value: &str) -> String {
+    if value.is_empty() { "-" } else { value }.to_owned()
 }
 
 #[async_trait]
@@ -113,12 +134,15 @@ impl SqsQueue {
         batch: Vec<(usize, String, String, String)>,
     ) -> Vec<(usize, Result<HandedOff, HandOffError>)> {
         let ids: Vec<String> = batch.iter().map(|(i, ..)| i.to_string()).collect();
-        let entries: Vec<Entry> = (batch.iter().zip(&ids))
+        let entries: Vec<Entry> = batch
+            .iter()
+            .zip(&ids)
             .map(|((_, group, dedup, body), id)| Entry {
                 id,
                 message_body: body,
                 message_group_id: group,
                 message_deduplication_id: dedup,
+                message_attributes: &[],
             })
             .collect();
         let accepted = match self.send_entries(&entries).await {
@@ -143,52 +167,24 @@ impl SqsQueue {
 
     /// The ids SQS accepted.
     async fn send_entries(&self, entries: &[Entry<'_>]) -> Result<Vec<String>, HandOffError> {
-        if let Some(signed) = &self.signed {
-            return (signed.send_message_batch(&self.queue_url, entries).await)
-                .map_err(|e| HandOffError(Box::new(e)));
-        }
-        use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
-        let entries = entries.iter().map(|e| {
-            SendMessageBatchRequestEntry::builder()
-                .id(e.id)
-                .message_group_id(e.message_group_id)
-                .message_deduplication_id(e.message_deduplication_id)
-                .message_body(e.message_body)
-                .build()
-        });
-        let entries = entries
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| HandOffError(Box::new(e)))?;
-        let answer = (self.client.send_message_batch())
-            .queue_url(&self.queue_url)
-            .set_entries(Some(entries))
-            .send()
+        self.send
+            .send_message_batch(&self.queue_url, entries)
             .await
-            .map_err(|e| HandOffError(Box::new(e)))?;
-        Ok(answer.successful.into_iter().map(|r| r.id).collect())
+            .map_err(|e| HandOffError(Box::new(e)))
     }
 
     async fn send_one(&self, group: &str, dedup: &str, body: &str) -> Result<(), HandOffError> {
-        if let Some(signed) = &self.signed {
-            let entry = Entry {
-                id: "",
-                message_body: body,
-                message_group_id: group,
-                message_deduplication_id: dedup,
-            };
-            return (signed.send_message(&self.queue_url, &entry).await)
-                .map_err(|e| HandOffError(Box::new(e)));
-        }
-        self.client
-            .send_message()
-            .queue_url(&self.queue_url)
-            .message_group_id(group)
-            .message_deduplication_id(dedup)
-            .message_body(body)
-            .send()
+        let entry = Entry {
+            id: "",
+            message_body: body,
+            message_group_id: group,
+            message_deduplication_id: dedup,
+            message_attributes: &[],
+        };
+        self.send
+            .send_message(&self.queue_url, &entry)
             .await
-            .map_err(|e| HandOffError(Box::new(e)))?;
-        Ok(())
+            .map_err(|e| HandOffError(Box::new(e)))
     }
 }
 
@@ -201,7 +197,12 @@ impl QueueControl for SqsQueue {
     async fn retry_later(&self, msg: &QueueMessage, delay: Duration) -> Result<(), QueueError> {
         // SQS counts whole seconds, 12 hours at most.
         let secs = delay.as_secs_f64().ceil().min(43_200.0) as i32;
-        self.client
+        let Some(client) = &self.client else {
+            return Err(QueueError(
+                "a sending queue does not receive messages".into(),
+            ));
+        };
+        client
             .change_message_visibility()
             .queue_url(&self.queue_url)
             .receipt_handle(&msg.receipt)
@@ -224,27 +225,32 @@ impl QueueControl for SqsQueue {
         if let Err(e) = self.retry_later(msg, DEAD_LETTER_REDELIVERY).await {
             tracing::warn!(error = %error_chain(&e), "could not shorten the message's visibility before dead-lettering it");
         }
-        self.client
-            .send_message()
-            .queue_url(url)
-            // One group per dead letter, so listing sees them all (FIFO would hide the rest
-            // of a group behind its head); redrive restores per-shipment order.
-            .message_group_id(&msg.id)
-            .message_deduplication_id(sqs_id(&format!("dead-{}", msg.id)))
-            .message_body(&msg.body)
-            .message_attributes(
+        // One group per dead letter, so listing sees them all (FIFO would hide the rest of
+        // a group behind its head); redrive restores per-shipment order.
+        let attributes = [
+            (
                 dead_letter_attr::REASON,
-                text_attr(&reason.chars().take(500).collect::<String>())?,
-            )
-            .message_attributes(
+                text_attr(&reason.chars().take(500).collect::<String>()),
+            ),
+            (
                 dead_letter_attr::FAILED_AT,
-                text_attr(&failed_at.to_string())?,
-            )
-            .message_attributes(
+                text_attr(&failed_at.to_string()),
+            ),
+            (
                 dead_letter_attr::RECEIVE_COUNT,
-                text_attr(&msg.receive_count.to_string())?,
-            )
-            .send()
+                text_attr(&msg.receive_count.to_string()),
+            ),
+        ];
+        let dedup = sqs_id(&format!("dead-{}", msg.id));
+        let entry = Entry {
+            id: "",
+            message_body: &msg.body,
+            message_group_id: &msg.id,
+            message_deduplication_id: &dedup,
+            message_attributes: &attributes,
+        };
+        self.send
+            .send_message(url, &entry)
             .await
             .map_err(|e| QueueError(Box::new(e)))?;
         Ok(())

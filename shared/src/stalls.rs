@@ -4,7 +4,7 @@
 //!
 //! Qapla' posts nothing when nothing happens, so only the state table knows. Every
 //! shipment whose newest status can stall carries `watch` (its channel), which puts it in
-//! the sparse index [`STALL_INDEX`] sorted by its status time; the scheduled function asks
+//! the sparse index `stalls` (`crate::aws::table`) sorted by its status time; the scheduled function asks
 //! it, per channel, for the statuses older than the day that makes them stalled today (and
 //! not older than [`CATCH_UP_DAYS`] before it): what comes back is stalled, and nothing else
 //! is read. No Qapla' call is made to find them; each stall is completed from `getShipment`
@@ -23,9 +23,38 @@ use crate::connectif::{ConnectifEvent, Enrich, Fields, ParcelStalled, Reception}
 use crate::connectif::{ShipmentStatus, StatusRef};
 use crate::delivery::{Envelope, HandOff};
 use crate::qapla::time::{parse_time, time_text};
-use crate::table::{self, Item, STALL_INDEX, Table};
 use crate::telemetry::error_chain;
-use aws_sdk_dynamodb::types::AttributeValue;
+use async_trait::async_trait;
+
+/// A shipment the index lists as silent: what its item keeps of its newest status.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Silent {
+    /// The newest status's time, `YYYY-MM-DD HH:MM:SS`.
+    pub at: String,
+    /// The newest event's fields (JSON, no customer).
+    pub fields: Option<String>,
+    /// The newest status's `status id/detail id`.
+    pub status: Option<String>,
+    /// Its Qapla' courier code.
+    pub courier: Option<String>,
+}
+
+/// The index of shipments that can stall (the state table's in the stack).
+#[async_trait]
+pub trait StallIndex: Send + Sync {
+    /// The channel's shipments whose newest status time lies between `from` and `to`
+    /// (inclusive), every page; and the calls it took.
+    async fn silent(
+        &self,
+        channel: &ChannelId,
+        from: &str,
+        to: &str,
+    ) -> Result<(Vec<Silent>, u32), String>;
+
+    /// Take a queued stall's shipment out of the index, unless a newer status (than `at`)
+    /// replaced it.
+    async fn told(&self, channel: &ChannelId, tracking: &str, at: &str) -> Result<(), String>;
+}
 
 /// How long after a parcel stalled it is still told: runs missed for a week (the function
 /// off, say) catch up; a channel that turns `stalls` on is not told of every old silence.
@@ -56,7 +85,7 @@ pub fn last_stalled_day(country: Country, after: u8, today: i64) -> i64 {
 /// queue one event for each. `None` when the channel does not look for them (no `stalls`,
 /// or no shipment statuses sent).
 pub async fn check(
-    table: &Table,
+    index: &dyn StallIndex,
     queue: &dyn HandOff,
     channel: &ChannelId,
     settings: &ChannelSettings,
@@ -77,8 +106,8 @@ pub async fn check(
     let last = last_stalled_day(country, stalls.after_business_days, today);
     let from = time_text((last - CATCH_UP_DAYS) * 86_400);
     let to = time_text(last * 86_400 + 86_399);
-    let (items, calls) = (table.watched(channel.as_str(), &from, &to).await)
-        .map_err(|e| format!("{STALL_INDEX} index not read: {}", error_chain(&*e)))?;
+    let (items, calls) = (index.silent(channel, &from, &to).await)
+        .map_err(|e| format!("stalls index not read: {e}"))?;
     (done.read, done.calls) = (items.len() as u64, calls);
     let stalled: Vec<Envelope> = (items.iter())
         .filter_map(|item| envelope(item, channel, settings, country, today))
@@ -90,7 +119,7 @@ pub async fn check(
         result.map_err(|e| error_chain(&e))?;
         done.queued += 1;
         tracing::info!(%channel, key = %tracking, status_at = %at, outcome = "stalled", "parcel stalled: queued");
-        if let Err(e) = told(table, channel, &tracking, &at).await {
+        if let Err(e) = index.told(channel, &tracking, &at).await {
             // Found again next run: the same event id, a duplicate the worker drops.
             tracing::warn!(%channel, key = %tracking, error = %e, "stall queued but not marked");
         }
@@ -100,15 +129,15 @@ pub async fn check(
 
 /// The stall event of one index item (`None`, logged, for an item it cannot be built from).
 fn envelope(
-    item: &Item,
+    item: &Silent,
     channel: &ChannelId,
     settings: &ChannelSettings,
     country: Country,
     today: i64,
 ) -> Option<Envelope> {
-    let at = table::text(item, "value")?;
-    let fields = table::text(item, table::FIELDS);
-    let last: Option<ShipmentStatus> = fields.and_then(|f| serde_json::from_str(&f).ok());
+    let at = item.at.clone();
+    let fields = item.fields.as_deref();
+    let last: Option<ShipmentStatus> = fields.and_then(|f| serde_json::from_str(f).ok());
     let Some(last) = last else {
         tracing::warn!(%channel, status_at = %at, "stalled parcel without its event's fields: not told");
         return None;
@@ -117,7 +146,7 @@ fn envelope(
     let days = country.business_days_between(day, today) as u32;
     let tracking = last.tracking_number.clone();
     let status_id = last.qapla_status_id.clone();
-    let detail = table::text(item, "status")
+    let detail = (item.status.as_deref())
         .and_then(|key| key.split_once('/').and_then(|(_, d)| d.parse().ok()));
     let enrich = Enrich {
         tracking_number: tracking.clone(),
@@ -139,7 +168,7 @@ fn envelope(
         status_id: Some(status_id),
         occurred_at: Some(at.clone()),
         repeat_key: None,
-        courier: table::text(item, table::COURIER),
+        courier: item.courier.clone(),
         enrich: Some(enrich),
         pulled: true,
         event: ConnectifEvent {
@@ -148,29 +177,6 @@ fn envelope(
             fields: Fields::ParcelStalled(ParcelStalled::of(last, days, at)),
         },
     })
-}
-
-/// Take a queued stall's shipment out of the index, unless a newer status replaced it.
-async fn told(table: &Table, channel: &ChannelId, tracking: &str, at: &str) -> Result<(), String> {
-    let pk = table::Pk::Last(Kind::Shipment, channel.as_str(), tracking);
-    let now = crate::clock::epoch_secs().to_string();
-    let update = (table.update(pk))
-        .update_expression("REMOVE #w, watch_at SET stalled_at = :now")
-        .condition_expression("#v = :at")
-        .expression_attribute_names("#w", table::WATCH)
-        .expression_attribute_names("#v", "value")
-        .expression_attribute_values(":at", AttributeValue::S(at.to_owned()))
-        .expression_attribute_values(":now", AttributeValue::N(now));
-    match update.send().await {
-        Ok(_) => Ok(()),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-        {
-            Ok(())
-        }
-        Err(e) => Err(error_chain(&e)),
-    }
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! The three webhook kinds: how each authenticated payload becomes planned Connectif events.
+//! The three webhook kinds: how each authenticated payload becomes planned Connectif events
+//! (the webhooks' posts, and the statuses backfill and reconciliation pull: [`plan_pulled`]).
 
 use crate::Kind;
 use crate::channel::{Authenticated, Presented};
@@ -217,4 +218,21 @@ impl Webhook for OrdersPayload {
         };
         auth.payload().orders.iter().map(plan_one).collect()
     }
+}
+/// Plan a status the bridge pulled from Qapla's API itself (see
+/// [`ApiShipment::as_post`](crate::qapla::api::ApiShipment::as_post)) exactly as the
+/// shipments webhook plans a post: backfill and reconciliation use this.
+pub fn plan_pulled(
+    channel: &crate::channel::ChannelId,
+    settings: std::sync::Arc<crate::channel::ChannelSettings>,
+    post: ShipmentPayload,
+) -> Vec<Planned> {
+    let auth = crate::channel::Authenticated::pulled(channel.clone(), settings, post);
+    let mut planned = <ShipmentPayload as Webhook>::plan(&auth);
+    for p in &mut planned {
+        if let Planned::Send(envelope) = p {
+            envelope.pulled = true;
+        }
+    }
+    planned
 }

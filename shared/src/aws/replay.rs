@@ -5,8 +5,9 @@
 //! Redriven events get a fresh delivery budget; the idempotency table still guarantees
 //! that an event delivered in the meantime is not sent twice.
 
-use super::message::{dead_letter_attr, sqs_id};
-use super::{Envelope, QueueMessage, group_id};
+use super::queue::message_of;
+use crate::delivery::message::{dead_letter_attr, sqs_id};
+use crate::delivery::{Envelope, group_id};
 use aws_sdk_sqs::types::{
     DeleteMessageBatchRequestEntry, Message, MessageSystemAttributeName,
     SendMessageBatchRequestEntry,
@@ -75,7 +76,7 @@ async fn receive_all(
 
 impl DeadLetter {
     fn of(m: &Message) -> Self {
-        let msg = QueueMessage::from_sdk(m);
+        let msg = message_of(m);
         let attr = |k: &str| {
             m.message_attributes()
                 .and_then(|a| a.get(k))

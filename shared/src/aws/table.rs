@@ -24,7 +24,8 @@
 //! query per channel finds the parcels silent since a time, and nothing else.
 //!
 //! The rules over these items live with their users (`delivery::state`, `qapla::pace`,
-//! `history::reconcile`, the console's backfill); only the keys and the calls are here.
+//! `history`, `stalls`); the keys, the attribute names ([`attr`]) and the calls are here,
+//! and their adapters beside this file (`state.rs`, `pace.rs`, `history.rs`).
 
 use crate::Kind;
 use aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder;
@@ -40,14 +41,48 @@ use std::time::Duration;
 
 /// The index of parcels that can stall (see the module docs).
 pub const STALL_INDEX: &str = "stalls";
-/// A shipment's channel while its newest status can stall: the index's key.
-pub const WATCH: &str = "watch";
-/// Its newest status's time while it can stall: the index's sort key.
-pub const WATCH_AT: &str = "watch_at";
-/// A shipment's newest event's fields, without the customer (JSON).
-pub const FIELDS: &str = "fields";
-/// A shipment's Qapla' courier code (what `rules.skipCouriers` names).
-pub const COURIER: &str = "courier";
+
+/// Every attribute of the table, each named once (the module docs say which item has which).
+pub mod attr {
+    /// The key of every item ([`super::Pk`]).
+    pub const PK: &str = "pk";
+    /// The TTL attribute (epoch seconds): DynamoDB deletes the item some time after.
+    pub const EXPIRES_AT: &str = "expires_at";
+    /// A delivered event's status id; a shipment's newest status time (else empty).
+    pub const VALUE: &str = "value";
+    /// A shipment's newest `status id/detail id`.
+    pub const STATUS: &str = "status";
+    /// The last delivery's Qapla' status id.
+    pub const STATUS_ID: &str = "status_id";
+    /// The last delivery's Connectif event alias.
+    pub const ALIAS: &str = "alias";
+    /// When the last delivery was made (epoch seconds).
+    pub const DELIVERED_AT: &str = "delivered_at";
+    /// A shipment's newest event's fields, without the customer (JSON).
+    pub const FIELDS: &str = "fields";
+    /// A shipment's Qapla' courier code (what `rules.skipCouriers` names).
+    pub const COURIER: &str = "courier";
+    /// A shipment's channel while its newest status can stall: the stall index's key.
+    pub const WATCH: &str = "watch";
+    /// Its newest status's time while it can stall: the stall index's sort key.
+    pub const WATCH_AT: &str = "watch_at";
+    /// When its stall was queued (epoch seconds).
+    pub const STALLED_AT: &str = "stalled_at";
+    /// The failed tries of an event's delivery.
+    pub const TRIES: &str = "tries";
+    /// Qapla's API bucket: tokens left, and the last take (epoch ms).
+    pub const TOKENS: &str = "tokens";
+    pub const AT_MS: &str = "at_ms";
+    /// Where reconciliation of a channel stopped.
+    pub const UNTIL: &str = "until";
+    /// When the first live post of a kind reached the bridge (epoch seconds).
+    pub const SINCE: &str = "since";
+    /// A channel's backfill runs (JSON) and their record's version.
+    pub const RUNS: &str = "runs";
+    pub const VERSION: &str = "version";
+    /// A backfill report's part (CSV lines).
+    pub const CSV: &str = "csv";
+}
 
 /// An item as DynamoDB returns it.
 pub type Item = HashMap<String, AttributeValue>;
@@ -129,22 +164,23 @@ impl Table {
             .client
             .get_item()
             .table_name(&self.name)
-            .key("pk", pk.value())
+            .key(attr::PK, pk.value())
             .consistent_read(true)
             .send()
             .await?;
         Ok(out.item.filter(|item| {
-            number(item, "expires_at").is_none_or(|at| at > crate::clock::epoch_secs() as f64)
+            number(item, attr::EXPIRES_AT).is_none_or(|at| at > crate::clock::epoch_secs() as f64)
         }))
     }
 
     /// The items of `pks` that exist and have not expired, read consistently, in no order
-    /// (`BatchGetItem`, 100 keys a call, keys left unprocessed asked again).
+    /// (`BatchGetItem`, 100 keys a call, keys left unprocessed asked again after
+    /// [`RetryPolicy::aws`](crate::delivery::RetryPolicy::aws)'s backoff).
     pub async fn get_all(&self, pks: &[Pk<'_>]) -> Result<Vec<Item>, TableError> {
         let mut found = Vec::new();
         for chunk in pks.chunks(100) {
             let keys: Vec<Item> = (chunk.iter())
-                .map(|pk| HashMap::from([("pk".to_owned(), pk.value())]))
+                .map(|pk| HashMap::from([(attr::PK.to_owned(), pk.value())]))
                 .collect();
             let mut ask = Some(
                 KeysAndAttributes::builder()
@@ -152,8 +188,19 @@ impl Table {
                     .consistent_read(true)
                     .build()?,
             );
+            let (backoff, mut retry) = (crate::delivery::RetryPolicy::aws(), 0);
             while let Some(keys) = ask.take() {
-                let out = (self.client.batch_get_item())
+                if retry > 0 {
+                    // DynamoDB's advice for unprocessed keys: ask again after a backoff.
+                    let Some(wait) = backoff.next_delay(retry - 1, None) else {
+                        return Err("BatchGetItem left keys unprocessed after every retry".into());
+                    };
+                    tokio::time::sleep(wait).await;
+                }
+                retry += 1;
+                let out = self
+                    .client
+                    .batch_get_item()
                     .request_items(&self.name, keys)
                     .send()
                     .await?;
@@ -161,7 +208,7 @@ impl Table {
                 let items = out.responses.and_then(|mut r| r.remove(&self.name));
                 found.extend(
                     (items.unwrap_or_default().into_iter())
-                        .filter(|item| number(item, "expires_at").is_none_or(|at| at > now)),
+                        .filter(|item| number(item, attr::EXPIRES_AT).is_none_or(|at| at > now)),
                 );
                 ask = (out.unprocessed_keys.and_then(|mut u| u.remove(&self.name)))
                     .filter(|k| !k.keys().is_empty());
@@ -184,8 +231,8 @@ impl Table {
                 .table_name(&self.name)
                 .index_name(STALL_INDEX)
                 .key_condition_expression("#w = :c AND #v BETWEEN :from AND :to")
-                .expression_attribute_names("#w", WATCH)
-                .expression_attribute_names("#v", WATCH_AT)
+                .expression_attribute_names("#w", attr::WATCH)
+                .expression_attribute_names("#v", attr::WATCH_AT)
                 .expression_attribute_values(":c", AttributeValue::S(channel.to_owned()))
                 .expression_attribute_values(":from", AttributeValue::S(from.to_owned()))
                 .expression_attribute_values(":to", AttributeValue::S(to.to_owned()))
@@ -206,7 +253,7 @@ impl Table {
         self.client
             .put_item()
             .table_name(&self.name)
-            .item("pk", pk.value())
+            .item(attr::PK, pk.value())
     }
 
     /// An update of the item `pk` (created if missing), to add expressions to and send.
@@ -214,12 +261,14 @@ impl Table {
         self.client
             .update_item()
             .table_name(&self.name)
-            .key("pk", pk.value())
+            .key(attr::PK, pk.value())
     }
 
     /// A put of the item `pk` inside a transaction ([`Table::write_all`]).
     pub fn put_in(&self, pk: Pk<'_>) -> PutBuilder {
-        Put::builder().table_name(&self.name).item("pk", pk.value())
+        Put::builder()
+            .table_name(&self.name)
+            .item(attr::PK, pk.value())
     }
 
     /// Every put, or none (one `TransactWriteItems`). [`Written::ConditionFailed`] when a

@@ -1,15 +1,24 @@
-//! The production state store: one DynamoDB table (see the module docs of `state`).
+//! The production state store: the state table (see `crate::delivery::state`'s docs).
 
-use super::{
-    LEDGER_TTL, Newest, Seen, StateError, StateStore, TRIES_TTL, decide, last_pk, newest_pk,
-    now_secs,
-};
+use super::table::{self, Item, Pk, Table, Written};
+use crate::clock::epoch_secs as now_secs;
 use crate::delivery::Envelope;
-use crate::table::{self, Item, Pk, Table, Written};
+use crate::delivery::state::{LEDGER_TTL, Newest, Seen, StateError, StateStore, TRIES_TTL, decide};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::types::builders::PutBuilder;
 use std::time::Duration;
+
+/// The item of an envelope's last delivery.
+fn last_pk(e: &Envelope) -> Pk<'_> {
+    Pk::Last(e.kind, e.channel.as_str(), &e.subject)
+}
+
+/// The item of a shipment's newest status delivered (only shipments order their events; a
+/// stall is checked against it, never written to it).
+fn newest_pk(e: &Envelope) -> Option<Pk<'_>> {
+    (e.kind == crate::Kind::Shipment).then(|| last_pk(e))
+}
 
 /// DynamoDB table (see module docs).
 pub struct DynamoState {
@@ -36,8 +45,8 @@ impl DynamoState {
 /// A shipment's newest item: its `value` and `status`.
 fn newest_of(item: &Item) -> Newest {
     Newest {
-        at: table::text(item, "value").unwrap_or_default(),
-        status: table::text(item, "status").unwrap_or_default(),
+        at: table::text(item, table::attr::VALUE).unwrap_or_default(),
+        status: table::text(item, table::attr::STATUS).unwrap_or_default(),
         shipped_at: shipped_at(item),
     }
 }
@@ -56,7 +65,11 @@ impl StateStore for DynamoState {
             .flatten()
             .collect();
         let items = self.table.get_all(&pks).await.map_err(unavailable)?;
-        let found = |pk: Pk| items.iter().find(|i| i.get("pk") == Some(&pk.value()));
+        let found = |pk: Pk| {
+            items
+                .iter()
+                .find(|i| i.get(table::attr::PK) == Some(&pk.value()))
+        };
         let delivered = found(event).is_some() || status.is_some_and(|pk| found(pk).is_some());
         let newest = match newest {
             Some(pk) if !delivered => found(pk).map(newest_of),
@@ -75,7 +88,10 @@ impl StateStore for DynamoState {
         };
         self.table
             .put(Pk::Status(&key))
-            .item("expires_at", table::expires_at(now_secs(), LEDGER_TTL))
+            .item(
+                table::attr::EXPIRES_AT,
+                table::expires_at(now_secs(), LEDGER_TTL),
+            )
             .send()
             .await
             .map_err(unavailable)?;
@@ -85,9 +101,10 @@ impl StateStore for DynamoState {
     async fn saw_live(&self, envelope: &Envelope) -> Result<(), StateError> {
         let pk = Pk::Live(envelope.kind, envelope.channel.as_str());
         let since = AttributeValue::N(now_secs().to_string());
-        let put = self.table.put(pk).item("since", since);
+        let put = self.table.put(pk).item(table::attr::SINCE, since);
         // Once: the first post's time stays.
-        let put = put.condition_expression("attribute_not_exists(pk)");
+        let put = (put.condition_expression("attribute_not_exists(#k)"))
+            .expression_attribute_names("#k", table::attr::PK);
         match put.send().await {
             Ok(_) => Ok(()),
             Err(e) if table::condition_failed(&e) => Ok(()),
@@ -102,7 +119,9 @@ impl StateStore for DynamoState {
     async fn failed_try(&self, envelope: &Envelope) -> Result<u32, StateError> {
         let expires = table::expires_at(now_secs(), TRIES_TTL);
         let out = (self.table.update(Pk::Tries(&envelope.event_id)))
-            .update_expression("ADD tries :one SET expires_at = :expires")
+            .update_expression("ADD #t :one SET #e = :expires")
+            .expression_attribute_names("#t", table::attr::TRIES)
+            .expression_attribute_names("#e", table::attr::EXPIRES_AT)
             .expression_attribute_values(":one", AttributeValue::N("1".into()))
             .expression_attribute_values(":expires", expires)
             .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
@@ -112,7 +131,7 @@ impl StateStore for DynamoState {
         let tries = out
             .attributes
             .as_ref()
-            .and_then(|a| table::number(a, "tries"));
+            .and_then(|a| table::number(a, table::attr::TRIES));
         Ok(tries.unwrap_or(1.0) as u32)
     }
 
@@ -123,12 +142,12 @@ impl StateStore for DynamoState {
         let status_id = envelope.status_id.clone().unwrap_or_default();
         let mut puts = vec![
             (self.table.put_in(Pk::Event(&envelope.event_id)))
-                .item("value", AttributeValue::S(status_id))
-                .item("expires_at", expires.clone()),
+                .item(table::attr::VALUE, AttributeValue::S(status_id))
+                .item(table::attr::EXPIRES_AT, expires.clone()),
         ];
         if let Some(key) = envelope.status_key() {
             let ledger = self.table.put_in(Pk::Status(&key));
-            puts.push(ledger.item("expires_at", table::expires_at(now, LEDGER_TTL)));
+            puts.push(ledger.item(table::attr::EXPIRES_AT, table::expires_at(now, LEDGER_TTL)));
         }
         let Some(last) = self.last_delivery(envelope, now, &expires) else {
             return self
@@ -174,11 +193,17 @@ impl DynamoState {
         };
         let status_id = envelope.status_id.clone().unwrap_or_default();
         let put = (self.table.put_in(last_pk(envelope)))
-            .item("value", AttributeValue::S(at.clone()))
-            .item("status_id", AttributeValue::S(status_id))
-            .item("alias", AttributeValue::S(envelope.event.alias.clone()))
-            .item("delivered_at", AttributeValue::N(now.to_string()))
-            .item("expires_at", expires.clone());
+            .item(table::attr::VALUE, AttributeValue::S(at.clone()))
+            .item(table::attr::STATUS_ID, AttributeValue::S(status_id))
+            .item(
+                table::attr::ALIAS,
+                AttributeValue::S(envelope.event.alias.clone()),
+            )
+            .item(
+                table::attr::DELIVERED_AT,
+                AttributeValue::N(now.to_string()),
+            )
+            .item(table::attr::EXPIRES_AT, expires.clone());
         if !shipment {
             return Some(put);
         }
@@ -186,9 +211,11 @@ impl DynamoState {
         let repeat_key = envelope.repeat_key.clone().unwrap_or_default();
         let put = watched(put, envelope);
         Some(
-            put.item("status", AttributeValue::S(repeat_key))
-                .condition_expression("attribute_not_exists(pk) OR #v <= :at OR expires_at <= :now")
-                .expression_attribute_names("#v", "value")
+            put.item(table::attr::STATUS, AttributeValue::S(repeat_key))
+                .condition_expression("attribute_not_exists(#k) OR #v <= :at OR #e <= :now")
+                .expression_attribute_names("#k", table::attr::PK)
+                .expression_attribute_names("#v", table::attr::VALUE)
+                .expression_attribute_names("#e", table::attr::EXPIRES_AT)
                 .expression_attribute_values(":at", AttributeValue::S(at))
                 .expression_attribute_values(":now", AttributeValue::N(now.to_string())),
         )
@@ -202,7 +229,7 @@ fn shipped_at(item: &Item) -> Option<String> {
     struct Shipped {
         shipped_at: Option<String>,
     }
-    let fields = table::text(item, table::FIELDS)?;
+    let fields = table::text(item, table::attr::FIELDS)?;
     let shipped: Shipped = serde_json::from_str(&fields).ok()?;
     shipped.shipped_at.filter(|at| !at.is_empty())
 }
@@ -220,20 +247,20 @@ fn watched(put: PutBuilder, envelope: &Envelope) -> PutBuilder {
     let mut kept = fields.clone();
     (kept.customer_email, kept.customer_name) = (None, String::new());
     let mut put = match serde_json::to_string(&kept) {
-        Ok(json) => put.item(table::FIELDS, AttributeValue::S(json)),
+        Ok(json) => put.item(table::attr::FIELDS, AttributeValue::S(json)),
         Err(_) => put,
     };
     if let Some(courier) = &envelope.courier {
-        put = put.item(table::COURIER, AttributeValue::S(courier.clone()));
+        put = put.item(table::attr::COURIER, AttributeValue::S(courier.clone()));
     }
     let status = envelope.status_id.as_deref().unwrap_or_default();
     if envelope.reception() == Reception::ShipmentStatus && !crate::status::is_final(status) {
         let at = envelope.occurred_at.clone().unwrap_or_default();
         put = (put.item(
-            table::WATCH,
+            table::attr::WATCH,
             AttributeValue::S(envelope.channel.to_string()),
         ))
-        .item(table::WATCH_AT, AttributeValue::S(at));
+        .item(table::attr::WATCH_AT, AttributeValue::S(at));
     }
     put
 }
@@ -274,14 +301,14 @@ impl DynamoState {
             let text = |k: &str| table::text(&item, k);
             found.push(LastDelivered {
                 kind,
-                status_id: text("status_id").unwrap_or_default(),
+                status_id: text(table::attr::STATUS_ID).unwrap_or_default(),
                 status_at: if kind == Kind::Shipment {
-                    text("value").unwrap_or_default()
+                    text(table::attr::VALUE).unwrap_or_default()
                 } else {
                     String::new()
                 },
-                alias: text("alias").unwrap_or_default(),
-                delivered_at: table::number(&item, "delivered_at").map(|n| n as u64),
+                alias: text(table::attr::ALIAS).unwrap_or_default(),
+                delivered_at: table::number(&item, table::attr::DELIVERED_AT).map(|n| n as u64),
             });
         }
         Ok(found)
