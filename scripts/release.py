@@ -41,6 +41,15 @@ def release_template(text: str) -> str:
     return result
 
 
+def consoles(args: list) -> dict:
+    """The consoles to pack: `--consoles aarch64[,x86_64]` (make test's check packs the one it
+    builds), else both."""
+    if "--consoles" not in args:
+        return CONSOLE
+    wanted = args[args.index("--consoles") + 1].split(",")
+    return {t: b for t, b in CONSOLE.items() if t.split("-")[0] in wanted}
+
+
 def main() -> None:
     out, version = Path(sys.argv[1]), sys.argv[2]
     if out.exists():
@@ -55,7 +64,7 @@ def main() -> None:
     (out / "template.yaml").write_text(release_template(template))
     for doc in ["README.md", "LICENSE-MIT", "LICENSE-APACHE", "CHANGELOG.md"]:
         shutil.copy(ROOT / doc, out / doc)
-    for triple, binary in CONSOLE.items():
+    for triple, binary in consoles(sys.argv[3:]).items():
         archive = out / f"bridge-admin-{version}-{triple}.tar.gz"
         with tarfile.open(archive, "w:gz") as tar:
             tar.add(binary, arcname=f"bridge-admin-{version}-{triple}/bridge-admin")
