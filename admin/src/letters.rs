@@ -158,7 +158,9 @@ fn row(l: &DeadLetter, now: u64) -> serde_json::Value {
 }
 
 fn names(l: &DeadLetter) -> (&str, &str, &str, &str) {
-    (l.envelope.as_ref()).map_or(("?", "?", "?", ""), Envelope::names)
+    l.envelope
+        .as_ref()
+        .map_or(("?", "?", "?", ""), Envelope::names)
 }
 
 /// `2026-12-02 10:15 UTC (3 h ago)`.

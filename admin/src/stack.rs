@@ -87,7 +87,7 @@ impl Stack {
             backfill_queue_url: take("BackfillQueueUrl"),
             alarm_names: list(take("AlarmNames")),
             log_groups: list(take("LogGroupNames")),
-            alarm_email: (outputs.ok()).and_then(|mut o| o.remove(ALARM_EMAIL)),
+            alarm_email: outputs.ok().and_then(|mut o| o.remove(ALARM_EMAIL)),
         })
     }
 
@@ -136,7 +136,9 @@ async fn outputs(cfn: &Client, name: &str) -> Result<HashMap<String, String>, St
         .iter()
         .filter_map(|o| Some((o.output_key()?.to_owned(), o.output_value()?.to_owned())))
         .collect();
-    let email = (stack.parameters().iter())
+    let email = stack
+        .parameters()
+        .iter()
         .find(|p| p.parameter_key() == Some("AlarmEmail"))
         .and_then(|p| p.parameter_value());
     found.insert(ALARM_EMAIL.to_owned(), email.unwrap_or_default().to_owned());

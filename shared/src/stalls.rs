@@ -106,13 +106,17 @@ pub async fn check(
     let last = last_stalled_day(country, stalls.after_business_days, today);
     let from = time_text((last - CATCH_UP_DAYS) * 86_400);
     let to = time_text(last * 86_400 + 86_399);
-    let (items, calls) = (index.silent(channel, &from, &to).await)
+    let (items, calls) = index
+        .silent(channel, &from, &to)
+        .await
         .map_err(|e| format!("stalls index not read: {e}"))?;
     (done.read, done.calls) = (items.len() as u64, calls);
-    let stalled: Vec<Envelope> = (items.iter())
+    let stalled: Vec<Envelope> = items
+        .iter()
         .filter_map(|item| envelope(item, channel, settings, country, today))
         .collect();
-    let marks: Vec<(String, String)> = (stalled.iter())
+    let marks: Vec<(String, String)> = stalled
+        .iter()
         .map(|e| (e.subject.clone(), e.occurred_at.clone().unwrap_or_default()))
         .collect();
     for (result, (tracking, at)) in queue.hand_off_all(stalled).await.into_iter().zip(marks) {
@@ -146,7 +150,9 @@ fn envelope(
     let days = country.business_days_between(day, today) as u32;
     let tracking = last.tracking_number.clone();
     let status_id = last.qapla_status_id.clone();
-    let detail = (item.status.as_deref())
+    let detail = item
+        .status
+        .as_deref()
         .and_then(|key| key.split_once('/').and_then(|(_, d)| d.parse().ok()));
     let enrich = Enrich {
         tracking_number: tracking.clone(),

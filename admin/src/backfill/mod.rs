@@ -119,7 +119,10 @@ pub async fn parts(aws: &aws_config::SdkConfig, stack: &Stack, ask: &Ask) -> Res
     let http = bridge_core::aws::connector::aws_http(CONNECT_TIMEOUT).map_err(|e| e.to_string())?;
     let send = SignedSend::of_sdk(aws, http);
     let send = Arc::new(send.map_err(|e| format!("SQS: {e}"))?);
-    let work = (stack.backfill_queue_url.clone()).map(|url| SqsWork::new(send.clone(), url));
+    let work = stack
+        .backfill_queue_url
+        .clone()
+        .map(|url| SqsWork::new(send.clone(), url));
     let backfill = Backfill {
         puller,
         queue: Arc::new(SqsQueue::sending(send, queue_url.to_owned())),
@@ -174,7 +177,7 @@ pub async fn start_background(parts: &Parts, ask: &Ask) -> Result<Run, String> {
     let step = format!("start-{}", bridge_core::clock::epoch_millis());
     if let Err(why) = work.send(&run, &step).await {
         let problem = format!("not started: {why}");
-        let _ = (parts.backfill.end(&mut run, State::Stopped, &problem)).await;
+        let _ = parts.backfill.end(&mut run, State::Stopped, &problem).await;
         return Err(why);
     }
     Ok(run)

@@ -25,7 +25,8 @@ pub async fn key(channel: &Channel<'_>) -> Step {
     let base = channel.base;
     match channel.api.get_channel(base, channel.key).await {
         Ok(found) => {
-            let name = (found.name)
+            let name = found
+                .name
                 .map(|n| format!(": channel \"{n}\""))
                 .unwrap_or_default();
             Step::pass(NAME, format!("Qapla' accepts the key (getChannel){name}"))
@@ -63,7 +64,8 @@ pub async fn shipment(channel: &Channel<'_>, tracking: Option<&str>, needs_url: 
         },
     };
     let (base, key) = (channel.base, channel.key);
-    let answer = (channel.api)
+    let answer = channel
+        .api
         .get_shipment(base, key, &tracking, channel.language)
         .await;
     let call = format!("getShipment {tracking} (data={GET_SHIPMENT_DATA})");

@@ -192,7 +192,12 @@ impl Setup<'_> {
             "--qapla-key",
         )?;
         let kept = self.old["qaplaApiBaseUrl"].as_str().map(str::to_owned);
-        let url = (self.args.qapla_url.clone().or(kept)).unwrap_or_else(|| QAPLA_API.into());
+        let url = self
+            .args
+            .qapla_url
+            .clone()
+            .or(kept)
+            .unwrap_or_else(|| QAPLA_API.into());
         let secret = SecretString::from(key.clone());
         match self.clients.qapla.get_channel(&url, &secret).await {
             Ok(found) => {
@@ -233,8 +238,12 @@ impl Setup<'_> {
             "--connectif-key",
         )?;
         let kept = self.old["connectif"]["baseUrl"].as_str().map(str::to_owned);
-        let base =
-            (self.args.connectif_url.clone().or(kept)).unwrap_or_else(|| CONNECTIF_API.into());
+        let base = self
+            .args
+            .connectif_url
+            .clone()
+            .or(kept)
+            .unwrap_or_else(|| CONNECTIF_API.into());
         let secret = SecretString::from(key.clone());
         let admin = crate::connectif::ConnectifAdmin::new(self.clients.http.clone(), &base, secret);
         let plan = events::Plan {

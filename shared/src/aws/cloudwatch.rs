@@ -70,7 +70,9 @@ impl CloudWatchRefusals {
                 .build()
         });
         let queries: Vec<MetricDataQuery> = queries.collect();
-        let out = (self.client.get_metric_data())
+        let out = self
+            .client
+            .get_metric_data()
             .set_metric_data_queries(Some(queries))
             .start_time(DateTime::from(now - DAY))
             .end_time(DateTime::from(now))
@@ -85,7 +87,9 @@ impl CloudWatchRefusals {
                 .find(|r| r.id.as_deref() == Some(id.as_str()));
             found.map_or(0.0, |r| r.values().iter().sum::<f64>())
         };
-        Ok((channels.iter().enumerate())
+        Ok(channels
+            .iter()
+            .enumerate()
             .map(|(i, channel)| (channel.clone(), sum(i).round() as u64))
             .collect())
     }

@@ -26,7 +26,7 @@ impl Cursors for Table {
     }
 
     async fn set_cursor(&self, channel: &ChannelId, until: &str) -> Result<(), String> {
-        (self.put(Pk::Reconcile(channel.as_str())))
+        self.put(Pk::Reconcile(channel.as_str()))
             .item(attr::UNTIL, AttributeValue::S(until.to_owned()))
             .send()
             .await
@@ -43,7 +43,9 @@ impl StallIndex for Table {
         from: &str,
         to: &str,
     ) -> Result<(Vec<Silent>, u32), String> {
-        let (items, calls) = (self.watched(channel.as_str(), from, to).await)
+        let (items, calls) = self
+            .watched(channel.as_str(), from, to)
+            .await
             .map_err(|e| format!("{STALL_INDEX}: {}", described(e)))?;
         let silent = items.iter().filter_map(|item| {
             Some(Silent {
@@ -59,7 +61,8 @@ impl StallIndex for Table {
     async fn told(&self, channel: &ChannelId, tracking: &str, at: &str) -> Result<(), String> {
         let pk = Pk::Last(Kind::Shipment, channel.as_str(), tracking);
         let now = crate::clock::epoch_secs().to_string();
-        let update = (self.update(pk))
+        let update = self
+            .update(pk)
             .update_expression("REMOVE #w, #wa SET #s = :now")
             .condition_expression("#v = :at")
             .expression_attribute_names("#w", attr::WATCH)
@@ -99,7 +102,8 @@ impl RunStore for Table {
         runs: &str,
         version: u64,
     ) -> Result<bool, String> {
-        let put = (self.put(Pk::Backfill(channel.as_str())))
+        let put = self
+            .put(Pk::Backfill(channel.as_str()))
             .item(attr::RUNS, AttributeValue::S(runs.to_owned()))
             .item(attr::VERSION, AttributeValue::N((version + 1).to_string()))
             .expression_attribute_names("#v", attr::VERSION);
@@ -118,7 +122,7 @@ impl RunStore for Table {
 
     async fn keep_part(&self, channel: &str, run: u64, part: u32, csv: &str) -> Result<(), String> {
         let ttl = Duration::from_secs(KEPT_DAYS * 86_400);
-        (self.put(Pk::BackfillReport(channel, run, part)))
+        self.put(Pk::BackfillReport(channel, run, part))
             .item(attr::CSV, AttributeValue::S(csv.to_owned()))
             .item(
                 attr::EXPIRES_AT,

@@ -150,10 +150,12 @@ pub struct Filter {
 impl Filter {
     /// Whether `letter` matches, at `now` (epoch seconds).
     pub fn matches(&self, letter: &DeadLetter, now: u64) -> bool {
-        let channel = self
-            .channel
-            .as_deref()
-            .is_none_or(|c| (letter.envelope.as_ref()).is_some_and(|e| e.channel.as_str() == c));
+        let channel = self.channel.as_deref().is_none_or(|c| {
+            letter
+                .envelope
+                .as_ref()
+                .is_some_and(|e| e.channel.as_str() == c)
+        });
         let id = self.ids.is_empty() || self.ids.contains(&letter.message_id);
         let old = self.older_than.is_none_or(|age| {
             letter
@@ -219,7 +221,8 @@ pub async fn redrive_where(
                 .build()
         });
         let entries = entries.collect::<Result<Vec<_>, _>>().map_err(sdk)?;
-        let sent = (sqs.send_message_batch())
+        let sent = sqs
+            .send_message_batch()
             .queue_url(queue_url)
             .set_entries(Some(entries))
             .send()
@@ -265,7 +268,8 @@ async fn delete(
             .build()
     });
     let entries = entries.collect::<Result<Vec<_>, _>>().map_err(sdk)?;
-    let deleted = (sqs.delete_message_batch())
+    let deleted = sqs
+        .delete_message_batch()
         .queue_url(dlq_url)
         .set_entries(Some(entries))
         .send()

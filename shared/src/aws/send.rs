@@ -187,7 +187,8 @@ impl SignedSend {
     pub fn of_sdk(sdk: &aws_types::SdkConfig, http: reqwest::Client) -> Result<Self, SetupError> {
         let region = sdk.region().map(|r| r.to_string());
         let region = region.ok_or(SetupError::Endpoint("no region".into()))?;
-        let credentials = (sdk.credentials_provider())
+        let credentials = sdk
+            .credentials_provider()
             .ok_or(SetupError::Endpoint("no credentials provider".into()))?;
         let endpoint = sdk.endpoint_url().map(str::to_owned);
         SignedSend::new(region, credentials, endpoint, http)
@@ -273,7 +274,10 @@ impl SignedSend {
         if let Some(credentials) = kept.filter(fresh) {
             return Ok(credentials);
         }
-        let credentials = (self.credentials.provide_credentials().await)
+        let credentials = self
+            .credentials
+            .provide_credentials()
+            .await
             .map_err(|e| SendError::Credentials(crate::telemetry::error_chain(&e)))?;
         if let Ok(mut kept) = self.cached.lock() {
             *kept = Some(credentials.clone());

@@ -118,7 +118,9 @@ impl StateStore for DynamoState {
 
     async fn failed_try(&self, envelope: &Envelope) -> Result<u32, StateError> {
         let expires = table::expires_at(now_secs(), TRIES_TTL);
-        let out = (self.table.update(Pk::Tries(&envelope.event_id)))
+        let out = self
+            .table
+            .update(Pk::Tries(&envelope.event_id))
             .update_expression("ADD #t :one SET #e = :expires")
             .expression_attribute_names("#t", table::attr::TRIES)
             .expression_attribute_names("#e", table::attr::EXPIRES_AT)
@@ -141,7 +143,8 @@ impl StateStore for DynamoState {
         let expires = table::expires_at(now, self.ttl);
         let status_id = envelope.status_id.clone().unwrap_or_default();
         let mut puts = vec![
-            (self.table.put_in(Pk::Event(&envelope.event_id)))
+            self.table
+                .put_in(Pk::Event(&envelope.event_id))
                 .item(table::attr::VALUE, AttributeValue::S(status_id))
                 .item(table::attr::EXPIRES_AT, expires.clone()),
         ];
@@ -192,7 +195,9 @@ impl DynamoState {
             _ => String::new(),
         };
         let status_id = envelope.status_id.clone().unwrap_or_default();
-        let put = (self.table.put_in(last_pk(envelope)))
+        let put = self
+            .table
+            .put_in(last_pk(envelope))
             .item(table::attr::VALUE, AttributeValue::S(at.clone()))
             .item(table::attr::STATUS_ID, AttributeValue::S(status_id))
             .item(

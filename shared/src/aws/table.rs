@@ -179,7 +179,8 @@ impl Table {
     pub async fn get_all(&self, pks: &[Pk<'_>]) -> Result<Vec<Item>, TableError> {
         let mut found = Vec::new();
         for chunk in pks.chunks(100) {
-            let keys: Vec<Item> = (chunk.iter())
+            let keys: Vec<Item> = chunk
+                .iter()
                 .map(|pk| HashMap::from([(attr::PK.to_owned(), pk.value())]))
                 .collect();
             let mut ask = Some(
@@ -207,10 +208,14 @@ impl Table {
                 let now = crate::clock::epoch_secs() as f64;
                 let items = out.responses.and_then(|mut r| r.remove(&self.name));
                 found.extend(
-                    (items.unwrap_or_default().into_iter())
+                    items
+                        .unwrap_or_default()
+                        .into_iter()
                         .filter(|item| number(item, attr::EXPIRES_AT).is_none_or(|at| at > now)),
                 );
-                ask = (out.unprocessed_keys.and_then(|mut u| u.remove(&self.name)))
+                ask = out
+                    .unprocessed_keys
+                    .and_then(|mut u| u.remove(&self.name))
                     .filter(|k| !k.keys().is_empty());
             }
         }
@@ -227,7 +232,9 @@ impl Table {
     ) -> Result<(Vec<Item>, u32), TableError> {
         let (mut items, mut calls, mut start) = (Vec::new(), 0, None);
         loop {
-            let out = (self.client.query())
+            let out = self
+                .client
+                .query()
                 .table_name(&self.name)
                 .index_name(STALL_INDEX)
                 .key_condition_expression("#w = :c AND #v BETWEEN :from AND :to")
@@ -278,7 +285,9 @@ impl Table {
             .into_iter()
             .map(|put| Ok(TransactWriteItem::builder().put(put.build()?).build()))
             .collect::<Result<Vec<_>, aws_sdk_dynamodb::error::BuildError>>()?;
-        let result = (self.client.transact_write_items())
+        let result = self
+            .client
+            .transact_write_items()
             .set_transact_items(Some(items))
             .send()
             .await;

@@ -39,7 +39,9 @@ impl WorkQueue for SqsWork {
             message_deduplication_id: &dedup,
             message_attributes: &[],
         };
-        (self.send.send_message(&self.url, &entry).await)
+        self.send
+            .send_message(&self.url, &entry)
+            .await
             .map_err(|e| format!("the backfill queue refused the work: {}", error_chain(&e)))
     }
 }

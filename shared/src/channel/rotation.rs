@@ -28,7 +28,8 @@ impl PreviousKey {
             ));
         }
         let field = "qaplaApiKeyPrevious.until";
-        let until = (self.until_secs())
+        let until = self
+            .until_secs()
             .ok_or_else(|| SettingsError::new(field, "must be YYYY-MM-DDTHH:MM:SSZ (UTC)"))?;
         let latest = crate::clock::epoch_secs() as i64 + PREVIOUS_KEY_MAX_DAYS * 86_400;
         if until > latest {
@@ -69,7 +70,8 @@ impl ChannelSettings {
     }
 
     pub(super) fn is_previous_key_at(&self, presented: &SecretString, now: i64) -> bool {
-        (self.qapla_api_key_previous.as_ref())
+        self.qapla_api_key_previous
+            .as_ref()
             .is_some_and(|p| same(&p.key, presented) && p.valid_at(now))
     }
 }

@@ -87,7 +87,10 @@ impl AwsEnvironment {
             .access_key_id
             .as_ref()
             .ok_or(missing("AWS_ACCESS_KEY_ID"))?;
-        let secret = (self.secret_access_key.as_ref()).ok_or(missing("AWS_SECRET_ACCESS_KEY"))?;
+        let secret = self
+            .secret_access_key
+            .as_ref()
+            .ok_or(missing("AWS_SECRET_ACCESS_KEY"))?;
         let credentials = Credentials::new(
             key_id.expose_secret(),
             secret.expose_secret(),
@@ -128,7 +131,9 @@ impl AwsEnvironment {
 
     /// The endpoint `service` is called at: its own, else the one for every service.
     pub fn endpoint_of(&self, service: &str) -> Option<&str> {
-        (self.service_endpoints.of(service)).or(self.endpoint_url.as_deref())
+        self.service_endpoints
+            .of(service)
+            .or(self.endpoint_url.as_deref())
     }
 
     /// [`AwsEnvironment::sdk_config`] over `http`, whose connections it shares.

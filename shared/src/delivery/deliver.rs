@@ -89,7 +89,7 @@ impl Deliverer {
         let mut event = match &envelope.enrich {
             None => envelope.event.clone(),
             Some(enrich) => {
-                (self.enricher)
+                self.enricher
                     .complete(&envelope.channel, &settings, &envelope.event, enrich)
                     .await?
             }
@@ -97,8 +97,10 @@ impl Deliverer {
         // The opt-in fields here, not in the webhook: a queued message keeps the shape a
         // worker of the version before reads (during a deploy, say).
         let status = envelope.status_id.as_deref().unwrap_or_default();
-        let courier =
-            (envelope.courier.as_deref()).map(|c| courier_name(c, &settings.courier_names));
+        let courier = envelope
+            .courier
+            .as_deref()
+            .map(|c| courier_name(c, &settings.courier_names));
         event
             .fields
             .fill_extras(crate::status::group(status), courier);

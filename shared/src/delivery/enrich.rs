@@ -226,7 +226,10 @@ impl Enricher {
         settings: &ChannelSettings,
     ) -> Result<(), DeliveryError> {
         let fingerprint = crate::qapla::pace::key_hash(&settings.qapla_api_key);
-        let known = (self.keys.lock().unwrap_or_else(|e| e.into_inner()))
+        let known = self
+            .keys
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
             .get(&fingerprint)
             .filter(|(at, _)| at.elapsed() < KEY_CHECK_TTL)
             .map(|(_, works)| *works);

@@ -216,7 +216,10 @@ impl Worker {
                 msg.receive_count
             }
         };
-        let delay = (self.policy.backoff).delay_for(tries.saturating_sub(1) as usize, retry_after);
+        let delay = self
+            .policy
+            .backoff
+            .delay_for(tries.saturating_sub(1) as usize, retry_after);
         if let Err(e) = self.queue.retry_later(msg, delay).await {
             tracing::warn!(channel = %envelope.channel, key = %envelope.subject, error = %error_chain(&e), "could not set the retry delay: the queue's visibility timeout applies");
         }

@@ -100,7 +100,11 @@ impl Ask {
     /// The unfinished run of `past` that asked the same (stopped, to resume), else a new one.
     pub fn resume_or_start(&self, past: &[Run], settings: &ChannelSettings, now: u64) -> Run {
         let fresh = self.run(settings, now);
-        match (past.iter().rev()).find(|r| r.state(now) == State::Stopped && r.same_ask(&fresh)) {
+        match past
+            .iter()
+            .rev()
+            .find(|r| r.state(now) == State::Stopped && r.same_ask(&fresh))
+        {
             Some(stopped) => Run {
                 channel: fresh.channel.clone(),
                 background: self.background,
@@ -177,7 +181,8 @@ impl Backfill {
                 return Err(format!("the queue refused an event: {}", error_chain(&e)));
             }
         }
-        (report::keep(self.runs.store(), run, &failures).await)
+        report::keep(self.runs.store(), run, &failures)
+            .await
             .map_err(|e| format!("report not saved: {e}"))?;
         run.sent += queued;
         run.delivered_before += counted.0;

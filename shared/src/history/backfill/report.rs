@@ -57,7 +57,9 @@ pub async fn keep(store: &dyn RunStore, run: &mut Run, failures: &[Failure]) -> 
         text.truncate(cut);
         text.push_str(&format!(",,,,{left} more lines of this window not kept\n"));
     }
-    (store.keep_part(&run.channel, run.id(), run.report_parts, &text)).await?;
+    store
+        .keep_part(&run.channel, run.id(), run.report_parts, &text)
+        .await?;
     run.report_parts += 1;
     Ok(())
 }

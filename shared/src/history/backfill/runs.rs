@@ -201,7 +201,11 @@ impl Runs {
 
     /// The runs and the version of their record (0: none yet).
     async fn read(&self) -> Result<(Vec<Run>, u64), RunsError> {
-        let read = (self.store.read_runs(&self.channel).await).map_err(RunsError::Unreadable)?;
+        let read = self
+            .store
+            .read_runs(&self.channel)
+            .await
+            .map_err(RunsError::Unreadable)?;
         let Some((text, version)) = read else {
             return Ok((Vec::new(), 0));
         };
@@ -287,7 +291,10 @@ impl Runs {
     pub async fn cancel(&self, id: u64) -> Result<Run, RunsError> {
         let now = crate::clock::epoch_secs();
         self.change(|runs| {
-            let run = (runs.iter_mut().find(|r| r.id() == id)).ok_or(RunsError::NoRun(id))?;
+            let run = runs
+                .iter_mut()
+                .find(|r| r.id() == id)
+                .ok_or(RunsError::NoRun(id))?;
             match run.state(now) {
                 State::Queued | State::Running => run.cancel = true,
                 State::Stopped => run.state = Some(State::Cancelled),
