@@ -175,7 +175,7 @@ def self_test():
     """Plant an arrow back up, a room on no floor, the SDK outside `aws` and an unmarked moto test in a copy: each is found."""
     plants = [
         ("shared/src/channel/id.rs", "use crate::webhook::Deps;\n", "`channel` (floor"),
-        ("shared/src/status.rs", "use crate::{customer::Email, delivery::Envelope};\n", "imports `crate::delivery`"),
+        ("shared/src/mapping.rs", "use crate::{customer::Email, delivery::Envelope};\n", "imports `crate::delivery`"),
         ("admin/src/stack.rs", "use crate::check::check;\n", "`stack` (floor"),
         ("shared/src/attic.rs", "//! a new room\n", "room `attic` stands on no floor"),
         ("shared/src/delivery/deliver.rs", "fn f(_: aws_sdk_sqs::Client) {}\n", "AWS is spoken in the `aws` room only"),

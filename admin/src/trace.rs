@@ -67,7 +67,7 @@ pub async fn trace(
                     .iter()
                     .filter(|l| {
                         let e = l.envelope.as_ref();
-                        e.is_some_and(|e| e.channel == *channel && e.subject == key)
+                        e.is_some_and(|e| e.channel == *channel && e.key == key)
                     })
                     .map(|l| dead_letter(l, channel))
                     .collect();

@@ -1,7 +1,7 @@
 //! Core of the Qapla' → Connectif bridge. Floors, each room standing only on the floors
 //! below it (`make structure` reads this list and checks every `crate::` import against it):
 //!
-//! - floor 0: this file ([`Kind`], [`Reception`]), [`clock`], [`bucket`] (the token bucket), [`http`] (what the outbound clients share), [`customer`], [`status`] (the status table)
+//! - floor 0: this file ([`Kind`], [`Reception`]), [`clock`], [`bucket`] (the token bucket), [`http`] (what the outbound clients share), [`customer`], [`mapping`] (the status mapping: Qapla's statuses, their groups and labels)
 //! - floor 1: [`telemetry`] (logs and metrics), [`calendar`] (business days)
 //! - floor 2: [`channel`] (per-channel settings, their cache, authentication), [`qapla`] (what Qapla' sends, its REST API and budget)
 //! - floor 3: [`connectif`] (the reception events as types, how they are built, the client), [`refusals`] (Qapla's failure budget, watched)
@@ -26,11 +26,11 @@ pub mod customer;
 pub mod delivery;
 pub mod history;
 pub mod http;
+pub mod mapping;
 pub mod plan;
 pub mod qapla;
 pub mod refusals;
 pub mod stalls;
-pub mod status;
 pub mod telemetry;
 pub mod webhook;
 

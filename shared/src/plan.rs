@@ -75,7 +75,7 @@ fn plan<T>(auth: &Authenticated<T>, kind: Kind, draft: Draft<'_>) -> Planned {
             event_id: Envelope::id_of(auth.channel(), kind, draft.identity),
             channel: auth.channel().clone(),
             kind,
-            subject: key,
+            key,
             status_id: draft.status_id,
             occurred_at: draft.occurred_at,
             repeat_key: draft.repeat_key,

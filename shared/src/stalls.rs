@@ -117,7 +117,7 @@ pub async fn check(
         .collect();
     let marks: Vec<(String, String)> = stalled
         .iter()
-        .map(|e| (e.subject.clone(), e.occurred_at.clone().unwrap_or_default()))
+        .map(|e| (e.key.clone(), e.occurred_at.clone().unwrap_or_default()))
         .collect();
     for (result, (tracking, at)) in queue.hand_off_all(stalled).await.into_iter().zip(marks) {
         result.map_err(|e| error_chain(&e))?;
@@ -170,7 +170,7 @@ fn envelope(
         event_id: id,
         channel: channel.clone(),
         kind: Kind::Shipment,
-        subject: tracking,
+        key: tracking,
         status_id: Some(status_id),
         occurred_at: Some(at.clone()),
         repeat_key: None,

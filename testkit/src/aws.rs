@@ -96,6 +96,60 @@ pub async fn put_secret(secrets: &aws_sdk_secretsmanager::Client, name: &str, va
         .expect("secret");
 }
 
+/// What Lambda's SQS event source hands the worker: up to ten messages of `queue_url`, with
+/// their system attributes, hidden `visibility` seconds if given, waiting `wait` seconds at
+/// most for one. Empty when SQS cannot be asked.
+pub async fn receive(
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    visibility: Option<i32>,
+    wait: i32,
+) -> Vec<aws_sdk_sqs::types::Message> {
+    let out = sqs
+        .receive_message()
+        .queue_url(queue_url)
+        .max_number_of_messages(10)
+        .set_visibility_timeout(visibility)
+        .wait_time_seconds(wait)
+        .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
+        .send()
+        .await;
+    out.ok().and_then(|o| o.messages).unwrap_or_default()
+}
+
+/// One invocation of the delivery worker as Lambda's SQS event source makes it: receive a
+/// batch, hand it to `worker`, delete every message it did not report failed. The batch's
+/// size (0: the queue had nothing visible).
+pub async fn trigger(
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    worker: &bridge_core::delivery::Worker,
+) -> usize {
+    let messages = receive(sqs, queue_url, None, 0).await;
+    let batch: Vec<_> = messages.iter().map(bridge_core::aws::message_of).collect();
+    let failed = worker.process(&batch).await;
+    delete(
+        sqs,
+        queue_url,
+        batch.iter().filter(|m| !failed.contains(&m.id)),
+    )
+    .await;
+    batch.len()
+}
+
+/// Delete `messages` from the queue (as the event source does after an invocation; one not
+/// deleted comes back, as on Lambda).
+pub async fn delete<'a>(
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    messages: impl Iterator<Item = &'a bridge_core::delivery::QueueMessage>,
+) {
+    for m in messages {
+        let delete = sqs.delete_message().queue_url(queue_url);
+        let _ = delete.receipt_handle(&m.receipt).send().await;
+    }
+}
+
 /// Messages in the queue at `queue_url`, visible or in flight (SQS's approximate counts).
 pub async fn queued(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> usize {
     use aws_sdk_sqs::types::QueueAttributeName as A;

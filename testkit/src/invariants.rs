@@ -224,10 +224,7 @@ fn check_envelope_from_post(kind: Kind, envelope: &Envelope) {
     assert_eq!(envelope.kind, kind);
     assert_eq!(envelope.channel.as_str(), CHANNEL);
     assert_eq!(envelope.event_id.len(), 64, "event id is a SHA-256");
-    assert!(
-        !envelope.subject.trim().is_empty(),
-        "empty key: {envelope:?}"
-    );
+    assert!(!envelope.key.trim().is_empty(), "empty key: {envelope:?}");
     if kind == Kind::Shipment {
         let status = envelope.status_id.as_deref().unwrap_or("");
         assert!(!status.trim().is_empty(), "no status id: {envelope:?}");

@@ -2,31 +2,22 @@
 //! signature and policy check, switched on and off.
 
 use crate::Moto;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 impl Moto {
     /// One POST to moto on loopback; the answer's status and body.
     pub async fn post(&self, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, String) {
-        let address = self.endpoint.trim_start_matches("http://");
-        let mut stream = tokio::net::TcpStream::connect(address)
-            .await
-            .expect("moto reachable");
-        let mut request =
-            format!("POST {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
+        let http = bridge_core::http::tls::client_builder()
+            .build()
+            .expect("client");
+        let mut request = http
+            .post(format!("{}{path}", self.endpoint))
+            .body(body.to_owned());
         for (name, value) in headers {
-            request.push_str(&format!("{name}: {value}\r\n"));
+            request = request.header(*name, *value);
         }
-        request.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
-        stream.write_all(request.as_bytes()).await.expect("sent");
-        let mut answer = String::new();
-        stream.read_to_string(&mut answer).await.expect("answer");
-        let status = answer
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
-        let body = answer.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
-        (status, body.to_owned())
+        let answer = request.send().await.expect("moto reachable");
+        let status = answer.status().as_u16();
+        (status, answer.text().await.expect("answer"))
     }
 
     /// A query-protocol call (IAM, STS) while moto checks no signature: the credential scope

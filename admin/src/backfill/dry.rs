@@ -58,13 +58,13 @@ pub async fn dry_run(parts: &Parts, ask: &Ask, stop: &AtomicBool) -> Result<Coun
             match p {
                 Pulled::Send(e) => {
                     counted.to_send += 1;
-                    shipments.insert(e.subject.clone());
+                    shipments.insert(e.key.clone());
                     if counted.sample.len() < SAMPLE {
                         let status = e.status_id.clone().unwrap_or_default();
                         let at = e.occurred_at.clone().unwrap_or_default();
                         counted
                             .sample
-                            .push([e.subject.clone(), status, at, e.event.alias.clone()]);
+                            .push([e.key.clone(), status, at, e.event.alias.clone()]);
                     }
                 }
                 Pulled::Delivered => counted.delivered_before += 1,

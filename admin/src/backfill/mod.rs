@@ -24,7 +24,7 @@ use bridge_core::history::backfill::runs::{Run, Runs, State};
 use bridge_core::history::backfill::{self, Backfill, report, todo};
 use bridge_core::history::{Failure, PullOptions, Puller};
 use bridge_core::qapla::api::QaplaApi;
-use bridge_core::qapla::pace::{BACKFILL_RESERVE, PER_SECOND, QAPLA, parse_budget};
+use bridge_core::qapla::pace::{BACKFILL_RESERVE, PER_SECOND, QAPLA, parse_bucket};
 use bridge_core::qapla::time::italian_now;
 pub use command::{Args, command};
 use command::{counts, progress_bar};
@@ -97,7 +97,7 @@ pub async fn parts(aws: &aws_config::SdkConfig, stack: &Stack, ask: &Ask) -> Res
     };
     let table = Table::new(aws_sdk_dynamodb::Client::new(aws), table);
     let budget = (std::env::var("QAPLA_API_BUDGET").ok())
-        .and_then(|text| parse_budget(&text))
+        .and_then(|text| parse_bucket(&text))
         .unwrap_or(QAPLA);
     let http = bridge_core::http::tls::client_builder()
         .timeout(Duration::from_secs(30))
@@ -111,7 +111,7 @@ pub async fn parts(aws: &aws_config::SdkConfig, stack: &Stack, ask: &Ask) -> Res
     };
     let puller = Puller::new(
         QaplaApi::new(http),
-        Arc::new(DynamoPace::new(table.clone()).with_budget(budget)),
+        Arc::new(DynamoPace::new(table.clone()).with_bucket(budget)),
         Arc::new(DynamoState::new(table.clone(), Duration::ZERO)),
         (ask.channel.clone(), settings.clone()),
         options,

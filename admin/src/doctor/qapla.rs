@@ -3,9 +3,9 @@
 
 use crate::report::Step;
 use bridge_core::history::Window;
+use bridge_core::mapping::Language;
 use bridge_core::qapla::api::{ApiError, ApiShipment, GET_SHIPMENT_DATA, QaplaApi};
 use bridge_core::qapla::time::italian_now;
-use bridge_core::status::Language;
 use secrecy::SecretString;
 
 /// Where a channel's Qapla' calls go, and with which key.

@@ -209,7 +209,7 @@ impl Setup<'_> {
                     api: &self.clients.qapla,
                     base: &url,
                     key: &secret,
-                    language: bridge_core::status::Language::It,
+                    language: bridge_core::mapping::Language::It,
                 };
                 let needs_url = self.args.tracking_url.as_deref() == Some("qapla")
                     || self.old["trackingUrlSource"] == "qapla";

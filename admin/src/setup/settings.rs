@@ -5,7 +5,7 @@ use super::ask::Asker;
 use super::events::Wanted;
 use super::{Args, Mode, QAPLA_API};
 use bridge_core::channel::ChannelSettings;
-use bridge_core::status::Language;
+use bridge_core::mapping::Language;
 use serde_json::{Value, json};
 
 /// The channel's settings as the answers and the existing secret make them (its Connectif

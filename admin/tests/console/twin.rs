@@ -245,26 +245,7 @@ async fn read_request(socket: &mut tokio::net::TcpStream) -> Option<(String, Str
 /// successes; again and again.
 async fn poll(sqs: aws_sdk_sqs::Client, queue_url: String, worker: Worker) {
     loop {
-        let out = sqs
-            .receive_message()
-            .queue_url(&queue_url)
-            .max_number_of_messages(10)
-            .wait_time_seconds(0)
-            .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
-            .send()
-            .await;
-        let messages = out.ok().and_then(|o| o.messages).unwrap_or_default();
-        let batch: Vec<_> = messages.iter().map(bridge_core::aws::message_of).collect();
-        let failed = worker.process(&batch).await;
-        for m in batch.iter().filter(|m| !failed.contains(&m.id)) {
-            let _ = sqs
-                .delete_message()
-                .queue_url(&queue_url)
-                .receipt_handle(&m.receipt)
-                .send()
-                .await;
-        }
-        if batch.is_empty() {
+        if testkit::aws::trigger(&sqs, &queue_url, &worker).await == 0 {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }

@@ -297,16 +297,7 @@ async fn main() -> std::process::ExitCode {
     let mut done: HashMap<String, HashSet<String>> = HashMap::new();
     let mut reordered: HashSet<String> = HashSet::new();
     while started.elapsed() < Duration::from_secs(900) {
-        let out = (aws.sqs.receive_message())
-            .queue_url(&queues.queue_url)
-            .max_number_of_messages(10)
-            .visibility_timeout(10)
-            .wait_time_seconds(1)
-            .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
-            .send()
-            .await
-            .expect("receive");
-        let messages = out.messages.unwrap_or_default();
+        let messages = testkit::aws::receive(&aws.sqs, &queues.queue_url, Some(10), 1).await;
         if messages.is_empty() {
             if testkit::aws::queued(&aws.sqs, &queues.queue_url).await == 0 {
                 break;
@@ -436,7 +427,7 @@ fn report(
                 bridge_core::connectif::Fields::ShipmentStatus(f) => f.courier_status.clone(),
                 _ => String::new(),
             };
-            (e.subject.clone(), scan)
+            (e.key.clone(), scan)
         })
         .collect();
     let lettered_set: HashSet<(String, String)> = lettered.iter().cloned().collect();

@@ -354,14 +354,7 @@ async fn moto_phase(seconds: u64) -> Report {
     let mut queued = Vec::new();
     // Each message is a parcel (a group) of its own, hidden for an hour once received.
     for _ in 0..accepted.len() / 10 + 100 {
-        let answer = sqs
-            .receive_message()
-            .queue_url(&queue_url)
-            .max_number_of_messages(10)
-            .send()
-            .await
-            .expect("receive");
-        let messages = answer.messages.unwrap_or_default();
+        let messages = testkit::aws::receive(&sqs, &queue_url, None, 0).await;
         if messages.is_empty() {
             break;
         }

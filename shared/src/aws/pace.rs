@@ -4,7 +4,7 @@
 
 use super::table::{self, Pk, Table};
 use crate::clock::epoch_millis;
-use crate::qapla::pace::{Budget, Pace, QAPLA, key_hash};
+use crate::qapla::pace::{Bucket, Pace, QAPLA, key_hash};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 use secrecy::SecretString;
@@ -18,7 +18,7 @@ pub fn bucket_id(key: &SecretString) -> String {
 /// In the state table, shared by every process using the key.
 pub struct DynamoPace {
     table: Table,
-    budget: Budget,
+    bucket: Bucket,
 }
 
 /// Concurrent takers that lose the race read again; past this many, the caller waits.
@@ -28,13 +28,13 @@ impl DynamoPace {
     pub fn new(table: Table) -> Self {
         DynamoPace {
             table,
-            budget: QAPLA,
+            bucket: QAPLA,
         }
     }
 
     /// With another bucket than Qapla's (`QAPLA_API_BUDGET`).
-    pub fn with_budget(self, budget: Budget) -> Self {
-        DynamoPace { budget, ..self }
+    pub fn with_bucket(self, bucket: Bucket) -> Self {
+        DynamoPace { bucket, ..self }
     }
 
     /// The bucket as stored: tokens and the time of the last take (epoch ms).
@@ -66,9 +66,9 @@ impl Pace for DynamoPace {
                 }
             };
             let now = epoch_millis();
-            let (tokens, at) = stored.unwrap_or((self.budget.burst, now));
+            let (tokens, at) = stored.unwrap_or((self.bucket.burst, now));
             let elapsed = Duration::from_millis(now.saturating_sub(at));
-            let left = self.budget.take(tokens, elapsed, reserve)?;
+            let left = self.bucket.take(tokens, elapsed, reserve)?;
             let mut put = self
                 .table
                 .put(Pk::Budget(&hash))
@@ -97,7 +97,7 @@ impl Pace for DynamoPace {
                 }
             }
         }
-        Err(Duration::from_secs_f64(1.0 / self.budget.per_second))
+        Err(Duration::from_secs_f64(1.0 / self.bucket.per_second))
     }
 }
 

@@ -2,7 +2,7 @@
 //! chooses) to the hand-off queue once the cause is fixed, or discard them. Used by the
 //! `bridge-admin` commands.
 //!
-//! Redriven events get a fresh delivery budget; the idempotency table still guarantees
+//! Redriven events start a fresh age limit; the idempotency table still guarantees
 //! that an event delivered in the meantime is not sent twice.
 
 use super::queue::message_of;

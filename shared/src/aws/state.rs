@@ -11,7 +11,7 @@ use std::time::Duration;
 
 /// The item of an envelope's last delivery.
 fn last_pk(e: &Envelope) -> Pk<'_> {
-    Pk::Last(e.kind, e.channel.as_str(), &e.subject)
+    Pk::Last(e.kind, e.channel.as_str(), &e.key)
 }
 
 /// The item of a shipment's newest status delivered (only shipments order their events; a
@@ -259,7 +259,7 @@ fn watched(put: PutBuilder, envelope: &Envelope) -> PutBuilder {
         put = put.item(table::attr::COURIER, AttributeValue::S(courier.clone()));
     }
     let status = envelope.status_id.as_deref().unwrap_or_default();
-    if envelope.reception() == Reception::ShipmentStatus && !crate::status::is_final(status) {
+    if envelope.reception() == Reception::ShipmentStatus && !crate::mapping::is_final(status) {
         let at = envelope.occurred_at.clone().unwrap_or_default();
         put = (put.item(
             table::attr::WATCH,

@@ -6,7 +6,7 @@
 //!   a redeploy — but not more often than every `recheck_after`.
 //! - Channels that do not exist are remembered for [`NEGATIVE_TTL`]; the cache holds at most
 //!   `max_entries`; and reading a channel not known to exist spends a token of a small
-//!   budget (`unknown_lookups_per_minute`), so a flood of made-up channel names costs a
+//!   allowance (`unknown_lookups_per_minute`), so a flood of made-up channel names costs a
 //!   bounded number of Secrets Manager calls per minute and bounded memory.
 //! - Stale-if-error: when a refresh fails (a Secrets Manager blip, a broken edit), the last
 //!   good settings are served for up to `stale_for` and the failure is logged; only a
@@ -64,8 +64,8 @@ pub enum AuthError {
     UnknownChannel,
     #[error("apiKey does not match the channel's")]
     WrongKey,
-    /// A channel not known to exist, not looked up: the budget for such look-ups is spent.
-    #[error("unknown channel (look-up budget for unknown channels spent)")]
+    /// A channel not known to exist, not looked up: the allowance for such look-ups is used up.
+    #[error("unknown channel (look-ups of unknown channels used up)")]
     LookupThrottled,
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -102,7 +102,7 @@ struct Cached {
 }
 
 /// The tokens left for look-ups of unknown channels, as of the last take.
-struct Budget {
+struct LookupAllowance {
     tokens: f64,
     at: Instant,
 }
@@ -110,7 +110,7 @@ struct Budget {
 #[derive(Default)]
 struct Cache {
     entries: HashMap<ChannelId, Cached>,
-    unknown_budget: Option<Budget>,
+    unknown_lookups: Option<LookupAllowance>,
 }
 
 /// Cached channel settings and the key check.
@@ -212,7 +212,7 @@ impl Channels {
         }
     }
 
-    /// Read the channel's settings from the store, within the budget for channels not known
+    /// Read the channel's settings from the store, within the allowance for channels not known
     /// to exist, falling back to the last good settings when the read fails.
     async fn load(&self, channel: &ChannelId) -> Result<Found, AuthError> {
         let last_good = {
@@ -227,7 +227,7 @@ impl Channels {
                 let age = c.loaded.elapsed();
                 c.settings.clone().map(|s| (s, age))
             });
-            if known.is_none() && !self.spend_unknown_budget(&mut cache) {
+            if known.is_none() && !self.spend_unknown_lookup(&mut cache) {
                 return Err(AuthError::LookupThrottled);
             }
             known.filter(|(_, age)| *age < self.limits.stale_for)
@@ -257,9 +257,9 @@ impl Channels {
         }
     }
 
-    fn spend_unknown_budget(&self, cache: &mut Cache) -> bool {
+    fn spend_unknown_lookup(&self, cache: &mut Cache) -> bool {
         let per_minute = f64::from(self.limits.unknown_lookups_per_minute);
-        let budget = cache.unknown_budget.get_or_insert(Budget {
+        let allowance = cache.unknown_lookups.get_or_insert(LookupAllowance {
             tokens: per_minute,
             at: Instant::now(),
         });
@@ -267,15 +267,15 @@ impl Channels {
             burst: per_minute,
             per_second: per_minute / 60.0,
         };
-        let elapsed = budget.at.elapsed();
-        budget.at = Instant::now();
-        match bucket.take(budget.tokens, elapsed, 0.0) {
+        let elapsed = allowance.at.elapsed();
+        allowance.at = Instant::now();
+        match bucket.take(allowance.tokens, elapsed, 0.0) {
             Ok(left) => {
-                budget.tokens = left;
+                allowance.tokens = left;
                 true
             }
             Err(_) => {
-                budget.tokens = bucket.refill(budget.tokens, elapsed);
+                allowance.tokens = bucket.refill(allowance.tokens, elapsed);
                 false
             }
         }

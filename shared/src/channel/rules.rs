@@ -4,7 +4,7 @@
 
 use super::settings::SettingsError;
 use crate::calendar::Country;
-use crate::status::{self, Language};
+use crate::mapping::{self, Language};
 use serde::Deserialize;
 use std::collections::HashMap;
 
@@ -52,9 +52,9 @@ pub struct Rules {
 impl Rules {
     pub(super) fn validate(&self) -> Result<(), SettingsError> {
         for id in self.notify_statuses.iter().flatten() {
-            if status::lookup(*id).is_none() {
+            if mapping::lookup(*id).is_none() {
                 let known: Vec<String> =
-                    status::STATUSES.iter().map(|s| s.id.to_string()).collect();
+                    mapping::STATUSES.iter().map(|s| s.id.to_string()).collect();
                 let problem = format!("{id} is not a Qapla' status id ({})", known.join(", "));
                 return Err(SettingsError::new("rules.notifyStatuses", &problem));
             }
@@ -126,7 +126,7 @@ impl Rules {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum ExtraField {
-    /// One word per stage (`in_transit`, `delivered`, ...): [`crate::status::group`].
+    /// One word per stage (`in_transit`, `delivered`, ...): [`crate::mapping::group`].
     StatusGroup,
     /// The courier's display name.
     CourierName,

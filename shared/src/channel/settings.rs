@@ -8,7 +8,7 @@ pub use super::rotation::PreviousKey;
 pub use super::rules::{ExtraField, Rules, Stalls};
 pub use super::switches::{Reconcile, Sends};
 use crate::Reception;
-use crate::status::{LabelStyle, Language};
+use crate::mapping::{LabelStyle, Language};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 

@@ -65,7 +65,7 @@ pub struct Config {
     pub reconcile: crate::history::reconcile::Timing,
     /// `QAPLA_API_BUDGET` (`<burst>,<per second>`): the bucket of Qapla' API calls per key;
     /// Qapla's own unless set (for a Qapla' stand-in in tests and benchmarks).
-    pub qapla_budget: crate::qapla::pace::Budget,
+    pub qapla_bucket: crate::qapla::pace::Bucket,
     /// `AWS_REGION`, the role's credentials and `AWS_ENDPOINT_URL`, as Lambda sets them.
     pub aws: AwsEnvironment,
     /// `AWS_PRECONNECT_MS`: how long a webhook's Init waits for the connections to SQS and
@@ -95,7 +95,7 @@ impl Default for Config {
             idempotency_ttl: Duration::from_secs(30 * 86_400),
             worker: WorkerPolicy::production(),
             reconcile: Default::default(),
-            qapla_budget: crate::qapla::pace::QAPLA,
+            qapla_bucket: crate::qapla::pace::QAPLA,
             aws: AwsEnvironment::default(),
             preconnect: Duration::from_secs(1),
         }
@@ -170,7 +170,7 @@ impl Config {
         );
         c.worker = worker_policy(&v)?;
         reconcile_timing(&v, &mut c.reconcile)?;
-        set(&mut c.qapla_budget, qapla_budget(&v)?);
+        set(&mut c.qapla_bucket, qapla_bucket(&v)?);
         c.aws = AwsEnvironment::from_lookup(|name| v.text(name));
         set(&mut c.preconnect, v.duration("AWS_PRECONNECT_MS", MILLI)?);
         Ok(c)
@@ -226,11 +226,11 @@ fn senders<F: Fn(&str) -> Option<String>>(
 }
 
 /// `QAPLA_API_BUDGET`, when set.
-fn qapla_budget<F: Fn(&str) -> Option<String>>(
+fn qapla_bucket<F: Fn(&str) -> Option<String>>(
     v: &Vars<F>,
-) -> Result<Option<crate::qapla::pace::Budget>, ConfigError> {
+) -> Result<Option<crate::qapla::pace::Bucket>, ConfigError> {
     let parse = |text: String| {
-        crate::qapla::pace::parse_budget(&text).ok_or(ConfigError {
+        crate::qapla::pace::parse_bucket(&text).ok_or(ConfigError {
             variable: "QAPLA_API_BUDGET",
             problem: "must be `<burst of at least 1>,<calls per second above 0>`".into(),
         })
@@ -262,7 +262,7 @@ fn set<T>(slot: &mut T, value: Option<T>) {
 }
 
 /// The worker's backoff (`DELIVERY_BASE_DELAY_SECONDS`, `DELIVERY_MAX_DELAY_SECONDS`, at most
-/// 12 h, SQS's limit) and budget (`DELIVERY_MAX_AGE_HOURS`).
+/// 12 h, SQS's limit) and age limit (`DELIVERY_MAX_AGE_HOURS`).
 fn worker_policy<F: Fn(&str) -> Option<String>>(v: &Vars<F>) -> Result<WorkerPolicy, ConfigError> {
     let mut policy = WorkerPolicy::production();
     let base = v.duration("DELIVERY_BASE_DELAY_SECONDS", SECOND)?;
@@ -332,11 +332,11 @@ mod tests {
         assert_eq!(c.worker.max_age, Duration::from_secs(72 * 3600));
         let c = from(&[("QAPLA_API_BUDGET", "12, 2")]).expect("valid");
         assert_eq!(
-            (c.qapla_budget.burst, c.qapla_budget.per_second),
+            (c.qapla_bucket.burst, c.qapla_bucket.per_second),
             (12.0, 2.0)
         );
         assert_eq!(
-            from(&[]).expect("defaults").qapla_budget,
+            from(&[]).expect("defaults").qapla_bucket,
             crate::qapla::pace::QAPLA
         );
         let err = from(&[("QAPLA_API_BUDGET", "lots")]).expect_err("invalid");

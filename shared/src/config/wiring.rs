@@ -102,12 +102,18 @@ impl Bridge {
         Ok(self.aws_http.get_or_init(|| http).clone())
     }
 
-    fn connectif_client(&self) -> Result<ConnectifClient, ConfigError> {
+    /// The HTTP client of the calls to Connectif and Qapla's API (one TLS setup, the
+    /// configured timeouts).
+    fn outbound_http(&self) -> Result<reqwest::Client, ConfigError> {
         let c = &self.config;
-        ConnectifClient::new(c.connect_timeout, c.request_timeout).map_err(|e| ConfigError {
-            variable: "CONNECTIF_TIMEOUT_MS",
-            problem: format!("cannot build the HTTP client: {e}"),
-        })
+        (crate::http::tls::client_builder())
+            .connect_timeout(c.connect_timeout)
+            .timeout(c.request_timeout)
+            .build()
+            .map_err(|e| ConfigError {
+                variable: "CONNECTIF_TIMEOUT_MS",
+                problem: format!("cannot build the HTTP client: {e}"),
+            })
     }
 
     /// The channel settings cache, shared by every part of this bridge.
@@ -156,7 +162,9 @@ impl Bridge {
     }
 
     fn deliverer(&self) -> Result<Deliverer, ConfigError> {
-        Ok(Deliverer::new(self.channels()?, self.connectif_client()?))
+        let http = self.outbound_http()?;
+        let connectif = ConnectifClient::over(http.clone());
+        Ok(Deliverer::new(self.channels()?, connectif, http))
     }
 
     fn table(&self) -> Result<Table, ConfigError> {
@@ -171,7 +179,7 @@ impl Bridge {
     }
 
     fn pace(&self, table: &Table) -> Arc<DynamoPace> {
-        Arc::new(DynamoPace::new(table.clone()).with_budget(self.config.qapla_budget))
+        Arc::new(DynamoPace::new(table.clone()).with_bucket(self.config.qapla_bucket))
     }
 
     fn memory_queue(&self) -> Option<Arc<MemoryQueue>> {
@@ -236,11 +244,11 @@ impl Bridge {
         let c = &self.config;
         // The longest one message can take: `getShipment` and Connectif, each a connect and
         // a request timeout, and the state calls around them.
-        let budget = 2 * (c.connect_timeout + c.request_timeout) + Duration::from_secs(2);
+        let send_time = 2 * (c.connect_timeout + c.request_timeout) + Duration::from_secs(2);
         if let Some(queue) = self.memory_queue() {
             let state = Arc::new(MemoryState::with_ttl(c.idempotency_ttl));
             let worker = Worker::new(self.deliverer()?, state, queue, c.worker.clone());
-            return Ok(worker.with_send_budget(budget));
+            return Ok(worker.with_send_time(send_time));
         }
         let queue_url = required(&c.queue_url, "HAND_OFF_QUEUE_URL")?;
         let dead_letter_url = required(&c.dead_letter_url, "DEAD_LETTER_QUEUE_URL")?;
@@ -257,7 +265,7 @@ impl Bridge {
             Arc::new(queue),
             c.worker.clone(),
         );
-        Ok(worker.with_send_budget(budget))
+        Ok(worker.with_send_time(send_time))
     }
 
     /// The backfill function: as the reconciler, and its work queue.
@@ -269,7 +277,7 @@ impl Bridge {
         let send = self.signed_send()?;
         Ok(Backfiller {
             store: Arc::new(self.secrets_store()?),
-            http: self.connectif_client()?.http().clone(),
+            http: self.outbound_http()?,
             pace: self.pace(&table),
             state: Arc::new(DynamoState::new(table.clone(), c.idempotency_ttl)),
             queue: Arc::new(SqsQueue::sending(send.clone(), queue_url)),
@@ -288,7 +296,7 @@ impl Bridge {
         let refusals = CloudWatchRefusals::new(aws_sdk_cloudwatch::Client::new(self.aws()?));
         Ok(Reconciler {
             store: Arc::new(self.secrets_store()?),
-            http: self.connectif_client()?.http().clone(),
+            http: self.outbound_http()?,
             pace: self.pace(&table),
             state: Arc::new(DynamoState::new((*table).clone(), c.idempotency_ttl)),
             queue: Arc::new(SqsQueue::sending(self.signed_send()?, queue_url)),

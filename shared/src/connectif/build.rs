@@ -8,8 +8,8 @@ use super::{OrderShipped, ReturnRequest, ShipmentStatus};
 use crate::channel::{ChannelSettings, ReturnShipments, TrackingUrlSource};
 use crate::customer::Email;
 use crate::http::url_encode;
+use crate::mapping::{self, Language};
 use crate::qapla::{Order, ReturnShipment, ShipmentPayload};
-use crate::status::{self, Language};
 
 /// The customer's e-mail and name, or why they are not usable.
 fn customer(email: Option<&str>, name: Option<&str>) -> Result<(Email, String), SkipReason> {
@@ -75,7 +75,7 @@ fn status_ref(s: &ShipmentPayload) -> StatusRef {
 
 /// The status label in `language` (Qapla's own for an id not in the table, logged).
 fn label(s: &ShipmentPayload, language: Language, settings: &ChannelSettings) -> String {
-    let label = status::label(
+    let label = mapping::label(
         &s.qapla_status_id,
         &s.qapla_status,
         s.first_detail(),

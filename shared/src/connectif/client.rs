@@ -64,7 +64,12 @@ impl ConnectifClient {
         Ok(ConnectifClient { http })
     }
 
-    /// The underlying HTTP client (shared with the Qapla' API client).
+    /// Over `http` (its timeouts and connections).
+    pub fn over(http: reqwest::Client) -> Self {
+        ConnectifClient { http }
+    }
+
+    /// The underlying HTTP client.
     pub fn http(&self) -> &reqwest::Client {
         &self.http
     }

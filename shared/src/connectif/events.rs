@@ -4,7 +4,7 @@
 
 use crate::channel::ExtraField;
 use crate::customer::Email;
-use crate::status::Language;
+use crate::mapping::Language;
 use serde::{Deserialize, Serialize};
 
 /// `order-status-change` / `return-status-change`: the nine fields of the Connectif–Qapla'

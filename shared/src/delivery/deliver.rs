@@ -19,24 +19,33 @@ const ENRICH_CACHE_TTL: Duration = Duration::from_secs(3600);
 pub struct Deliverer {
     channels: Arc<Channels>,
     client: ConnectifClient,
+    /// The HTTP client of Qapla's API calls.
+    qapla_http: reqwest::Client,
     enricher: Arc<Enricher>,
 }
 
 impl Deliverer {
-    pub fn new(channels: Arc<Channels>, client: ConnectifClient) -> Self {
-        let api = QaplaApi::new(client.http().clone());
+    /// Posting with `client`, completing from Qapla's API over `qapla_http`.
+    pub fn new(
+        channels: Arc<Channels>,
+        client: ConnectifClient,
+        qapla_http: reqwest::Client,
+    ) -> Self {
+        let api = QaplaApi::new(qapla_http.clone());
         let enricher = Arc::new(Enricher::new(api, ENRICH_CACHE_TTL));
         Deliverer {
             channels,
             client,
+            qapla_http,
             enricher,
         }
     }
 
     /// Qapla' API calls paced by `pace` (in the stack: the budget shared in DynamoDB).
     pub fn paced(self, pace: Arc<dyn crate::qapla::pace::Pace>) -> Self {
-        let api = QaplaApi::new(self.client.http().clone());
-        let enricher = Arc::new(Enricher::new(api, ENRICH_CACHE_TTL).paced(pace));
+        let api = QaplaApi::new(self.qapla_http.clone());
+        let enricher = Enricher::new(api, ENRICH_CACHE_TTL).paced(pace);
+        let enricher = Arc::new(enricher);
         Deliverer { enricher, ..self }
     }
 
@@ -49,7 +58,7 @@ impl Deliverer {
     /// button posts, it does not): `getShipment`, cached as for completion.
     pub async fn known_to_qapla(&self, envelope: &Envelope) -> Result<bool, DeliveryError> {
         let settings = self.settings(envelope).await?;
-        let (channel, tracking) = (&envelope.channel, envelope.subject.trim());
+        let (channel, tracking) = (&envelope.channel, envelope.key.trim());
         match self.enricher.shipment(channel, &settings, tracking).await {
             Ok(_) => Ok(true),
             Err(DeliveryError::Skip {
@@ -103,7 +112,7 @@ impl Deliverer {
             .map(|c| courier_name(c, &settings.courier_names));
         event
             .fields
-            .fill_extras(crate::status::group(status), courier);
+            .fill_extras(crate::mapping::group(status), courier);
         event.fields.keep_extras(&settings.extra_fields);
         let relay = event.fields.customer_email();
         if relay.is_some_and(|email| settings.rules.suppresses_address(email.as_str())) {

@@ -14,23 +14,24 @@
 use crate::channel::{ChannelId, ChannelSettings};
 use crate::connectif::{ConnectifEvent, DeliveryError, Enrich, Fields};
 use crate::customer::Email;
+use crate::mapping;
 use crate::qapla::api::{ApiError, ApiShipment, QaplaApi};
 use crate::qapla::pace::{LocalPace, Pace};
-use crate::status;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use quick_cache::sync::Cache;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The Qapla' API client with its cache and its pacing. One per process.
 pub struct Enricher {
     api: QaplaApi,
     cache_ttl: Duration,
-    cache: Mutex<HashMap<(ChannelId, String), (Instant, ApiShipment)>>,
+    cache: Cache<(ChannelId, String), (Instant, ApiShipment)>,
     /// Whether Qapla' took a key, by the key's fingerprint (see [`Enricher::key_works`]).
-    keys: Mutex<HashMap<String, (Instant, bool)>>,
+    keys: Cache<String, (Instant, bool)>,
     pace: Arc<dyn Pace>,
 }
 
+/// Entries each cache keeps (the least used go first when full).
 const CACHE_MAX: usize = 10_000;
 
 /// The skip reason of a shipment with no e-mail in the post nor in Qapla'.
@@ -49,8 +50,8 @@ impl Enricher {
         Enricher {
             api,
             cache_ttl,
-            cache: Mutex::default(),
-            keys: Mutex::default(),
+            cache: Cache::new(CACHE_MAX),
+            keys: Cache::new(CACHE_MAX),
             pace: Arc::new(LocalPace::default()),
         }
     }
@@ -106,7 +107,7 @@ impl Enricher {
             if let Some(s) = &enrich.status {
                 let detail = s.detail_id.map(|id| (id, s.detail_text.as_deref()));
                 let label =
-                    status::label(&s.id, &s.label, detail, *f.language, settings.label_style);
+                    mapping::label(&s.id, &s.label, detail, *f.language, settings.label_style);
                 *f.label = label.text.trim().to_owned();
             }
         }
@@ -133,14 +134,10 @@ impl Enricher {
         tracking: &str,
     ) -> Result<ApiShipment, DeliveryError> {
         let key = (channel.clone(), tracking.to_owned());
-        if let Some((at, shipment)) = self
-            .cache
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&key)
+        if let Some((at, shipment)) = self.cache.get(&key)
             && at.elapsed() < self.cache_ttl
         {
-            return Ok(shipment.clone());
+            return Ok(shipment);
         }
         if let Err(wait) = self.pace.take(&settings.qapla_api_key, 0.0).await {
             return Err(DeliveryError::Throttled {
@@ -179,11 +176,7 @@ impl Enricher {
             }
             Err(e) => return Err(delivery_error(e)),
         };
-        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        if cache.len() >= CACHE_MAX {
-            cache.clear();
-        }
-        cache.insert(key, (Instant::now(), shipment.clone()));
+        self.cache.insert(key, (Instant::now(), shipment.clone()));
         Ok(shipment)
     }
 }
@@ -192,7 +185,7 @@ impl Enricher {
 struct Customer<'a> {
     email: &'a mut Option<Email>,
     name: &'a mut String,
-    language: &'a mut crate::status::Language,
+    language: &'a mut crate::mapping::Language,
     label: &'a mut String,
 }
 
@@ -228,11 +221,9 @@ impl Enricher {
         let fingerprint = crate::qapla::pace::key_hash(&settings.qapla_api_key);
         let known = self
             .keys
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
             .get(&fingerprint)
             .filter(|(at, _)| at.elapsed() < KEY_CHECK_TTL)
-            .map(|(_, works)| *works);
+            .map(|(_, works)| works);
         let works = match known {
             Some(works) => works,
             None => {
@@ -248,11 +239,7 @@ impl Enricher {
                     Err(ApiError::Ko { .. } | ApiError::Refused { .. }) => false,
                     Err(e) => return Err(delivery_error(e)),
                 };
-                let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
-                if keys.len() >= CACHE_MAX {
-                    keys.clear();
-                }
-                keys.insert(fingerprint, (Instant::now(), works));
+                self.keys.insert(fingerprint, (Instant::now(), works));
                 works
             }
         };

@@ -47,7 +47,7 @@ impl HandOff for InProcessHandOff {
             };
             match wait {
                 Some(wait) => {
-                    tracing::warn!(channel = %envelope.channel, key = %envelope.subject, tries, %error, wait_ms = wait.as_millis() as u64, "Connectif delivery failed, retrying");
+                    tracing::warn!(channel = %envelope.channel, key = %envelope.key, tries, %error, wait_ms = wait.as_millis() as u64, "Connectif delivery failed, retrying");
                     tokio::time::sleep(wait).await;
                 }
                 None => return Ok(HandedOff::Failed { tries, error }),

@@ -27,7 +27,7 @@ pub struct QueueMessage {
     pub group: String,
     /// How often SQS handed it out (approximate; inflated by held-back receives).
     pub receive_count: u32,
-    /// When it was first enqueued: the delivery budget runs from here.
+    /// When it was first enqueued: the age limit (`max_age`) counts from here.
     pub sent_at: SystemTime,
 }
 
@@ -84,6 +84,6 @@ pub fn group_id(envelope: &Envelope) -> String {
     if group.len() <= 128 && group.bytes().all(|b| b.is_ascii_graphic()) {
         group
     } else {
-        Envelope::id_of(&envelope.channel, envelope.kind, &[&envelope.subject])
+        Envelope::id_of(&envelope.channel, envelope.kind, &[&envelope.key])
     }
 }

@@ -41,9 +41,8 @@ pub struct Envelope {
     pub channel: ChannelId,
     pub kind: Kind,
     /// What the event is about: the tracking number (shipments) or the order reference
-    /// (orders, returns). On the wire and in log lines it is called `key`.
-    #[serde(rename = "key")]
-    pub subject: String,
+    /// (orders, returns); `key` on the wire and in log lines too.
+    pub key: String,
     /// Qapla' status id (shipments only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_id: Option<String>,
@@ -72,7 +71,7 @@ pub const PROOF_MARK: &str = "BRIDGE-CHECK-";
 impl Envelope {
     /// Whether this is one of `bridge-admin check`'s test posts ([`PROOF_MARK`]).
     pub fn is_proof(&self) -> bool {
-        self.subject.trim().starts_with(PROOF_MARK)
+        self.key.trim().starts_with(PROOF_MARK)
     }
 
     /// SHA-256 (hex) of the channel, the kind and the fields that identify one Qapla' event.
@@ -90,12 +89,7 @@ impl Envelope {
     /// What a log line or a listing names it by: (channel, kind, key, status id or `""`).
     pub fn names(&self) -> (&str, &'static str, &str, &str) {
         let status = self.status_id.as_deref().unwrap_or("");
-        (
-            self.channel.as_str(),
-            self.kind.as_str(),
-            &self.subject,
-            status,
-        )
+        (self.channel.as_str(), self.kind.as_str(), &self.key, status)
     }
 
     /// The reception event it is for.
@@ -112,7 +106,7 @@ impl Envelope {
     /// With `shippedAt` filled in: `stored` (the time a status delivered before gave),
     /// else this status's time if the parcel is with the courier at it.
     pub fn with_shipped_at(mut self, stored: Option<String>) -> Self {
-        let shipped = crate::status::is_shipped(self.status_id.as_deref().unwrap_or_default());
+        let shipped = crate::mapping::is_shipped(self.status_id.as_deref().unwrap_or_default());
         let own = self.occurred_at.clone().filter(|_| shipped);
         if let crate::connectif::Fields::ShipmentStatus(f) = &mut self.event.fields
             && f.shipped_at.is_none()
@@ -141,12 +135,12 @@ impl Envelope {
             return None;
         };
         (self.kind == Kind::Shipment && !self.is_stall())
-            .then(|| status_key(&self.channel, &self.subject, id, at))
+            .then(|| status_key(&self.channel, &self.key, id, at))
     }
 
     /// FIFO message group: one per shipment (or order), so its events stay in order.
     pub fn group(&self) -> String {
-        format!("{}:{}:{}", self.channel, self.kind.as_str(), self.subject)
+        format!("{}:{}:{}", self.channel, self.kind.as_str(), self.key)
     }
 }
 

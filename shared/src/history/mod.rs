@@ -20,8 +20,7 @@ use crate::delivery::{Envelope, status_key};
 use crate::plan::{Planned, plan_pulled};
 use crate::qapla::api::{ApiError, ApiShipment, QaplaApi};
 use crate::qapla::pace::Pace;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// What became of one status of a window.
@@ -75,7 +74,17 @@ pub enum PullError {
 
 /// Tries of one call that Qapla' answers busy (429, 5xx) or does not answer.
 const TRIES: u32 = 5;
-/// Shipments whose `getShipment` answer is kept for their later statuses.
+
+/// The waits between them: 2 s doubling to 16 s (jittered), never shorter than Qapla's
+/// `Retry-After` up to 5 minutes.
+fn busy_policy() -> crate::delivery::RetryPolicy {
+    crate::delivery::RetryPolicy {
+        max_retry_after: Duration::from_secs(300),
+        ..crate::delivery::RetryPolicy::exponential(Duration::from_secs(2), Duration::from_secs(16))
+    }
+}
+/// Shipments whose `getShipment` answer is kept for their later statuses (the least used go
+/// first when full).
 const CACHE_MAX: usize = 50_000;
 
 /// Reads windows of one channel.
@@ -86,7 +95,7 @@ pub struct Puller {
     channel: ChannelId,
     settings: Arc<ChannelSettings>,
     options: PullOptions,
-    shipments: Mutex<HashMap<String, Option<ApiShipment>>>,
+    shipments: quick_cache::sync::Cache<String, Option<ApiShipment>>,
 }
 
 impl Puller {
@@ -104,7 +113,7 @@ impl Puller {
             channel,
             settings,
             options,
-            shipments: Mutex::default(),
+            shipments: quick_cache::sync::Cache::new(CACHE_MAX),
         }
     }
 
@@ -201,8 +210,7 @@ impl Puller {
 
     /// The shipment's `getShipment`, once per run.
     async fn full(&self, tracking: &str) -> Result<Option<ApiShipment>, ApiError> {
-        let cached = self.lock().get(tracking).cloned();
-        if let Some(known) = cached {
+        if let Some(known) = self.shipments.get(tracking) {
             return Ok(known);
         }
         let (base, key) = (
@@ -219,16 +227,8 @@ impl Puller {
             Err(ApiError::Ko { .. }) => None,
             other => other?,
         };
-        let mut cache = self.lock();
-        if cache.len() >= CACHE_MAX {
-            cache.clear();
-        }
-        cache.insert(tracking.to_owned(), full.clone());
+        self.shipments.insert(tracking.to_owned(), full.clone());
         Ok(full)
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Option<ApiShipment>>> {
-        self.shipments.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// One API call within the key's budget; busy answers and unreachable tries are waited
@@ -250,15 +250,13 @@ impl Puller {
             tries += 1;
             match call().await {
                 Err(e) if e.is_retryable() && tries < TRIES => {
-                    let wait = match &e {
-                        ApiError::Busy {
-                            retry_after: Some(after),
-                            ..
-                        } => *after,
-                        _ => Duration::from_secs(1 << tries.min(5)),
+                    let retry_after = match &e {
+                        ApiError::Busy { retry_after, .. } => *retry_after,
+                        _ => None,
                     };
+                    let wait = busy_policy().delay_for(tries as usize - 1, retry_after);
                     tracing::warn!(channel = %self.channel, error = %e, wait_ms = wait.as_millis() as u64, "Qapla' API busy: waiting");
-                    tokio::time::sleep(wait.min(Duration::from_secs(300))).await;
+                    tokio::time::sleep(wait).await;
                 }
                 other => return other,
             }

@@ -204,7 +204,7 @@ impl Reconciler {
                 Pulled::Failed(_) => found.failed += 1,
             }
         }
-        let keys: Vec<String> = envelopes.iter().map(|e| e.subject.clone()).collect();
+        let keys: Vec<String> = envelopes.iter().map(|e| e.key.clone()).collect();
         for (result, key) in self
             .queue
             .hand_off_all(envelopes)

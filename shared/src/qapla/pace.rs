@@ -22,20 +22,20 @@ pub const PER_SECOND: f64 = 2.0;
 
 /// A key's bucket: Qapla's ([`QAPLA`]) unless `QAPLA_API_BUDGET` says otherwise (see
 /// [`Config`](crate::config::Config)) — for a Qapla' stand-in in tests and benchmarks.
-pub type Budget = crate::bucket::Bucket;
+pub use crate::bucket::Bucket;
 
 /// Qapla's own bucket.
-pub const QAPLA: Budget = Budget {
+pub const QAPLA: Bucket = Bucket {
     burst: BURST,
     per_second: PER_SECOND,
 };
 
 /// `QAPLA_API_BUDGET`'s text (`<burst>,<per second>`) as a bucket; `None` if malformed.
-pub fn parse_budget(text: &str) -> Option<Budget> {
+pub fn parse_bucket(text: &str) -> Option<Bucket> {
     let mut parts = text.split(',').map(|p| p.trim().parse::<f64>());
     match (parts.next(), parts.next(), parts.next()) {
         (Some(Ok(burst)), Some(Ok(per_second)), None) if burst >= 1.0 && per_second > 0.0 => {
-            Some(Budget { burst, per_second })
+            Some(Bucket { burst, per_second })
         }
         _ => None,
     }
@@ -61,14 +61,14 @@ pub fn key_hash(key: &SecretString) -> String {
 
 /// In memory, per process.
 pub struct LocalPace {
-    budget: Budget,
+    bucket: Bucket,
     buckets: Mutex<HashMap<String, (f64, u64)>>,
 }
 
 impl Default for LocalPace {
     fn default() -> Self {
         LocalPace {
-            budget: QAPLA,
+            bucket: QAPLA,
             buckets: Mutex::default(),
         }
     }
@@ -79,7 +79,7 @@ impl Pace for LocalPace {
     async fn take(&self, key: &SecretString, reserve: f64) -> Result<(), Duration> {
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         let now = epoch_millis();
-        let b = self.budget;
+        let b = self.bucket;
         let (tokens, at) = buckets.entry(key_hash(key)).or_insert((b.burst, now));
         let elapsed = Duration::from_millis(now.saturating_sub(*at));
         *tokens = b.take(*tokens, elapsed, reserve)?;
@@ -95,14 +95,14 @@ mod tests {
     #[test]
     fn the_budget_is_qaplas_unless_a_valid_override_is_given() {
         assert_eq!(
-            parse_budget("5, 0.5"),
-            Some(Budget {
+            parse_bucket("5, 0.5"),
+            Some(Bucket {
                 burst: 5.0,
                 per_second: 0.5
             })
         );
         for bad in ["", "5", "0,1", "5,0", "a,b", "5,1,2"] {
-            assert_eq!(parse_budget(bad), None, "{bad}");
+            assert_eq!(parse_bucket(bad), None, "{bad}");
         }
     }
 }

@@ -27,7 +27,7 @@ pub(super) struct EventRef {
 impl EventRef {
     pub(super) fn of(envelope: &Envelope) -> Self {
         EventRef {
-            key: envelope.subject.clone(),
+            key: envelope.key.clone(),
             status_id: envelope.status_id.clone(),
             customer: envelope
                 .event

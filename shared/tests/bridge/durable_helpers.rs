@@ -187,22 +187,8 @@ impl Durable {
 
     /// One invocation of `worker` that ends as `ending` says.
     pub async fn poll_with(&self, worker: &Worker, ending: Ending) -> usize {
-        let out = self
-            .sqs
-            .receive_message()
-            .queue_url(&self.queue_url)
-            .max_number_of_messages(10)
-            .wait_time_seconds(0)
-            .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
-            .send()
-            .await
-            .expect("receive");
-        let batch: Vec<_> = out
-            .messages
-            .unwrap_or_default()
-            .iter()
-            .map(bridge_core::aws::message_of)
-            .collect();
+        let messages = testkit::aws::receive(&self.sqs, &self.queue_url, None, 0).await;
+        let batch: Vec<_> = messages.iter().map(bridge_core::aws::message_of).collect();
         let failed = worker.process(&batch).await;
         if ending == Ending::Crashes {
             // Nothing deleted; the messages come back when their visibility times out
@@ -216,15 +202,8 @@ impl Durable {
             }
             return batch.len();
         }
-        for m in batch.iter().filter(|m| !failed.contains(&m.id)) {
-            self.sqs
-                .delete_message()
-                .queue_url(&self.queue_url)
-                .receipt_handle(&m.receipt)
-                .send()
-                .await
-                .expect("delete");
-        }
+        let settled = batch.iter().filter(|m| !failed.contains(&m.id));
+        testkit::aws::delete(&self.sqs, &self.queue_url, settled).await;
         batch.len()
     }
 

@@ -5,9 +5,9 @@
 use crate::helpers::*;
 use bridge_core::channel::ChannelSettings;
 use bridge_core::connectif::Fields;
+use bridge_core::mapping::Language;
 use bridge_core::plan::{Planned, plan_pulled};
 use bridge_core::qapla::api::QaplaApi;
-use bridge_core::status::Language;
 use std::sync::Arc;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -55,7 +55,7 @@ async fn a_pulled_status_becomes_the_event_the_webhook_would_have_built() {
     let [Planned::Send(envelope)] = planned.as_slice() else {
         panic!("one event to send");
     };
-    assert_eq!(envelope.subject, "580104809");
+    assert_eq!(envelope.key, "580104809");
     assert_eq!(envelope.status_id.as_deref(), Some("99"));
     assert_eq!(envelope.occurred_at.as_deref(), Some("2024-03-16 11:42:10"));
     assert_eq!(envelope.event.alias, "order-status-change");

@@ -4,8 +4,8 @@
 //! read). Loopback only.
 
 use crate::helpers::*;
+use bridge_core::mapping::Language;
 use bridge_core::qapla::api::{ApiError, QaplaApi};
-use bridge_core::status::Language;
 use secrecy::SecretString;
 use serde_json::json;
 use std::time::Duration;

@@ -300,7 +300,7 @@ fn the_changelog_describes_this_version_and_how_to_upgrade_to_it() {
 /// prints the tables to paste.
 #[test]
 fn the_status_label_tables_are_the_codes() {
-    use bridge_core::status::{DETAILS, Language, STATUSES};
+    use bridge_core::mapping::{DETAILS, Language, STATUSES};
     let header = |first: &str| {
         let codes: Vec<&str> = Language::ALL.iter().map(|l| l.code()).collect();
         let head = format!("| {first} | {} |\n", codes.join(" | "));

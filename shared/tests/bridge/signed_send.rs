@@ -317,7 +317,7 @@ mod moto {
         let message = &messages[0];
         let envelope: Envelope =
             serde_json::from_str(message.body().expect("body")).expect("an envelope");
-        assert_eq!(envelope.subject, "TRK-SIGNED-1");
+        assert_eq!(envelope.key, "TRK-SIGNED-1");
         let attrs = message.attributes().expect("attributes");
         let attr = |name| attrs.get(&name).map(String::as_str);
         use aws_sdk_sqs::types::MessageSystemAttributeName as A;

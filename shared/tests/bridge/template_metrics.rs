@@ -7,9 +7,9 @@
 
 use crate::durable_helpers::{FakeConnectif, LocalDurable, Step, shipment};
 use crate::helpers::*;
+use bridge_core::mapping::Language;
 use bridge_core::qapla::api::QaplaApi;
 use bridge_core::qapla::{OrdersPayload, ReturnsPayload, ShipmentPayload};
-use bridge_core::status::Language;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use serde_yaml::Value as Yaml;

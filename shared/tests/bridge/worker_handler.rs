@@ -160,7 +160,7 @@ async fn no_message_is_started_that_the_time_left_cannot_cover() {
         .await;
     mount(&server, "T2", 200, 0).await;
     let queue = Arc::new(MemoryQueue::new(Duration::ZERO));
-    let worker = worker(&server.uri(), queue).with_send_budget(Duration::from_secs(1));
+    let worker = worker(&server.uri(), queue).with_send_time(Duration::from_secs(1));
     let event = json!({ "Records": [
         record("m1", envelope("T1", "3"), "it:shipment:T1", now_ms()),
         record("m2", envelope("T2", "3"), "it:shipment:T2", now_ms()),

@@ -48,11 +48,11 @@ impl Function {
     /// The function of `deployed`, its AWS calls to `endpoint` (moto, or a proxy in front
     /// of it), `time` per invocation.
     async fn start(moto: &Moto, endpoint: &str, deployed: &Deployed, time: Duration) -> Function {
-        Function::with_budget(moto, endpoint, deployed, time, "10000,10000").await
+        Function::with_bucket(moto, endpoint, deployed, time, "10000,10000").await
     }
 
     /// As [`Function::start`], with Qapla's API budget `budget` (`QAPLA_API_BUDGET`).
-    pub(super) async fn with_budget(
+    pub(super) async fn with_bucket(
         moto: &Moto,
         endpoint: &str,
         deployed: &Deployed,

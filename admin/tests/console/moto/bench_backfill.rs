@@ -99,7 +99,7 @@ async fn shop() -> (
 /// from the console's start to the run's end, API calls, invocations).
 async fn background(days: i64, budget: &str) -> (Duration, u64, usize) {
     let (moto, qapla, deployed) = shop().await;
-    let function = super::background::Function::with_budget(
+    let function = super::background::Function::with_bucket(
         &moto,
         &moto.endpoint,
         &deployed,

@@ -12,11 +12,8 @@
 //!
 //! The three records of a delivery (its `event#`, its `status#` ledger entry, its shipment's
 //! newest status) decide what is sent next: a redelivery is a duplicate only by `event#`, and
-//! an older status is superseded only by the newest status. Written one after another, a
-//! crash or a throttle between them left `event#` without the newest status, and a later,
-//! older status of the shipment was sent ("in transit" after "delivered"). So they are one
-//! DynamoDB transaction (`TransactWriteItems`), and at every point of failure the state is
-//! one of two:
+//! an older status is superseded only by the newest status. So they are one DynamoDB
+//! transaction (`TransactWriteItems`), and at every point of failure the state is one of two:
 //!
 //! - **nothing written** (the worker died or the table refused before the commit): the
 //!   message is not acknowledged (the worker reports it failed, and its group waits behind
@@ -96,7 +93,7 @@ enum Key {
 /// stall is checked against it, never written to it).
 fn newest_key(e: &Envelope) -> Option<Key> {
     (e.kind == crate::Kind::Shipment)
-        .then(|| Key::Newest(e.channel.as_str().to_owned(), e.subject.clone()))
+        .then(|| Key::Newest(e.channel.as_str().to_owned(), e.key.clone()))
 }
 
 /// The newest status delivered for a shipment: its time and its `status/detail` key.

@@ -85,7 +85,7 @@ impl QaplaApi {
         base: &str,
         key: &SecretString,
         tracking_number: &str,
-        language: crate::status::Language,
+        language: crate::mapping::Language,
     ) -> Result<Option<ApiShipment>, ApiError> {
         let query = [
             ("trackingNumber", tracking_number.trim()),

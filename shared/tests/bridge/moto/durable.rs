@@ -95,7 +95,7 @@ async fn a_422_is_dead_lettered_at_once_with_its_reason() {
     assert_eq!(letters.len(), 1);
     assert_eq!(letters[0].reason, "HTTP 422");
     assert_eq!(
-        letters[0].envelope.as_ref().map(|e| e.subject.as_str()),
+        letters[0].envelope.as_ref().map(|e| e.key.as_str()),
         Some("580104809")
     );
 }

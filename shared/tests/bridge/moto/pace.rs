@@ -3,7 +3,7 @@
 
 use bridge_core::aws::DynamoPace;
 use bridge_core::aws::table::Table;
-use bridge_core::qapla::pace::{Budget, PER_SECOND, Pace};
+use bridge_core::qapla::pace::{Bucket, PER_SECOND, Pace};
 use secrecy::SecretString;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -17,11 +17,11 @@ async fn two_processes_share_one_bucket_per_key() {
     testkit::create_state_table(&ddb, table.name()).await;
     // A small bucket (Qapla's shape, a tenth of its size) so that two buckets instead of one
     // would show within a second.
-    let budget = Budget {
+    let budget = Bucket {
         burst: 12.0,
         per_second: PER_SECOND,
     };
-    let pace = |table: &Table| DynamoPace::new(table.clone()).with_budget(budget);
+    let pace = |table: &Table| DynamoPace::new(table.clone()).with_bucket(budget);
     let a: Arc<dyn Pace> = Arc::new(pace(&table));
     let b: Arc<dyn Pace> = Arc::new(pace(&table));
     let key = SecretString::from("qapla-key-it");

@@ -169,7 +169,7 @@ async fn thousands_of_open_shipments_cost_one_query_and_a_stall_is_told_once_not
         "one query, reading only the stalled parcel of 2,005"
     );
     let told = queue.take();
-    assert_eq!(told[0].subject, "XMAS");
+    assert_eq!(told[0].key, "XMAS");
     let event = serde_json::to_value(&told[0].event.fields).expect("fields");
     assert_eq!(event["daysWithoutNews"], 3);
     assert_eq!(event["lastStatusAt"], "2026-12-24 18:00:00");
