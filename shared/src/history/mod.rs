@@ -75,8 +75,8 @@ pub enum PullError {
 /// Tries of one call that Qapla' answers busy (429, 5xx) or does not answer.
 const TRIES: u32 = 5;
 
-/// The waits between them: 2 s doubling to 16 s (jittered), never shorter than Qapla's
-/// `Retry-After` up to 5 minutes.
+/// The waits between them without a `Retry-After`: 2 s doubling to 16 s (jittered); a
+/// `Retry-After` is waited as given, up to 5 minutes.
 fn busy_policy() -> crate::delivery::RetryPolicy {
     crate::delivery::RetryPolicy {
         max_retry_after: Duration::from_secs(300),
@@ -250,11 +250,16 @@ impl Puller {
             tries += 1;
             match call().await {
                 Err(e) if e.is_retryable() && tries < TRIES => {
-                    let retry_after = match &e {
-                        ApiError::Busy { retry_after, .. } => *retry_after,
-                        _ => None,
+                    // Qapla's `Retry-After` when it gives one (5 minutes at most), else the
+                    // schedule's next wait.
+                    let policy = busy_policy();
+                    let wait = match &e {
+                        ApiError::Busy {
+                            retry_after: Some(after),
+                            ..
+                        } => (*after).min(policy.max_retry_after),
+                        _ => policy.delay_for(tries as usize - 1, None),
                     };
-                    let wait = busy_policy().delay_for(tries as usize - 1, retry_after);
                     tracing::warn!(channel = %self.channel, error = %e, wait_ms = wait.as_millis() as u64, "Qapla' API busy: waiting");
                     tokio::time::sleep(wait).await;
                 }
