@@ -87,7 +87,6 @@ lint:
 structure:
 	$(PYTHON) scripts/check-structure.py
 	$(PYTHON) scripts/check-structure.py --self-test
-	$(PYTHON) scripts/check-features.py
 	$(PYTHON) scripts/render-dashboard.py --check
 	$(PYTHON) scripts/check-sizes.py --self-test
 	$(PYTHON) scripts/set-repository.py --self-test

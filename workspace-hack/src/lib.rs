@@ -1,1 +1,0 @@
-//! Empty: this crate exists for its dependencies' features (see its Cargo.toml).
