@@ -358,6 +358,59 @@ fn error_code(query_error: Option<&str>, body: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Credentials expiring `lasting` from each call, counting the calls.
+    #[derive(Debug)]
+    struct Counting(Arc<AtomicUsize>, Duration);
+
+    impl ProvideCredentials for Counting {
+        fn provide_credentials<'a>(
+            &'a self,
+        ) -> aws_credential_types::provider::future::ProvideCredentials<'a>
+        where
+            Self: 'a,
+        {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            let expiry = SystemTime::now() + self.1;
+            let credentials = Credentials::new("AKID", "secret", None, Some(expiry), "test");
+            aws_credential_types::provider::future::ProvideCredentials::ready(Ok(credentials))
+        }
+    }
+
+    fn sender(lasting: Duration) -> (SignedSend, Arc<AtomicUsize>) {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let provider = SharedCredentialsProvider::new(Counting(calls.clone(), lasting));
+        let http = crate::http::tls::client_builder().build().expect("client");
+        let endpoint = Some("http://127.0.0.1:9".to_owned());
+        let send = SignedSend::new("eu-west-1".into(), provider, endpoint, http).expect("sender");
+        (send, calls)
+    }
+
+    #[tokio::test]
+    async fn credentials_are_kept_until_five_minutes_before_they_expire() {
+        let (lasting, calls) = sender(Duration::from_secs(3600));
+        for _ in 0..3 {
+            lasting
+                .signed_request("AmazonSQS.SendMessage", b"{}")
+                .await
+                .expect("signed");
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "asked once, then kept");
+        let (expiring, calls) = sender(Duration::from_secs(60));
+        for _ in 0..3 {
+            expiring
+                .signed_request("AmazonSQS.SendMessage", b"{}")
+                .await
+                .expect("signed");
+        }
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            3,
+            "within five minutes of expiry: asked again"
+        );
+    }
 
     #[test]
     fn the_error_code_comes_from_the_header_the_json_or_the_xml() {
