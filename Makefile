@@ -124,7 +124,8 @@ stack-checks: tools
 	# Only the aarch64 console (it shares the functions' compiled crates): the x86_64 one is a
 	# second full compile (another target and profile) that the release workflow makes; its
 	# code is compiled for x86_64 by the tests already.
-	nice -n 10 $(MAKE) -j1 demo local-invoke sam-build release ALLOW_PLACEHOLDER=1 CONSOLES=aarch64
+	# The release first: its one build makes the functions `sam build` then only packages.
+	nice -n 10 $(MAKE) -j1 demo local-invoke release sam-build ALLOW_PLACEHOLDER=1 CONSOLES=aarch64
 
 sam-validate: tools
 	sam validate --lint --region $(REGION)
@@ -188,7 +189,10 @@ VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 RELEASE_DIR := target/bridge-release/v$(VERSION)
 CONSOLES ?= aarch64,x86_64
 release: tools $(CHECKOV_STAMP)
-	cargo lambda build --release --arm64 --output-format zip $(addprefix --bin ,$(FUNCTIONS))
+	# One cargo run for the functions and the aarch64 console: cargo compiles the console's own
+	# crates while the functions' single-threaded LTO links run (2026-12-04, 2 cores, cold:
+	# 402 s, against 319 s + 193 s one after the other). The second run only copies the console.
+	cargo lambda build --release --arm64 --output-format zip $(addprefix --bin ,$(FUNCTIONS) bridge-admin)
 	cargo lambda build --release --arm64 --bin bridge-admin
 	$(if $(findstring x86_64,$(CONSOLES)),cargo lambda build --profile dist --x86-64 --bin bridge-admin --lambda-dir target/lambda-x86_64)
 	$(PYTHON) scripts/release.py $(RELEASE_DIR) $(VERSION) --consoles $(CONSOLES)
