@@ -3,6 +3,7 @@
 
 mod auth;
 mod bad_input;
+mod batch_get;
 mod durable_helpers;
 mod edges;
 mod enrichment;
