@@ -22,12 +22,15 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 const TABLE: &str = "bridge-state";
 
+/// When each call came, and the keys it asked for.
+type Calls = Arc<Mutex<Vec<(Instant, Vec<String>)>>>;
+
 /// Answers each `BatchGetItem` with the keys it was asked for: those in `leave` (by the
 /// number of the call, from 0) come back unprocessed, the rest as items. Records when each
 /// call came and which keys it asked for.
 struct Partial {
     leave: fn(usize, &str) -> bool,
-    calls: Arc<Mutex<Vec<(Instant, Vec<String>)>>>,
+    calls: Calls,
 }
 
 impl Respond for Partial {
