@@ -20,7 +20,7 @@ export PATH := $(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 export MOTO_SERVER := $(VENV)/bin/moto_server
 
-.PHONY: help tools admin deploy deploy-permissions release demo bench bench-backfill check test fmt lint structure unit code-checks local-checks stack-checks local-invoke sam-validate security-scan sam-build fuzz flood chaos clean
+.PHONY: help tools admin deploy deploy-permissions release demo bench bench-backfill check test fmt lint structure unit code-checks stack-checks local-invoke sam-validate security-scan sam-build fuzz flood chaos clean
 
 help:
 	@echo "make demo   run the three functions locally on every sample event (no AWS, no internet)"
@@ -111,27 +111,21 @@ check: fmt lint structure
 	cargo test -- --skip moto:: 2>&1 | tee target/check-output.txt
 	@awk '/^test result:/ { p += $$4; f += $$6; s += $$12 } END { printf "make check: %d passed, %d failed (%d moto tests left to make test)\n", p, f, s }' target/check-output.txt
 
-# The three lanes of `make test` after the tests are built. The local lane waits a few seconds
-# so that the tests take cargo's build lock on target/ first (each `cargo test` holds it only
-# while it checks that its binaries are fresh; the demo's build beside them holds it a minute).
-# The stack's lane builds in a target directory of its own, target/arm64: its release builds
-# for arm64 share nothing with the debug builds (another target and profile), and one lock
-# would make each wait for the other while a core idles.
+# The two lanes of `make test` after the tests are built. The stack's lane waits a few
+# seconds so that the tests take cargo's build lock first (each `cargo test` holds it only
+# while it checks that its binaries are fresh; a build beside them would hold it minutes).
 code-checks: tools $(CHECKOV_STAMP)
 	$(MAKE) -j1 unit sam-validate security-scan
 
-local-checks: tools
-	sleep 5
-	nice -n 10 $(MAKE) -j1 demo local-invoke
-
 stack-checks: tools
+	sleep 5
 	# The release is built and checked here, not published: the placeholder repository is
 	# allowed (a real `make release` refuses it).
 	# Only the aarch64 console (it shares the functions' compiled crates): the x86_64 one is a
 	# second full compile (another target and profile) that the release workflow makes; its
 	# code is compiled for x86_64 by the tests already.
 	# The release first: its one build makes the functions `sam build` then only packages.
-	CARGO_TARGET_DIR=target/arm64 nice -n 10 $(MAKE) -j1 release sam-build ALLOW_PLACEHOLDER=1 CONSOLES=aarch64
+	nice -n 10 $(MAKE) -j1 demo local-invoke release sam-build ALLOW_PLACEHOLDER=1 CONSOLES=aarch64
 
 sam-validate: tools
 	sam validate --lint --region $(REGION)
@@ -158,16 +152,17 @@ sam-build: tools
 	sam build --no-cached
 	$(PYTHON) scripts/check-sizes.py
 
-# The full gate. The format and structure checks and the virtualenvs' installs run while
-# clippy compiles (pip mostly waits on the network and the disk). Then the tests are built,
-# and run (they mostly wait on moto_server and on timers) beside the demo (its debug build:
-# features without the tests', so some crates compile again) and beside the stack's checks,
-# which compile for arm64 in release, at a lower CPU priority so the tests keep theirs.
-# (Building the tests beside the arm64 build was measured slower on 2 cores: both compile.)
+# The full gate. The virtualenvs are installed while clippy compiles (pip mostly waits on the
+# network and the disk). Then the tests are built, and run (they mostly wait on moto_server
+# and on timers) beside the stack's checks, which compile the functions as `cargo lambda`
+# builds them (features without the tests', so most crates compile again) and for arm64, at
+# a lower CPU priority so the tests keep theirs. (Building the tests beside the arm64 build
+# was measured slower on 2 cores: both compile.)
 test:
-	$(MAKE) -j5 --output-sync=target fmt structure lint tools $(CHECKOV_STAMP)
+	$(MAKE) fmt structure
+	$(MAKE) -j3 --output-sync=line lint tools $(CHECKOV_STAMP)
 	cargo test --no-run
-	$(MAKE) -j3 --output-sync=target code-checks local-checks stack-checks
+	$(MAKE) -j2 --output-sync=target code-checks stack-checks
 	@echo "make test: all checks passed"
 	@awk '/^test result:/ { p += $$4; f += $$6 } END { printf "tests: %d passed, %d failed\n", p, f }' target/test-output.txt
 

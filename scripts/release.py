@@ -4,12 +4,9 @@ Lambda zips, the template rewritten to use them (ready for `sam package`, which 
 and rewrites the URIs, and `sam publish`), the README and license it publishes with, the
 console for Linux x86_64 and aarch64, and SHA-256 sums of everything.
 
-Usage: release.py <out dir> <version>; reads <target dir>/lambda/ (the target directory
-`$CARGO_TARGET_DIR` names, default `target`) and target/lambda-x86_64/ as cargo lambda left
-them.
+Usage: release.py <out dir> <version>; reads target/lambda*/ as cargo lambda left them.
 """
 import hashlib
-import os
 import re
 import shutil
 import sys
@@ -17,10 +14,9 @@ import tarfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-LAMBDA = ROOT / os.environ.get("CARGO_TARGET_DIR", "target") / "lambda"
 FUNCTIONS = ["shipment-webhook", "return-webhook", "order-webhook", "delivery-worker", "reconciler", "backfill-worker"]
 CONSOLE = {  # target triple -> where cargo lambda put it
-    "aarch64-unknown-linux-gnu": LAMBDA / "bridge-admin/bootstrap",
+    "aarch64-unknown-linux-gnu": ROOT / "target/lambda/bridge-admin/bootstrap",
     "x86_64-unknown-linux-gnu": ROOT / "target/lambda-x86_64/bridge-admin/bootstrap",
 }
 
@@ -60,7 +56,7 @@ def main() -> None:
         shutil.rmtree(out)
     out.mkdir(parents=True)
     for name in FUNCTIONS:
-        shutil.copy(LAMBDA / name / "bootstrap.zip", out / f"{name}.zip")
+        shutil.copy(ROOT / f"target/lambda/{name}/bootstrap.zip", out / f"{name}.zip")
     template = (ROOT / "template.yaml").read_text()
     declared = re.search(r"SemanticVersion: (\S+)", template).group(1)
     if declared != version:
