@@ -20,8 +20,12 @@ pub struct Measured {
     /// Spawn → the first answer (init and the first invoke), and its CPU.
     pub cold_post: Duration,
     pub cold_post_cpu: Duration,
-    /// Cold posts that waited for a later CPU period (under [`Limits`]).
+    /// Every cold post's spawn → answer, shortest first (the spread over the starts).
+    pub cold_posts: Vec<Duration>,
+    /// Cold posts that waited for a later CPU period (under [`Limits`]), and how long they
+    /// waited in all (`cpu.stat`'s `throttled_time`).
     pub cold_throttled: usize,
+    pub cold_throttled_time: Duration,
     pub warm_cpu: Duration,
     /// Warm invokes' wall time (ask → answer).
     pub warm_p50: Duration,
@@ -112,8 +116,8 @@ pub async fn measure(
     } = target;
     let (mut inits, mut init_cpus, mut firsts) = (Vec::new(), Vec::new(), Vec::new());
     let (mut posts, mut post_cpus) = (Vec::new(), Vec::new());
-    let mut cold_throttled = 0;
-    let throttled = || limits.map_or(0, |l| l.throttled().0);
+    let (mut cold_throttled, mut cold_throttled_time) = (0, Duration::ZERO);
+    let throttled = || limits.map_or((0, Duration::ZERO), Limits::throttled);
     let mut kept = None;
     for i in 0..cold {
         let api = RuntimeApi::start().await;
@@ -133,7 +137,9 @@ pub async fn measure(
         firsts.push(asked.elapsed());
         posts.push(started.elapsed());
         post_cpus.push(cpu(child.id()));
-        cold_throttled += usize::from(throttled() > before);
+        let after = throttled();
+        cold_throttled += usize::from(after.0 > before.0);
+        cold_throttled_time += after.1.saturating_sub(before.1);
         assert!(ok(&answer.body), "{name}: {answer:?}");
         // Idle again (asking for the next event): its first invoke is over.
         api.polled_after(asked, LIMIT).await;
@@ -163,14 +169,18 @@ pub async fn measure(
     let warm_cpu = (cpu(child.id()) - before) / warm.max(1) as u32;
     let peak_rss_kb = peak_rss_kb(child.id());
     stop(&mut child);
+    let cold_post = median(posts.clone());
+    posts.sort();
     Measured {
         name: name.clone(),
         init: median(inits),
         init_cpu: median(init_cpus),
         first_invoke: median(firsts),
-        cold_post: median(posts),
+        cold_post,
         cold_post_cpu: median(post_cpus),
+        cold_posts: posts,
         cold_throttled,
+        cold_throttled_time,
         warm_cpu,
         warm_p50: percentile(50),
         warm_p99: percentile(99),

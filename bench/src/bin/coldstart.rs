@@ -11,6 +11,7 @@
 //!
 //! Usage: `coldstart [COLD] [WARM]` (defaults 30 and 1000), from `target/release/`.
 
+use bridge_bench::limits::Limits;
 use bridge_bench::measure::{Measured, Target, accepted, measure, ms};
 use bridge_bench::stands::{self, Stands};
 use std::time::Duration;
@@ -19,6 +20,10 @@ const ARM64_BUDGET: u64 = 6_000_000;
 
 #[tokio::main]
 async fn main() {
+    if let Some(us) = burn_argument() {
+        burn(Duration::from_micros(us));
+        return;
+    }
     let mut args = std::env::args()
         .skip(1)
         .map(|a| a.parse::<usize>().expect("a count"));
@@ -72,6 +77,34 @@ async fn main() {
     report(&[&hello, &on_moto, &on_fake], (cold, warm), goals);
 }
 
+/// `coldstart --burn <µs>`: the self-test's burner (see [`Limits::self_test`]).
+fn burn_argument() -> Option<u64> {
+    let mut args = std::env::args().skip(1);
+    (args.next()? == "--burn").then(|| args.next()?.parse().ok())?
+}
+
+/// Spins until this thread has used `cpu` of CPU time.
+fn burn(cpu: Duration) {
+    let start = bridge_bench::measure::thread_cpu();
+    while bridge_bench::measure::thread_cpu() - start < cpu {
+        std::hint::spin_loop();
+    }
+}
+
+/// The quota binds before anything is measured under it: this binary, born inside the
+/// 128 MB groups, burns twice their quota and must be throttled. Exits 1 if not.
+fn quota_self_test(limits: &Limits) {
+    let mut burner = std::process::Command::new(std::env::current_exe().expect("exe"));
+    burner.arg("--burn");
+    match limits.self_test(burner) {
+        Ok(said) => println!("PASS quota self-test: {said}\n"),
+        Err(why) => {
+            println!("FAIL quota self-test: {why}");
+            std::process::exit(1);
+        }
+    }
+}
+
 /// The channel's secret and the FIFO queue, on moto; the queue's URL.
 async fn stack_on(moto: &testkit::Moto) -> String {
     let aws = testkit::aws::clients(&moto.endpoint);
@@ -111,14 +144,21 @@ async fn memory_sizes(dir: &std::path::Path, counts: (usize, usize)) -> Vec<(Str
         "Under Lambda's CPU share of each memory size (cgroup quota per {} ms period); stand-ins on loopback, TLS with keep-alive\n",
         bridge_bench::limits::PERIOD_US / 1000
     );
+    match Limits::new(MEMORY_SIZES[0]) {
+        Ok(limits) => quota_self_test(&limits),
+        Err(why) => {
+            println!("SKIPPED: {why}");
+            return Vec::new();
+        }
+    }
     let stands = Stands::start(dir, Duration::ZERO).await;
     println!(
-        "| memory (CPU per period) | binary | cold post (spawn → answer) | its CPU | cold posts that waited a period | warm p50 | warm p99 | CPU per warm post | peak RSS | per 1M warm invocations | TLS handshakes per start |"
+        "| memory (CPU per period) | binary | cold post (spawn → answer) | fastest–slowest | its CPU | cold posts throttled (time waited in all) | warm p50 | warm p99 | CPU per warm post | peak RSS | per 1M warm invocations | TLS handshakes per start |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     let mut rows = Vec::new();
     for memory_mb in MEMORY_SIZES {
-        let limits = match bridge_bench::limits::Limits::new(memory_mb) {
+        let limits = match Limits::new(memory_mb) {
             Ok(limits) => limits,
             Err(why) => {
                 println!("\nSKIPPED: {why}");
@@ -158,12 +198,14 @@ fn print_row(row: &Row, cold: usize, handshakes: f64) {
     let billed = (m.warm_p50.as_secs_f64() * 1000.0).ceil() / 1000.0;
     let cost = 1e6 * (REQUEST + billed * *memory_mb as f64 / 1024.0 * GB_SECOND);
     println!(
-        "| {memory_mb} MB ({}) | {} | {} | {} | {} of {cold} | {} | {} | {} | {:.1} MB | ${cost:.3} | {handshakes:.1} |",
+        "| {memory_mb} MB ({}) | {} | {} | {} | {} | {} of {cold} ({}) | {} | {} | {} | {:.1} MB | ${cost:.3} | {handshakes:.1} |",
         ms(*quota),
         m.name,
         ms(m.cold_post),
+        spread(m),
         ms(m.cold_post_cpu),
         m.cold_throttled,
+        ms(m.cold_throttled_time),
         ms(m.warm_p50),
         ms(m.warm_p99),
         ms(m.warm_cpu),
@@ -171,9 +213,19 @@ fn print_row(row: &Row, cold: usize, handshakes: f64) {
     );
 }
 
-/// The goals under the quota: the webhook's cold post inside one period at 128 MB,
-/// its warm CPU next to the hello's, 5× the usual way's cold post at every size, the
-/// delivery worker's cold batch at the memory the template gives it.
+/// The fastest and the slowest of a row's cold posts.
+fn spread(m: &Measured) -> String {
+    match (m.cold_posts.first(), m.cold_posts.last()) {
+        (Some(fastest), Some(slowest)) => format!("{}–{}", ms(*fastest), ms(*slowest)),
+        _ => "–".to_owned(),
+    }
+}
+
+/// The goals under the quota that a shop would notice: the webhook's cold post at 128 MB,
+/// TLS included, ≤ 50 ms and never throttled; 5× the usual way's at the webhooks' memory
+/// (ratio of the medians, with the spread over the starts: a throttled post waits up to one
+/// period, wherever its start fell in it); the delivery worker's cold batch at its memory.
+/// (CPU per warm post is in the table, not a goal: 0.1 ms is ~$0.0002 per million posts.)
 fn quota_goals(rows: &[Row]) -> Vec<(String, bool)> {
     let find = |memory: u64, name: &str| {
         rows.iter()
@@ -181,47 +233,40 @@ fn quota_goals(rows: &[Row]) -> Vec<(String, bool)> {
     };
     let mut goals = Vec::new();
     if let Some(webhook) = find(128, "shipment-webhook, TLS") {
-        let (m, quota) = (&webhook.m, webhook.quota);
+        let m = &webhook.m;
         goals.push((
             format!(
-                "128 MB: webhook cold post, TLS included, {} (≤ 50 ms), {} of CPU (≤ one period's {}), {} cold posts waited a period (0)",
+                "128 MB: webhook cold post, TLS included, {} (≤ 50 ms), {} of CPU under a {} quota, {} of {} cold posts throttled (0)",
                 ms(m.cold_post),
                 ms(m.cold_post_cpu),
-                ms(quota),
-                m.cold_throttled
+                ms(webhook.quota),
+                m.cold_throttled,
+                m.cold_posts.len()
             ),
-            m.cold_post <= Duration::from_millis(50)
-                && m.cold_post_cpu <= quota
-                && m.cold_throttled == 0,
+            m.cold_post <= Duration::from_millis(50) && m.cold_throttled == 0,
         ));
-        if let Some(hello) = find(128, "bare hello") {
-            let over = m.warm_cpu.saturating_sub(hello.m.warm_cpu);
-            goals.push((
-                format!(
-                    "128 MB: webhook CPU per warm post {} over the hello's, TLS keep-alive (≤ 0.1 ms)",
-                    ms(over)
-                ),
-                over <= Duration::from_micros(100),
-            ));
-        }
     }
-    // At the webhooks' memory size; the bare hello's own cold post bounds what any webhook
-    // can reach here.
     let memory = template_memory("ShipmentFunction");
-    if let (Some(ours), Some(usual), Some(hello)) = (
+    if let (Some(ours), Some(usual)) = (
         find(memory, "shipment-webhook, TLS"),
         find(memory, "usual-way webhook"),
-        find(memory, "bare hello"),
     ) {
-        let (ours, usual, hello) = (ours.m.cold_post, usual.m.cold_post, hello.m.cold_post);
-        let times = usual.as_secs_f64() / ours.as_secs_f64();
-        let bound = usual.as_secs_f64() / hello.as_secs_f64();
+        let (ours, usual) = (&ours.m, &usual.m);
+        let times = usual.cold_post.as_secs_f64() / ours.cold_post.as_secs_f64();
+        let ends = |m: &Measured| {
+            let d = |i: Option<&Duration>| i.copied().unwrap_or_default().as_secs_f64();
+            (d(m.cold_posts.first()), d(m.cold_posts.last()))
+        };
+        let ((our_min, our_max), (usual_min, usual_max)) = (ends(ours), ends(usual));
         goals.push((
             format!(
-                "{memory} MB (the webhooks'): webhook cold post {times:.1}× faster than the usual way's ({} against {}; ≥ 5×; the bare hello's {} allows {bound:.1}× at most here)",
-                ms(ours),
-                ms(usual),
-                ms(hello)
+                "{memory} MB (the webhooks'): webhook cold post {times:.1}× faster than the usual way's ({} against {}; ≥ 5×; {:.1}–{:.1}× from the worst to the best pairing of starts; the usual way's {} of {} throttled)",
+                ms(ours.cold_post),
+                ms(usual.cold_post),
+                usual_min / our_max,
+                usual_max / our_min,
+                usual.cold_throttled,
+                usual.cold_posts.len()
             ),
             times >= 5.0,
         ));
@@ -230,10 +275,13 @@ fn quota_goals(rows: &[Row]) -> Vec<(String, bool)> {
     match find(memory, "delivery-worker") {
         Some(worker) => goals.push((
             format!(
-                "{memory} MB (the delivery worker's): cold batch of 10 delivered in {} (≤ 500 ms)",
-                ms(worker.m.cold_post)
+                "{memory} MB (the delivery worker's): cold batch of 10 delivered in {}, {} of CPU, {} of {} throttled (≤ 100 ms)",
+                ms(worker.m.cold_post),
+                ms(worker.m.cold_post_cpu),
+                worker.m.cold_throttled,
+                worker.m.cold_posts.len()
             ),
-            worker.m.cold_post <= Duration::from_millis(500),
+            worker.m.cold_post <= Duration::from_millis(100),
         )),
         None => goals.push((
             format!("delivery worker at {memory} MB: not measured"),
@@ -383,45 +431,16 @@ fn report(columns: &[&Measured; 3], (cold, warm): (usize, usize), more: Vec<(Str
         let cells: Vec<String> = columns.iter().map(|m| value(m)).collect();
         println!("| {label} | {} |", cells.join(" | "));
     }
-    // Init: the slower of the two runs. First invoke and warm CPU: against the instant fake,
-    // which keeps connections alive as SQS does; moto answers HTTP/1.0, so each of its calls
-    // opens a new TCP connection (its column shows what that costs).
+    // The figures of this table are no goals of their own (the goals are the ones a shop
+    // would notice, under the quota below): init against the hello's, for the record.
     let init = on_moto.init.max(on_fake.init);
-    let init_cpu = on_moto.init_cpu.max(on_fake.init_cpu);
-    let ratio = init.as_secs_f64() / hello.init.as_secs_f64();
-    let over = on_fake.warm_cpu.saturating_sub(hello.warm_cpu);
-    let over_moto = on_moto.warm_cpu.saturating_sub(hello.warm_cpu);
-    let peak_rss_kb = on_moto.peak_rss_kb.max(on_fake.peak_rss_kb);
-    let mut goals = vec![
-        (
-            format!("init {ratio:.2}× the bare hello (≤ 1.5×)"),
-            ratio <= 1.5,
-        ),
-        (
-            format!("init CPU {} (≤ 4 ms)", ms(init_cpu)),
-            init_cpu <= Duration::from_millis(4),
-        ),
-        (
-            format!(
-                "CPU per warm event {} over the hello (≤ 0.1 ms; {} against moto)",
-                ms(over),
-                ms(over_moto)
-            ),
-            over <= Duration::from_micros(100),
-        ),
-        (
-            format!(
-                "first invoke {} (≤ 5 ms; {} against moto)",
-                ms(on_fake.first_invoke),
-                ms(on_moto.first_invoke)
-            ),
-            on_fake.first_invoke <= Duration::from_millis(5),
-        ),
-        (
-            format!("peak RSS {:.1} MB (≤ 8 MB)", peak_rss_kb as f64 / 1024.0),
-            peak_rss_kb <= 8 * 1024,
-        ),
-    ];
+    println!(
+        "\ninit {:.2}× the bare hello's; first invoke {} ({} against moto, which opens a connection per call)",
+        init.as_secs_f64() / hello.init.as_secs_f64(),
+        ms(on_fake.first_invoke),
+        ms(on_moto.first_invoke)
+    );
+    let mut goals = Vec::new();
     goals.extend(arm64_sizes());
     goals.extend(more);
     println!();
