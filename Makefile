@@ -65,14 +65,17 @@ deploy: sam-build admin
 deploy-permissions: tools
 	$(VENV)/bin/python scripts/deploy-permissions.py
 
+# PREBUILT=1 (make test): the functions' debug binaries `cargo test` built, not a build of
+# their own (the same code; a second debug build, with the features of a plain build, was
+# two minutes of the gate's longest lane).
 demo: tools
-	$(VENV)/bin/python scripts/demo.py
+	$(VENV)/bin/python scripts/demo.py $(if $(PREBUILT),--prebuilt)
 
 # `sam local invoke --env-vars events/env.json` without Docker: the env file matches the
 # template, and the same environment and every sample event answer OK through cargo lambda,
 # touching no AWS endpoint.
 local-invoke: tools
-	$(VENV)/bin/python scripts/local-invoke.py
+	$(VENV)/bin/python scripts/local-invoke.py $(if $(PREBUILT),--prebuilt)
 
 fmt:
 	cargo fmt --all -- --check
@@ -125,7 +128,7 @@ stack-checks: tools
 	# second full compile (another target and profile) that the release workflow makes; its
 	# code is compiled for x86_64 by the tests already.
 	# The release first: its one build makes the functions `sam build` then only packages.
-	nice -n 10 $(MAKE) -j1 demo local-invoke release sam-build ALLOW_PLACEHOLDER=1 CONSOLES=aarch64
+	nice -n 10 $(MAKE) -j1 demo local-invoke release sam-build ALLOW_PLACEHOLDER=1 CONSOLES=aarch64 PREBUILT=1
 
 sam-validate: tools
 	sam validate --lint --region $(REGION)

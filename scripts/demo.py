@@ -4,8 +4,10 @@
 - channel settings come from local/channels.example.json (not Secrets Manager);
 - Connectif is a capture server on 127.0.0.1 that records every request; the same server
   stands in for Qapla's getShipment API (v1.2 payloads carry no customer);
-- the functions run in `cargo lambda watch` (the Lambda runtime emulator), with the
-  in-process hand-off;
+- the functions run against `cargo lambda watch --only-lambda-apis` (the Lambda runtime
+  emulator), started here as watch itself starts them (the same variables), with the
+  in-process hand-off: `make demo` builds them first; `--prebuilt` (make test) runs the
+  debug binaries the tests built, so the gate does not compile them a second time;
 - every sample in events/ is sent with `cargo lambda invoke`, then Qapla's answer and the
   Connectif request(s) it caused are printed.
 Loopback only. Exits non-zero if any answer is not the expected one.
@@ -86,90 +88,19 @@ def wait_for(port, seconds=300):
     sys.exit(f"nothing listens on 127.0.0.1:{port} after {seconds}s")
 
 
-def invoke(function, port, data_file=None, data=None):
-    cmd = ["cargo", "lambda", "invoke", function, "--invoke-address", "127.0.0.1", "--invoke-port", str(port)]
-    cmd += ["--data-file", str(data_file)] if data_file else ["--data-ascii", data]
-    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
-    if done.returncode != 0:
-        return None, done.stderr.strip()[-500:]
-    response = json.loads(done.stdout)
-    return response["statusCode"], response["body"]
-
-
-def alias_of(url):
-    marker = "/custom-events/alias/"
-    return url.split(marker, 1)[1].split("?", 1)[0] if marker in url else "?"
-
-
-def log_lines(offset):
-    """Log lines the functions wrote after `offset`, as (new offset, event/refusal lines)."""
-    time.sleep(0.1)  # the emulator copies function output asynchronously
-    text = (OUT / "lambda.log").read_text(errors="replace")
-    found = []
-    for line in text[offset:].splitlines():
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(entry, dict) and entry.get("outcome") and "message" in entry:
-            found.append(entry)
-    return len(text), found
-
-
-def show(title, status, body, since, logs, qapla_since=None):
-    print(f"\n=== {title}")
-    print(f"    Qapla' gets: HTTP {status} {body}")
-    for tracking, data in QAPLA_CALLS[qapla_since:] if qapla_since is not None else []:
-        print(f"    Qapla' API:  GET getShipment?trackingNumber={tracking}&data={data} (to complete the event)")
-    for entry in logs:
-        reason = f" ({entry['reason']})" if entry.get("reason") else ""
-        print(f"    Bridge log:  {entry.get('kind')} {entry.get('key', '')} -> {entry['outcome']}{reason}")
-    sent = CAPTURED[since:]
-    if not sent:
-        print("    Connectif:   nothing sent")
-    for req in sent:
-        print(f"    Connectif:   POST {req['url']}")
-        print(f"                 alias {alias_of(req['url'])}", end="")
-        print(f", Authorization: {req['authorization']}" if req["authorization"] else ", no Authorization (Endpoint URL)")
-        for line in json.dumps(req["body"], indent=2, ensure_ascii=False).splitlines():
-            print("                 " + line)
-
-
-def webhook_samples():
-    """The API Gateway sample events in events/ (not env.json, not the SQS sample): (path, event, function)."""
-    for path in sorted((ROOT / "events").glob("*.json")):
-        event = json.loads(path.read_text())
-        if "routeKey" in event:
-            yield path, event, FUNCTIONS[event["routeKey"].rsplit("/", 1)[1]]
-
-
-def main():
-    OUT.mkdir(parents=True, exist_ok=True)
-    capture_port, lambda_port = free_port(), free_port()
-    capture = ThreadingHTTPServer(("127.0.0.1", capture_port), Capture)
-    threading.Thread(target=capture.serve_forever, daemon=True).start()
-    channels = (ROOT / "local" / "channels.example.json").read_text()
-    channels = channels.replace("http://127.0.0.1:9911", f"http://127.0.0.1:{capture_port}")
-    (OUT / "channels.json").write_text(channels)
-
-    print("Building the functions (debug)...", flush=True)
-    # The function binaries of the workspace's default members, as `cargo lambda watch` runs
-    # them below: the same features, so watch finds them built (a `-p` selection would unify
-    # features differently and make watch compile them again). `--bin`, not the whole
-    # workspace: the console's debug build is a minute nobody here runs.
-    bins = [arg for name in FUNCTION_BINS for arg in ("--bin", name)]
-    subprocess.run(["cargo", "build", "-q", *bins], cwd=ROOT, check=True)
+def build_or_find(prebuilt):
+    """The debug binaries of FUNCTION_BINS: built here (the workspace's default members'
+    features, as `cargo build` selects them), or, `prebuilt`, those `cargo test` left in
+    target/debug (the same code; the tests' dev-dependencies add features to a few crates)."""
+    if not prebuilt:
+        binaries = build_or_find("--prebuilt" in sys.argv[1:])
     log = open(OUT / "lambda.log", "w")
-    watch = subprocess.Popen(
-        ["cargo", "lambda", "watch", "--invoke-address", "127.0.0.1", "--invoke-port", str(lambda_port), "--ignore-changes",
-         "--env-var", f"CHANNELS_FILE={OUT / 'channels.json'}"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
+    watch = start_emulator(lambda_port, log)
+    functions = start_functions(binaries, lambda_port, {**os.environ, "CHANNELS_FILE": str(OUT / "channels.json")}, log)
     failures = 0
     try:
-        wait_for(lambda_port)
         offset = 0
-        print(f"Functions run in `cargo lambda watch` on 127.0.0.1:{lambda_port}; Connectif capture on 127.0.0.1:{capture_port}.")
+        print(f"Functions run on `cargo lambda watch` on 127.0.0.1:{lambda_port}; Connectif capture on 127.0.0.1:{capture_port}.")
         print(f"Function logs (JSON, one line per event): {OUT / 'lambda.log'}")
         for path, event, function in webhook_samples():
             since, qapla_since = len(CAPTURED), len(QAPLA_CALLS)
@@ -187,8 +118,7 @@ def main():
         show("a shipment with a wrong apiKey -> shipment-webhook", status, body, since, logs)
         failures += status != 401 or body != '{"result":"KO"}'
     finally:
-        os.killpg(watch.pid, signal.SIGTERM)
-        watch.wait(timeout=30)
+        stop([*functions, watch])
         capture.shutdown()
     print(f"\n{len(CAPTURED)} Connectif requests captured; {failures} unexpected answers.")
     return 1 if failures else 0

@@ -3,8 +3,10 @@
 
 1. events/env.json names exactly the template's functions (logical ids), and every variable
    it sets is declared for that function in template.yaml (SAM ignores any other).
-2. The same environment and every sample event in events/ go through `cargo lambda watch`:
-   each HTTP event must answer {"result":"OK"}, each SQS event must report no failure.
+2. Each function with its environment from env.json, on `cargo lambda watch`'s Runtime API
+   (started as the demo starts them; `--prebuilt`: the debug binaries `cargo test` built),
+   and every sample event in events/: each HTTP event must answer {"result":"OK"}, each
+   SQS event must report no failure.
 3. Local mode touches no AWS endpoint: the EC2 metadata address and every AWS endpoint are
    pointed at a local server that must see no request.
 Connectif and Qapla's API are the demo's capture server on 127.0.0.1:9911, the address
@@ -13,8 +15,6 @@ local/channels.example.json (and so env.json) names. Loopback only.
 import json
 import os
 import pathlib
-import signal
-import subprocess
 import sys
 import threading
 from http.server import ThreadingHTTPServer
@@ -90,33 +90,26 @@ def main():
     problems = check_env_file(env)
     for p in problems:
         print("env.json:", p)
-    variables = {}
-    for function_env in env.values():
-        for key, value in function_env.items():
-            if variables.setdefault(key, value) != value:
-                problems.append(f"{key} differs between functions: one `cargo lambda watch` cannot serve them")
-    # Every AWS endpoint and the metadata address lead to the recorder.
-    variables.update({
+    # Every AWS endpoint and the metadata address lead to the recorder. Empty values are left
+    # out (the functions read an empty variable as unset, as SAM passes them).
+    local = {
         "AWS_EC2_METADATA_SERVICE_ENDPOINT": f"http://127.0.0.1:{PORT}",
         "AWS_ENDPOINT_URL": f"http://127.0.0.1:{PORT}",
-    })
+    }
     server = ThreadingHTTPServer(("127.0.0.1", PORT), Capture)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     demo.OUT.mkdir(parents=True, exist_ok=True)
     lambda_port = demo.free_port()
+    binaries = demo.build_or_find("--prebuilt" in sys.argv[1:])
     child_env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    cmd = ["cargo", "lambda", "watch", "--invoke-address", "127.0.0.1", "--invoke-port", str(lambda_port),
-           "--ignore-changes"]
-    # An env file, not --env-var: that splits values (JSON) at commas. Empty values are left
-    # out (cargo lambda refuses `KEY=`; the functions read an empty variable as unset).
-    env_file = demo.OUT / "local-invoke.env"
-    env_file.write_text("".join(f"{k}='{v}'\n" for k, v in variables.items() if v))
-    cmd += ["--env-file", str(env_file)]
     log = open(demo.OUT / "local-invoke.log", "w")
-    watch = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=child_env,
-                             start_new_session=True)
+    watch = demo.start_emulator(lambda_port, log)
+    functions = []
+    for logical_id, name in FUNCTIONS.items():
+        variables = {k: v for k, v in env.get(logical_id, {}).items() if v}
+        functions += demo.start_functions({name: binaries[name]}, lambda_port,
+                                          {**child_env, **variables, **local}, log)
     try:
-        demo.wait_for(lambda_port)
         for path in sorted((ROOT / "events").glob("*.json")):
             if path.name == "env.json":
                 continue
@@ -134,8 +127,7 @@ def main():
             if not ok:
                 problems.append(f"events/{path.name}: {answer or err}")
     finally:
-        os.killpg(watch.pid, signal.SIGTERM)
-        watch.wait(timeout=30)
+        demo.stop([*functions, watch])
         server.shutdown()
     if AWS_CALLS:
         problems.append(f"local mode called AWS: {AWS_CALLS[:5]}")

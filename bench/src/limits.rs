@@ -4,20 +4,25 @@
 //! of memory (`memory.limit_in_bytes`). Needs root and the v1 `cpu` and `memory`
 //! hierarchies under `/sys/fs/cgroup`; [`Limits::new`] says why when they are not there.
 //!
-//! The child joins both groups before its own program starts: after the fork, before the
-//! exec ([`Limits::spawn`]), so that everything the binary does, from the exec on, is charged
-//! to them, as in a Lambda sandbox — and the harness's own process creation (the fork) is
-//! not. (Moving the child in after `spawn` returned, as the bench did before, let it run
-//! unthrottled on the other core meanwhile: a process that burnt 10 ms of CPU under a
-//! 7.2 ms quota finished in 17 ms, never throttled. Spawning from a thread that had joined
-//! the CPU group charged the fork to the quota: the bare hello then measured 17 ms instead
-//! of 2 ms.) [`Limits::self_test`] shows the quota binds before anything is measured.
+//! A measured binary joins both groups before its own program starts ([`Limits::command`]):
+//! a small exec wrapper (`/bin/sh`, started outside the groups) writes itself into them and
+//! then executes the binary, so everything the binary does, from its exec on, is charged to
+//! them, as in a Lambda sandbox — and the harness's own process creation is not. Measured
+//! ways that were wrong:
+//! - moving the child in after `spawn` returned (the bench until 2026-12-03): it ran
+//!   unthrottled on the other core meanwhile; a process that burnt 10 ms of CPU under a
+//!   7.2 ms quota finished in 17 ms, never throttled;
+//! - joining in a `pre_exec` hook (between fork and exec): std then forks the whole harness
+//!   instead of `posix_spawn`ing, and the child's exec tears the copy down inside the quota:
+//!   the bare hello's cold start cost 4 ms of CPU at the start of a run and 14 ms at its end,
+//!   growing with the harness's memory;
+//! - spawning from a thread that had joined the CPU group: the harness's process creation was
+//!   charged to the quota (the bare hello measured 17 ms instead of 2 ms).
+//!
+//! [`Limits::self_test`] shows that the quota binds before anything is measured.
 
-use std::fs::File;
-use std::io::Write;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 const ROOT: &str = "/sys/fs/cgroup";
@@ -68,38 +73,35 @@ impl Limits {
             .map_err(|e| format!("{}: {e}", dir.join(file).display()))
     }
 
-    /// `command` started inside the groups: the forked child writes itself into both
-    /// (`cgroup.procs`, opened here, before the fork) and only then executes the program.
-    pub fn spawn(&self, mut command: Command) -> std::io::Result<Child> {
-        let procs = |dir: &Path| File::options().write(true).open(dir.join("cgroup.procs"));
-        let groups = [procs(&self.cpu)?, procs(&self.memory)?];
-        // SAFETY: `pre_exec`'s closure runs in the child between fork and exec, where only
-        // async-signal-safe calls are sound. It makes two write(2) calls on descriptors
-        // opened before the fork ("0" names the writing process, cgroup v1 and v2 alike):
-        // no allocation, no lock, nothing shared with the parent's other threads.
-        #[allow(unsafe_code)]
-        unsafe {
-            command.pre_exec(move || {
-                for mut group in &groups {
-                    group.write_all(b"0")?;
-                }
-                Ok(())
-            });
-        }
-        command.spawn()
+    /// A command that runs `program` inside the groups: `/bin/sh` writes itself into both
+    /// (`0` names the writing process) and then executes `program` in its place (same pid),
+    /// with the arguments and environment given to the command. The shell's own start (a
+    /// few hundred microseconds of CPU) runs outside the groups, like the harness's spawn.
+    pub fn command(&self, program: &Path) -> Command {
+        let mut command = Command::new("/bin/sh");
+        command.args([
+            "-c",
+            r#"echo 0 > "$1" && echo 0 > "$2" && shift 2 && exec "$@""#,
+            "join",
+        ]);
+        command.arg(self.cpu.join("cgroup.procs"));
+        command.arg(self.memory.join("cgroup.procs"));
+        command.arg(program);
+        command
     }
 
-    /// The quota binds: `burner` (a command that burns the CPU time it is given, in
-    /// microseconds, as its last argument) burns twice a period's quota inside the groups;
-    /// an error unless the group throttled it at least once and it took longer than a period.
-    pub fn self_test(&self, mut burner: Command) -> Result<String, String> {
+    /// The quota binds: `burner` with `args` and then the CPU time to burn, in
+    /// microseconds, burns twice a period's quota inside the groups; an error unless the
+    /// group throttled it at least once and it took longer than a period.
+    pub fn self_test(&self, burner: &Path, args: &[&str]) -> Result<String, String> {
         let burn = Duration::from_micros(2 * self.quota_us());
-        burner.arg(burn.as_micros().to_string());
+        let mut burner = self.command(burner);
+        burner.args(args).arg(burn.as_micros().to_string());
         // A fresh quota, as before a cold start.
         std::thread::sleep(2 * Duration::from_micros(PERIOD_US));
         let (before, waited_before) = self.throttled();
         let started = Instant::now();
-        let status = (self.spawn(burner).and_then(|mut child| child.wait()))
+        let status = (burner.spawn().and_then(|mut child| child.wait()))
             .map_err(|e| format!("the burner did not run: {e}"))?;
         let took = started.elapsed();
         let (after, waited_after) = self.throttled();
@@ -168,10 +170,9 @@ mod tests {
             Ok(limits) => limits,
             Err(why) => return eprintln!("skipped: {why}"),
         };
-        let mut burner = Command::new("sh");
         let count = "i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done";
-        burner.args(["-c", count]);
-        let said = limits.self_test(burner).expect("the quota binds");
+        let said =
+            (limits.self_test(Path::new("/bin/sh"), &["-c", count])).expect("the quota binds");
         assert!(said.contains("throttled"), "{said}");
     }
 }

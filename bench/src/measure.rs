@@ -47,7 +47,8 @@ pub fn spawn_in(
     limits: Option<&Limits>,
 ) -> Child {
     let memory = limits.map_or(128, |l| l.memory_mb).to_string();
-    let mut command = Command::new(exe);
+    // Inside `limits`: started by the groups' exec wrapper, which joins them first.
+    let mut command = limits.map_or_else(|| Command::new(exe), |l| l.command(exe));
     command
         .env_clear()
         .envs(env.iter().cloned())
@@ -59,10 +60,7 @@ pub fn spawn_in(
         .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
         .stdout(output())
         .stderr(output());
-    let child = match limits {
-        Some(limits) => limits.spawn(command),
-        None => command.spawn(),
-    };
+    let child = command.spawn();
     child.unwrap_or_else(|e| {
         panic!("{exe:?}: {e} (run `make bench` or `make chaos`, which build it)")
     })

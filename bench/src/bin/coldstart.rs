@@ -94,9 +94,7 @@ fn burn(cpu: Duration) {
 /// The quota binds before anything is measured under it: this binary, born inside the
 /// 128 MB groups, burns twice their quota and must be throttled. Exits 1 if not.
 fn quota_self_test(limits: &Limits) {
-    let mut burner = std::process::Command::new(std::env::current_exe().expect("exe"));
-    burner.arg("--burn");
-    match limits.self_test(burner) {
+    match limits.self_test(&std::env::current_exe().expect("exe"), &["--burn"]) {
         Ok(said) => println!("PASS quota self-test: {said}\n"),
         Err(why) => {
             println!("FAIL quota self-test: {why}");
