@@ -93,7 +93,115 @@ def build_or_find(prebuilt):
     features, as `cargo build` selects them), or, `prebuilt`, those `cargo test` left in
     target/debug (the same code; the tests' dev-dependencies add features to a few crates)."""
     if not prebuilt:
-        binaries = build_or_find("--prebuilt" in sys.argv[1:])
+        print("Building the functions (debug)...", flush=True)
+        bins = [arg for name in FUNCTION_BINS for arg in ("--bin", name)]
+        subprocess.run(["cargo", "build", "-q", *bins], cwd=ROOT, check=True)
+    found = {name: ROOT / "target" / "debug" / name for name in FUNCTION_BINS}
+    missing = [name for name, path in found.items() if not path.is_file()]
+    if missing:
+        sys.exit(f"no debug build of {', '.join(missing)} in target/debug (run `cargo test --no-run`)")
+    return found
+
+
+def start_emulator(port, log):
+    """`cargo lambda watch --only-lambda-apis` on 127.0.0.1:`port`: the Runtime API and the
+    invoke endpoint, no function started by it."""
+    watch = subprocess.Popen(
+        ["cargo", "lambda", "watch", "--only-lambda-apis", "--invoke-address", "127.0.0.1",
+         "--invoke-port", str(port)],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    wait_for(port)
+    return watch
+
+
+def start_functions(binaries, port, env, log):
+    """Each function on the emulator's Runtime API, with the variables `cargo lambda watch`
+    gives the functions it starts (cargo-lambda-watch's watcher.rs) on top of `env`."""
+    started = []
+    for name, path in binaries.items():
+        variables = {**env, "AWS_LAMBDA_FUNCTION_VERSION": "1", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "4096",
+                     "AWS_LAMBDA_RUNTIME_API": f"http://127.0.0.1:{port}/.rt/{name}",
+                     "AWS_LAMBDA_FUNCTION_NAME": name, "AWS_LAMBDA_MAX_CONCURRENCY": "1"}
+        started.append(subprocess.Popen([str(path)], cwd=ROOT, env=variables, stdout=log,
+                                         stderr=subprocess.STDOUT, start_new_session=True))
+    return started
+
+
+def stop(processes):
+    for process in processes:
+        os.killpg(process.pid, signal.SIGTERM)
+    for process in processes:
+        process.wait(timeout=30)
+
+
+def invoke(function, port, data_file=None, data=None):
+    cmd = ["cargo", "lambda", "invoke", function, "--invoke-address", "127.0.0.1", "--invoke-port", str(port)]
+    cmd += ["--data-file", str(data_file)] if data_file else ["--data-ascii", data]
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    if done.returncode != 0:
+        return None, done.stderr.strip()[-500:]
+    response = json.loads(done.stdout)
+    return response["statusCode"], response["body"]
+
+
+def alias_of(url):
+    marker = "/custom-events/alias/"
+    return url.split(marker, 1)[1].split("?", 1)[0] if marker in url else "?"
+
+
+def log_lines(offset):
+    """Log lines the functions wrote after `offset`, as (new offset, event/refusal lines)."""
+    time.sleep(0.1)  # the emulator copies function output asynchronously
+    text = (OUT / "lambda.log").read_text(errors="replace")
+    found = []
+    for line in text[offset:].splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict) and entry.get("outcome") and "message" in entry:
+            found.append(entry)
+    return len(text), found
+
+
+def show(title, status, body, since, logs, qapla_since=None):
+    print(f"\n=== {title}")
+    print(f"    Qapla' gets: HTTP {status} {body}")
+    for tracking, data in QAPLA_CALLS[qapla_since:] if qapla_since is not None else []:
+        print(f"    Qapla' API:  GET getShipment?trackingNumber={tracking}&data={data} (to complete the event)")
+    for entry in logs:
+        reason = f" ({entry['reason']})" if entry.get("reason") else ""
+        print(f"    Bridge log:  {entry.get('kind')} {entry.get('key', '')} -> {entry['outcome']}{reason}")
+    sent = CAPTURED[since:]
+    if not sent:
+        print("    Connectif:   nothing sent")
+    for req in sent:
+        print(f"    Connectif:   POST {req['url']}")
+        print(f"                 alias {alias_of(req['url'])}", end="")
+        print(f", Authorization: {req['authorization']}" if req["authorization"] else ", no Authorization (Endpoint URL)")
+        for line in json.dumps(req["body"], indent=2, ensure_ascii=False).splitlines():
+            print("                 " + line)
+
+
+def webhook_samples():
+    """The API Gateway sample events in events/ (not env.json, not the SQS sample): (path, event, function)."""
+    for path in sorted((ROOT / "events").glob("*.json")):
+        event = json.loads(path.read_text())
+        if "routeKey" in event:
+            yield path, event, FUNCTIONS[event["routeKey"].rsplit("/", 1)[1]]
+
+
+def main():
+    OUT.mkdir(parents=True, exist_ok=True)
+    capture_port, lambda_port = free_port(), free_port()
+    capture = ThreadingHTTPServer(("127.0.0.1", capture_port), Capture)
+    threading.Thread(target=capture.serve_forever, daemon=True).start()
+    channels = (ROOT / "local" / "channels.example.json").read_text()
+    channels = channels.replace("http://127.0.0.1:9911", f"http://127.0.0.1:{capture_port}")
+    (OUT / "channels.json").write_text(channels)
+
+    binaries = build_or_find("--prebuilt" in sys.argv[1:])
     log = open(OUT / "lambda.log", "w")
     watch = start_emulator(lambda_port, log)
     functions = start_functions(binaries, lambda_port, {**os.environ, "CHANNELS_FILE": str(OUT / "channels.json")}, log)

@@ -15,6 +15,7 @@ local/channels.example.json (and so env.json) names. Loopback only.
 import json
 import os
 import pathlib
+import subprocess
 import sys
 import threading
 from http.server import ThreadingHTTPServer
