@@ -90,8 +90,8 @@ def wait_for(port, seconds=300):
 
 def build_or_find(prebuilt):
     """The debug binaries of FUNCTION_BINS: built here (the workspace's default members'
-    features, as `cargo build` selects them), or, `prebuilt`, those `cargo test` left in
-    target/debug (the same code; the tests' dev-dependencies add features to a few crates)."""
+    features, as `cargo build` selects them), or, `prebuilt`, those `cargo build --all-targets` left in
+    target/debug (make test's build of the tests) (the same code; the tests' dev-dependencies add features to a few crates)."""
     if not prebuilt:
         print("Building the functions (debug)...", flush=True)
         bins = [arg for name in FUNCTION_BINS for arg in ("--bin", name)]
@@ -99,7 +99,7 @@ def build_or_find(prebuilt):
     found = {name: ROOT / "target" / "debug" / name for name in FUNCTION_BINS}
     missing = [name for name, path in found.items() if not path.is_file()]
     if missing:
-        sys.exit(f"no debug build of {', '.join(missing)} in target/debug (run `cargo test --no-run`)")
+        sys.exit(f"no debug build of {', '.join(missing)} in target/debug (run `cargo build --all-targets`)")
     return found
 
 
