@@ -65,7 +65,7 @@ deploy: sam-build admin
 deploy-permissions: tools
 	$(VENV)/bin/python scripts/deploy-permissions.py
 
-# PREBUILT=1 (make test): the functions' debug binaries `cargo test` built, not a build of
+# PREBUILT=1 (make test): the debug binaries its `cargo build --all-targets` made, not a build of
 # their own (the same code; a second debug build, with the features of a plain build, was
 # two minutes of the gate's longest lane).
 demo: tools
