@@ -2,11 +2,11 @@
 //! below it (`make structure` reads this list and checks every `crate::` import against it):
 //!
 //! - floor 0: this file ([`Kind`], [`Reception`]), [`clock`], [`bucket`] (the token bucket), [`http`] (what the outbound clients share), [`customer`], [`mapping`] (the status mapping: Qapla's statuses, their groups and labels)
-//! - floor 1: [`telemetry`] (logs and metrics), [`calendar`] (business days)
+//! - floor 1: [`telemetry`] (logs and metrics), [`calendar`] (business days), [`links`] (signed release links)
 //! - floor 2: [`channel`] (per-channel settings, their cache, authentication), [`qapla`] (what Qapla' sends, its REST API and budget)
 //! - floor 3: [`connectif`] (the reception events as types, how they are built, the client), [`refusals`] (Qapla's failure budget, watched)
 //! - floor 4: [`delivery`] (the hand-off port and its envelope, queue, worker, enrichment, state)
-//! - floor 5: [`plan`] (how each post becomes planned events), [`stalls`] (silent parcels found)
+//! - floor 5: [`plan`] (how each post becomes planned events), [`stalls`] (silent parcels found), [`release`] (the release page of a held parcel)
 //! - floor 6: [`webhook`] (the HTTP edge every webhook function shares), [`history`] (statuses pulled from Qapla's API: reconciliation, backfill)
 //! - floor 7: [`aws`] (every adapter that speaks to AWS, behind the ports above)
 //! - floor 8: [`config`] (the environment, and [`config::Bridge`], the one wiring of all the above)
@@ -26,10 +26,12 @@ pub mod customer;
 pub mod delivery;
 pub mod history;
 pub mod http;
+pub mod links;
 pub mod mapping;
 pub mod plan;
 pub mod qapla;
 pub mod refusals;
+pub mod release;
 pub mod stalls;
 pub mod telemetry;
 pub mod webhook;
@@ -75,16 +77,20 @@ pub enum Reception {
     /// `parcel-stalled`: a shipment without a new status for the channel's business days
     /// (`stalls`), found by the scheduled function.
     ParcelStalled,
+    /// `parcel-release`: what the customer of a held parcel chose on the release page, and
+    /// the courier's outcome (`releaseLinks`).
+    ParcelRelease,
 }
 
 impl Reception {
-    pub const ALL: [Reception; 6] = [
+    pub const ALL: [Reception; 7] = [
         Reception::ShipmentStatus,
         Reception::ReturnStatus,
         Reception::ReturnRequest,
         Reception::OrderShipped,
         Reception::ShipmentHistory,
         Reception::ParcelStalled,
+        Reception::ParcelRelease,
     ];
 
     /// The reception event of a webhook kind (a shipment's is refined by `return`).
@@ -105,6 +111,7 @@ impl Reception {
             Reception::OrderShipped => "order",
             Reception::ShipmentHistory => "history",
             Reception::ParcelStalled => "stalled",
+            Reception::ParcelRelease => "release",
         }
     }
 }

@@ -211,6 +211,12 @@ pub fn is_final(raw_id: &str) -> bool {
     matches!(group(raw_id), "delivered" | "returned")
 }
 
+/// Whether the parcel is held at the depot ("giacenza": status 6 EXCEPTION, detail 1), where
+/// its customer may choose what the courier does with it (`releaseLinks`).
+pub fn is_held(raw_id: &str, detail: Option<u16>) -> bool {
+    raw_id.trim() == "6" && detail == Some(1)
+}
+
 /// Whether the parcel is with the courier (or past it) at this status: `shippedAt` is the
 /// first such status's time.
 pub fn is_shipped(raw_id: &str) -> bool {

@@ -31,6 +31,7 @@ struct Draft<'a> {
     identity: &'a [&'a str],
     occurred_at: Option<String>,
     repeat_key: Option<String>,
+    held: bool,
     /// Qapla's courier code (what `rules.skipCouriers` names).
     courier: &'a str,
     built: Built,
@@ -44,6 +45,7 @@ impl<'a> Draft<'a> {
             identity,
             occurred_at: None,
             repeat_key: None,
+            held: false,
             courier,
             built,
         }
@@ -80,6 +82,7 @@ fn plan<T>(auth: &Authenticated<T>, kind: Kind, draft: Draft<'_>) -> Planned {
             occurred_at: draft.occurred_at,
             repeat_key: draft.repeat_key,
             courier: Some(draft.courier.trim().to_owned()).filter(|c| !c.is_empty()),
+            held: draft.held,
             enrich,
             pulled: false,
             event,
@@ -140,6 +143,7 @@ impl Webhook for ShipmentPayload {
             status_id: Some(s.qapla_status_id.trim().to_owned()),
             occurred_at: crate::qapla::time::status_time(&s.date),
             repeat_key,
+            held: crate::mapping::is_held(&s.qapla_status_id, s.first_detail().map(|(id, _)| id)),
             ..Draft::new(&s.tracking_number, &s.courier, &identity, built)
         };
         let planned = plan(auth, Self::KIND, draft);

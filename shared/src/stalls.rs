@@ -175,6 +175,7 @@ fn envelope(
         occurred_at: Some(at.clone()),
         repeat_key: None,
         courier: item.courier.clone(),
+        held: false,
         enrich: Some(enrich),
         pulled: true,
         event: ConnectifEvent {

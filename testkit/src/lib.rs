@@ -5,7 +5,9 @@ pub mod connectif;
 pub mod faults;
 pub mod invariants;
 mod moto_auth;
+pub mod page;
 pub mod qapla;
+pub mod qapla_v2;
 pub mod runtime_api;
 pub mod tls;
 

@@ -82,6 +82,8 @@ pub mod attr {
     pub const VERSION: &str = "version";
     /// A backfill report's part (CSV lines).
     pub const CSV: &str = "csv";
+    /// A release's outcome (JSON; empty while claimed).
+    pub const OUTCOME: &str = "outcome";
 }
 
 /// An item as DynamoDB returns it.
@@ -112,6 +114,8 @@ pub enum Pk<'a> {
     Backfill(&'a str),
     /// A part of a backfill run's failure report: channel, run id, part number.
     BackfillReport(&'a str, u64, u32),
+    /// One hold's release (`crate::links::Link::hold_key`).
+    Release(&'a str),
 }
 
 impl fmt::Display for Pk<'_> {
@@ -128,6 +132,7 @@ impl fmt::Display for Pk<'_> {
             Pk::BackfillReport(channel, run, part) => {
                 write!(f, "backfill-report#{channel}#{run}#{part}")
             }
+            Pk::Release(hold) => write!(f, "release#{hold}"),
         }
     }
 }
@@ -263,6 +268,17 @@ impl Table {
             .item(attr::PK, pk.value())
     }
 
+    /// A delete of the item `pk`, to add a condition to and send.
+    pub fn delete(
+        &self,
+        pk: Pk<'_>,
+    ) -> aws_sdk_dynamodb::operation::delete_item::builders::DeleteItemFluentBuilder {
+        self.client
+            .delete_item()
+            .table_name(&self.name)
+            .key(attr::PK, pk.value())
+    }
+
     /// An update of the item `pk` (created if missing), to add expressions to and send.
     pub fn update(&self, pk: Pk<'_>) -> UpdateItemFluentBuilder {
         self.client
@@ -370,6 +386,7 @@ mod tests {
             "live#shipment#it"
         );
         assert_eq!(Pk::Backfill("it").to_string(), "backfill#it");
+        assert_eq!(Pk::Release("it#12#1000").to_string(), "release#it#12#1000");
         assert_eq!(
             Pk::BackfillReport("it", 1764716000, 3).to_string(),
             "backfill-report#it#1764716000#3"

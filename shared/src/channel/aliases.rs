@@ -17,6 +17,8 @@ pub struct Aliases {
     pub history: String,
     /// A parcel without news for `stalls.afterBusinessDays` business days.
     pub stalled: String,
+    /// What the customer of a held parcel chose on the release page (`releaseLinks`).
+    pub release: String,
 }
 
 impl Default for Aliases {
@@ -28,6 +30,7 @@ impl Default for Aliases {
             return_status: "return-status-change".into(),
             history: "order-status-history".into(),
             stalled: "parcel-stalled".into(),
+            release: "parcel-release".into(),
         }
     }
 }
@@ -41,6 +44,7 @@ impl Aliases {
             Reception::OrderShipped => &self.order,
             Reception::ShipmentHistory => &self.history,
             Reception::ParcelStalled => &self.stalled,
+            Reception::ParcelRelease => &self.release,
         }
     }
 }

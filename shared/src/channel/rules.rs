@@ -132,6 +132,9 @@ pub enum ExtraField {
     CourierName,
     /// When the parcel left: the first status the bridge saw with the courier.
     ShippedAt,
+    /// A held parcel's release link: on with `releaseLinks`, not named in `extraFields`.
+    #[serde(skip_deserializing)]
+    ReleaseUrl,
 }
 
 impl ExtraField {
@@ -147,6 +150,7 @@ impl ExtraField {
             ExtraField::StatusGroup => "statusGroup",
             ExtraField::CourierName => "courierName",
             ExtraField::ShippedAt => "shippedAt",
+            ExtraField::ReleaseUrl => "releaseUrl",
         }
     }
 }

@@ -75,6 +75,12 @@ pub struct ChannelSettings {
     /// Stalled parcels: on when present (see [`Stalls`]).
     #[serde(default)]
     pub stalls: Option<Stalls>,
+    /// Release links for parcels held at the depot: on when present (see [`ReleaseLinks`]).
+    #[serde(default)]
+    pub release_links: Option<ReleaseLinks>,
+    /// Qapla's API v2 base URL (the release page's token exchange and stock-release).
+    #[serde(default = "default_qapla_v2_base")]
+    pub qapla_v2_base_url: String,
     /// Connectif reception event alias per kind of event.
     #[serde(default)]
     pub aliases: Aliases,
@@ -88,6 +94,46 @@ fn yes() -> bool {
 
 fn default_qapla_base() -> String {
     "https://api.qapla.it/1.3".into()
+}
+
+fn default_qapla_v2_base() -> String {
+    "https://api.qapla.it/v2".into()
+}
+
+/// `releaseLinks`: the held parcel's `order-status-change` event carries `releaseUrl`, a
+/// signed link to the stack's release page (`crate::release`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReleaseLinks {
+    /// Days after the hold was reported before the link opens (default 0: at once; a shop
+    /// that lets the courier try again first says 1 or 2).
+    #[serde(default)]
+    pub after_days: u8,
+    /// Days the link works from the event (default 7).
+    #[serde(default = "seven")]
+    pub expires_days: u8,
+}
+
+fn seven() -> u8 {
+    7
+}
+
+impl ReleaseLinks {
+    fn validate(&self) -> Result<(), SettingsError> {
+        if !(1..=30).contains(&self.expires_days) {
+            return Err(SettingsError::new(
+                "releaseLinks.expiresDays",
+                "must be 1 to 30 days",
+            ));
+        }
+        if self.after_days >= self.expires_days {
+            return Err(SettingsError::new(
+                "releaseLinks.afterDays",
+                "must be less than expiresDays",
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// See [`ChannelSettings::tracking_url_source`].
@@ -145,6 +191,8 @@ pub struct Endpoints {
     pub history: Option<String>,
     /// Stalled parcels (see `stalls`).
     pub stalled: Option<String>,
+    /// What the customer chose for a held parcel (see `releaseLinks`).
+    pub release: Option<String>,
 }
 
 impl Endpoints {
@@ -156,6 +204,7 @@ impl Endpoints {
             Reception::OrderShipped => self.order.as_deref(),
             Reception::ShipmentHistory => self.history.as_deref(),
             Reception::ParcelStalled => self.stalled.as_deref(),
+            Reception::ParcelRelease => self.release.as_deref(),
         }
     }
 }
@@ -220,6 +269,10 @@ impl ChannelSettings {
             check_url("trackingUrlTemplate", &self.tracking_url_template)?;
         }
         check_url("qaplaApiBaseUrl", &self.qapla_api_base_url)?;
+        check_url("qaplaV2BaseUrl", &self.qapla_v2_base_url)?;
+        if let Some(links) = &self.release_links {
+            links.validate()?;
+        }
         self.rules.validate()?;
         if let Some(stalls) = &self.stalls {
             stalls.validate(self.language)?;

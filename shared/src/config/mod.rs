@@ -72,6 +72,12 @@ pub struct Config {
     /// Secrets Manager it opens (at once) so that its first post finds them ready; 0: they
     /// are opened by the first post.
     pub preconnect: Duration,
+    /// `RELEASE_LINK_SECRET`: the Secrets Manager secret holding the release link key (the
+    /// stack generates it); `RELEASE_LINK_KEY`: the key itself, for local runs only.
+    pub release_link_secret: Option<String>,
+    pub release_link_key: Option<secrecy::SecretString>,
+    /// `RELEASE_BASE_URL`: the stack's API, where release links point (`/release/{token}`).
+    pub release_base_url: Option<String>,
 }
 
 impl Default for Config {
@@ -98,6 +104,9 @@ impl Default for Config {
             qapla_bucket: crate::qapla::pace::QAPLA,
             aws: AwsEnvironment::default(),
             preconnect: Duration::from_secs(1),
+            release_link_secret: None,
+            release_link_key: None,
+            release_base_url: None,
         }
     }
 }
@@ -173,7 +182,17 @@ impl Config {
         set(&mut c.qapla_bucket, qapla_bucket(&v)?);
         c.aws = AwsEnvironment::from_lookup(|name| v.text(name));
         set(&mut c.preconnect, v.duration("AWS_PRECONNECT_MS", MILLI)?);
-        Ok(c)
+        Ok(release_links(&v, c))
+    }
+}
+
+/// `RELEASE_LINK_SECRET`, `RELEASE_LINK_KEY`, `RELEASE_BASE_URL`.
+fn release_links<F: Fn(&str) -> Option<String>>(v: &Vars<F>, c: Config) -> Config {
+    Config {
+        release_link_secret: v.text("RELEASE_LINK_SECRET"),
+        release_link_key: v.text("RELEASE_LINK_KEY").map(secrecy::SecretString::from),
+        release_base_url: v.text("RELEASE_BASE_URL"),
+        ..c
     }
 }
 

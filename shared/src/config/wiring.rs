@@ -6,8 +6,8 @@
 
 use super::{Config, ConfigError};
 use crate::aws::{
-    CloudWatchRefusals, DynamoPace, DynamoState, SecretsManagerStore, SignedSend, SqsQueue,
-    SqsWork, Table,
+    CloudWatchRefusals, DynamoPace, DynamoState, SecretLinkKey, SecretsManagerStore, SignedSend,
+    SqsQueue, SqsWork, Table,
 };
 use crate::channel::{ChannelStore, Channels, MemoryStore};
 use crate::connectif::ConnectifClient;
@@ -15,6 +15,9 @@ use crate::delivery::state::MemoryState;
 use crate::delivery::{Deliverer, HandOff, InProcessHandOff, MemoryQueue, Worker};
 use crate::history::backfill::background::{Backfiller, MARGIN};
 use crate::history::reconcile::Reconciler;
+use crate::links::{FixedKey, Issuer, KeySource, LinkKey};
+use crate::qapla::v2::QaplaV2;
+use crate::release::{Ledger, MemoryLedger};
 use crate::webhook::Deps;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -164,7 +167,58 @@ impl Bridge {
     fn deliverer(&self) -> Result<Deliverer, ConfigError> {
         let http = self.outbound_http()?;
         let connectif = ConnectifClient::over(http.clone());
-        Ok(Deliverer::new(self.channels()?, connectif, http))
+        let deliverer = Deliverer::new(self.channels()?, connectif, http);
+        Ok(match (&self.config.release_base_url, self.link_keys()?) {
+            (Some(base_url), Some(keys)) => deliverer.with_release_links(Issuer {
+                base_url: base_url.clone(),
+                keys,
+            }),
+            _ => deliverer,
+        })
+    }
+
+    /// Where the release link key comes from: `RELEASE_LINK_KEY` (local runs), else the
+    /// secret `RELEASE_LINK_SECRET` names (read when first needed); neither: no links.
+    fn link_keys(&self) -> Result<Option<Arc<dyn KeySource>>, ConfigError> {
+        let c = &self.config;
+        if let Some(key) = &c.release_link_key {
+            let key = LinkKey::new(key.clone()).ok_or(ConfigError {
+                variable: "RELEASE_LINK_KEY",
+                problem: "must be at least 32 characters".into(),
+            })?;
+            return Ok(Some(Arc::new(FixedKey(key))));
+        }
+        let Some(secret) = &c.release_link_secret else {
+            return Ok(None);
+        };
+        let client = aws_sdk_secretsmanager::Client::new(self.aws()?);
+        Ok(Some(Arc::new(SecretLinkKey::new(client, secret.clone()))))
+    }
+
+    /// The release page's function: the settings cache, the hand-off of `parcel-release`
+    /// events (as a webhook's), the one-use ledger (the state table; in memory in local
+    /// mode), Qapla's API v2 and the link key (read during Init).
+    pub async fn release_deps(&self) -> Result<crate::release::Deps, ConfigError> {
+        let keys = self.link_keys()?.ok_or(ConfigError {
+            variable: "RELEASE_LINK_SECRET",
+            problem: "must be set".into(),
+        })?;
+        let key = keys.key().await.map_err(|problem| ConfigError {
+            variable: "RELEASE_LINK_SECRET",
+            problem,
+        })?;
+        let ledger: Arc<dyn Ledger> = match &self.config.state_table {
+            Some(_) => Arc::new(self.table()?),
+            None => Arc::new(MemoryLedger::default()),
+        };
+        let webhook = self.webhook_deps().await?;
+        Ok(crate::release::Deps {
+            channels: webhook.channels,
+            hand_off: webhook.hand_off,
+            ledger,
+            qapla: Arc::new(QaplaV2::new(self.outbound_http()?)),
+            key,
+        })
     }
 
     fn table(&self) -> Result<Table, ConfigError> {

@@ -128,6 +128,7 @@ pub fn shipment_event(
         qapla_status: text(&label(s, language, settings)),
         qapla_status_id: text(&s.qapla_status_id),
         reference: text(&s.reference),
+        release_url: None,
         shipped_at: None,
         status_group: None,
         tracking_number: text(&s.tracking_number),

@@ -26,12 +26,36 @@ pub struct ShipmentStatus {
     #[serde(rename = "qaplaStatusID")]
     pub qapla_status_id: String,
     pub reference: String,
+    /// A held parcel's release page (`releaseLinks`; the worker's, like the other opt-ins).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release_url: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shipped_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_group: Option<String>,
     pub tracking_number: String,
     pub tracking_url: String,
+}
+
+/// `parcel-release`: what the customer of a held parcel chose on the release page and what
+/// the courier answered. The customer is filled in by the worker (`getShipment`): the link
+/// carries no contact data.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ParcelRelease {
+    /// `redeliver`, `redeliver_new_address` or `return_to_sender` (Qapla's spelling).
+    pub action: String,
+    /// The courier's own message, when it gave one (`""` otherwise).
+    pub courier_message: String,
+    #[serde(with = "email_or_empty")]
+    pub customer_email: Option<Email>,
+    pub customer_name: String,
+    pub language: Language,
+    /// `ok`, `pending` (the courier answers later), `error` (the courier refused), or
+    /// `not_held` (Qapla' says the parcel is no longer held).
+    pub outcome: String,
+    pub reference: String,
+    pub tracking_number: String,
 }
 
 /// `parcel-stalled`: the shipment event's fields (of its last status), the business days
@@ -131,6 +155,7 @@ pub enum Fields {
     ReturnRequest(ReturnRequest),
     OrderShipped(OrderShipped),
     ParcelStalled(ParcelStalled),
+    ParcelRelease(ParcelRelease),
 }
 
 impl Fields {
@@ -141,6 +166,7 @@ impl Fields {
             Fields::ReturnRequest(f) => f.customer_email.as_ref(),
             Fields::OrderShipped(f) => f.customer_email.as_ref(),
             Fields::ParcelStalled(f) => f.customer_email.as_ref(),
+            Fields::ParcelRelease(f) => f.customer_email.as_ref(),
         }
     }
 
@@ -158,6 +184,11 @@ impl Fields {
 
     /// The opt-in fields (`extraFields`) only where `wanted` names them.
     pub fn keep_extras(&mut self, wanted: &[ExtraField]) {
+        if let Fields::ShipmentStatus(f) = self
+            && !wanted.contains(&ExtraField::ReleaseUrl)
+        {
+            f.release_url = None;
+        }
         let (courier, shipped, group) = match self {
             Fields::ShipmentStatus(f) => {
                 (&mut f.courier_name, &mut f.shipped_at, &mut f.status_group)
@@ -211,7 +242,15 @@ impl Fields {
                     ("trackingUrl", &f.tracking_url),
                 ],
             ),
-
+            Fields::ParcelRelease(f) => (
+                &f.customer_email,
+                &[
+                    ("action", &f.action),
+                    ("customerName", &f.customer_name),
+                    ("outcome", &f.outcome),
+                    ("trackingNumber", &f.tracking_number),
+                ],
+            ),
             Fields::ParcelStalled(f) => (
                 &f.customer_email,
                 &[

@@ -9,7 +9,9 @@ mod skip;
 
 pub use build::{order_event, return_event, shipment_event, tracking_url};
 pub use client::{ConnectifClient, DeliveryError};
-pub use events::{Fields, OrderShipped, ParcelStalled, ReturnRequest, ShipmentStatus};
+pub use events::{
+    Fields, OrderShipped, ParcelRelease, ParcelStalled, ReturnRequest, ShipmentStatus,
+};
 pub use skip::SkipReason;
 
 /// Vocabulary of the ground floor (the channel's settings name the aliases by it).

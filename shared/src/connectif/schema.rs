@@ -10,7 +10,9 @@
 //! `name`, `type`, `required`, `isPrimaryKey`. docs/contracts.md says which spellings the
 //! pages leave open (the `type` values).
 
-use super::events::{Fields, OrderShipped, ParcelStalled, ReturnRequest, ShipmentStatus};
+use super::events::{
+    Fields, OrderShipped, ParcelRelease, ParcelStalled, ReturnRequest, ShipmentStatus,
+};
 use crate::Reception;
 use crate::channel::ExtraField;
 use crate::customer::Email;
@@ -128,12 +130,14 @@ pub fn fields_with(reception: Reception, extras: &[ExtraField]) -> Vec<FieldDef>
         Fields::ShipmentStatus(f) => {
             f.customer_email = probe;
             (f.courier_name, f.shipped_at, f.status_group) = (some(), some(), some());
+            f.release_url = some();
         }
         Fields::ParcelStalled(f) => {
             f.customer_email = probe;
             (f.courier_name, f.shipped_at, f.status_group) = (some(), some(), some());
         }
         Fields::ReturnRequest(f) => f.customer_email = probe,
+        Fields::ParcelRelease(f) => f.customer_email = probe,
         Fields::OrderShipped(f) => f.customer_email = probe,
     }
     with_contact.keep_extras(extras);
@@ -169,6 +173,7 @@ fn empty(reception: Reception) -> Fields {
         Reception::ReturnRequest => Fields::ReturnRequest(ReturnRequest::default()),
         Reception::OrderShipped => Fields::OrderShipped(OrderShipped::default()),
         Reception::ParcelStalled => Fields::ParcelStalled(ParcelStalled::default()),
+        Reception::ParcelRelease => Fields::ParcelRelease(ParcelRelease::default()),
     }
 }
 

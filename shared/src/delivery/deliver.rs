@@ -22,6 +22,8 @@ pub struct Deliverer {
     /// The HTTP client of Qapla's API calls.
     qapla_http: reqwest::Client,
     enricher: Arc<Enricher>,
+    /// Release links for held parcels (`releaseLinks`), when the stack gives them.
+    release: Option<crate::links::Issuer>,
 }
 
 impl Deliverer {
@@ -38,6 +40,15 @@ impl Deliverer {
             client,
             qapla_http,
             enricher,
+            release: None,
+        }
+    }
+
+    /// Held parcels' events of channels with `releaseLinks` carry a link signed by `issuer`.
+    pub fn with_release_links(self, issuer: crate::links::Issuer) -> Self {
+        Deliverer {
+            release: Some(issuer),
+            ..self
         }
     }
 
@@ -112,8 +123,18 @@ impl Deliverer {
             .map(|c| courier_name(c, &settings.courier_names));
         event
             .fields
-            .fill_extras(crate::mapping::group(status), courier);
-        event.fields.keep_extras(&settings.extra_fields);
+            .fill_extras(crate::mapping::group(status), courier.clone());
+        let mut extras = settings.extra_fields.clone();
+        if let Some(url) = self
+            .release_url(envelope, &settings, &event, courier)
+            .await?
+        {
+            if let crate::connectif::Fields::ShipmentStatus(f) = &mut event.fields {
+                f.release_url = Some(url);
+            }
+            extras.push(crate::channel::ExtraField::ReleaseUrl);
+        }
+        event.fields.keep_extras(&extras);
         let relay = event.fields.customer_email();
         if relay.is_some_and(|email| settings.rules.suppresses_address(email.as_str())) {
             return Err(DeliveryError::Suppressed {
@@ -128,6 +149,68 @@ impl Deliverer {
         self.client
             .send(&settings.connectif, envelope.reception(), &event)
             .await
+    }
+}
+
+impl Deliverer {
+    /// The release link of a held parcel's live status event, for a channel with
+    /// `releaseLinks` (the shipment's Qapla' id from `getShipment`, cached and paced as for
+    /// completion). A shipment Qapla' cannot give an id for goes without a link (logged);
+    /// a busy Qapla' or an unreadable key delays the event.
+    async fn release_url(
+        &self,
+        envelope: &Envelope,
+        settings: &crate::channel::ChannelSettings,
+        event: &crate::connectif::ConnectifEvent,
+        courier: Option<String>,
+    ) -> Result<Option<String>, DeliveryError> {
+        let (Some(issuer), Some(links)) = (&self.release, &settings.release_links) else {
+            return Ok(None);
+        };
+        let crate::connectif::Fields::ShipmentStatus(fields) = &event.fields else {
+            return Ok(None);
+        };
+        if !envelope.held || envelope.pulled || envelope.reception() != Reception::ShipmentStatus {
+            return Ok(None);
+        }
+        let (channel, tracking) = (&envelope.channel, envelope.key.trim());
+        let shipment = match self.enricher.shipment(channel, settings, tracking).await {
+            Ok(shipment) => shipment,
+            Err(e @ (DeliveryError::Skip { .. } | DeliveryError::Permanent { .. })) => {
+                tracing::warn!(%channel, key = tracking, reason = %e, "held parcel without a release link");
+                return Ok(None);
+            }
+            Err(e) => return Err(e),
+        };
+        let id = shipment.id.trim();
+        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+            tracing::warn!(%channel, key = tracking, "held parcel without a release link: getShipment gave no numeric id");
+            return Ok(None);
+        }
+        let now = crate::qapla::time::italian_now();
+        let held_at = (envelope.occurred_at.as_deref())
+            .and_then(crate::clock::parse_time)
+            .unwrap_or(now);
+        let link = crate::links::Link {
+            channel: channel.as_str().to_owned(),
+            shipment_id: id.to_owned(),
+            tracking_number: tracking.to_owned(),
+            reference: fields.reference.clone(),
+            courier: courier.unwrap_or_else(|| envelope.courier.clone().unwrap_or_default()),
+            language: fields.language.code().to_owned(),
+            held_at,
+            not_before: held_at + i64::from(links.after_days) * 86_400,
+            expires: now + i64::from(links.expires_days) * 86_400,
+        };
+        let url = issuer
+            .url(&link)
+            .await
+            .map_err(|e| DeliveryError::Retryable {
+                reason: format!("release link key unavailable: {e}"),
+                retry_after: None,
+            })?;
+        crate::telemetry::metrics::release(channel.as_str(), "issued", "", "");
+        Ok(Some(url))
     }
 }
 

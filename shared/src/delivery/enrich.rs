@@ -119,7 +119,7 @@ impl Enricher {
                 Fields::ShipmentStatus(f) => f.tracking_url = url.trim().to_owned(),
                 Fields::OrderShipped(f) => f.tracking_url = url.trim().to_owned(),
                 Fields::ParcelStalled(f) => f.tracking_url = url.trim().to_owned(),
-                Fields::ReturnRequest(_) => {}
+                Fields::ReturnRequest(_) | Fields::ParcelRelease(_) => {}
             }
         }
         Ok(event)
@@ -203,6 +203,13 @@ impl<'a> Customer<'a> {
                 name: &mut f.customer_name,
                 language: &mut f.language,
                 label: &mut f.qapla_status,
+            }),
+            // The page's language is the link's (the event's): kept; no status label.
+            Fields::ParcelRelease(f) => Some(Customer {
+                email: &mut f.customer_email,
+                name: &mut f.customer_name,
+                language: &mut f.language,
+                label: &mut f.courier_message,
             }),
             _ => None,
         }

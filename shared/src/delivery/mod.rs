@@ -55,6 +55,10 @@ pub struct Envelope {
     /// Qapla's courier code (absent in messages queued by older versions).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub courier: Option<String>,
+    /// The parcel is held at the depot (status 6, detail 1): with `releaseLinks`, its event
+    /// carries a release link.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub held: bool,
     /// What must still be filled in from Qapla's API before delivery.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enrich: Option<Enrich>,
@@ -97,10 +101,13 @@ impl Envelope {
         self.event.reception.unwrap_or(Reception::of(self.kind))
     }
 
-    /// Whether it is a stalled parcel's event (`parcel-stalled`): about a shipment's last
-    /// status, but not a status itself.
+    /// Whether it is a notice about a shipment, not a status of it: a stalled parcel
+    /// (`parcel-stalled`, about its last status) or a release (`parcel-release`).
     pub fn is_stall(&self) -> bool {
-        self.reception() == Reception::ParcelStalled
+        matches!(
+            self.reception(),
+            Reception::ParcelStalled | Reception::ParcelRelease
+        )
     }
 
     /// With `shippedAt` filled in: `stored` (the time a status delivered before gave),

@@ -3,7 +3,10 @@
 //! ([`preconnect`]), and for Connectif and Qapla's API: URL encoding,
 //! `Retry-After` (seconds or an HTTP date), and one classification of HTTP answers and transport failures.
 
+mod event;
 pub mod tls;
+
+pub use event::{HttpEvent, HttpResponse};
 
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, RETRY_AFTER};

@@ -12,6 +12,7 @@ mod pulled;
 mod returns;
 mod shipment;
 pub mod time;
+pub mod v2;
 
 pub use orders::{Order, OrdersPayload};
 pub use returns::{ReturnCourier, ReturnParty, ReturnRow, ReturnShipment, ReturnsPayload};

@@ -14,6 +14,7 @@
 //! | `EventAge` (at each delivery try) | Seconds | channel · none |
 //! | `Suppressed` (events a channel's `rules` held back) | Count | channel, reason · reason |
 //! | `StalledParcels` (`parcel-stalled` events queued) | Count | channel · none |
+//! | `ReleaseLinks` (`step`: issued, opened, released, failed, untold) | Count | step · channel, step · step, action, outcome |
 //! | `ConnectifRequests`, `ConnectifLatency` | Count, Milliseconds | result · none |
 //! | `QaplaApiCalls` | Count | result · none |
 //! | `QaplaApiRefused` (404s from Qapla's API without its own KO) | Count | channel · none |
@@ -127,6 +128,33 @@ pub fn count_stalled(channel: &str, stalled: u64) {
         &[("StalledParcels", "Count", stalled.into())],
         &[&["channel"], &[]],
         &[("channel", channel)],
+    ));
+}
+
+/// One step of a held parcel's release link: `issued` (an event carried one), `opened` (the
+/// page was shown), `released` (by `action` and `outcome`), `failed` (Qapla' could not be
+/// asked: try again later), `untold` (released, but the `parcel-release` event was not
+/// handed off).
+pub fn release(channel: &str, step: &str, action: &str, outcome: &str) {
+    let action = if action.is_empty() { NO_REASON } else { action };
+    let outcome = if outcome.is_empty() {
+        NO_REASON
+    } else {
+        outcome
+    };
+    emit(line(
+        &[("ReleaseLinks", "Count", 1.into())],
+        &[
+            &["step"],
+            &["channel", "step"],
+            &["step", "action", "outcome"],
+        ],
+        &[
+            ("channel", channel),
+            ("step", step),
+            ("action", action),
+            ("outcome", outcome),
+        ],
     ));
 }
 

@@ -7,12 +7,12 @@
 //! never because of Connectif. Callers get an opaque KO; the log line says why.
 
 mod answer;
-mod event;
+
 mod log;
 mod senders;
 
+pub use crate::http::{HttpEvent, HttpResponse};
 pub use crate::plan::{Planned, Webhook};
-pub use event::{HttpEvent, HttpResponse};
 pub use senders::{BadSender, QAPLA_SENDERS, Senders};
 
 use crate::channel::{AuthError, Authenticated, ChannelId, Channels};

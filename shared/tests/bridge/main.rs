@@ -15,6 +15,7 @@ mod properties;
 mod pulled;
 mod qapla_api;
 mod reference_docs;
+mod release;
 mod rules;
 mod sample_events;
 mod senders;

@@ -108,7 +108,7 @@ fn every_field_of_a_channels_secret_is_documented() {
         })
     };
     let connectif_api = r#""mode": "api", "#;
-    let groups: [(&str, Vec<String>); 9] = [
+    let groups: [(&str, Vec<String>); 10] = [
         ("", fields::<ChannelSettings>("")),
         ("aliases.", fields::<Aliases>("")),
         ("connectif.endpoints.", fields::<Endpoints>("")),
@@ -120,6 +120,10 @@ fn every_field_of_a_channels_secret_is_documented() {
         ("send.", fields::<Sends>("")),
         ("rules.", fields::<Rules>("")),
         ("stalls.", fields::<Stalls>("")),
+        (
+            "releaseLinks.",
+            fields::<bridge_core::channel::ReleaseLinks>(""),
+        ),
         ("connectif.", vec!["mode".to_owned()]),
     ];
     let mut missing = Vec::new();
@@ -171,6 +175,7 @@ fn the_connectif_field_tables_are_the_event_types_fields() {
         (Reception::ReturnRequest, "return-request"),
         (Reception::OrderShipped, "order-shipped"),
         (Reception::ParcelStalled, "parcel-stalled"),
+        (Reception::ParcelRelease, "parcel-release"),
     ] {
         let heading = format!("### `{alias}`");
         let section = page.split(&heading).nth(1).expect("a section per event");

@@ -80,6 +80,14 @@ impl HttpEvent {
         segments.next().filter(|s| !s.is_empty())
     }
 
+    /// The path's segment after `/<after>/` (`release/{token}`): API Gateway's path
+    /// parameter is not needed, and an emulator's prefix (`/lambda-url/<fn>`) does not matter.
+    pub fn path_tail(&self, after: &str) -> Option<&str> {
+        let mut segments = self.raw_path.split('/');
+        segments.by_ref().find(|s| *s == after)?;
+        segments.next().filter(|s| !s.is_empty())
+    }
+
     /// Length of the body as it arrived (before any base64 decoding).
     pub fn raw_len(&self) -> usize {
         self.body.len()
