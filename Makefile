@@ -20,7 +20,7 @@ export PATH := $(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 export MOTO_SERVER := $(VENV)/bin/moto_server
 
-.PHONY: help tools admin deploy deploy-permissions release demo bench bench-backfill check test fmt lint structure unit code-checks stack-checks local-invoke sam-validate security-scan sam-build fuzz flood chaos clean
+.PHONY: help tools browser admin deploy deploy-permissions release demo bench bench-backfill check test fmt lint structure unit code-checks stack-checks local-invoke sam-validate security-scan sam-build fuzz flood chaos clean
 
 help:
 	@echo "make demo   run the three functions locally on every sample event (no AWS, no internet)"
@@ -28,7 +28,7 @@ help:
 	@echo "make deploy-permissions  the IAM actions a first deploy needs, and the AWS CLI call that checks yours"
 	@echo "make release  everything a release holds, in target/bridge-release/: function zips, template, console, sums (checked)"
 	@echo "make admin  install the operator's console, bridge-admin, into .venv/bin"
-	@echo "make check  the inner loop (~30 s warm): fmt, clippy, structure, every test that needs no moto and no SAM"
+	@echo "make check  the inner loop (~30 s warm): fmt, clippy, structure, every test that needs no moto, SAM or browser"
 	@echo "make test   the full gate: make check's, plus the moto tests, demo smoke, local invoke, sam validate --lint, checkov, sam build"
 	@echo "make fuzz   cargo fuzz on every parser, FUZZ_SECONDS each (default 60); executions and crashes per target"
 	@echo "make chaos  the real worker and webhook binaries under crashes, throttled state writes and a failing Connectif"
@@ -48,6 +48,16 @@ $(CHECKOV_STAMP): requirements-scan.txt
 	touch $@
 
 tools: $(STAMP)
+
+# Debian's Chromium and ChromeDriver, for the release page's browser test (the `browser`
+# module of the bridge tests): installed once, by apt, as the machine's own packages.
+CHROMEDRIVER := /usr/bin/chromedriver
+browser:
+	@test -x $(CHROMEDRIVER) || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get install -y -qq chromium chromium-driver > /dev/null 2>&1 || \
+	  { $$SUDO apt-get update -qq > /dev/null && $$SUDO apt-get install -y -qq chromium chromium-driver > /dev/null; }; }
+	@$(CHROMEDRIVER) --version
 
 # The operator's console (`bridge-admin`), installed into .venv/bin.
 admin: tools
@@ -108,11 +118,11 @@ unit: tools
 	cat target/test-bridge-moto.txt target/test-console-moto.txt | tee -a target/test-output.txt; \
 	exit $$status
 
-# The inner loop: no virtualenv, no moto, no SAM.
+# The inner loop: no virtualenv, no moto, no SAM, no browser.
 check: fmt lint structure
 	mkdir -p target
-	cargo test -- --skip moto:: 2>&1 | tee target/check-output.txt
-	@awk '/^test result:/ { p += $$4; f += $$6; s += $$12 } END { printf "make check: %d passed, %d failed (%d moto tests left to make test)\n", p, f, s }' target/check-output.txt
+	cargo test -- --skip moto:: --skip browser:: 2>&1 | tee target/check-output.txt
+	@awk '/^test result:/ { p += $$4; f += $$6; s += $$12 } END { printf "make check: %d passed, %d failed (%d moto and browser tests left to make test)\n", p, f, s }' target/check-output.txt
 
 # The two lanes of `make test` after the tests are built. The stack's lane waits a few
 # seconds so that the tests take cargo's build lock first (each `cargo test` holds it only
@@ -141,13 +151,13 @@ security-scan: $(CHECKOV_STAMP)
 	$(CHECKOV_VENV)/bin/checkov -f template.yaml -f deploy-role.yaml --framework cloudformation --compact --quiet --skip-download
 	$(CHECKOV_VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 
-# The six functions, as `sam build` builds them (`cargo lambda build --release --arm64 --bin
+# The seven functions, as `sam build` builds them (`cargo lambda build --release --arm64 --bin
 # <function>` from the workspace root), but in one cargo-lambda run first: cargo links them two
 # at a time (each link is LTO with one codegen unit, one core), and `sam build` then finds
 # every binary fresh and only packages it. `--no-cached`: SAM's cache would checksum the whole
 # code folder (target/ included, gigabytes) for each function, about 75 s a build, for
 # nothing cargo does not already do.
-FUNCTIONS := shipment-webhook return-webhook order-webhook delivery-worker reconciler backfill-worker
+FUNCTIONS := shipment-webhook return-webhook order-webhook delivery-worker reconciler backfill-worker release-page
 sam-build: tools
 	# Lambda runs arm64: the Rust standard library for that target (no-op when present).
 	rustup target add aarch64-unknown-linux-gnu
@@ -163,7 +173,7 @@ sam-build: tools
 # was measured slower on 2 cores: both compile.)
 test:
 	$(MAKE) fmt structure
-	$(MAKE) -j3 --output-sync=line lint tools $(CHECKOV_STAMP)
+	$(MAKE) -j3 --output-sync=line lint tools browser $(CHECKOV_STAMP)
 	# The tests and, with the same features, every function binary (the demo runs those).
 	cargo build --all-targets
 	$(MAKE) -j2 --output-sync=target code-checks stack-checks
@@ -182,7 +192,7 @@ clean:
 COLD ?= 30
 WARM ?= 1000
 EVENTS ?= 20000
-# A release, built and checked here: the six functions as arm64 Lambda zips (cargo lambda),
+# A release, built and checked here: the seven functions as arm64 Lambda zips (cargo lambda),
 # the template pointing at them (for `sam package` and `sam publish`), README and licenses,
 # the console for Linux aarch64 (release profile: it shares the functions' compiled crates)
 # and x86_64 (cargo-dist's profile: thin LTO builds it in half the time) with cargo lambda's

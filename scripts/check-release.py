@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Check a release that `make release` assembled, as far as this machine can:
 
-- every artifact is there: six function zips, the template, README and licenses, the
+- every artifact is there: seven function zips, the template, README and licenses, the
   console for Linux x86_64 and aarch64, SHA256SUMS — and the sums match;
 - each zip holds exactly a `bootstrap`, an aarch64 ELF within the size budget, and each
   console an ELF of its architecture;
@@ -31,7 +31,7 @@ import boto3
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv"
-FUNCTIONS = ["shipment-webhook", "return-webhook", "order-webhook", "delivery-worker", "reconciler", "backfill-worker"]
+FUNCTIONS = ["shipment-webhook", "return-webhook", "order-webhook", "delivery-worker", "reconciler", "backfill-worker", "release-page"]
 BUDGET = 6_000_000  # uncompressed bootstrap, as scripts/check-sizes.py
 ELF_MACHINE = {"aarch64": 183, "x86_64": 62}
 # The consoles a release holds (`--consoles` names fewer for make test's check).
@@ -132,7 +132,7 @@ def package(rel: Path) -> None:
             return
         text = packaged.read_text()
         uris = [l.split(":", 1)[1].strip() for l in text.splitlines() if l.strip().startswith(("CodeUri:", "LicenseUrl:", "ReadmeUrl:"))]
-        check(len(uris) == len(FUNCTIONS) + 2, f"{len(uris)} URIs: the six functions, the license, the readme")
+        check(len(uris) == len(FUNCTIONS) + 2, f"{len(uris)} URIs: the seven functions, the license, the readme")
         keys = {o["Key"] for o in s3.list_objects_v2(Bucket="release").get("Contents", [])}
         for uri in uris:
             check(uri.startswith("s3://release/") and uri.split("/", 3)[3] in keys, f"{uri}: uploaded")

@@ -27,7 +27,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 OUT = ROOT / "target" / "demo"
 FUNCTIONS = {"shipments": "shipment-webhook", "returns": "return-webhook", "orders": "order-webhook"}
 # Every function `make demo` and `make local-invoke` (which reuses this build) send events to.
-FUNCTION_BINS = [*FUNCTIONS.values(), "delivery-worker"]
+FUNCTION_BINS = [*FUNCTIONS.values(), "delivery-worker", "release-page"]
 CAPTURED = []
 QAPLA_CALLS = []
 

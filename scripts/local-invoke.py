@@ -5,7 +5,8 @@
    it sets is declared for that function in template.yaml (SAM ignores any other).
 2. Each function with its environment from env.json, on `cargo lambda watch`'s Runtime API
    (started as the demo starts them; `--prebuilt`: the debug binaries `cargo test` built),
-   and every sample event in events/: each HTTP event must answer {"result":"OK"}, each
+   and every sample event in events/: each webhook event must answer {"result":"OK"} (the
+   release page's, its form), each
    SQS event must report no failure.
 3. Local mode touches no AWS endpoint: the EC2 metadata address and every AWS endpoint are
    pointed at a local server that must see no request.
@@ -29,7 +30,8 @@ ROOT = demo.ROOT
 PORT = 9911
 AWS_CALLS = []
 FUNCTIONS = {"ShipmentFunction": "shipment-webhook", "ReturnFunction": "return-webhook",
-             "OrderFunction": "order-webhook", "DeliveryFunction": "delivery-worker"}
+             "OrderFunction": "order-webhook", "DeliveryFunction": "delivery-worker",
+             "ReleaseFunction": "release-page"}
 
 
 class Capture(demo.Capture):
@@ -119,6 +121,13 @@ def main():
                 function = FUNCTIONS["DeliveryFunction"]
                 answer, err = invoke(function, lambda_port, path)
                 ok = answer is not None and answer.get("batchItemFailures") == []
+            elif event["routeKey"].startswith("GET /release/"):
+                # The release page: its form, in the link's language, with the CSRF value.
+                function = FUNCTIONS["ReleaseFunction"]
+                answer, err = invoke(function, lambda_port, path)
+                ok = answer is not None and answer.get("statusCode") == 200 and 'name="csrf"' in answer.get("body", "")
+                if answer:
+                    answer = {"statusCode": answer.get("statusCode"), "content-type": answer.get("headers", {}).get("content-type")}
             else:
                 route = event["routeKey"].rsplit("/", 1)[1]
                 function = demo.FUNCTIONS[route]

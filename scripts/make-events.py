@@ -7,11 +7,19 @@ fixture's key (test-channel-key-<channel>). One extra event sends a body base64-
 as API Gateway does for some content types. Also writes:
 - events/sqs-shipment-delivered.json: an SQS event for the delivery function (DeliveryFunction);
 - events/env.json: `sam local invoke --env-vars` file putting every function in local mode
-  (in-process delivery, channel settings inline from local/channels.example.json).
+  (in-process delivery, channel settings inline from local/channels.example.json);
+- events/release-page-open.json: the release page of a held parcel (ReleaseFunction), its
+  link signed with env.json's local key as `bridge_core::links` signs (an HMAC-SHA-256 over
+  `release-link/v1.<payload>`), expiring in 2100.
 """
 import base64
+import hashlib
+import hmac
 import json
 import pathlib
+
+# The release links' key of local runs (env.json's RELEASE_LINK_KEY): not a secret.
+LOCAL_LINK_KEY = "local-release-link-key-for-sam-local-invoke-only-0123"
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 ROUTES = {"shipment": "shipments", "return": "returns", "orders": "orders"}
@@ -116,11 +124,34 @@ def env_file():
         # the stack's table and queues.
         "ReconcilerFunction": {},
         "BackfillFunction": {},
+        # The release page in local mode: the one-use ledger in memory, the local key.
+        "ReleaseFunction": {**webhook, "STATE_TABLE": "", "RELEASE_LINK_SECRET": "", "RELEASE_LINK_KEY": LOCAL_LINK_KEY},
     }
 
 
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def release_event():
+    """GET /release/{token} for the held parcel of shipment-v1.2-exception-on-hold.json."""
+    link = {"c": "it", "s": "1234567890", "t": "2253647804", "r": "2007135", "k": "DHL",
+            "l": "it", "h": 1561021920, "n": 1561021920, "e": 4102444800}
+    payload = b64url(json.dumps(link, separators=(",", ":")).encode())
+    mac = hmac.new(LOCAL_LINK_KEY.encode(), f"release-link/v1.{payload}".encode(), hashlib.sha256)
+    path = f"/release/{payload}.{b64url(mac.digest())}"
+    doc = event("x", "it", "", name="release-page-open")
+    doc.update({"routeKey": "GET /release/{token}", "rawPath": path, "pathParameters": {"token": path.rsplit("/", 1)[1]},
+                "body": None})
+    doc["headers"] = {"user-agent": "Mozilla/5.0", "host": doc["headers"]["host"]}
+    doc["requestContext"].update({"routeKey": "GET /release/{token}", "http": {**doc["requestContext"]["http"], "method": "GET", "path": path}})
+    return doc
+
+
 def write_extras(out):
-    for name, doc in [("sqs-shipment-delivered.json", sqs_event()), ("env.json", env_file())]:
+    extras = [("sqs-shipment-delivered.json", sqs_event()), ("env.json", env_file()),
+              ("release-page-open.json", release_event())]
+    for name, doc in extras:
         (out / name).write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
         print(f"wrote events/{name}")
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Assemble a release from what `make release` built (cargo lambda): the six functions as
+"""Assemble a release from what `make release` built (cargo lambda): the seven functions as
 Lambda zips, the template rewritten to use them (ready for `sam package`, which uploads them
 and rewrites the URIs, and `sam publish`), the README and license it publishes with, the
 console for Linux x86_64 and aarch64, and SHA-256 sums of everything.
@@ -14,7 +14,7 @@ import tarfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-FUNCTIONS = ["shipment-webhook", "return-webhook", "order-webhook", "delivery-worker", "reconciler", "backfill-worker"]
+FUNCTIONS = ["shipment-webhook", "return-webhook", "order-webhook", "delivery-worker", "reconciler", "backfill-worker", "release-page"]
 CONSOLE = {  # target triple -> where cargo lambda put it
     "aarch64-unknown-linux-gnu": ROOT / "target/lambda/bridge-admin/bootstrap",
     "x86_64-unknown-linux-gnu": ROOT / "target/lambda-x86_64/bridge-admin/bootstrap",

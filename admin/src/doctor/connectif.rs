@@ -39,13 +39,24 @@ pub fn wanted(settings: &ChannelSettings) -> Vec<Wanted> {
             Reception::ParcelStalled,
             send.shipments && settings.stalls.is_some(),
         ),
+        (
+            Reception::ParcelRelease,
+            send.shipments && settings.release_links.is_some(),
+        ),
     ];
     used.into_iter()
         .filter(|(_, used)| *used)
-        .map(|(reception, _)| Wanted {
-            reception,
-            alias: settings.aliases.get(reception).to_owned(),
-            extras: settings.extra_fields.clone(),
+        .map(|(reception, _)| {
+            let mut extras = settings.extra_fields.clone();
+            // A held parcel's link: on its live status event only.
+            if reception == Reception::ShipmentStatus && settings.release_links.is_some() {
+                extras.push(ExtraField::ReleaseUrl);
+            }
+            Wanted {
+                reception,
+                alias: settings.aliases.get(reception).to_owned(),
+                extras,
+            }
         })
         .collect()
 }

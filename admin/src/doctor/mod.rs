@@ -58,6 +58,13 @@ pub async fn doctor(clients: &Clients, stack: &Stack, channel: &ChannelId, args:
     report
         .steps
         .push(qapla::shipment(&qapla, tracking, needs_url).await);
+    if settings.release_links.is_some() {
+        let v2 = bridge_core::qapla::v2::QaplaV2::new(clients.http.clone());
+        let base = &settings.qapla_v2_base_url;
+        report
+            .steps
+            .push(qapla::release_scope(&v2, base, &settings.qapla_api_key).await);
+    }
     let (key, receive_type, base) = match &settings.connectif {
         ConnectifSettings::Api { api_key, base_url } => {
             let key = api_key.expose_secret().to_owned();

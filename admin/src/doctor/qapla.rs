@@ -156,6 +156,47 @@ fn date(s: &ApiShipment) -> &str {
 }
 
 /// An answer other than the documented one: the call, what came back, what to do.
+/// `releaseLinks`: Qapla' v2 exchanges the key for a token with `shipments:write`, the scope
+/// of stock-release (read-only: no release is asked for).
+pub async fn release_scope(
+    v2: &bridge_core::qapla::v2::QaplaV2,
+    base: &str,
+    key: &SecretString,
+) -> Step {
+    use bridge_core::qapla::v2::{RELEASE_SCOPE, V2Error};
+    const NAME: &str = "qapla v2 release scope";
+    match v2.scopes(base, key).await {
+        Ok(scopes) if scopes.iter().any(|s| s == RELEASE_SCOPE) => Step::pass(
+            NAME,
+            format!("Qapla' API v2 grants the key `{RELEASE_SCOPE}` (POST v2/auth/token)"),
+        ),
+        Ok(scopes) => Step::fail(
+            NAME,
+            format!(
+                "the key's v2 token has scopes {scopes:?}, not `{RELEASE_SCOPE}`: every release would be refused (403)"
+            ),
+            "ask Qapla' to grant the channel's key the `shipments:write` scope of API v2, or remove `releaseLinks` from the secret",
+        ),
+        Err(
+            e @ V2Error::Refused {
+                status: 400 | 401 | 403,
+                ..
+            },
+        ) => Step::fail(
+            NAME,
+            format!("POST v2/auth/token: {e}"),
+            "Qapla' API v2 refuses the channel's key: check `qaplaApiKey`, and `qaplaV2BaseUrl` (default https://api.qapla.it/v2)",
+        ),
+        Err(e) => Step::fail(
+            NAME,
+            format!("POST v2/auth/token: {e}"),
+            format!(
+                "Qapla' v2 at {base} did not answer as documented, or is not reachable: run doctor again later, and report the call and the answer (docs/contracts.md)"
+            ),
+        ),
+    }
+}
+
 fn unexpected(name: &'static str, call: &str, e: &ApiError, base: &str) -> Step {
     let fix = match e {
         ApiError::Unreachable(_) | ApiError::Busy { .. } => {

@@ -45,7 +45,7 @@ pub struct Args {
     #[arg(long, value_enum)]
     pub mode: Option<Mode>,
     /// Endpoint mode: a reception event's Endpoint URL as `<setting>=<url>`, the setting
-    /// one of shipment, returnStatus, return, order, history, stalled (repeatable).
+    /// one of shipment, returnStatus, return, order, history, stalled, release (repeatable).
     #[arg(long = "endpoint", value_name = "SETTING=URL")]
     pub endpoints: Vec<String>,
     /// The shop's tracking page with `{trackingNumber}` (also `{reference}`, `{courier}`),
@@ -67,6 +67,11 @@ pub struct Args {
     /// language's country; needed for `en`] (`stalls.country`).
     #[arg(long, value_name = "COUNTRY")]
     pub stalls_country: Option<String>,
+    /// Put a release link in the event of a parcel held at the depot, working this many
+    /// days (1-30), and create the `parcel-release` event and the `releaseUrl` field
+    /// (`releaseLinks.expiresDays`).
+    #[arg(long, value_name = "DAYS")]
+    pub release_links: Option<u8>,
     /// The Connectif integration to create or reuse (one serves every channel).
     #[arg(long, default_value = "Qapla' bridge")]
     pub integration: String,

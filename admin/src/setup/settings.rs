@@ -51,6 +51,9 @@ pub fn draft(
     if let Some(country) = &args.stalls_country {
         draft["stalls"]["country"] = json!(country.to_uppercase());
     }
+    if let Some(days) = args.release_links {
+        draft["releaseLinks"]["expiresDays"] = json!(days);
+    }
     Ok(draft)
 }
 
@@ -98,6 +101,7 @@ fn flag_for(field: &str) -> Option<&'static str> {
         "extraFields" => "--extra-fields",
         "stalls.afterBusinessDays" => "--stalls",
         "stalls.country" => "--stalls-country",
+        "releaseLinks.expiresDays" | "releaseLinks.afterDays" => "--release-links",
         "qaplaApiKey" => "--qapla-key",
         _ => return None,
     })

@@ -132,7 +132,12 @@ pub enum V2Error {
 struct Token {
     token: String,
     expires_in: u64,
+    #[serde(default)]
+    scopes: Vec<String>,
 }
+
+/// The scope a stock-release needs.
+pub const RELEASE_SCOPE: &str = "shipments:write";
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -208,9 +213,13 @@ impl QaplaV2 {
         })
     }
 
+    /// The scopes Qapla' grants `key` (one token exchange: `bridge-admin doctor`).
+    pub async fn scopes(&self, base: &str, key: &SecretString) -> Result<Vec<String>, V2Error> {
+        Ok(self.exchange(base, key).await?.1)
+    }
+
     /// A Bearer token for `key`: the kept one, else a new exchange.
     async fn token(&self, base: &str, key: &SecretString) -> Result<SecretString, V2Error> {
-        const CALL: &str = "auth/token";
         let name = crate::qapla::pace::key_hash(key);
         let kept = self.lock().get(&name).cloned();
         if let Some((until, token)) = kept
@@ -218,6 +227,17 @@ impl QaplaV2 {
         {
             return Ok(token);
         }
+        Ok(self.exchange(base, key).await?.0)
+    }
+
+    /// `auth/token`: the token (kept) and its scopes.
+    async fn exchange(
+        &self,
+        base: &str,
+        key: &SecretString,
+    ) -> Result<(SecretString, Vec<String>), V2Error> {
+        const CALL: &str = "auth/token";
+        let name = crate::qapla::pace::key_hash(key);
         let url = format!("{}/auth/token", base.trim_end_matches('/'));
         let body = serde_json::json!({ "apiKey": key.expose_secret().trim() });
         let response = (self.http.post(url))
@@ -239,7 +259,7 @@ impl QaplaV2 {
         let token = SecretString::from(answer.token);
         self.lock()
             .insert(name, (Instant::now() + life, token.clone()));
-        Ok(token)
+        Ok((token, answer.scopes))
     }
 
     fn forget(&self, key: &SecretString) {

@@ -35,5 +35,6 @@ mod moto {
     mod faults;
     mod pace;
     mod reconcile;
+    mod release_ledger;
     mod stalls;
 }

@@ -403,12 +403,18 @@ async fn forged_expired_and_foreign_form_links_get_a_plain_page() {
 mod browser {
     use super::*;
     use fantoccini::{ClientBuilder, Locator};
+    use std::os::unix::process::CommandExt;
 
     struct Driver(std::process::Child);
 
+    /// ChromeDriver in a process group of its own, so that the browsers it starts go with it
+    /// even when a test fails before closing its session.
     impl Drop for Driver {
         fn drop(&mut self) {
-            let _ = self.0.kill();
+            let group = format!("-{}", self.0.id());
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", "--", &group])
+                .status();
             let _ = self.0.wait();
         }
     }
@@ -419,6 +425,7 @@ mod browser {
             .arg(format!("--port={port}"))
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
+            .process_group(0)
             .spawn()
             .expect("chromedriver (make test installs Debian's chromium-driver)");
         let driver = Driver(driver);
@@ -430,6 +437,7 @@ mod browser {
             "--disable-quic",
             "--no-first-run",
             "--disable-background-networking",
+            "--disable-dev-shm-usage",
             "--disable-component-update",
             "--disable-sync",
             "--window-size=420,900",
@@ -458,13 +466,20 @@ mod browser {
         panic!("chromedriver did not start: {last:?}");
     }
 
+    /// The text of `css` on the page, once the page that has it is there.
     async fn text(c: &fantoccini::Client, css: &str) -> String {
-        c.find(Locator::Css(css))
+        let found = c.wait().for_element(Locator::Css(css)).await.expect(css);
+        found.text().await.expect("text")
+    }
+
+    /// The outcome shown, once the outcome page is there.
+    async fn shown(c: &fantoccini::Client) -> Option<String> {
+        let found = c.wait().for_element(Locator::Id("outcome")).await;
+        found
+            .expect("outcome")
+            .attr("data-verdict")
             .await
-            .expect(css)
-            .text()
-            .await
-            .expect("text")
+            .expect("attr")
     }
 
     async fn fill(c: &fantoccini::Client, field: &str, value: &str) {
@@ -518,11 +533,7 @@ mod browser {
             .click()
             .await
             .expect("submit");
-        let outcome = c.find(Locator::Id("outcome")).await.expect("outcome");
-        assert_eq!(
-            outcome.attr("data-verdict").await.expect("attr").as_deref(),
-            Some("ok")
-        );
+        assert_eq!(shown(&c).await.as_deref(), Some("ok"));
         // Back to the form, and submit it again: the first outcome, no second release.
         c.back().await.expect("back");
         if let Ok(button) = c.find(Locator::Id("submit")).await {
@@ -530,14 +541,7 @@ mod browser {
         } else {
             c.refresh().await.expect("reload");
         }
-        let outcome = c
-            .find(Locator::Id("outcome"))
-            .await
-            .expect("the first outcome");
-        assert_eq!(
-            outcome.attr("data-verdict").await.expect("attr").as_deref(),
-            Some("ok")
-        );
+        assert_eq!(shown(&c).await.as_deref(), Some("ok"), "the first outcome");
         assert_eq!(stack.v2.releases().len(), 1);
         assert_eq!(stack.events("parcel-release").len(), 1);
         // An expired link and a forged one: plain pages.
@@ -558,4 +562,37 @@ mod browser {
         shoot(&c, "release-de.png").await;
         c.close().await.expect("close");
     }
+}
+
+/// events/release-page-open.json (for `sam local invoke ReleaseFunction`, signed by
+/// scripts/make-events.py with env.json's local key) opens its form through the handler.
+#[tokio::test]
+async fn the_release_pages_sample_is_its_form() {
+    let dir = testkit::workspace().join("events");
+    let env: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("env.json")).expect("env.json"))
+            .expect("JSON");
+    let vars = &env["ReleaseFunction"];
+    let sample: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("release-page-open.json")).expect("sample"),
+    )
+    .expect("JSON");
+    let config = config_from(&[
+        (
+            "CHANNELS_JSON",
+            vars["CHANNELS_JSON"].as_str().expect("channels"),
+        ),
+        (
+            "RELEASE_LINK_KEY",
+            vars["RELEASE_LINK_KEY"].as_str().expect("key"),
+        ),
+    ]);
+    let deps = config
+        .bridge()
+        .release_deps()
+        .await
+        .expect("local release deps");
+    let answer = release::handle(&deps, sample, bridge_core::qapla::time::italian_now()).await;
+    assert_eq!(answer.status_code, 200, "{}", answer.body);
+    assert!(answer.body.contains("name=\"csrf\"") && answer.body.contains("2253647804"));
 }

@@ -226,7 +226,7 @@ fn a_guided_deploy_asks_who_gets_the_alarms_first_and_nothing_about_authorizers(
             }
         }
     }
-    assert_eq!(routes, 3, "the three webhooks");
+    assert_eq!(routes, 4, "the three webhooks and the release page");
     let first = template["Parameters"]
         .as_mapping()
         .and_then(|p| p.keys().next());

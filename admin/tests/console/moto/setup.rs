@@ -153,8 +153,11 @@ pub(super) async fn post_samples(twin: &Twin) -> usize {
         let file = entry.expect("entry").path();
         let event: Value =
             serde_json::from_str(&std::fs::read_to_string(&file).expect("read")).expect("JSON");
-        let Some(raw_path) = event["rawPath"].as_str() else {
-            continue; // env.json, the SQS sample
+        let Some(raw_path) = event["rawPath"]
+            .as_str()
+            .filter(|p| p.starts_with("/qapla/"))
+        else {
+            continue; // env.json, the SQS sample, the release page's
         };
         let text = event["body"].as_str().expect("body");
         let body = match event["isBase64Encoded"] == true {
@@ -620,4 +623,76 @@ async fn setup_defines_the_opt_in_fields_and_stalls_and_connectif_accepts_them()
         stall.detail
     );
     assert_eq!(stall.body["daysWithoutNews"], 3);
+}
+
+/// Release links: `setup --release-links` writes `releaseLinks` into the secret, adds
+/// `releaseUrl` to `order-status-change` and creates `parcel-release`; the strict Connectif
+/// then accepts a `parcel-release` event as the bridge builds it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn setup_defines_release_links_and_connectif_accepts_a_release() {
+    use bridge_core::connectif::{ConnectifEvent, Fields, ParcelRelease, Reception};
+    let world = World::start().await;
+    let (code, out, err) = world.setup(&["--release-links", "7"]).await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    let types = world.connectif.event_types();
+    let of = |alias: &str| {
+        types
+            .iter()
+            .find(|t| t.alias == alias)
+            .expect(alias)
+            .clone()
+    };
+    let status = of("order-status-change");
+    assert_eq!(status.fields.len(), 10, "the nine and releaseUrl");
+    assert!(
+        status
+            .fields
+            .iter()
+            .any(|f| f.id == "releaseUrl" && !f.required)
+    );
+    assert_eq!(
+        of("order-status-history").fields.len(),
+        9,
+        "no link on past statuses"
+    );
+    let release = of("parcel-release");
+    assert_eq!(release.fields.len(), 8);
+    let secret = world.secret().await.expect("secret written");
+    assert_eq!(secret["releaseLinks"], json!({ "expiresDays": 7 }));
+    let settings =
+        bridge_core::channel::ChannelSettings::from_json(&secret.to_string()).expect("valid");
+    let event = ConnectifEvent {
+        alias: "parcel-release".into(),
+        reception: Some(Reception::ParcelRelease),
+        fields: Fields::ParcelRelease(ParcelRelease {
+            action: "redeliver_new_address".into(),
+            courier_message: String::new(),
+            customer_email: Some("anna@example.com".try_into().expect("email")),
+            customer_name: "Anna Verdi".into(),
+            language: bridge_core::mapping::Language::It,
+            outcome: "pending".into(),
+            reference: "R-1".into(),
+            tracking_number: "T-1".into(),
+        }),
+    };
+    let client = bridge_core::connectif::ConnectifClient::new(
+        std::time::Duration::from_secs(2),
+        std::time::Duration::from_secs(5),
+    )
+    .expect("client");
+    (client.send(&settings.connectif, Reception::ParcelRelease, &event))
+        .await
+        .expect("Connectif accepts the release");
+    let last = world
+        .connectif
+        .arrivals()
+        .into_iter()
+        .last()
+        .expect("arrival");
+    assert_eq!(
+        (last.alias.as_str(), last.status),
+        ("parcel-release", 201),
+        "{}",
+        last.detail
+    );
 }
