@@ -264,6 +264,37 @@ mod tests {
         assert!(!key(K1).csrf_matches(&a, "not base64!"));
     }
 
+    proptest::proptest! {
+        /// Any link signed opens as itself; any change to its token, of any one byte, is
+        /// a forgery; another key never opens it.
+        #[test]
+        fn every_link_round_trips_and_every_changed_token_is_forged(
+            channel in "[a-z0-9_-]{1,20}",
+            id in "[0-9]{1,18}",
+            tracking in "[A-Za-z0-9 /-]{0,30}",
+            reference in "\\PC{0,30}",
+            held in 0i64..4_000_000_000,
+            at in 0usize..400,
+            with in proptest::num::u8::ANY,
+        ) {
+            let link = Link {
+                channel, shipment_id: id, tracking_number: tracking, reference,
+                courier: "GLS".into(), language: "de".into(),
+                held_at: held, not_before: held, expires: held + 86_400,
+            };
+            let token = key(K1).sign(&link);
+            proptest::prop_assert_eq!(key(K1).open(&token, held), Ok(link.clone()));
+            proptest::prop_assert_eq!(key(K2).open(&token, held), Err(LinkError::Forged));
+            let mut bytes = token.clone().into_bytes();
+            let i = at % bytes.len();
+            if bytes[i] != with {
+                bytes[i] = with;
+                let changed = String::from_utf8_lossy(&bytes).into_owned();
+                proptest::prop_assert_eq!(key(K1).verify(&changed), Err(LinkError::Forged));
+            }
+        }
+    }
+
     #[test]
     fn short_keys_are_refused() {
         assert!(LinkKey::new(SecretString::from("short".to_owned())).is_none());

@@ -544,6 +544,40 @@ mod browser {
         assert_eq!(shown(&c).await.as_deref(), Some("ok"), "the first outcome");
         assert_eq!(stack.v2.releases().len(), 1);
         assert_eq!(stack.events("parcel-release").len(), 1);
+        // The two other actions, each on a link of its own hold.
+        let choices = [
+            ("redeliver", "Riconsegnarlo allo stesso indirizzo"),
+            ("return_to_sender", "Rimandarlo al negozio"),
+        ];
+        for (i, (action, label)) in choices.into_iter().enumerate() {
+            let link = stack.link(|l| l.held_at += 100 + i as i64);
+            c.goto(&link).await.expect("open");
+            let radio = c
+                .wait()
+                .for_element(Locator::Id(action))
+                .await
+                .expect(action);
+            radio.click().await.expect("pick");
+            c.find(Locator::Id("submit"))
+                .await
+                .expect("button")
+                .click()
+                .await
+                .expect("submit");
+            assert_eq!(shown(&c).await.as_deref(), Some("ok"), "{action}");
+            assert_eq!(text(&c, "#chosen").await, label);
+        }
+        let actions: Vec<Value> = (stack.v2.releases().into_iter())
+            .map(|(_, body)| body["action"].clone())
+            .collect();
+        assert_eq!(
+            actions,
+            [
+                json!("redeliver_new_address"),
+                json!("redeliver"),
+                json!("return_to_sender")
+            ]
+        );
         // An expired link and a forged one: plain pages.
         c.goto(&stack.link(|l| l.expires -= 2 * 86_400))
             .await
