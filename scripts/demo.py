@@ -185,10 +185,11 @@ def show(title, status, body, since, logs, qapla_since=None):
 
 
 def webhook_samples():
-    """The API Gateway sample events in events/ (not env.json, not the SQS sample): (path, event, function)."""
+    """The webhooks' sample events in events/ (not env.json, the SQS sample or the release
+    page's, which `make local-invoke` opens): (path, event, function)."""
     for path in sorted((ROOT / "events").glob("*.json")):
         event = json.loads(path.read_text())
-        if "routeKey" in event:
+        if event.get("routeKey", "").startswith("POST /qapla/"):
             yield path, event, FUNCTIONS[event["routeKey"].rsplit("/", 1)[1]]
 
 

@@ -124,17 +124,7 @@ impl Deliverer {
         event
             .fields
             .fill_extras(crate::mapping::group(status), courier.clone());
-        let mut extras = settings.extra_fields.clone();
-        if let Some(url) = self
-            .release_url(envelope, &settings, &event, courier)
-            .await?
-        {
-            if let crate::connectif::Fields::ShipmentStatus(f) = &mut event.fields {
-                f.release_url = Some(url);
-            }
-            extras.push(crate::channel::ExtraField::ReleaseUrl);
-        }
-        event.fields.keep_extras(&extras);
+        event.fields.keep_extras(&settings.extra_fields);
         let relay = event.fields.customer_email();
         if relay.is_some_and(|email| settings.rules.suppresses_address(email.as_str())) {
             return Err(DeliveryError::Suppressed {
@@ -145,6 +135,13 @@ impl Deliverer {
             return Err(DeliveryError::Permanent {
                 reason: format!("required field `{field}` is empty"),
             });
+        }
+        // Last: a link only for an event that is sent.
+        let url = self
+            .release_url(envelope, &settings, &event, courier)
+            .await?;
+        if let (Some(url), crate::connectif::Fields::ShipmentStatus(f)) = (url, &mut event.fields) {
+            f.release_url = Some(url);
         }
         self.client
             .send(&settings.connectif, envelope.reception(), &event)

@@ -107,8 +107,13 @@ pub struct Released {
 /// Why a v2 call gave no release.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum V2Error {
+    /// Not reached (or the token exchange failed in transport): nothing was asked.
     #[error("Qapla' API v2 {0}")]
     Unreachable(&'static str),
+    /// The stock-release request left and its answer never came (a timeout after the
+    /// connection was made): it may have reached the courier.
+    #[error("Qapla' API v2 stock-release sent, no answer in time")]
+    NoAnswer,
     /// 429 or 5xx: try again later.
     #[error("Qapla' API v2 {call} HTTP {status}")]
     Busy {
@@ -188,7 +193,10 @@ impl QaplaV2 {
                 .body(serde_json::to_vec(body).unwrap_or_default())
                 .send()
                 .await;
-            let response = response.map_err(|e| V2Error::Unreachable(transport_reason(&e)))?;
+            let response = response.map_err(|e| match e.is_timeout() && !e.is_connect() {
+                true => V2Error::NoAnswer,
+                false => V2Error::Unreachable(transport_reason(&e)),
+            })?;
             if response.status() == reqwest::StatusCode::UNAUTHORIZED && attempt == 0 {
                 // Expired early, or revoked: exchanged again, once.
                 self.forget(key);
@@ -274,7 +282,7 @@ impl QaplaV2 {
 fn outcome<T>(answer: &Result<T, V2Error>) -> &'static str {
     match answer {
         Ok(_) => "ok",
-        Err(V2Error::Unreachable(_)) => "unreachable",
+        Err(V2Error::Unreachable(_) | V2Error::NoAnswer) => "unreachable",
         Err(V2Error::Busy { status: 429, .. }) => "throttled",
         Err(_) => "error",
     }

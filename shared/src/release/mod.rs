@@ -64,7 +64,6 @@ pub async fn handle(deps: &Deps, event: serde_json::Value, now: i64) -> HttpResp
     let Some(settings) = settings(deps, &link).await else {
         return page::notice(t, 404, t.title, t.unavailable);
     };
-    metrics::release(&link.channel, "opened", "", "");
     let recorded = match deps.ledger.get(&link.hold_key()).await {
         Ok(recorded) => recorded,
         Err(e) => {
@@ -75,7 +74,10 @@ pub async fn handle(deps: &Deps, event: serde_json::Value, now: i64) -> HttpResp
     match (event.method(), recorded) {
         (_, Some(Recorded::Settled(outcome))) => page::outcome(t, &link, &outcome),
         (_, Some(Recorded::Claimed)) => page::notice(t, 200, t.title, t.claimed),
-        ("GET" | "HEAD", None) => page::form(t, &link, &deps.key.csrf(token), None, None),
+        ("GET" | "HEAD", None) => {
+            metrics::release(&link.channel, "opened", "", "");
+            page::form(t, &link, &deps.key.csrf(token), None, None)
+        }
         ("POST", None) => submit(deps, &settings, &link, token, &event).await,
         _ => page::notice(t, 405, t.title, t.forged),
     }
@@ -203,7 +205,7 @@ async fn call(
             ..
         }) => (Verdict::Error, detail),
         // Sent, never answered: it may have reached the courier, so it is not sent again.
-        Err(V2Error::Unreachable("timeout")) => (Verdict::Unconfirmed, String::new()),
+        Err(V2Error::NoAnswer) => (Verdict::Unconfirmed, String::new()),
         Err(e) => {
             let status = match &e {
                 V2Error::Refused { status, .. } | V2Error::Busy { status, .. } => *status,

@@ -630,3 +630,50 @@ async fn the_release_pages_sample_is_its_form() {
     assert_eq!(answer.status_code, 200, "{}", answer.body);
     assert!(answer.body.contains("name=\"csrf\"") && answer.body.contains("2253647804"));
 }
+
+/// A stock-release whose answer never comes may have reached the courier: `unconfirmed`,
+/// kept, never asked again. A token exchange that never answers asked nothing: the claim
+/// is given back and the next submission releases.
+#[tokio::test]
+async fn a_lost_answer_is_unconfirmed_and_a_lost_token_exchange_is_tried_again() {
+    use std::time::Duration;
+    use wiremock::ResponseTemplate;
+    let stack = Stack::start("GLS").await;
+    let slow = ResponseTemplate::new(200).set_delay(TEST_TIMEOUT + Duration::from_secs(1));
+    Mock::given(method("POST"))
+        .and(path("/v2/auth/token"))
+        .respond_with(slow.clone())
+        .with_priority(1)
+        .up_to_n_times(1)
+        .mount(&stack._qapla)
+        .await;
+    let url = stack.link(|_| {});
+    let (_, form) = page(&stack, "GET", &url, "").await;
+    let body = format!("csrf={}&action=redeliver", csrf(&form));
+    let (status, busy) = page(&stack, "POST", &url, &body).await;
+    assert_eq!(status, 503, "{busy}");
+    let (_, done) = page(&stack, "POST", &url, &body).await;
+    assert_eq!(verdict(&done), "ok", "the claim was given back");
+    // The release itself times out after it left.
+    stack.v2.add(
+        "999",
+        Held {
+            courier: "GLS".into(),
+            held: true,
+            refuses: false,
+        },
+    );
+    Mock::given(method("POST"))
+        .and(path("/v2/shipments/999/stock-release"))
+        .respond_with(slow)
+        .with_priority(1)
+        .mount(&stack._qapla)
+        .await;
+    let url = stack.link(|l| l.shipment_id = "999".into());
+    let (_, form) = page(&stack, "GET", &url, "").await;
+    let body = format!("csrf={}&action=redeliver", csrf(&form));
+    let (_, lost) = page(&stack, "POST", &url, &body).await;
+    assert_eq!(verdict(&lost), "unconfirmed", "{lost}");
+    let (_, again) = page(&stack, "POST", &url, &body).await;
+    assert_eq!(verdict(&again), "unconfirmed", "never sent twice");
+}

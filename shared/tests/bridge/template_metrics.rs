@@ -19,8 +19,11 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const NAMESPACE: &str = "QaplaConnectifBridge";
 /// The only dimensions the bridge's metrics may have: none takes a tracking number, an
-/// order or a channel name nobody configured.
-const DIMENSIONS: [&str; 6] = ["channel", "kind", "outcome", "reason", "result", "function"];
+/// order or a channel name nobody configured (a release link's `step` and `action` come
+/// from fixed sets).
+const DIMENSIONS: [&str; 8] = [
+    "channel", "kind", "outcome", "reason", "result", "function", "step", "action",
+];
 const MADE_UP_CHANNEL: &str = "made-up-channel-4711";
 
 /// A metric an alarm or a widget reads.
@@ -53,6 +56,11 @@ async fn every_alarm_and_dashboard_metric_is_one_the_code_emits() {
     // `moto/background.rs` checks the schedule's line).
     bridge_core::telemetry::metrics::count_backfill_window("it");
     bridge_core::telemetry::metrics::backfills(1, 0);
+    // By the worker's release links and the release page (`release.rs` drives both).
+    for step in ["issued", "opened", "failed"] {
+        bridge_core::telemetry::metrics::release("it", step, "", "");
+    }
+    bridge_core::telemetry::metrics::release("it", "released", "redeliver", "ok");
     for binary in binaries(&template()) {
         bridge_core::telemetry::metrics::cold_start(&binary);
     }
