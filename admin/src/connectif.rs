@@ -43,6 +43,14 @@ pub struct EventType {
     pub endpoint_url: Option<String>,
 }
 
+/// A contact field as the list gives it (only what `setup` and `doctor` compare).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ContactFieldRead {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
 /// A call that did not give the documented answer: what was called, and what came back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unexpected {
@@ -129,6 +137,26 @@ impl ConnectifAdmin {
     pub async fn event_type(&self, integration: &str, id: &str) -> Result<EventType, Unexpected> {
         let path = format!("/custom-integrations/{integration}/custom-event-types/{id}");
         self.call(reqwest::Method::GET, &path, None).await
+    }
+
+    /// Every contact field of the account (`GET /contact-fields/`, `resources/
+    /// contactfieldlist`: `links` and `results[]` with `id`, `name`, `type`, `custom`...).
+    pub async fn contact_fields(&self) -> Result<Vec<ContactFieldRead>, Unexpected> {
+        self.list("/contact-fields/").await
+    }
+
+    /// "Create a contact field" (`reference/contact-fields/create-contact-field`): a
+    /// `ContactFieldCreate` with `id`, `name`, `type` and `required` (false: no
+    /// `defaultValue` needed).
+    pub async fn create_contact_field(
+        &self,
+        field: &bridge_core::connectif::contact::ContactField,
+    ) -> Result<Value, Unexpected> {
+        let body = serde_json::json!({
+            "id": field.id, "name": field.name, "type": field.kind, "required": false,
+        });
+        self.call(reqwest::Method::POST, "/contact-fields/", Some(body))
+            .await
     }
 
     /// Every item of a paged list starting at `path`. A `links.next` is followed only on the

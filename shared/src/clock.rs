@@ -51,6 +51,35 @@ pub fn parse_time(text: &str) -> Option<i64> {
     Some(days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s)
 }
 
+/// Days since 1970-01-01 of the date a text starts with, `YYYY-MM-DD` (alone, or before a
+/// time: `YYYY-MM-DD HH:MM:SS`, `YYYY-MM-DDTHH:MM:SS...`); `None` when it is not one.
+pub fn parse_date(text: &str) -> Option<i64> {
+    let t = text.trim().as_bytes();
+    let date = t.get(..10)?;
+    if t.len() > 10 && !matches!(t[10], b' ' | b'T') {
+        return None;
+    }
+    let digits = |r: std::ops::Range<usize>| -> Option<i64> {
+        let part = &date[r];
+        part.iter()
+            .all(u8::is_ascii_digit)
+            .then(|| std::str::from_utf8(part).ok()?.parse().ok())?
+    };
+    if date[4] != b'-' || date[7] != b'-' {
+        return None;
+    }
+    let (y, m, d) = (digits(0..4)?, digits(5..7)?, digits(8..10)?);
+    let days = days_from_civil(y, m, d);
+    // 2026-02-30 is not a date: it must come back as itself.
+    ((1..=12).contains(&m) && civil_from_days(days) == (y, m, d)).then_some(days)
+}
+
+/// `YYYY-MM-DD` of a day count since 1970-01-01 (the inverse of [`parse_date`]).
+pub fn date_text(days: i64) -> String {
+    let (y, m, d) = civil_from_days(days);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
 pub(crate) fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };

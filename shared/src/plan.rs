@@ -85,6 +85,7 @@ fn plan<T>(auth: &Authenticated<T>, kind: Kind, draft: Draft<'_>) -> Planned {
             held: draft.held,
             enrich,
             pulled: false,
+            contact_update: false,
             event,
         })),
         Err(reason) => Planned::Skip {

@@ -178,6 +178,7 @@ fn envelope(
         held: false,
         enrich: Some(enrich),
         pulled: true,
+        contact_update: false,
         event: ConnectifEvent {
             alias: settings.aliases.get(Reception::ParcelStalled).to_owned(),
             reception: Some(Reception::ParcelStalled),

@@ -67,6 +67,12 @@ struct State {
     /// Management calls that changed something (answered 2xx).
     writes: usize,
     next_id: usize,
+    /// Custom contact fields (`POST /contact-fields/`): id, name, type.
+    contact_fields: Vec<(String, String, String)>,
+    /// The custom field values of each contact, as `PATCH /contacts/{email}` set them.
+    contact_values: std::collections::HashMap<String, Map<String, Value>>,
+    /// Contacts a `PATCH` created ("if contact does not exists, it is created").
+    created_by_patch: usize,
     /// Lists answered as a bare JSON array, the shape no page documents (for the tests
     /// of a client that reads them).
     bare_lists: bool,
@@ -168,6 +174,24 @@ impl StrictConnectif {
     /// A contact the account already has (events for it need no `createContact`).
     pub fn add_contact(&self, email: &str) {
         self.state().contacts.push(email.to_lowercase());
+    }
+
+    /// The custom field values `PATCH /contacts/{email}` set on `email`.
+    pub fn contact(&self, email: &str) -> Option<Map<String, Value>> {
+        self.state()
+            .contact_values
+            .get(&email.to_lowercase())
+            .cloned()
+    }
+
+    /// Contacts created by a `PATCH` (none had them before).
+    pub fn created_by_patch(&self) -> usize {
+        self.state().created_by_patch
+    }
+
+    /// The custom contact fields: (id, name, type).
+    pub fn contact_fields(&self) -> Vec<(String, String, String)> {
+        self.state().contact_fields.clone()
     }
 
     /// Answer every list as a bare array (a shape no page documents).
@@ -296,6 +320,19 @@ impl Respond for Answer {
                 state.list(&format!("{}{path}/", self.base), items, page)
             }
             ("POST", ["custom-integrations"]) => state.create_integration(&body),
+            // `resources/contactfieldlist`: `links`, `results[]` of `id`, `name`, `type`,
+            // `custom`, `readOnly`, `required`... (the list path is the create path).
+            ("GET", ["contact-fields"]) => {
+                let items: Vec<Value> = (state.contact_fields.iter())
+                    .map(|(id, name, kind)| {
+                        json!({ "id": id, "name": name, "type": kind,
+                        "custom": true, "readOnly": false, "required": false })
+                    })
+                    .collect();
+                state.list(&format!("{}{path}/", self.base), items, page)
+            }
+            ("POST", ["contact-fields"]) => state.create_contact_field(&body),
+            ("PATCH", ["contacts", email]) => state.patch_contact(email, &body),
             (
                 _,
                 [
@@ -316,7 +353,148 @@ impl Respond for Answer {
     }
 }
 
+/// A path segment with its `%XX` escapes decoded.
+fn percent_decoded(segment: &str) -> String {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `resources/contactfieldcreate`: the writable properties of `ContactFieldCreate`.
+const CONTACT_FIELD_PROPERTIES: [&str; 12] = [
+    "defaultCountryCode",
+    "defaultValue",
+    "id",
+    "maxDate",
+    "maxLength",
+    "maxValue",
+    "minDate",
+    "minValue",
+    "name",
+    "options",
+    "required",
+    "type",
+];
+
+/// `resources/contactpatch`: the system properties a patch may set besides custom fields.
+const CONTACT_SYSTEM_PROPERTIES: [&str; 9] = [
+    "_birthdate",
+    "_emailStatus",
+    "_mobilePhone",
+    "_mobilePhoneStatus",
+    "_name",
+    "_newsletterSubscriptionStatus",
+    "_points",
+    "_smsSubscriptionStatus",
+    "_surname",
+];
+
 impl State {
+    /// `reference/contact-fields/create-contact-field`. The id "must start with a letter and
+    /// contain only letters, numbers, hyphens, underscores, and brackets. The value "id" is
+    /// reserved. Maximum length is 150 characters"; `maxLength` "only allowed when the field
+    /// type is text"; `defaultValue` "required when the field is required"; `defaultCountryCode`
+    /// "required when the field type is phone". The answer's status and an id clash are not
+    /// documented: 201 with the field, and 409, the likeliest.
+    fn create_contact_field(&mut self, body: &Value) -> ResponseTemplate {
+        if let Some(why) = unknown_property(body, &CONTACT_FIELD_PROPERTIES, "") {
+            return invalid(&why);
+        }
+        let id = body["id"].as_str().unwrap_or_default();
+        let id_ok = id.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+            && id.len() <= 150
+            && id != "id"
+            && (id.chars()).all(|c| c.is_ascii_alphanumeric() || "-_[]".contains(c));
+        if !id_ok {
+            return invalid("id: must start with a letter; letters, numbers, -, _, [ ] only");
+        }
+        let Some(name) = body["name"].as_str().filter(|n| !n.trim().is_empty()) else {
+            return invalid("name is required");
+        };
+        let kind = body["type"].as_str().unwrap_or_default();
+        if !FIELD_TYPES.contains(&kind) {
+            return invalid("type is not a contact field type");
+        }
+        if body.get("maxLength").is_some() && kind != "text" {
+            return invalid("maxLength is only allowed for text fields");
+        }
+        if body["required"].as_bool() == Some(true) && body.get("defaultValue").is_none() {
+            return invalid("defaultValue is required for a required field");
+        }
+        if kind == "phone" && body.get("defaultCountryCode").is_none() {
+            return invalid("defaultCountryCode is required for phone fields");
+        }
+        if self.contact_fields.iter().any(|(have, _, _)| have == id) {
+            return problem(409, None, "a contact field with this id exists");
+        }
+        self.contact_fields
+            .push((id.to_owned(), name.to_owned(), kind.to_owned()));
+        self.writes += 1;
+        ResponseTemplate::new(201).set_body_json(json!({ "id": id, "name": name, "type": kind }))
+    }
+
+    /// `reference/contacts/patch-contact`: "if contact does not exists, it is created"; each
+    /// key a custom field id (or a documented system property) and its value "of the
+    /// appropriate type: string for 'text', 'email', 'date', 'radio' and 'phone' fields;
+    /// boolean for 'boolean' fields; number for 'decimal' fields; 'integer' for integer
+    /// fields and an array of string for 'checkbox' fields". A `date` must be ISO 8601
+    /// (`create-contact-field`: "ISO 8601 date string for date"). The status of an unknown
+    /// field is not documented: 422, as the other validation errors.
+    fn patch_contact(&mut self, email: &str, body: &Value) -> ResponseTemplate {
+        let email = percent_decoded(email).to_lowercase();
+        let Value::Object(map) = body else {
+            return invalid("the body is not a JSON object");
+        };
+        for (key, value) in map {
+            if CONTACT_SYSTEM_PROPERTIES.contains(&key.as_str()) {
+                continue;
+            }
+            let Some((_, _, kind)) = self.contact_fields.iter().find(|(id, _, _)| id == key) else {
+                return invalid(&format!("{key} is not a contact field"));
+            };
+            let admitted = match kind.as_str() {
+                "date" => value.as_str().is_some_and(|t| {
+                    t.len() >= 10 && t.as_bytes()[4] == b'-' && t.as_bytes()[7] == b'-'
+                }),
+                "text" | "email" | "radio" | "phone" => value.is_string(),
+                "boolean" => value.is_boolean(),
+                "decimal" => value.is_number(),
+                "integer" => value.is_i64() || value.is_u64(),
+                _ => value
+                    .as_array()
+                    .is_some_and(|a| a.iter().all(Value::is_string)),
+            };
+            if !admitted {
+                return invalid(&format!("{key} is not of type {kind}"));
+            }
+        }
+        if !self.contacts.contains(&email) {
+            self.contacts.push(email.clone());
+            self.created_by_patch += 1;
+        }
+        let values = self.contact_values.entry(email.clone()).or_default();
+        values.extend(map.clone());
+        let mut answer = values.clone();
+        answer.insert("email".into(), json!(email));
+        ResponseTemplate::new(200).set_body_json(Value::Object(answer))
+    }
+
     fn id(&mut self, prefix: &str) -> String {
         self.next_id += 1;
         format!("{prefix}-{:04}", self.next_id)

@@ -1,4 +1,4 @@
-//! Qapla's API v2 as its publisher documents it, for the release tests: written from Qapla's
+//! Qapla's API v2 as its publisher documents it, for the release and estimate tests: written from Qapla's
 //! reference repository (`Qapla/qapla-api-skill`, `references/v2/authentication.md` and
 //! `references/v2/stock-release.md`, release 1.4.0; reference/qapla.md §7), never from the
 //! bridge's code. Rules, each from those pages:
@@ -14,6 +14,13 @@
 //!   `street`, `city`, `zip`, `province`; `422` too when "the carrier rejected the request";
 //!   else `{status: "sent", courierOutcome, message, releaseId}` with `ok`/`error` inline
 //!   for GLS and TNT and `pending` for BRT ("transmitted asynchronously");
+//! - `POST /v2/couriers/delivery-times` (`references/v2/couriers.md`, scope
+//!   `delivery-times:read`): `destCap` "5-digit destination Italian postal code" (required,
+//!   `422` when invalid), `couriers` (max 50), optional `weightKg` (> 0) and `originCap`;
+//!   `422` "no couriers to compare"; the summary answer is `destCap`, `originCap`,
+//!   `originArea`, `requestedWeightBand`, `best` (the fastest by lead median, `null` "when no
+//!   courier has sufficient data") and `ranking` without the insufficient ones. Lanes with
+//!   fewer than 20 deliveries are suppressed (`efficiency-index`'s words; taken for both);
 //! - errors are RFC 7807 bodies (`type`, `title`, `status`, `detail`; `overview.md`).
 //!
 //! Whether a held shipment stays held after a release is not documented: this stand-in
@@ -42,6 +49,10 @@ struct State {
     tokens: Vec<String>,
     exchanges: usize,
     releases: Vec<(String, Value)>,
+    /// Network lead times by (courier, destination postcode): median days, sample size.
+    lanes: HashMap<(String, String), (f64, u64)>,
+    /// `couriers/delivery-times` calls answered.
+    lane_calls: usize,
 }
 
 /// Qapla' v2 on loopback, under `/v2`.
@@ -64,7 +75,11 @@ impl QaplaV2 {
         let fake = QaplaV2 {
             state: Arc::new(Mutex::new(State {
                 key: key.to_owned(),
-                scopes: vec!["parcels:read".into(), "shipments:write".into()],
+                scopes: vec![
+                    "parcels:read".into(),
+                    "shipments:write".into(),
+                    "delivery-times:read".into(),
+                ],
                 ..State::default()
             })),
         };
@@ -78,7 +93,24 @@ impl QaplaV2 {
             .respond_with(Release(fake.clone()))
             .mount(server)
             .await;
+        Mock::given(method("POST"))
+            .and(path("/v2/couriers/delivery-times"))
+            .respond_with(DeliveryTimes(fake.clone()))
+            .mount(server)
+            .await;
         fake
+    }
+
+    /// The network's figures for `courier` to `dest_cap`: `median` lead days over `sample`
+    /// deliveries.
+    pub fn lane(&self, courier: &str, dest_cap: &str, median: f64, sample: u64) {
+        let key = (courier.to_owned(), dest_cap.to_owned());
+        self.lock().lanes.insert(key, (median, sample));
+    }
+
+    /// `couriers/delivery-times` calls answered.
+    pub fn lane_calls(&self) -> usize {
+        self.lock().lane_calls
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -134,23 +166,77 @@ impl Respond for Token {
     }
 }
 
+/// The `401`/`403` of a call needing `scope`, if the request's token does not carry it.
+fn unauthorised(state: &State, request: &Request, scope: &str) -> Option<ResponseTemplate> {
+    let bearer = (request.headers.get("authorization"))
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default()
+        .to_owned();
+    let Some(granted) = (state.tokens.iter())
+        .find_map(|t| t.strip_prefix(&format!("{bearer}|")).map(str::to_owned))
+    else {
+        return Some(problem(401, "Unauthorized", "Invalid or expired token"));
+    };
+    (!granted.split(' ').any(|s| s == scope))
+        .then(|| problem(403, "Forbidden", &format!("Missing scope {scope}")))
+}
+
+struct DeliveryTimes(QaplaV2);
+
+impl Respond for DeliveryTimes {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let mut state = self.0.lock();
+        if let Some(refused) = unauthorised(&state, request, "delivery-times:read") {
+            return refused;
+        }
+        let body: Value = serde_json::from_slice(&request.body).unwrap_or_default();
+        let cap = body["destCap"].as_str().unwrap_or_default().to_owned();
+        let five_digits = |c: &str| c.len() == 5 && c.bytes().all(|b| b.is_ascii_digit());
+        if !five_digits(&cap) {
+            return problem(422, "Unprocessable Entity", "Invalid destCap");
+        }
+        if (body.get("originCap").and_then(Value::as_str)).is_some_and(|c| !five_digits(c)) {
+            return problem(422, "Unprocessable Entity", "Invalid originCap");
+        }
+        let couriers: Vec<String> = (body["couriers"].as_array().into_iter().flatten())
+            .filter_map(|c| c.as_str().map(str::to_owned))
+            .collect();
+        if couriers.is_empty() || couriers.len() > 50 {
+            return problem(422, "Unprocessable Entity", "No couriers to compare");
+        }
+        state.lane_calls += 1;
+        let mut ranking: Vec<(String, f64, u64)> = (couriers.iter())
+            .filter_map(|c| {
+                let (median, sample) = *state.lanes.get(&(c.clone(), cap.clone()))?;
+                (sample >= 20).then(|| (c.clone(), median, sample))
+            })
+            .collect();
+        ranking.sort_by(|a, b| a.1.total_cmp(&b.1));
+        let best = ranking.first().map(|(c, median, sample)| {
+            json!({ "courierCode": c, "leadMedian": median, "leadMean": median,
+                    "transitMedian": median, "transitMean": median, "sampleSize": sample })
+        });
+        let rows: Vec<Value> = (ranking.iter().enumerate())
+            .map(|(i, (c, median, sample))| {
+                json!({ "position": i + 1, "courierCode": c,
+                "leadMedian": median, "transitMedian": median, "sampleSize": sample })
+            })
+            .collect();
+        ResponseTemplate::new(200).set_body_json(json!({
+            "destCap": cap, "originCap": "20121", "originArea": "NORD",
+            "requestedWeightBand": null, "best": best, "ranking": rows,
+        }))
+    }
+}
+
 struct Release(QaplaV2);
 
 impl Respond for Release {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let mut state = self.0.lock();
-        let bearer = (request.headers.get("authorization"))
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or_default()
-            .to_owned();
-        let Some(granted) = (state.tokens.iter())
-            .find_map(|t| t.strip_prefix(&format!("{bearer}|")).map(str::to_owned))
-        else {
-            return problem(401, "Unauthorized", "Invalid or expired token");
-        };
-        if !granted.split(' ').any(|s| s == "shipments:write") {
-            return problem(403, "Forbidden", "Missing scope shipments:write");
+        if let Some(refused) = unauthorised(&state, request, "shipments:write") {
+            return refused;
         }
         let id = request
             .url

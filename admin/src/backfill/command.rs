@@ -28,6 +28,11 @@ pub struct Args {
     /// parcels.
     #[arg(long, default_value = "history", value_parser = ["history", "live"])]
     alias: String,
+    /// `latest` (default): each shipment's current status, as `trackingByTimeFrame` gives
+    /// it. `all`: every status it passed through, oldest first (`getShipment` with
+    /// `data=history`: one more call per shipment), each sent once.
+    #[arg(long, default_value = "latest", value_parser = ["latest", "all"])]
+    statuses: String,
     /// Run in the stack (the backfill function) and return at once with the run's id: the
     /// run goes on with this machine off. `--watch RUN` follows it.
     #[arg(long)]
@@ -141,6 +146,7 @@ fn ask(args: &Args, json: bool) -> Result<Ask, String> {
             .collect(),
         dry_run: args.dry_run,
         live: args.alias == "live",
+        history: args.statuses == "all",
         out: args.out.clone(),
         window_hours: args.window_hours,
         progress: !json,
@@ -149,8 +155,12 @@ fn ask(args: &Args, json: bool) -> Result<Ask, String> {
 }
 
 pub(super) fn counts(run: &Run) -> String {
+    let per = match run.shipments {
+        0 => String::new(),
+        n => format!(" ({:.1} per shipment)", run.sent as f64 / n as f64),
+    };
     format!(
-        "queued {} · delivered before {} · skipped {} · failed {}",
+        "queued {}{per} · delivered before {} · skipped {} · failed {}",
         run.sent, run.delivered_before, run.skipped, run.failed
     )
 }

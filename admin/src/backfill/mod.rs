@@ -44,6 +44,8 @@ pub struct Ask {
     pub dry_run: bool,
     /// `--alias live`: the live reception event (fires live workflows).
     pub live: bool,
+    /// `--statuses all`: every status of each shipment's tracking history.
+    pub history: bool,
     /// `--out`: where the CSV of failures goes.
     pub out: Option<PathBuf>,
     pub window_hours: u32,
@@ -52,6 +54,17 @@ pub struct Ask {
 }
 
 impl Ask {
+    /// How its windows are read and sent.
+    fn pull_options(&self) -> PullOptions {
+        PullOptions {
+            complete: !self.dry_run,
+            statuses: self.statuses.clone(),
+            reception: (!self.live).then_some(Reception::ShipmentHistory),
+            reserve: BACKFILL_RESERVE,
+            history: self.history,
+        }
+    }
+
     /// The run's ask, its range checked against now.
     fn core(&self) -> Result<backfill::Ask, String> {
         Ok(backfill::Ask {
@@ -59,6 +72,7 @@ impl Ask {
             range: backfill::range(&self.from, &self.to, italian_now())?,
             statuses: self.statuses.clone(),
             live: self.live,
+            history: self.history,
             window_hours: self.window_hours,
             background: self.background,
         })
@@ -103,12 +117,7 @@ pub async fn parts(aws: &aws_config::SdkConfig, stack: &Stack, ask: &Ask) -> Res
         .timeout(Duration::from_secs(30))
         .build()
         .map_err(|e| e.to_string())?;
-    let options = PullOptions {
-        complete: !ask.dry_run,
-        statuses: ask.statuses.clone(),
-        reception: (!ask.live).then_some(Reception::ShipmentHistory),
-        reserve: BACKFILL_RESERVE,
-    };
+    let options = ask.pull_options();
     let puller = Puller::new(
         QaplaApi::new(http),
         Arc::new(DynamoPace::new(table.clone()).with_bucket(budget)),

@@ -58,12 +58,16 @@ pub async fn doctor(clients: &Clients, stack: &Stack, channel: &ChannelId, args:
     report
         .steps
         .push(qapla::shipment(&qapla, tracking, needs_url).await);
-    if settings.release_links.is_some() {
-        let v2 = bridge_core::qapla::v2::QaplaV2::new(clients.http.clone());
-        let base = &settings.qapla_v2_base_url;
-        report
-            .steps
-            .push(qapla::release_scope(&v2, base, &settings.qapla_api_key).await);
+    let median = settings.estimated_delivery.median
+        && (settings.extra_fields).contains(&bridge_core::channel::ExtraField::EstimatedDelivery);
+    let v2 = bridge_core::qapla::v2::QaplaV2::new(clients.http.clone());
+    let scopes = [
+        (settings.release_links.is_some(), &qapla::RELEASE),
+        (median, &qapla::MEDIAN),
+    ];
+    for (_, want) in scopes.iter().filter(|(needed, _)| *needed) {
+        let (base, key) = (&settings.qapla_v2_base_url, &settings.qapla_api_key);
+        report.steps.push(qapla::scope(&v2, base, key, want).await);
     }
     let (key, receive_type, base) = match &settings.connectif {
         ConnectifSettings::Api { api_key, base_url } => {

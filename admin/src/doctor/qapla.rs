@@ -156,26 +156,56 @@ fn date(s: &ApiShipment) -> &str {
 }
 
 /// An answer other than the documented one: the call, what came back, what to do.
-/// `releaseLinks`: Qapla' v2 exchanges the key for a token with `shipments:write`, the scope
-/// of stock-release (read-only: no release is asked for).
-pub async fn release_scope(
+/// A Qapla' v2 scope the channel's settings need.
+pub struct Scope {
+    pub name: &'static str,
+    pub scope: &'static str,
+    /// What fails without it, and the setting that needs it.
+    pub without: &'static str,
+    pub setting: &'static str,
+}
+
+/// `releaseLinks`: stock-release's `shipments:write`.
+pub const RELEASE: Scope = Scope {
+    name: "qapla v2 release scope",
+    scope: bridge_core::qapla::v2::RELEASE_SCOPE,
+    without: "every release would be refused (403)",
+    setting: "remove `releaseLinks` from the secret",
+};
+
+/// `estimatedDelivery` with `median`: `couriers/delivery-times`'s `delivery-times:read`.
+pub const MEDIAN: Scope = Scope {
+    name: "qapla v2 delivery-times scope",
+    scope: bridge_core::qapla::v2::DELIVERY_TIMES_SCOPE,
+    without: "no event would get a median estimatedDelivery (only the couriers' own dates)",
+    setting: "set `estimatedDelivery.median` to false in the secret",
+};
+
+/// Qapla' v2 exchanges the key for a token with `want.scope` (read-only: nothing else is
+/// asked for).
+pub async fn scope(
     v2: &bridge_core::qapla::v2::QaplaV2,
     base: &str,
     key: &SecretString,
+    want: &Scope,
 ) -> Step {
-    use bridge_core::qapla::v2::{RELEASE_SCOPE, V2Error};
-    const NAME: &str = "qapla v2 release scope";
+    use bridge_core::qapla::v2::V2Error;
+    let (name, scope) = (want.name, want.scope);
     match v2.scopes(base, key).await {
-        Ok(scopes) if scopes.iter().any(|s| s == RELEASE_SCOPE) => Step::pass(
-            NAME,
-            format!("Qapla' API v2 grants the key `{RELEASE_SCOPE}` (POST v2/auth/token)"),
+        Ok(scopes) if scopes.iter().any(|s| s == scope) => Step::pass(
+            name,
+            format!("Qapla' API v2 grants the key `{scope}` (POST v2/auth/token)"),
         ),
         Ok(scopes) => Step::fail(
-            NAME,
+            name,
             format!(
-                "the key's v2 token has scopes {scopes:?}, not `{RELEASE_SCOPE}`: every release would be refused (403)"
+                "the key's v2 token has scopes {scopes:?}, not `{scope}`: {}",
+                want.without
             ),
-            "ask Qapla' to grant the channel's key the `shipments:write` scope of API v2, or remove `releaseLinks` from the secret",
+            format!(
+                "ask Qapla' to grant the channel's key the `{scope}` scope of API v2, or {}",
+                want.setting
+            ),
         ),
         Err(
             e @ V2Error::Refused {
@@ -183,12 +213,12 @@ pub async fn release_scope(
                 ..
             },
         ) => Step::fail(
-            NAME,
+            name,
             format!("POST v2/auth/token: {e}"),
             "Qapla' API v2 refuses the channel's key: check `qaplaApiKey`, and `qaplaV2BaseUrl` (default https://api.qapla.it/v2)",
         ),
         Err(e) => Step::fail(
-            NAME,
+            name,
             format!("POST v2/auth/token: {e}"),
             format!(
                 "Qapla' v2 at {base} did not answer as documented, or is not reachable: run doctor again later, and report the call and the answer (docs/contracts.md)"

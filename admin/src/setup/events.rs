@@ -193,3 +193,56 @@ fn stop<T>(report: &mut Report, name: &'static str, e: &Unexpected, fix: &str) -
     report.steps.push(Step::fail(name, detail, fix));
     Err(())
 }
+
+/// `contactFields`: the bridge's three custom contact fields (`bridge_core::connectif::
+/// contact::FIELDS`), created where missing (`POST /contact-fields/`); one that exists with
+/// another type is reported with the panel steps, never retyped. `false` stops `setup`.
+pub async fn contact_fields(plan: &Plan<'_>, mode: super::Mode, report: &mut Report) -> bool {
+    use bridge_core::connectif::contact::FIELDS;
+    const NAME: &str = "contact fields";
+    let manual = || {
+        let rows: Vec<String> = (FIELDS.iter())
+            .map(|f| format!("{} ({}, type {})", f.id, f.name, f.kind))
+            .collect();
+        format!(
+            "in Connectif, Contacts > Contact fields > Add new custom field: {}; then run setup again",
+            rows.join("; ")
+        )
+    };
+    if mode != super::Mode::Api {
+        let fix = "run setup with `--mode api`: contacts are written with the Public API";
+        report
+            .steps
+            .push(Step::fail(NAME, "contactFields needs the api mode", fix));
+        return false;
+    }
+    let have = match plan.admin.contact_fields().await {
+        Ok(have) => have,
+        Err(e) => return stop::<()>(report, NAME, &e, &manual()).is_ok(),
+    };
+    let mut done = Vec::new();
+    for field in FIELDS {
+        match have.iter().find(|h| h.id == field.id) {
+            Some(h) if h.kind == field.kind => done.push(format!("{} exists", field.id)),
+            Some(h) => {
+                let detail = format!(
+                    "`{}` exists as {}, the bridge writes {}",
+                    field.id, h.kind, field.kind
+                );
+                let fix = format!(
+                    "in Connectif, delete the contact field `{}` (or pick another) and run setup again",
+                    field.id
+                );
+                report.steps.push(Step::fail(NAME, detail, fix));
+                return false;
+            }
+            None if plan.dry_run => done.push(format!("would create {}", field.id)),
+            None => match plan.admin.create_contact_field(&field).await {
+                Ok(_) => done.push(format!("created {}", field.id)),
+                Err(e) => return stop::<()>(report, NAME, &e, &manual()).is_ok(),
+            },
+        }
+    }
+    report.steps.push(Step::pass(NAME, done.join("; ")));
+    true
+}

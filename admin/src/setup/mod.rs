@@ -56,7 +56,7 @@ pub struct Args {
     #[arg(long)]
     pub language: Option<String>,
     /// Workflow-ready fields to add to the shipment events (and create in Connectif):
-    /// statusGroup, courierName, shippedAt (comma-separated).
+    /// statusGroup, courierName, shippedAt, estimatedDelivery (comma-separated).
     #[arg(long, value_delimiter = ',')]
     pub extra_fields: Vec<String>,
     /// Tell customers of a parcel without news for this many business days (the
@@ -72,6 +72,10 @@ pub struct Args {
     /// (`releaseLinks.expiresDays`).
     #[arg(long, value_name = "DAYS")]
     pub release_links: Option<u8>,
+    /// After each shipment status event, set the contact's last status group, tracking
+    /// number and status time (`contactFields`; API mode), and create those contact fields.
+    #[arg(long)]
+    pub contact_fields: bool,
     /// The Connectif integration to create or reuse (one serves every channel).
     #[arg(long, default_value = "Qapla' bridge")]
     pub integration: String,
@@ -265,6 +269,10 @@ impl Setup<'_> {
         let Ok(answered) = found else {
             return Ok(None);
         };
+        let contacts = self.args.contact_fields || self.old["contactFields"] == true;
+        if contacts && !events::contact_fields(&plan, mode, &mut self.report).await {
+            return Ok(None);
+        }
         Ok(Some(match mode {
             Mode::Api if base == CONNECTIF_API => json!({ "mode": "api", "apiKey": key }),
             Mode::Api => json!({ "mode": "api", "apiKey": key, "baseUrl": base }),

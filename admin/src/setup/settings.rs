@@ -54,6 +54,9 @@ pub fn draft(
     if let Some(days) = args.release_links {
         draft["releaseLinks"]["expiresDays"] = json!(days);
     }
+    if args.contact_fields {
+        draft["contactFields"] = json!(true);
+    }
     Ok(draft)
 }
 
@@ -102,6 +105,7 @@ fn flag_for(field: &str) -> Option<&'static str> {
         "stalls.afterBusinessDays" => "--stalls",
         "stalls.country" => "--stalls-country",
         "releaseLinks.expiresDays" | "releaseLinks.afterDays" => "--release-links",
+        "contactFields" => "--contact-fields",
         "qaplaApiKey" => "--qapla-key",
         _ => return None,
     })

@@ -75,7 +75,7 @@ impl HandOff for SqsQueue {
     #[tracing::instrument(skip_all, fields(event_id = %envelope.event_id))]
     async fn hand_off(&self, envelope: Envelope) -> Result<HandedOff, HandOffError> {
         let body = serde_json::to_string(&envelope).map_err(|e| HandOffError(Box::new(e)))?;
-        self.send_one(&group_id(&envelope), &envelope.event_id, &body)
+        self.send_one(&group_id(&envelope), &envelope.dedup_id(), &body)
             .await?;
         Ok(HandedOff::Queued)
     }
@@ -121,7 +121,7 @@ fn batches(envelopes: &[Envelope]) -> Vec<Vec<(usize, String, String, String)>> 
             bytes = 0;
         }
         bytes += body.len();
-        let entry = (i, group_id(envelope), envelope.event_id.clone(), body);
+        let entry = (i, group_id(envelope), envelope.dedup_id(), body);
         out.last_mut().expect("a batch was pushed").push(entry);
     }
     out
@@ -194,6 +194,11 @@ const DEAD_LETTER_REDELIVERY: Duration = Duration::from_secs(240);
 
 #[async_trait]
 impl QueueControl for SqsQueue {
+    async fn follow_up(&self, envelope: Envelope) -> Result<(), QueueError> {
+        let handed = HandOff::hand_off(self, envelope).await;
+        handed.map(|_| ()).map_err(|e| QueueError(Box::new(e)))
+    }
+
     async fn retry_later(&self, msg: &QueueMessage, delay: Duration) -> Result<(), QueueError> {
         // SQS counts whole seconds, 12 hours at most.
         let secs = delay.as_secs_f64().ceil().min(43_200.0) as i32;

@@ -14,8 +14,8 @@ pub use auth::{AuthError, Authenticated, CacheLimits, Channels, NEGATIVE_TTL, Pr
 pub use id::{ChannelId, InvalidChannelId};
 pub use rules::{ExtraField, Rules, Stalls, Suppression, courier_name};
 pub use settings::{
-    Aliases, ChannelSettings, ConnectifSettings, Endpoints, PreviousKey, ReleaseLinks,
-    ReturnShipments, SettingsError, TrackingUrlSource,
+    Aliases, ChannelSettings, ConnectifSettings, Endpoints, EstimatedDelivery, PreviousKey,
+    ReleaseLinks, ReturnShipments, SettingsError, TrackingUrlSource,
 };
 pub use store::{ChannelStore, MemoryStore, StoreError};
 pub use switches::{KIND_OFF, Reconcile, Sends};

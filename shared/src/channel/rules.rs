@@ -132,16 +132,21 @@ pub enum ExtraField {
     CourierName,
     /// When the parcel left: the first status the bridge saw with the courier.
     ShippedAt,
+    /// When it should arrive (`estimatedDelivery`, `YYYY-MM-DD`) and whose figure that is
+    /// (`estimatedDeliverySource`: `courier` or `median`): see
+    /// [`super::settings::EstimatedDelivery`]. Absent when unknown.
+    EstimatedDelivery,
     /// A held parcel's release link: on with `releaseLinks`, not named in `extraFields`.
     #[serde(skip_deserializing)]
     ReleaseUrl,
 }
 
 impl ExtraField {
-    pub const ALL: [ExtraField; 3] = [
+    pub const ALL: [ExtraField; 4] = [
         ExtraField::StatusGroup,
         ExtraField::CourierName,
         ExtraField::ShippedAt,
+        ExtraField::EstimatedDelivery,
     ];
 
     /// Its field id in Connectif.
@@ -150,6 +155,7 @@ impl ExtraField {
             ExtraField::StatusGroup => "statusGroup",
             ExtraField::CourierName => "courierName",
             ExtraField::ShippedAt => "shippedAt",
+            ExtraField::EstimatedDelivery => "estimatedDelivery",
             ExtraField::ReleaseUrl => "releaseUrl",
         }
     }

@@ -78,6 +78,14 @@ pub struct ChannelSettings {
     /// Release links for parcels held at the depot: on when present (see [`ReleaseLinks`]).
     #[serde(default)]
     pub release_links: Option<ReleaseLinks>,
+    /// How `estimatedDelivery` (in `extraFields`) is found (see [`EstimatedDelivery`]).
+    #[serde(default)]
+    pub estimated_delivery: EstimatedDelivery,
+    /// After each shipment status event Connectif accepts, `PATCH /contacts/{email}` sets
+    /// the contact's last status group, tracking number and status time
+    /// (`crate::connectif::contact`). API mode only; off by default.
+    #[serde(default)]
+    pub contact_fields: bool,
     /// Qapla's API v2 base URL (the release page's token exchange and stock-release).
     #[serde(default = "default_qapla_v2_base")]
     pub qapla_v2_base_url: String,
@@ -134,6 +142,31 @@ impl ReleaseLinks {
         }
         Ok(())
     }
+}
+
+/// `estimatedDelivery`: the courier's own date when `getShipment` has one, else the
+/// network's median lead time (Qapla' v2 `couriers/delivery-times`) when `median` is on and
+/// its sample holds at least `minSampleSize` deliveries, else no date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EstimatedDelivery {
+    #[serde(default = "yes")]
+    pub median: bool,
+    #[serde(default = "hundred")]
+    pub min_sample_size: u32,
+}
+
+impl Default for EstimatedDelivery {
+    fn default() -> Self {
+        EstimatedDelivery {
+            median: true,
+            min_sample_size: hundred(),
+        }
+    }
+}
+
+fn hundred() -> u32 {
+    100
 }
 
 /// See [`ChannelSettings::tracking_url_source`].
@@ -270,13 +303,36 @@ impl ChannelSettings {
         }
         check_url("qaplaApiBaseUrl", &self.qapla_api_base_url)?;
         check_url("qaplaV2BaseUrl", &self.qapla_v2_base_url)?;
-        if let Some(links) = &self.release_links {
-            links.validate()?;
-        }
+        self.validate_features()?;
         self.rules.validate()?;
         if let Some(stalls) = &self.stalls {
             stalls.validate(self.language)?;
         }
+        self.validate_connectif()
+    }
+
+    /// The opt-in features' own settings.
+    fn validate_features(&self) -> Result<(), SettingsError> {
+        if let Some(links) = &self.release_links {
+            links.validate()?;
+        }
+        if self.estimated_delivery.min_sample_size == 0 {
+            return Err(SettingsError::new(
+                "estimatedDelivery.minSampleSize",
+                "must be at least 1",
+            ));
+        }
+        if self.contact_fields && !matches!(self.connectif, ConnectifSettings::Api { .. }) {
+            return Err(SettingsError::new(
+                "contactFields",
+                "needs connectif.mode \"api\": contacts are written with the Public API",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The aliases and where events go.
+    fn validate_connectif(&self) -> Result<(), SettingsError> {
         for reception in Reception::ALL {
             let (name, alias) = (reception.setting(), self.aliases.get(reception));
             let ok = !alias.is_empty()

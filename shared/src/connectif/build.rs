@@ -124,6 +124,8 @@ pub fn shipment_event(
         courier_status: text(&s.courier_status),
         customer_email,
         customer_name,
+        estimated_delivery: None,
+        estimated_delivery_source: None,
         language,
         qapla_status: text(&label(s, language, settings)),
         qapla_status_id: text(&s.qapla_status_id),

@@ -86,19 +86,46 @@ impl ConnectifClient {
             reason: "event is not serializable".into(),
         })?;
         let request = self.request(target, reception, event)?;
-        let started = Instant::now();
-        let response = request
+        let request = request.header(CONTENT_TYPE, "application/json").body(body);
+        self.answer(request).await
+    }
+
+    /// Set custom fields of the contact `email` (`PATCH {baseUrl}/contacts/{email}`,
+    /// `reference/contacts/patch-contact`): API mode only. Failures are classified as an
+    /// event's are.
+    pub async fn patch_contact(
+        &self,
+        target: &ConnectifSettings,
+        email: &crate::customer::Email,
+        body: &serde_json::Value,
+    ) -> Result<(), DeliveryError> {
+        let ConnectifSettings::Api { api_key, base_url } = target else {
+            return Err(DeliveryError::Permanent {
+                reason: "contactFields needs connectif.mode \"api\"".into(),
+            });
+        };
+        let url = format!(
+            "{}/contacts/{}",
+            base_url.trim_end_matches('/'),
+            crate::http::url_encode(email.as_str())
+        );
+        let request = (self.http.patch(url))
+            .header(AUTHORIZATION, format!("apiKey {}", api_key.expose_secret()))
             .header(CONTENT_TYPE, "application/json")
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| {
-                metrics::connectif_request("unreachable", started.elapsed());
-                DeliveryError::Retryable {
-                    reason: transport_reason(&e).into(),
-                    retry_after: None,
-                }
-            })?;
+            .body(body.to_string());
+        self.answer(request).await
+    }
+
+    /// Send `request` and classify its answer (shared by events and contact updates).
+    async fn answer(&self, request: reqwest::RequestBuilder) -> Result<(), DeliveryError> {
+        let started = Instant::now();
+        let response = request.send().await.map_err(|e| {
+            metrics::connectif_request("unreachable", started.elapsed());
+            DeliveryError::Retryable {
+                reason: transport_reason(&e).into(),
+                retry_after: None,
+            }
+        })?;
         let status = response.status();
         metrics::connectif_request(result_of(status), started.elapsed());
         let class = Class::of(status);

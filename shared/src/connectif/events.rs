@@ -21,6 +21,12 @@ pub struct ShipmentStatus {
     #[serde(with = "email_or_empty")]
     pub customer_email: Option<Email>,
     pub customer_name: String,
+    /// When it should arrive, `YYYY-MM-DD` (`extraFields` `estimatedDelivery`; the worker's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimated_delivery: Option<String>,
+    /// `courier` or `median`: whose figure `estimatedDelivery` is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimated_delivery_source: Option<String>,
     pub language: Language,
     pub qapla_status: String,
     #[serde(rename = "qaplaStatusID")]
@@ -188,6 +194,11 @@ impl Fields {
             && !wanted.contains(&ExtraField::ReleaseUrl)
         {
             f.release_url = None;
+        }
+        if let Fields::ShipmentStatus(f) = self
+            && !wanted.contains(&ExtraField::EstimatedDelivery)
+        {
+            (f.estimated_delivery, f.estimated_delivery_source) = (None, None);
         }
         let (courier, shipped, group) = match self {
             Fields::ShipmentStatus(f) => {

@@ -3,6 +3,7 @@
 
 mod build;
 mod client;
+pub mod contact;
 mod events;
 pub mod schema;
 mod skip;

@@ -131,6 +131,7 @@ pub fn fields_with(reception: Reception, extras: &[ExtraField]) -> Vec<FieldDef>
             f.customer_email = probe;
             (f.courier_name, f.shipped_at, f.status_group) = (some(), some(), some());
             f.release_url = some();
+            (f.estimated_delivery, f.estimated_delivery_source) = (some(), some());
         }
         Fields::ParcelStalled(f) => {
             f.customer_email = probe;
@@ -222,9 +223,18 @@ mod tests {
         for reception in [Reception::ShipmentStatus, Reception::ParcelStalled] {
             let with = fields_with(reception, &all);
             for extra in all {
+                if (reception, extra) == (Reception::ParcelStalled, ExtraField::EstimatedDelivery) {
+                    // A stalled parcel has no estimate worth telling.
+                    assert!(with.iter().all(|f| !f.id.starts_with("estimatedDelivery")));
+                    continue;
+                }
                 let f = with.iter().find(|f| f.id == extra.id()).expect("defined");
                 assert_eq!((&f.kind, f.required), (&FieldType::Text, false));
                 assert!(!ids(reception, &[]).contains(&f.id));
+            }
+            if reception == Reception::ShipmentStatus {
+                let source = with.iter().find(|f| f.id == "estimatedDeliverySource");
+                assert_eq!(source.map(|f| &f.kind), Some(&FieldType::Text));
             }
             let one = ids(reception, &[ExtraField::StatusGroup]);
             assert!(

@@ -7,11 +7,18 @@ use crate::channel::{AuthError, Channels, Rules, StoreError, Suppression, courie
 use crate::connectif::Reception;
 use crate::connectif::{ConnectifClient, DeliveryError};
 use crate::qapla::api::QaplaApi;
+use crate::qapla::v2::QaplaV2;
 use std::sync::Arc;
 use std::time::Duration;
 
 /// How long a `getShipment` answer serves the statuses of the same shipment.
 const ENRICH_CACHE_TTL: Duration = Duration::from_secs(3600);
+
+/// The Qapla' clients (v1.x and v2) over `http`, with the completion cache.
+fn enricher(http: &reqwest::Client) -> Enricher {
+    let (api, v2) = (QaplaApi::new(http.clone()), QaplaV2::new(http.clone()));
+    Enricher::new(api, v2, ENRICH_CACHE_TTL)
+}
 
 /// Delivers one envelope once, with the channel's current settings: completes it from
 /// Qapla's API if needed, then posts it to Connectif.
@@ -33,8 +40,7 @@ impl Deliverer {
         client: ConnectifClient,
         qapla_http: reqwest::Client,
     ) -> Self {
-        let api = QaplaApi::new(qapla_http.clone());
-        let enricher = Arc::new(Enricher::new(api, ENRICH_CACHE_TTL));
+        let enricher = Arc::new(enricher(&qapla_http));
         Deliverer {
             channels,
             client,
@@ -54,9 +60,7 @@ impl Deliverer {
 
     /// Qapla' API calls paced by `pace` (in the stack: the budget shared in DynamoDB).
     pub fn paced(self, pace: Arc<dyn crate::qapla::pace::Pace>) -> Self {
-        let api = QaplaApi::new(self.qapla_http.clone());
-        let enricher = Enricher::new(api, ENRICH_CACHE_TTL).paced(pace);
-        let enricher = Arc::new(enricher);
+        let enricher = Arc::new(enricher(&self.qapla_http).paced(pace));
         Deliverer { enricher, ..self }
     }
 
@@ -100,8 +104,15 @@ impl Deliverer {
         }
     }
 
-    pub async fn deliver(&self, envelope: &Envelope) -> Result<(), DeliveryError> {
+    /// Deliver `envelope`; the contact update that must follow it (`contactFields`), if any.
+    pub async fn deliver(&self, envelope: &Envelope) -> Result<Option<Envelope>, DeliveryError> {
         let settings = self.settings(envelope).await?;
+        if envelope.contact_update {
+            return self
+                .update_contact(envelope, &settings)
+                .await
+                .map(|()| None);
+        }
         // The rules that need no customer first: no Qapla' call for an event held back.
         if let Some(rule) = held_back(&settings.rules, envelope) {
             return Err(DeliveryError::Suppressed { rule });
@@ -136,6 +147,7 @@ impl Deliverer {
                 reason: format!("required field `{field}` is empty"),
             });
         }
+        self.estimate(envelope, &settings, &mut event).await?;
         // Last: a link only for an event that is sent.
         let url = self
             .release_url(envelope, &settings, &event, courier)
@@ -145,11 +157,78 @@ impl Deliverer {
         }
         self.client
             .send(&settings.connectif, envelope.reception(), &event)
+            .await?;
+        let follows = settings.contact_fields && envelope.reception() == Reception::ShipmentStatus;
+        Ok(follows.then(|| envelope.contact_update_of(event)))
+    }
+
+    /// The contact's fields after its delivered event (`crate::connectif::contact`): one
+    /// `PATCH`, unless the channel has turned `contactFields` off since.
+    async fn update_contact(
+        &self,
+        envelope: &Envelope,
+        settings: &crate::channel::ChannelSettings,
+    ) -> Result<(), DeliveryError> {
+        const OFF: &str = "contact_fields_off";
+        let crate::connectif::Fields::ShipmentStatus(fields) = &envelope.event.fields else {
+            return Err(DeliveryError::Permanent {
+                reason: "a contact update of an event that is not a shipment status".into(),
+            });
+        };
+        if !settings.contact_fields {
+            return Err(DeliveryError::Skip { reason: OFF });
+        }
+        let email = fields
+            .customer_email
+            .as_ref()
+            .ok_or(DeliveryError::Permanent {
+                reason: "a contact update without the contact's e-mail".into(),
+            })?;
+        let status = envelope.status_id.as_deref().unwrap_or_default();
+        let body =
+            crate::connectif::contact::update(fields, status, envelope.occurred_at.as_deref());
+        self.client
+            .patch_contact(&settings.connectif, email, &body)
             .await
     }
 }
 
 impl Deliverer {
+    /// `estimatedDelivery` and its source on a shipment status event of a channel that asks
+    /// for them (`super::estimate`): from `getShipment` (cached and paced as for
+    /// completion). A busy Qapla' delays the event as completion does; a shipment Qapla'
+    /// cannot give goes without a date.
+    async fn estimate(
+        &self,
+        envelope: &Envelope,
+        settings: &crate::channel::ChannelSettings,
+        event: &mut crate::connectif::ConnectifEvent,
+    ) -> Result<(), DeliveryError> {
+        let wanted =
+            (settings.extra_fields).contains(&crate::channel::ExtraField::EstimatedDelivery);
+        let crate::connectif::Fields::ShipmentStatus(fields) = &mut event.fields else {
+            return Ok(());
+        };
+        if !wanted || envelope.reception() != Reception::ShipmentStatus {
+            return Ok(());
+        }
+        let (channel, tracking) = (&envelope.channel, envelope.key.trim());
+        let shipment = match self.enricher.shipment(channel, settings, tracking).await {
+            Ok(shipment) => shipment,
+            Err(DeliveryError::Skip { .. } | DeliveryError::Permanent { .. }) => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        let status = envelope.status_id.as_deref().unwrap_or_default();
+        if let Some(found) = (self.enricher)
+            .estimate(channel, settings, &shipment, status)
+            .await
+        {
+            fields.estimated_delivery = Some(found.date);
+            fields.estimated_delivery_source = Some(found.source.to_owned());
+        }
+        Ok(())
+    }
+
     /// The release link of a held parcel's live status event, for a channel with
     /// `releaseLinks` (the shipment's Qapla' id from `getShipment`, cached and paced as for
     /// completion). A shipment Qapla' cannot give an id for goes without a link (logged);

@@ -17,6 +17,7 @@ use crate::customer::Email;
 use crate::mapping;
 use crate::qapla::api::{ApiError, ApiShipment, QaplaApi};
 use crate::qapla::pace::{LocalPace, Pace};
+use crate::qapla::v2::{LaneTimes, QaplaV2};
 use quick_cache::sync::Cache;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -24,11 +25,15 @@ use std::time::{Duration, Instant};
 /// The Qapla' API client with its cache and its pacing. One per process.
 pub struct Enricher {
     api: QaplaApi,
+    /// Qapla's API v2: the network's delivery times (`super::estimate`).
+    pub(super) v2: QaplaV2,
     cache_ttl: Duration,
     cache: Cache<(ChannelId, String), (Instant, ApiShipment)>,
     /// Whether Qapla' took a key, by the key's fingerprint (see [`Enricher::key_works`]).
     keys: Cache<String, (Instant, bool)>,
-    pace: Arc<dyn Pace>,
+    /// Lanes' figures by (key fingerprint, courier, postcode), until when they are used.
+    pub(super) lanes: Cache<(String, String, String), (Instant, Option<LaneTimes>)>,
+    pub(super) pace: Arc<dyn Pace>,
 }
 
 /// Entries each cache keeps (the least used go first when full).
@@ -46,12 +51,14 @@ pub const UNKNOWN_TO_QAPLA: &str = "unknown_to_qapla";
 
 impl Enricher {
     /// Paced in this process only (local runs, tests); see [`Enricher::paced`].
-    pub fn new(api: QaplaApi, cache_ttl: Duration) -> Self {
+    pub fn new(api: QaplaApi, v2: QaplaV2, cache_ttl: Duration) -> Self {
         Enricher {
             api,
+            v2,
             cache_ttl,
             cache: Cache::new(CACHE_MAX),
             keys: Cache::new(CACHE_MAX),
+            lanes: Cache::new(CACHE_MAX),
             pace: Arc::new(LocalPace::default()),
         }
     }

@@ -21,12 +21,29 @@ impl InProcessHandOff {
 #[async_trait]
 impl HandOff for InProcessHandOff {
     async fn hand_off(&self, envelope: Envelope) -> Result<HandedOff, HandOffError> {
-        let envelope = envelope.with_shipped_at(None);
+        let (handed, update) = self.deliver(envelope.with_shipped_at(None)).await;
+        // The contact's fields (`contactFields`) after the event, retried the same way.
+        if let Some(update) = update {
+            let (channel, key) = (update.channel.clone(), update.key.clone());
+            if let (Ok(HandedOff::Failed { error, .. }), _) = self.deliver(update).await {
+                tracing::warn!(%channel, %key, %error, "contact fields not set");
+            }
+        }
+        handed
+    }
+}
+
+impl InProcessHandOff {
+    /// Deliver with the bounded retry; what it became, and the contact update to follow.
+    async fn deliver(
+        &self,
+        envelope: Envelope,
+    ) -> (Result<HandedOff, HandOffError>, Option<Envelope>) {
         let mut tries = 0u32;
         loop {
             tries += 1;
             let error = match self.deliverer.deliver(&envelope).await {
-                Ok(()) => return Ok(HandedOff::Delivered { tries }),
+                Ok(update) => return (Ok(HandedOff::Delivered { tries }), update),
                 Err(error) => error,
             };
             let retry = tries as usize - 1;
@@ -38,11 +55,11 @@ impl HandOff for InProcessHandOff {
                 crate::connectif::DeliveryError::Permanent { .. } => None,
                 crate::connectif::DeliveryError::Skip { reason } => {
                     let reason = (*reason).to_owned();
-                    return Ok(HandedOff::Skipped { reason });
+                    return (Ok(HandedOff::Skipped { reason }), None);
                 }
                 crate::connectif::DeliveryError::Suppressed { rule } => {
                     let reason = rule.as_str().to_owned();
-                    return Ok(HandedOff::Skipped { reason });
+                    return (Ok(HandedOff::Skipped { reason }), None);
                 }
             };
             match wait {
@@ -50,7 +67,7 @@ impl HandOff for InProcessHandOff {
                     tracing::warn!(channel = %envelope.channel, key = %envelope.key, tries, %error, wait_ms = wait.as_millis() as u64, "Connectif delivery failed, retrying");
                     tokio::time::sleep(wait).await;
                 }
-                None => return Ok(HandedOff::Failed { tries, error }),
+                None => return (Ok(HandedOff::Failed { tries, error }), None),
             }
         }
     }

@@ -109,7 +109,7 @@ impl HandOff for MemoryQueue {
     async fn hand_off(&self, envelope: Envelope) -> Result<HandedOff, HandOffError> {
         let body = serde_json::to_string(&envelope).map_err(|e| HandOffError(Box::new(e)))?;
         let mut inner = self.lock();
-        if !inner.dedup.insert(envelope.event_id.clone()) {
+        if !inner.dedup.insert(envelope.dedup_id()) {
             return Ok(HandedOff::Queued);
         }
         inner.next_id += 1;
@@ -132,6 +132,11 @@ impl HandOff for MemoryQueue {
 
 #[async_trait]
 impl QueueControl for MemoryQueue {
+    async fn follow_up(&self, envelope: Envelope) -> Result<(), QueueError> {
+        let handed = HandOff::hand_off(self, envelope).await;
+        handed.map(|_| ()).map_err(|e| QueueError(Box::new(e)))
+    }
+
     async fn retry_later(&self, msg: &QueueMessage, delay: Duration) -> Result<(), QueueError> {
         let mut inner = self.lock();
         if let Some(s) = inner.messages.iter_mut().find(|s| s.msg.id == msg.id) {

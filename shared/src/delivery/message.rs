@@ -76,6 +76,8 @@ pub trait QueueControl: Send + Sync {
     /// Move a message to the dead-letter queue with the reason; the caller then reports
     /// it done so the queue deletes it.
     async fn dead_letter(&self, msg: &QueueMessage, reason: &str) -> Result<(), QueueError>;
+    /// Queue `envelope` behind its group's messages (a delivered event's contact update).
+    async fn follow_up(&self, envelope: Envelope) -> Result<(), QueueError>;
 }
 
 /// SQS group ids allow 128 printable ASCII characters: longer or odder groups are hashed.

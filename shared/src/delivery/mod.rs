@@ -10,6 +10,7 @@
 
 mod deliver;
 pub mod enrich;
+pub mod estimate;
 mod in_process;
 pub mod lambda;
 mod memory_queue;
@@ -65,6 +66,11 @@ pub struct Envelope {
     /// Read from Qapla's API by the bridge (reconciliation, backfill), not posted by Qapla'.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub pulled: bool,
+    /// Its event was delivered: only the contact's fields are left to set (`contactFields`;
+    /// the event as it was sent, the same `event_id`, so a worker of the version before takes
+    /// it for the duplicate it is and sends nothing).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub contact_update: bool,
     pub event: ConnectifEvent,
 }
 
@@ -88,6 +94,25 @@ impl Envelope {
             hash.update([0x1f]);
         }
         hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// The queue's deduplication id: the event's, and its own for a contact update (else SQS
+    /// would drop the update as the event sent a moment before).
+    pub fn dedup_id(&self) -> String {
+        match self.contact_update {
+            true => format!("{}-contact", self.event_id),
+            false => self.event_id.clone(),
+        }
+    }
+
+    /// The contact update that follows this delivered event, as it was sent (`sent`).
+    pub fn contact_update_of(&self, sent: ConnectifEvent) -> Envelope {
+        Envelope {
+            contact_update: true,
+            enrich: None,
+            event: sent,
+            ..self.clone()
+        }
     }
 
     /// What a log line or a listing names it by: (channel, kind, key, status id or `""`).

@@ -164,6 +164,10 @@ impl Worker {
         envelope: &Envelope,
         paused: &mut Paused,
     ) -> Outcome {
+        if envelope.contact_update {
+            // Its event is delivered (and recorded): no state to check, the update alone.
+            return self.deliver(msg, envelope, paused).await;
+        }
         let sent_before = self.unrecorded().contains(&envelope.event_id);
         if sent_before {
             // Sent by this process already; only its record failed.
@@ -216,7 +220,17 @@ impl Worker {
         paused: &mut Paused,
     ) -> Outcome {
         match self.deliverer.deliver(envelope).await {
-            Ok(()) => self.record(msg, envelope, "").await,
+            Ok(_) if envelope.contact_update => {
+                self.log(msg, Some(envelope), Outcome::ContactUpdated, "");
+                Outcome::ContactUpdated
+            }
+            Ok(update) => {
+                let outcome = self.record(msg, envelope, "").await;
+                if let (Outcome::Delivered, Some(update)) = (outcome, update) {
+                    self.follow_up(update).await;
+                }
+                outcome
+            }
             Err(DeliveryError::Suppressed { rule }) => {
                 // Recorded as handled: the shipment's newest status moves on all the same
                 // (ordering, repeats, stalls), though the customer hears nothing of it.
@@ -286,6 +300,8 @@ const UNRECORDED_MAX: usize = 10_000;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Outcome {
     Delivered,
+    /// A delivered event's contact update made (`contactFields`).
+    ContactUpdated,
     Duplicate,
     Superseded,
     Repeat,
@@ -301,6 +317,7 @@ impl Outcome {
     fn as_str(self) -> &'static str {
         match self {
             Outcome::Delivered => "delivered",
+            Outcome::ContactUpdated => "contact_updated",
             Outcome::Duplicate => "duplicate",
             Outcome::Superseded => "superseded",
             Outcome::Repeat => "repeat",
@@ -413,6 +430,15 @@ impl Worker {
             Err(e) => {
                 tracing::warn!(channel = %envelope.channel, error = %error_chain(&e), "could not record the channel's live posts");
             }
+        }
+    }
+
+    /// Queue a delivered event's contact update behind it. Should the queue refuse, the
+    /// update is lost (logged): the event itself is delivered and recorded.
+    async fn follow_up(&self, update: Envelope) {
+        let (channel, key) = (update.channel.clone(), update.key.clone());
+        if let Err(e) = self.queue.follow_up(update).await {
+            tracing::warn!(%channel, %key, error = %error_chain(&e), "contact update not queued: the contact's fields stay as they were");
         }
     }
 

@@ -61,6 +61,9 @@ pub struct PullOptions {
     pub reception: Option<Reception>,
     /// Calls left in the key's bucket for others.
     pub reserve: f64,
+    /// Every status each shipment passed through (`getShipment` with `data=history`,
+    /// oldest first), not only its current one (backfill `--statuses all`).
+    pub history: bool,
 }
 
 /// Why a window could not be read (the run stops; it can be resumed from this window).
@@ -96,6 +99,9 @@ pub struct Puller {
     settings: Arc<ChannelSettings>,
     options: PullOptions,
     shipments: quick_cache::sync::Cache<String, Option<ApiShipment>>,
+    /// Shipments whose whole history this puller has pulled (`history`): a later window
+    /// that lists one again has nothing new to add (its `getShipment` was read now).
+    histories: quick_cache::sync::Cache<String, ()>,
 }
 
 impl Puller {
@@ -114,6 +120,7 @@ impl Puller {
             settings,
             options,
             shipments: quick_cache::sync::Cache::new(CACHE_MAX),
+            histories: quick_cache::sync::Cache::new(CACHE_MAX),
         }
     }
 
@@ -135,8 +142,44 @@ impl Puller {
             .await?;
         let mut pulled = Vec::with_capacity(entries.len());
         for entry in &entries {
-            pulled.push(self.status(entry).await?);
+            match self.options.history {
+                true => pulled.extend(self.history(entry).await?),
+                false => pulled.push(self.status(entry).await?),
+            }
         }
+        Ok(pulled)
+    }
+
+    /// Every status of `entry`'s shipment in its tracking history, oldest first, each as
+    /// [`Puller::status`] takes the current one (filter, ledger, plan). A history entry
+    /// without a time is skipped (nothing to order or de-duplicate it by); a shipment whose
+    /// answer has no history is its current status alone.
+    async fn history(&self, entry: &ApiShipment) -> Result<Vec<Pulled>, PullError> {
+        let tracking = entry.tracking_number.trim();
+        if self.histories.get(tracking).is_some() {
+            return Ok(Vec::new());
+        }
+        let full = match self.full(&entry.tracking_number).await {
+            Ok(Some(full)) if !full.tracking_history.is_empty() => full,
+            // The current status alone, and `status` tells a failure as it does.
+            _ => return Ok(vec![self.status(entry).await?]),
+        };
+        let mut past: Vec<_> = full.tracking_history.iter().collect();
+        past.sort_by_key(|s| crate::clock::parse_time(&s.date_iso));
+        let mut pulled = Vec::with_capacity(past.len());
+        for status in past {
+            if crate::clock::parse_time(&status.date_iso).is_none() {
+                let reason = "a status of the tracking history without a time".into();
+                pulled.push(Pulled::Skipped { reason });
+                continue;
+            }
+            let one = ApiShipment {
+                status: Some(status.clone()),
+                ..entry.clone()
+            };
+            pulled.push(self.status(&one).await?);
+        }
+        self.histories.insert(tracking.to_owned(), ());
         Ok(pulled)
     }
 
@@ -217,11 +260,13 @@ impl Puller {
             &self.settings.qapla_api_base_url,
             &self.settings.qapla_api_key,
         );
+        let data = match self.options.history {
+            true => crate::qapla::api::GET_SHIPMENT_HISTORY,
+            false => crate::qapla::api::GET_SHIPMENT_DATA,
+        };
+        let language = self.settings.language;
         let full = match self
-            .paced(|| {
-                self.api
-                    .get_shipment(base, key, tracking, self.settings.language)
-            })
+            .paced(|| (self.api).get_shipment_with(base, key, tracking, language, data))
             .await
         {
             Err(ApiError::Ko { .. }) => None,

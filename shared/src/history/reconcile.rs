@@ -191,6 +191,7 @@ impl Reconciler {
             statuses: Vec::new(),
             reception: None,
             reserve: 0.0,
+            history: false,
         };
         let api = QaplaApi::new(self.http.clone());
         let (pace, state) = (self.pace.clone(), self.state.clone());

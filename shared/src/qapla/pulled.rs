@@ -37,7 +37,7 @@ impl ApiShipment {
             is_return: flag(|s| s.is_return_shipment).unwrap_or(false),
             has_children: false,
             is_child: flag(|s| s.is_child).unwrap_or(false),
-            courier: self.courier.clone(),
+            courier: self.courier.code.clone(),
             reference: self.reference.clone(),
             date: status.date_iso.trim().to_owned(),
             courier_status: String::new(),

@@ -74,6 +74,9 @@ pub struct Consignee {
     pub country: Option<String>,
     #[serde(default, deserialize_with = "flex_opt_string")]
     pub city: Option<String>,
+    /// `postCode` (`getShipment`'s consignee).
+    #[serde(default, deserialize_with = "flex_opt_string")]
+    pub post_code: Option<String>,
 }
 
 impl ShipmentPayload {

@@ -43,6 +43,17 @@ pub fn italian(utc: i64) -> i64 {
     utc + if summer.contains(&utc) { 7200 } else { 3600 }
 }
 
+/// The instant (UTC) of an Italian local time (the inverse of [`italian`]; in the hour the
+/// clocks go back, the earlier of the two).
+pub fn utc_of_italian(local: i64) -> i64 {
+    let summer = local - 7200;
+    if italian(summer) == local {
+        summer
+    } else {
+        local - 3600
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,4 +1,4 @@
-//! Qapla's API v2, the two calls the release page makes (Qapla's reference repository,
+//! Qapla's API v2: the calls of the release page and of estimated delivery dates (Qapla's reference repository,
 //! `Qapla/qapla-api-skill`: `references/v2/authentication.md` and
 //! `references/v2/stock-release.md`; reference/qapla.md §7):
 //!
@@ -11,6 +11,10 @@
 //!   "ok"|"error"|"pending", message, releaseId}`; errors are RFC 7807 bodies with 403
 //!   (scope), 404 (not the channel's), 409 (not held), 422 (bad action or address, or the
 //!   courier refused), 429.
+//!
+//! - `POST {base}/couriers/delivery-times` (scope `delivery-times:read`, `references/v2/
+//!   couriers.md`) with `destCap` (an Italian postcode) and `couriers`: the network's
+//!   median lead time (shipped → delivered, calendar days) and its `sampleSize` in `best`.
 //!
 //! An answer outside that shape is an error naming the call and the field, never a guess
 //! (docs/contracts.md: never seen live).
@@ -144,6 +148,28 @@ struct Token {
 /// The scope a stock-release needs.
 pub const RELEASE_SCOPE: &str = "shipments:write";
 
+/// The scope `couriers/delivery-times` needs.
+pub const DELIVERY_TIMES_SCOPE: &str = "delivery-times:read";
+
+/// One courier's network figures on a lane (`best` of `couriers/delivery-times`): lead time
+/// is shipped → delivered, in calendar days.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LaneTimes {
+    pub courier_code: String,
+    #[serde(default)]
+    pub lead_median: Option<f64>,
+    #[serde(default)]
+    pub sample_size: Option<u64>,
+}
+
+/// `couriers/delivery-times` (summary): `best` is `null` when no courier has enough data.
+#[derive(Deserialize)]
+struct DeliveryTimes {
+    #[serde(default)]
+    best: Option<LaneTimes>,
+}
+
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct Problem {
@@ -181,16 +207,72 @@ impl QaplaV2 {
                 detail: "shipment id is not numeric".into(),
             });
         }
-        let url = format!(
-            "{}/shipments/{id}/stock-release",
-            base.trim_end_matches('/')
-        );
+        let path = format!("shipments/{id}/stock-release");
+        let body = serde_json::to_vec(body).unwrap_or_default();
+        let response = self.post(CALL, base, key, &path, body).await?;
+        let answer = read::<Released>(CALL, response).await.and_then(|r| {
+            // "Always `sent`": anything else is not the documented answer.
+            (r.status == "sent")
+                .then_some(r)
+                .ok_or(V2Error::Unreadable {
+                    call: CALL,
+                    problem: "`status` is not \"sent\"".into(),
+                })
+        });
+        crate::telemetry::metrics::qapla_api_call(CALL, outcome(&answer));
+        answer
+    }
+
+    /// The network's lead time of `courier` to Italian postcode `dest_cap` (`couriers/
+    /// delivery-times`, summary: its `best`, or `None` when the courier has too little data).
+    /// A read: a timeout is [`V2Error::Unreachable`], safe to ask again.
+    pub async fn delivery_times(
+        &self,
+        base: &str,
+        key: &SecretString,
+        dest_cap: &str,
+        courier: &str,
+    ) -> Result<Option<LaneTimes>, V2Error> {
+        const CALL: &str = "couriers/delivery-times";
+        let body = serde_json::json!({ "destCap": dest_cap, "couriers": [courier] });
+        let response = self
+            .post(
+                CALL,
+                base,
+                key,
+                "couriers/delivery-times",
+                body.to_string().into_bytes(),
+            )
+            .await
+            .map_err(|e| match e {
+                V2Error::NoAnswer => V2Error::Unreachable("timed out"),
+                e => e,
+            })?;
+        let answer = read::<DeliveryTimes>(CALL, response).await;
+        crate::telemetry::metrics::qapla_api_call(CALL, outcome(&answer));
+        // `best` is the fastest of the couriers asked for: only this one was.
+        Ok(answer?
+            .best
+            .filter(|b| b.courier_code.trim().eq_ignore_ascii_case(courier.trim())))
+    }
+
+    /// POST `body` to `{base}/{path}` with the key's token, exchanged again once on a `401`.
+    /// A timeout after the request left is [`V2Error::NoAnswer`].
+    async fn post(
+        &self,
+        call: &'static str,
+        base: &str,
+        key: &SecretString,
+        path: &str,
+        body: Vec<u8>,
+    ) -> Result<reqwest::Response, V2Error> {
+        let url = format!("{}/{path}", base.trim_end_matches('/'));
         for attempt in 0..2 {
             let token = self.token(base, key).await?;
             let response = (self.http.post(&url))
                 .bearer_auth(token.expose_secret())
                 .header(CONTENT_TYPE, "application/json")
-                .body(serde_json::to_vec(body).unwrap_or_default())
+                .body(body.clone())
                 .send()
                 .await;
             let response = response.map_err(|e| match e.is_timeout() && !e.is_connect() {
@@ -202,20 +284,10 @@ impl QaplaV2 {
                 self.forget(key);
                 continue;
             }
-            let answer = read::<Released>(CALL, response).await.and_then(|r| {
-                // "Always `sent`": anything else is not the documented answer.
-                (r.status == "sent")
-                    .then_some(r)
-                    .ok_or(V2Error::Unreadable {
-                        call: CALL,
-                        problem: "`status` is not \"sent\"".into(),
-                    })
-            });
-            crate::telemetry::metrics::qapla_api_call(CALL, outcome(&answer));
-            return answer;
+            return Ok(response);
         }
         Err(V2Error::Refused {
-            call: CALL,
+            call,
             status: 401,
             detail: "the token was refused twice".into(),
         })

@@ -271,6 +271,7 @@ async fn tell(deps: &Deps, settings: &ChannelSettings, link: &Link, outcome: &Ou
             status: None,
         }),
         pulled: false,
+        contact_update: false,
         event: ConnectifEvent {
             alias: settings.aliases.get(reception).to_owned(),
             reception: Some(reception),

@@ -7,6 +7,7 @@ mod batch_get;
 mod durable_helpers;
 mod edges;
 mod enrichment;
+mod estimates;
 mod fixtures;
 mod helpers;
 mod in_process;

@@ -107,6 +107,7 @@ async fn a_history_status_without_a_history_endpoint_is_a_failure_not_a_live_eve
             statuses: vec!["99".into()],
             reception: Some(Reception::ShipmentHistory),
             reserve: 0.0,
+            history: false,
         };
         Puller::new(
             QaplaApi::new(

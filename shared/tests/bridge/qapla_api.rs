@@ -59,7 +59,7 @@ async fn get_shipment_reads_the_documented_answer() {
         .expect("answer")
         .expect("a shipment");
     assert_eq!(s.id, "48213377");
-    assert_eq!(s.courier, "BRT");
+    assert_eq!(s.courier.code, "BRT");
     assert_eq!(
         s.url.as_deref(),
         Some("https://tracking.qapla.it/f3a9c1d27b")
@@ -73,6 +73,45 @@ async fn get_shipment_reads_the_documented_answer() {
     assert_eq!((qapla.id.as_str(), qapla.detail_id.as_str()), ("99", "0"));
     assert_eq!(s.is_return_shipment, Some(false));
     assert_eq!(api.calls(), 1);
+}
+
+/// Qapla's own example answer (`fixtures/qapla-api/README.md`), asked for with its history:
+/// the courier object with `estimatedDeliveryDate` (`null` there), `shipDate`, the
+/// consignee's `postCode` and the tracking history, one entry of which has no time.
+#[tokio::test]
+async fn qaplas_own_example_answer_is_read_whole_with_its_history() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/1.3/getShipment/"))
+        .and(query_param("data", "consignee,history"))
+        .respond_with(testkit::qapla::GetShipment {
+            answer: api_fixture("getShipment-qapla-example.json"),
+        })
+        .expect(1)
+        .mount(&server)
+        .await;
+    let base = format!("{}/1.3", server.uri());
+    let data = bridge_core::qapla::api::GET_SHIPMENT_HISTORY;
+    let s = api()
+        .get_shipment_with(&base, &key(), "080010017684806", Language::It, data)
+        .await
+        .expect("answer")
+        .expect("a shipment");
+    assert_eq!(
+        (s.id.as_str(), s.courier.code.as_str()),
+        ("1690120025", "BRT")
+    );
+    assert_eq!(s.courier.estimated_delivery_date, None);
+    assert_eq!(s.ship_date.as_deref(), Some("2019-06-13"));
+    let consignee = s.consignee.expect("consignee");
+    assert_eq!(consignee.post_code.as_deref(), Some("20100"));
+    let history: Vec<(&str, &str)> = (s.tracking_history.iter())
+        .map(|h| {
+            let id = h.qapla_status.as_ref().map_or("", |q| q.id.as_str());
+            (id, h.date_iso.as_str())
+        })
+        .collect();
+    assert_eq!(history, [("3", "2019-06-14 06:15:00"), ("20", "")]);
 }
 
 #[tokio::test]
@@ -142,7 +181,7 @@ async fn tracking_by_time_frame_is_a_1_2_call_with_the_window_encoded() {
         "a number is kept as its digits"
     );
     assert_eq!(shipments[1].reference, "2007135");
-    assert_eq!(shipments[1].courier, "DHL");
+    assert_eq!(shipments[1].courier.code, "DHL");
     let qapla = shipments[1]
         .status
         .as_ref()

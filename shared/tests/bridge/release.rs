@@ -35,17 +35,26 @@ pub struct Stack {
 /// The strict Connectif with the bridge's event types (`order-status-change` with
 /// `releaseUrl`, `parcel-release`), as `setup --release-links` creates them.
 async fn connectif() -> StrictConnectif {
-    let fake = StrictConnectif::start(CONNECTIF_API_KEY).await;
-    let integration = fake.add_integration("Qapla' bridge");
-    let aliases = bridge_core::channel::Aliases::default();
-    for (reception, extras) in [
+    connectif_with(&[
         (
             Reception::ShipmentStatus,
             vec![bridge_core::channel::ExtraField::ReleaseUrl],
         ),
         (Reception::ParcelRelease, vec![]),
-    ] {
-        let fields = (schema::fields_with(reception, &extras).into_iter())
+    ])
+    .await
+}
+
+/// The strict Connectif with these reception events, each with the opt-in fields given, as
+/// `setup` creates them (`schema::fields_with`).
+pub async fn connectif_with(
+    types: &[(Reception, Vec<bridge_core::channel::ExtraField>)],
+) -> StrictConnectif {
+    let fake = StrictConnectif::start(CONNECTIF_API_KEY).await;
+    let integration = fake.add_integration("Qapla' bridge");
+    let aliases = bridge_core::channel::Aliases::default();
+    for (reception, extras) in types {
+        let fields = (schema::fields_with(*reception, extras).into_iter())
             .map(|f| Field {
                 id: f.id,
                 name: f.name,
@@ -62,9 +71,9 @@ async fn connectif() -> StrictConnectif {
             EventType {
                 id: String::new(),
                 integration: String::new(),
-                alias: aliases.get(reception).to_owned(),
+                alias: aliases.get(*reception).to_owned(),
                 receive_type: "api".into(),
-                name: aliases.get(reception).to_owned(),
+                name: aliases.get(*reception).to_owned(),
                 fields,
             },
         );

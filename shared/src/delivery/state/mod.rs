@@ -112,6 +112,14 @@ pub fn decide(envelope: &Envelope, delivered: bool, newest: Option<Newest>) -> S
     let Some(newest) = newest else {
         return Seen::Fresh { shipped_at: None };
     };
+    // A past status of a backfill's whole history (`order-status-history`, oldest first)
+    // is older than what was delivered live by nature: sent once (its ledger), never
+    // superseded nor a repeat. The record never moves the newest status back.
+    if envelope.reception() == crate::Reception::ShipmentHistory {
+        return Seen::Fresh {
+            shipped_at: newest.shipped_at,
+        };
+    }
     // Compared as instants (`T` and space forms alike). A stored time far in the future
     // (a courier's wrong date, or one recorded before this check) orders nothing.
     let stored = parse_time(&newest.at).filter(|t| !too_far_ahead(*t));

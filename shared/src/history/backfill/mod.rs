@@ -59,6 +59,8 @@ pub struct Ask {
     pub statuses: Vec<String>,
     /// To the live reception event (fires live workflows) instead of the history one.
     pub live: bool,
+    /// Every status of each shipment's history (`--statuses all`), not only the current.
+    pub history: bool,
     pub window_hours: u32,
     pub background: bool,
 }
@@ -77,6 +79,7 @@ impl Ask {
             statuses: self.statuses.clone(),
             alias,
             live: self.live,
+            history: self.history,
             window_hours: self.window_hours,
             next: time_text(from),
             background: self.background,
@@ -142,6 +145,7 @@ pub fn pull_options(run: &Run, reserve: f64) -> PullOptions {
         statuses: run.statuses.clone(),
         reception: (!run.live).then_some(Reception::ShipmentHistory),
         reserve,
+        history: run.history,
     }
 }
 
@@ -176,6 +180,9 @@ impl Backfill {
             }
         }
         let queued = envelopes.len() as u64;
+        let shipments: std::collections::HashSet<&str> =
+            envelopes.iter().map(|e| e.key.as_str()).collect();
+        let shipments = shipments.len() as u64;
         for result in self.queue.hand_off_all(envelopes).await {
             if let Err(e) = result {
                 return Err(format!("the queue refused an event: {}", error_chain(&e)));
@@ -185,6 +192,7 @@ impl Backfill {
             .await
             .map_err(|e| format!("report not saved: {e}"))?;
         run.sent += queued;
+        run.shipments += shipments;
         run.delivered_before += counted.0;
         run.skipped += counted.1;
         run.failed += failures.len() as u64;

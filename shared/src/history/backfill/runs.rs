@@ -86,6 +86,9 @@ pub struct Run {
     pub statuses: Vec<String>,
     /// The Connectif alias the events went to.
     pub alias: String,
+    /// Every status of each shipment's tracking history, not only its current one
+    /// (`--statuses all`).
+    pub history: bool,
     /// To the live reception event (`--alias live`).
     pub live: bool,
     /// Hours per window (0 in records older than 0.3: 6).
@@ -95,6 +98,8 @@ pub struct Run {
     pub windows_done: u64,
     pub windows: u64,
     pub sent: u64,
+    /// Shipments with at least one status sent (`sent / shipments`: statuses per shipment).
+    pub shipments: u64,
     /// Delivered already (live or by an earlier run).
     pub delivered_before: u64,
     /// Not sent by the channel's settings, as a post would not be (e.g. child shipments).
@@ -141,8 +146,19 @@ impl Run {
 
     /// Whether `other` asks the same as this run (so it resumes it).
     pub fn same_ask(&self, other: &Run) -> bool {
-        (&self.from, &self.to, &self.statuses, &self.alias)
-            == (&other.from, &other.to, &other.statuses, &other.alias)
+        (
+            &self.from,
+            &self.to,
+            &self.statuses,
+            &self.alias,
+            self.history,
+        ) == (
+            &other.from,
+            &other.to,
+            &other.statuses,
+            &other.alias,
+            other.history,
+        )
     }
 
     /// The time the windows left should take, from the pace of those done.

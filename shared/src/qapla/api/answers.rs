@@ -14,9 +14,9 @@ pub struct ApiShipment {
     pub reference: String,
     #[serde(default, deserialize_with = "id")]
     pub tracking_number: String,
-    /// The courier's code (an object in `getShipment`, a code in `trackingByTimeFrame`).
-    #[serde(default, deserialize_with = "courier_code")]
-    pub courier: String,
+    /// The courier (an object in `getShipment`, a code in `trackingByTimeFrame`).
+    #[serde(default, deserialize_with = "courier_of")]
+    pub courier: ApiCourier,
     /// The customer's tracking page, `https://tracking.qapla.it/<hash>`.
     #[serde(default, deserialize_with = "flex_opt_string")]
     pub url: Option<String>,
@@ -30,6 +30,22 @@ pub struct ApiShipment {
     pub is_return_shipment: Option<bool>,
     #[serde(default, deserialize_with = "opt_flag")]
     pub is_child: Option<bool>,
+    /// When the parcel left the shop, `YYYY-MM-DD` (`getShipment`).
+    #[serde(default, deserialize_with = "flex_opt_string")]
+    pub ship_date: Option<String>,
+    /// Every status it passed through, newest first (`getShipment` with `data=history`).
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub tracking_history: Vec<ApiStatus>,
+}
+
+/// A shipment's courier as `getShipment` describes it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ApiCourier {
+    /// Qapla's courier code.
+    pub code: String,
+    /// `courier.estimatedDeliveryDate`, when the courier gives one (`null` in Qapla's
+    /// example; its format is not documented: see [`crate::qapla::api::delivery_date`]).
+    pub estimated_delivery_date: Option<String>,
 }
 
 /// A shipment's current status.
@@ -97,17 +113,30 @@ pub(super) struct Head {
     pub(super) error: String,
 }
 
-fn courier_code<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+fn courier_of<'de, D: Deserializer<'de>>(d: D) -> Result<ApiCourier, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum Courier {
         Code(#[serde(deserialize_with = "flex_string")] String),
+        #[serde(rename_all = "camelCase")]
         Object {
             #[serde(default, deserialize_with = "flex_string")]
             code: String,
+            #[serde(default, deserialize_with = "flex_opt_string")]
+            estimated_delivery_date: Option<String>,
         },
     }
     Ok(match Courier::deserialize(d)? {
-        Courier::Code(code) | Courier::Object { code } => code,
+        Courier::Code(code) => ApiCourier {
+            code,
+            estimated_delivery_date: None,
+        },
+        Courier::Object {
+            code,
+            estimated_delivery_date,
+        } => ApiCourier {
+            code,
+            estimated_delivery_date,
+        },
     })
 }

@@ -8,7 +8,7 @@
 
 mod answers;
 
-pub use answers::{ApiChannel, ApiQaplaStatus, ApiShipment, ApiStatus};
+pub use answers::{ApiChannel, ApiCourier, ApiQaplaStatus, ApiShipment, ApiStatus};
 
 use crate::http::{Class, retry_after, transport_reason, url_encode};
 use answers::{GetChannel, GetShipment, Head, TrackingByTimeFrame};
@@ -23,6 +23,10 @@ use std::time::Duration;
 /// status, the courier and the flags are read from the minimal part: docs/contracts.md says
 /// that this was never seen live.
 pub const GET_SHIPMENT_DATA: &str = "consignee";
+
+/// `data` for a whole tracking history (`trackingHistory`) as well: a backfill with
+/// `--statuses all`.
+pub const GET_SHIPMENT_HISTORY: &str = "consignee,history";
 
 /// Why a call gave no answer to use.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -87,9 +91,22 @@ impl QaplaApi {
         tracking_number: &str,
         language: crate::mapping::Language,
     ) -> Result<Option<ApiShipment>, ApiError> {
+        self.get_shipment_with(base, key, tracking_number, language, GET_SHIPMENT_DATA)
+            .await
+    }
+
+    /// [`QaplaApi::get_shipment`] asking for `data` (e.g. [`GET_SHIPMENT_HISTORY`]).
+    pub async fn get_shipment_with(
+        &self,
+        base: &str,
+        key: &SecretString,
+        tracking_number: &str,
+        language: crate::mapping::Language,
+        data: &str,
+    ) -> Result<Option<ApiShipment>, ApiError> {
         let query = [
             ("trackingNumber", tracking_number.trim()),
-            ("data", GET_SHIPMENT_DATA),
+            ("data", data),
             ("lang", language.qapla_code()),
         ];
         let inner = self.call(base, "1.3", "getShipment", key, &query).await?;
