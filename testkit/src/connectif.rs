@@ -73,6 +73,9 @@ struct State {
     contact_values: std::collections::HashMap<String, Map<String, Value>>,
     /// Contacts a `PATCH` created ("if contact does not exists, it is created").
     created_by_patch: usize,
+    /// `PATCH /contacts` answered 429 before the next ones are served ("every endpoint can
+    /// answer 429": reference/connectif.md, the rate-limit notes).
+    throttled_patches: usize,
     /// Lists answered as a bare JSON array, the shape no page documents (for the tests
     /// of a client that reads them).
     bare_lists: bool,
@@ -184,9 +187,20 @@ impl StrictConnectif {
             .cloned()
     }
 
+    /// The next `n` contact updates are answered 429.
+    pub fn throttle_patches(&self, n: usize) {
+        self.state().throttled_patches = n;
+    }
+
     /// Contacts created by a `PATCH` (none had them before).
     pub fn created_by_patch(&self) -> usize {
         self.state().created_by_patch
+    }
+
+    /// A contact field made in the panel (not counted as a write of the client's).
+    pub fn add_contact_field(&self, id: &str, name: &str, kind: &str) {
+        let field = (id.to_owned(), name.to_owned(), kind.to_owned());
+        self.state().contact_fields.push(field);
     }
 
     /// The custom contact fields: (id, name, type).
@@ -261,6 +275,7 @@ fn problem(status: u16, code: Option<&str>, detail: &str) -> ResponseTemplate {
         404 => "Not Found",
         405 => "Method Not Allowed",
         409 => "Conflict",
+        429 => "Too Many Requests",
         _ => "Unprocessable Entity",
     };
     let mut body = json!({ "status": status, "title": title, "detail": detail });
@@ -332,6 +347,10 @@ impl Respond for Answer {
                 state.list(&format!("{}{path}/", self.base), items, page)
             }
             ("POST", ["contact-fields"]) => state.create_contact_field(&body),
+            ("PATCH", ["contacts", _]) if state.throttled_patches > 0 => {
+                state.throttled_patches -= 1;
+                problem(429, None, "Too Many Requests")
+            }
             ("PATCH", ["contacts", email]) => state.patch_contact(email, &body),
             (
                 _,

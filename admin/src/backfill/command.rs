@@ -157,10 +157,13 @@ fn ask(args: &Args, json: bool) -> Result<Ask, String> {
 pub(super) fn counts(run: &Run) -> String {
     let per = match run.shipments {
         0 => String::new(),
-        n => format!(" ({:.1} per shipment)", run.sent as f64 / n as f64),
+        n => format!(
+            " · {:.1} statuses per shipment ({n} shipments)",
+            run.sent as f64 / n as f64
+        ),
     };
     format!(
-        "queued {}{per} · delivered before {} · skipped {} · failed {}",
+        "queued {} · delivered before {} · skipped {} · failed {}{per}",
         run.sent, run.delivered_before, run.skipped, run.failed
     )
 }

@@ -182,6 +182,13 @@ pub fn line(run: &Run, now: u64) -> String {
         run.skipped,
         run.failed,
     );
+    if run.history {
+        // `--statuses all`: how deep the histories went.
+        let per = run.sent as f64 / run.shipments.max(1) as f64;
+        text.push_str(&format!(
+            "  whole histories: {per:.1} statuses per shipment"
+        ));
+    }
     if let (true, Some(eta)) = (state == State::Running, run.eta_secs()) {
         text.push_str(&format!("  ETA {}", duration_text(eta)));
     }

@@ -239,3 +239,45 @@ fn unexpected(name: &'static str, call: &str, e: &ApiError, base: &str) -> Step 
     };
     Step::fail(name, format!("{call}: {e}"), fix)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each scope a setting needs, against Qapla' v2's stand-in (`testkit::qapla_v2`):
+    /// granted, missing (named with the setting to change), and a refused key.
+    #[tokio::test]
+    async fn each_v2_scope_is_checked_and_a_missing_one_names_its_setting() {
+        let server = wiremock::MockServer::start().await;
+        let fake = testkit::qapla_v2::QaplaV2::mount(&server, "k-1").await;
+        let http = bridge_core::http::tls::client_builder()
+            .build()
+            .expect("client");
+        let v2 = bridge_core::qapla::v2::QaplaV2::new(http);
+        let base = format!("{}/v2", server.uri());
+        let key = SecretString::from("k-1");
+        for want in [&RELEASE, &MEDIAN] {
+            let step = scope(&v2, &base, &key, want).await;
+            assert!(step.ok, "{}", step.detail);
+        }
+        fake.scopes(&["shipments:write"]);
+        let v2 = bridge_core::qapla::v2::QaplaV2::new(
+            bridge_core::http::tls::client_builder()
+                .build()
+                .expect("client"),
+        );
+        let step = scope(&v2, &base, &key, &MEDIAN).await;
+        assert!(!step.ok);
+        assert!(
+            step.detail.contains("delivery-times:read"),
+            "{}",
+            step.detail
+        );
+        let fix = step.fix.unwrap_or_default();
+        assert!(fix.contains("estimatedDelivery.median"), "{fix}");
+        let wrong = SecretString::from("k-2");
+        let step = scope(&v2, &base, &wrong, &RELEASE).await;
+        let fix = step.fix.unwrap_or_default();
+        assert!(!step.ok && fix.contains("qaplaApiKey"), "{fix}");
+    }
+}

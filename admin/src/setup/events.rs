@@ -220,22 +220,28 @@ pub async fn contact_fields(plan: &Plan<'_>, mode: super::Mode, report: &mut Rep
         Ok(have) => have,
         Err(e) => return stop::<()>(report, NAME, &e, &manual()).is_ok(),
     };
+    // Every misfit first: nothing is created while one stands.
+    for field in FIELDS {
+        if let Some(h) = have
+            .iter()
+            .find(|h| h.id == field.id && h.kind != field.kind)
+        {
+            let detail = format!(
+                "`{}` exists as {}, the bridge writes {}",
+                field.id, h.kind, field.kind
+            );
+            let fix = format!(
+                "in Connectif, delete the contact field `{}` (or pick another) and run setup again",
+                field.id
+            );
+            report.steps.push(Step::fail(NAME, detail, fix));
+            return false;
+        }
+    }
     let mut done = Vec::new();
     for field in FIELDS {
         match have.iter().find(|h| h.id == field.id) {
-            Some(h) if h.kind == field.kind => done.push(format!("{} exists", field.id)),
-            Some(h) => {
-                let detail = format!(
-                    "`{}` exists as {}, the bridge writes {}",
-                    field.id, h.kind, field.kind
-                );
-                let fix = format!(
-                    "in Connectif, delete the contact field `{}` (or pick another) and run setup again",
-                    field.id
-                );
-                report.steps.push(Step::fail(NAME, detail, fix));
-                return false;
-            }
+            Some(_) => done.push(format!("{} exists", field.id)),
             None if plan.dry_run => done.push(format!("would create {}", field.id)),
             None => match plan.admin.create_contact_field(&field).await {
                 Ok(_) => done.push(format!("created {}", field.id)),

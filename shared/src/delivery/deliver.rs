@@ -147,7 +147,7 @@ impl Deliverer {
                 reason: format!("required field `{field}` is empty"),
             });
         }
-        self.estimate(envelope, &settings, &mut event).await?;
+        self.estimate(envelope, &settings, &mut event).await;
         // Last: a link only for an event that is sent.
         let url = self
             .release_url(envelope, &settings, &event, courier)
@@ -196,27 +196,29 @@ impl Deliverer {
 impl Deliverer {
     /// `estimatedDelivery` and its source on a shipment status event of a channel that asks
     /// for them (`super::estimate`): from `getShipment` (cached and paced as for
-    /// completion). A busy Qapla' delays the event as completion does; a shipment Qapla'
-    /// cannot give goes without a date.
+    /// completion). An optional field never holds an event back: a Qapla' that is busy,
+    /// away or without the shipment gives no date (logged), and the event goes now.
     async fn estimate(
         &self,
         envelope: &Envelope,
         settings: &crate::channel::ChannelSettings,
         event: &mut crate::connectif::ConnectifEvent,
-    ) -> Result<(), DeliveryError> {
+    ) {
         let wanted =
             (settings.extra_fields).contains(&crate::channel::ExtraField::EstimatedDelivery);
         let crate::connectif::Fields::ShipmentStatus(fields) = &mut event.fields else {
-            return Ok(());
+            return;
         };
         if !wanted || envelope.reception() != Reception::ShipmentStatus {
-            return Ok(());
+            return;
         }
         let (channel, tracking) = (&envelope.channel, envelope.key.trim());
         let shipment = match self.enricher.shipment(channel, settings, tracking).await {
             Ok(shipment) => shipment,
-            Err(DeliveryError::Skip { .. } | DeliveryError::Permanent { .. }) => return Ok(()),
-            Err(e) => return Err(e),
+            Err(e) => {
+                tracing::warn!(%channel, key = tracking, reason = %e, "no estimatedDelivery: getShipment gave no shipment now");
+                return;
+            }
         };
         let status = envelope.status_id.as_deref().unwrap_or_default();
         if let Some(found) = (self.enricher)
@@ -226,7 +228,6 @@ impl Deliverer {
             fields.estimated_delivery = Some(found.date);
             fields.estimated_delivery_source = Some(found.source.to_owned());
         }
-        Ok(())
     }
 
     /// The release link of a held parcel's live status event, for a channel with

@@ -171,6 +171,21 @@ async fn a_key_without_the_v2_scope_gives_no_median_and_is_not_asked_per_event()
     assert_eq!(asked, 1, "the refusal is kept: one call, not one per event");
 }
 
+#[tokio::test]
+async fn a_busy_qapla_gives_no_date_and_never_holds_the_event_back() {
+    let shop = shop(json!(in_days(2)), json!({})).await;
+    Mock::given(method("GET"))
+        .and(path("/1.3/getShipment/"))
+        .respond_with(wiremock::ResponseTemplate::new(503))
+        .with_priority(1)
+        .mount(&shop._qapla)
+        .await;
+    let events = shop.post("3").await;
+    assert_eq!(events.len(), 1, "sent at once");
+    assert!(events[0].get("estimatedDelivery").is_none());
+    assert!(shop.durable.queue.dead_letters().is_empty());
+}
+
 mod contact {
     use super::*;
 
@@ -216,6 +231,20 @@ mod contact {
     }
 
     #[tokio::test]
+    async fn a_throttled_update_is_retried_alone_and_the_event_goes_once() {
+        let shop = shop(Value::Null, json!({ "contactFields": true })).await;
+        with_contact_fields(&shop).await;
+        shop.connectif.throttle_patches(2);
+        assert_eq!(shop.post("3").await.len(), 1, "the event once");
+        let fields = shop
+            .connectif
+            .contact(EMAIL)
+            .expect("set after the retries");
+        assert_eq!(fields["qaplaLastStatusGroup"], "in_transit");
+        assert!(shop.durable.queue.dead_letters().is_empty());
+    }
+
+    #[tokio::test]
     async fn nothing_is_sent_when_the_channel_has_it_off() {
         let shop = shop(Value::Null, json!({})).await;
         with_contact_fields(&shop).await;
@@ -236,5 +265,49 @@ mod contact {
             "the update, not the event"
         );
         assert!(dead[0].1.contains("HTTP 422"), "{}", dead[0].1);
+    }
+}
+
+/// The contact update through the real SQS FIFO queue (moto): its own deduplication id, so
+/// the queue does not drop it as the event sent a moment before.
+mod moto {
+    use super::*;
+    use crate::durable_helpers::{Durable, test_policy};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_contact_update_rides_the_fifo_queue_behind_its_event() {
+        let types = [(Reception::ShipmentStatus, vec![])];
+        let connectif = connectif_with(&types).await;
+        let durable = Durable::start(&connectif.uri(), test_policy()).await;
+        let mut secret = secret(Mode::Api, &connectif.uri(), IT_KEY, "it");
+        secret["contactFields"] = json!(true);
+        durable.channels.put(channel("it"), secret.to_string());
+        let http = bridge_core::http::tls::client_builder()
+            .build()
+            .expect("client");
+        for f in bridge_core::connectif::contact::FIELDS {
+            let body = json!({ "id": f.id, "name": f.name, "type": f.kind, "required": false });
+            let answer = (http.post(format!("{}/contact-fields/", connectif.uri())))
+                .header("Authorization", format!("apiKey {CONNECTIF_API_KEY}"))
+                .header("Content-Type", "application/json")
+                .body(body.to_string())
+                .send()
+                .await
+                .expect("answer");
+            assert_eq!(answer.status(), 201);
+        }
+        let answer = send::<bridge_core::qapla::ShipmentPayload>(
+            &durable.deps,
+            post("/qapla/it/shipments", post_at("3")),
+        )
+        .await;
+        assert_eq!(answer, (200, ok()));
+        durable.drain(std::time::Duration::from_secs(60)).await;
+        let events = (connectif.arrivals().into_iter())
+            .filter(|a| a.alias == "order-status-change" && a.status < 300)
+            .count();
+        assert_eq!(events, 1);
+        let fields = connectif.contact(EMAIL).expect("the contact was updated");
+        assert_eq!(fields["qaplaLastStatusGroup"], "in_transit");
     }
 }

@@ -606,3 +606,141 @@ async fn the_schedule_counts_running_and_stalled_runs() {
         "{lines}"
     );
 }
+
+/// Qapla' of a shop with one parcel whose whole history matters: `trackingByTimeFrame`
+/// lists H-1 on the day it was in transit and on the day it was delivered (its current
+/// status each time, as Qapla' documents), and its `getShipment` with `data=history` gives
+/// four entries, newest first, one of them without a time (as in Qapla's own example).
+async fn qapla_with_history() -> MockServer {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, Request, ResponseTemplate};
+    let server = MockServer::start().await;
+    let frame = |req: &Request| {
+        let day: String = (req.url.query_pairs())
+            .find(|(k, _)| k == "dateFrom")
+            .map(|(_, v)| v.chars().take(10).collect())
+            .unwrap_or_default();
+        let entries: &[(&str, &str, &str)] = match day.as_str() {
+            "2025-04-02" | "2025-04-03" => &[("H-1", "99", "2025-04-03 10:00:00")],
+            _ => &[],
+        };
+        ResponseTemplate::new(200).set_body_json(testkit::time_frame_answer(entries))
+    };
+    let status = |id: u32, at: Value| {
+        json!({ "date": at, "dateISO": at, "status": "", "place": "MILANO",
+                "qaplaStatus": { "id": id, "status": "", "detailID": 0, "detail": null } })
+    };
+    let full = json!({ "getShipment": { "result": "OK", "error": "", "shipments": [{
+        "trackingNumber": "H-1", "url": "https://tracking.qapla.it/h1",
+        "consignee": { "name": "Giulia Rossi", "email": "giulia.rossi@example.com", "country": "IT" },
+        "trackingHistory": [
+            status(99, json!("2025-04-03 10:00:00")),
+            status(3, json!("2025-04-02 08:00:00")),
+            status(20, Value::Null),
+            status(1, json!("2025-04-01 17:00:00")),
+        ],
+    }] } });
+    Mock::given(method("GET"))
+        .and(path("/1.2/trackingByTimeFrame/"))
+        .respond_with(frame)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/1.3/getShipment/"))
+        .respond_with(move |req: &Request| {
+            ResponseTemplate::new(200).set_body_json(testkit::qapla::answer(req, &full))
+        })
+        .mount(&server)
+        .await;
+    server
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_background_run_of_whole_histories_sends_each_status_once_oldest_first() {
+    use wiremock::matchers::method;
+    use wiremock::{Mock, ResponseTemplate};
+    let moto = testkit::moto_alone().await;
+    let qapla = qapla_with_history().await;
+    let connectif = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(201))
+        .mount(&connectif)
+        .await;
+    let cw = cloudwatch(&alarms_ok()).await;
+    let (listener, api_url) = crate::twin::Twin::bind().await;
+    let secret = settings_with(&qapla.uri(), &connectif.uri());
+    let deployed = deploy(&moto, &secret, &api_url).await;
+    let _twin = crate::twin::Twin::start(listener, &moto, &deployed).await;
+    let _function = Function::start(&moto, &moto.endpoint, &deployed, Duration::from_secs(3)).await;
+    let args = [
+        "backfill",
+        "shop-it",
+        "--window-hours",
+        "24",
+        "--statuses",
+        "all",
+        "--background",
+        "--from",
+        "2025-04-01",
+        "--to",
+        "2025-04-05",
+    ];
+    let (code, out, err) = run(&moto, &cw, &args).await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    let run1 = until(&moto, started(&out), "the first run finishes", |r| {
+        r.finished
+    })
+    .await;
+    assert!(run1.history, "{run1:?}");
+    assert_eq!(
+        (run1.sent, run1.shipments, run1.skipped),
+        (3, 1, 1),
+        "{run1:?}"
+    );
+
+    // Delivered by the bridge's worker to the history event, oldest first, once each.
+    super::backfill::wait_for_requests(&connectif, 3).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let sent: Vec<(String, String)> = (connectif.received_requests().await.unwrap_or_default())
+        .iter()
+        .map(|r| {
+            let v: Value = serde_json::from_slice(&r.body).expect("json");
+            let alias = r
+                .url
+                .path()
+                .rsplit('/')
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            (
+                alias,
+                v["qaplaStatusID"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    let history = |s: &str| ("order-status-history".to_owned(), s.to_owned());
+    assert_eq!(sent, [history("1"), history("3"), history("99")]);
+
+    // A second run sends none: the ledger has every status.
+    let (code, out, err) = run(&moto, &cw, &args).await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    let run2 = until(&moto, started(&out), "the second run finishes", |r| {
+        r.finished
+    })
+    .await;
+    assert_eq!((run2.sent, run2.delivered_before), (0, 3), "{run2:?}");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        connectif
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .len(),
+        3
+    );
+    let (_, listed, _) = run(&moto, &cw, &["backfill", "shop-it", "--history"]).await;
+    assert!(
+        listed.contains("whole histories: 3.0 statuses per shipment"),
+        "{listed}"
+    );
+}

@@ -696,3 +696,74 @@ async fn setup_defines_release_links_and_connectif_accepts_a_release() {
         last.detail
     );
 }
+
+/// `setup --contact-fields --extra-fields estimatedDelivery`: the three contact fields
+/// created with their documented types (once: a second run creates nothing), the two
+/// estimate fields on `order-status-change`, both settings in the secret; a contact field of
+/// the same id and another type stops `setup` with the panel's steps, unchanged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn setup_creates_the_contact_fields_and_the_estimate_fields_once() {
+    let world = World::start().await;
+    let args = ["--contact-fields", "--extra-fields", "estimatedDelivery"];
+    let (code, out, err) = world.setup(&args).await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        line(&out, "contact fields").contains("created qaplaLastStatusAt"),
+        "{out}"
+    );
+    let fields = world.connectif.contact_fields();
+    let kinds: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(id, _, k)| (id.as_str(), k.as_str()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("qaplaLastStatusGroup", "text"),
+            ("qaplaLastTrackingNumber", "text"),
+            ("qaplaLastStatusAt", "date")
+        ]
+    );
+    let status = (world.connectif.event_types().into_iter())
+        .find(|t| t.alias == "order-status-change")
+        .expect("order-status-change");
+    for id in ["estimatedDelivery", "estimatedDeliverySource"] {
+        let f = status.fields.iter().find(|f| f.id == id).expect(id);
+        assert_eq!((f.kind.as_str(), f.required), ("text", false));
+    }
+    let secret = world.secret().await.expect("secret written");
+    assert_eq!(secret["contactFields"], true);
+    assert_eq!(secret["extraFields"], json!(["estimatedDelivery"]));
+    let writes = world.connectif.writes();
+    let (code, out, err) = world.setup(&[]).await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        line(&out, "contact fields").contains("qaplaLastStatusAt exists"),
+        "{out}"
+    );
+    assert_eq!(world.connectif.writes(), writes, "nothing created twice");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_contact_field_of_another_type_stops_setup_unchanged() {
+    let world = World::start().await;
+    world
+        .connectif
+        .add_contact_field("qaplaLastStatusAt", "Last status", "text");
+    let (code, out, _) = world.setup(&["--contact-fields"]).await;
+    assert_ne!(code, 0, "{out}");
+    let step = line(&out, "contact fields");
+    assert!(
+        step.contains("exists as text, the bridge writes date"),
+        "{out}"
+    );
+    assert!(
+        out.contains("delete the contact field `qaplaLastStatusAt`"),
+        "{out}"
+    );
+    assert_eq!(
+        world.connectif.contact_fields().len(),
+        1,
+        "nothing else created"
+    );
+}
