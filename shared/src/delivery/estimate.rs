@@ -125,8 +125,10 @@ impl Enricher {
             && !text.trim().is_empty()
             && parse_date(text).is_none()
         {
-            // Qapla's example has `null`: a live value in another form is told, not guessed.
-            tracing::warn!(%channel, value = text.trim(), "courier.estimatedDeliveryDate is not YYYY-MM-DD: not used (docs/contracts.md)");
+            // Qapla's example has `null`: a live value in another form is told, not guessed
+            // (a courier's date, never a person's data; cut short all the same).
+            let value: String = text.trim().chars().take(40).collect();
+            tracing::warn!(%channel, value, "courier.estimatedDeliveryDate is not YYYY-MM-DD: not used (docs/contracts.md)");
         }
         let wants_lane = rules.median
             && median_applies(status_id)

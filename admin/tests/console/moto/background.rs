@@ -743,4 +743,16 @@ async fn a_background_run_of_whole_histories_sends_each_status_once_oldest_first
         listed.contains("whole histories: 3.0 statuses per shipment"),
         "{listed}"
     );
+    // And here, in the console: the same flag, the same nothing left to send.
+    let here: Vec<&str> = args
+        .iter()
+        .copied()
+        .filter(|a| *a != "--background")
+        .collect();
+    let (code, out, err) = run(&moto, &cw, &here).await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        out.contains("queued 0 · delivered before 3 · skipped 1"),
+        "{out}"
+    );
 }
