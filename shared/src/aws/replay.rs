@@ -210,7 +210,7 @@ pub async fn redrive_where(
     for batch in chosen.chunks(BATCH) {
         let entries = batch.iter().enumerate().map(|(i, l)| {
             let (group, dedup) = match &l.envelope {
-                Some(e) => (group_id(e), format!("{}-r{stamp}", e.event_id)),
+                Some(e) => (group_id(e), format!("{}-r{stamp}", e.dedup_id())),
                 None => (l.message_id.clone(), format!("{}-r{stamp}", l.message_id)),
             };
             SendMessageBatchRequestEntry::builder()
