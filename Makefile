@@ -31,7 +31,7 @@ help:
 	@echo "make check  the inner loop (~30 s warm): fmt, clippy, structure, every test that needs no moto, SAM or browser"
 	@echo "make test   the full gate: make check's, plus the moto tests, demo smoke, local invoke, sam validate --lint, checkov, sam build"
 	@echo "make fuzz   cargo fuzz on every parser, FUZZ_SECONDS each (default 60); executions and crashes per target"
-	@echo "make chaos  the real worker and webhook binaries under crashes, throttled state writes and a failing Connectif"
+	@echo "make chaos  the real worker and webhook binaries under crashes, throttled and conflicting state writes, cut connections, a deploy halfway and a failing Connectif"
 	@echo "make flood  the webhook handler under a 60 s mixed flood, in-memory queue then moto_server (loopback)"
 	@echo "make bench  performance goals, PASS/FAIL: cold start, warm CPU, memory, sizes, worker throughput (minutes)"
 
@@ -248,8 +248,14 @@ fuzz:
 # binaries of the shipment webhook and the delivery worker, the worker killed mid-batch,
 # throttled state writes, Connectif 5xx/429/slow/422; PASS/FAIL per guarantee (nothing
 # lost, nothing backwards, no repeat, dead letters exactly the refusals, documented
-# duplicates only). A few minutes; not part of `make test`. CHAOS_SHIPMENTS (default 120).
+# duplicates only). Not part of `make test`. CHAOS_SHIPMENTS (default 3000), posted in
+# waves of CHAOS_WAVE (300); halfway, "the next version" (the same code built with another
+# version string, in target/chaos-next/) is deployed: its webhook takes the posts, and old
+# and new workers drain the queue side by side for a wave.
 chaos: tools
+	BRIDGE_BUILD_VERSION=$(VERSION)+next cargo build --release -p shipment-webhook -p delivery-worker
+	mkdir -p target/chaos-next
+	cp target/release/shipment-webhook target/release/delivery-worker target/chaos-next/
 	cargo build --release -p shipment-webhook -p delivery-worker
 	cargo build --release -p bridge-bench --bin chaos
 	target/release/chaos

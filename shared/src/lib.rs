@@ -12,8 +12,12 @@
 //! - floor 8: [`config`] (the environment, and [`config::Bridge`], the one wiring of all the above)
 
 /// The bridge's version (the workspace's, one for every crate): in every function's start-up
-/// line and `bridge-admin --version`.
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// line and `bridge-admin --version`. `BRIDGE_BUILD_VERSION` at build time overrides it:
+/// `make chaos` builds "the next version" of the same code so, to deploy it mid-run.
+pub const VERSION: &str = match option_env!("BRIDGE_BUILD_VERSION") {
+    Some(version) => version,
+    None => env!("CARGO_PKG_VERSION"),
+};
 
 pub mod aws;
 pub mod bucket;

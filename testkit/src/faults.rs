@@ -20,6 +20,12 @@ pub enum Fault {
     /// The connection closes without an answer (the request may or may not have been
     /// applied: here it was not).
     Drop,
+    /// `400 TransactionCanceledException` with the reasons `[TransactionConflict, None, ...]`,
+    /// one per item of the request: "there is an ongoing TransactWriteItems operation that
+    /// conflicts with a concurrent TransactWriteItems request"; reasons are "ordered in the
+    /// order of requested items", `None` for an item without error (the `TransactWriteItems`
+    /// API reference and `TransactionCanceledException`). Nothing was written.
+    TransactionConflict,
 }
 
 #[derive(Default)]
@@ -32,6 +38,9 @@ struct Plan {
     fail_from: Option<(usize, Fault)>,
     /// Fail each call of `ops` with this probability.
     random: Option<(f64, Fault)>,
+    /// Fail each call of one operation with a probability and a fault of its own (after the
+    /// above, which they do not count in `seen`).
+    also: Vec<(String, f64, Fault)>,
     /// Calls failed so far.
     failed: usize,
 }
@@ -39,8 +48,12 @@ struct Plan {
 impl Plan {
     /// The fault for a call of `op`, counting it.
     fn next(&mut self, op: &str) -> Option<Fault> {
+        let also = (self.also.iter())
+            .find(|(o, rate, _)| o == op && fastrand::f64() < *rate)
+            .map(|(_, _, fault)| *fault);
         if !self.ops.iter().any(|o| o == op) {
-            return None;
+            self.failed += usize::from(also.is_some());
+            return also;
         }
         let n = self.seen;
         self.seen += 1;
@@ -49,6 +62,7 @@ impl Plan {
             (_, Some((rate, fault))) if fastrand::f64() < rate => Some(fault),
             _ => None,
         };
+        let fault = fault.or(also);
         self.failed += usize::from(fault.is_some());
         fault
     }
@@ -107,6 +121,13 @@ impl FaultyAws {
             random: Some((rate, fault)),
             ..Plan::default()
         };
+    }
+
+    /// Also fail each call of `op` with probability `rate` and `fault` (kept by the calls
+    /// above; counted in [`FaultyAws::failed`]).
+    pub fn also_fail_randomly(&self, op: &str, rate: f64, fault: Fault) {
+        let mut plan = self.plan.lock().unwrap_or_else(|e| e.into_inner());
+        plan.also.push((op.to_owned(), rate, fault));
     }
 
     /// Calls failed since [`fail_from`], [`fail_randomly`] or [`count`].
@@ -171,6 +192,7 @@ async fn serve(inbound: TcpStream, upstream: String, plan: Arc<Mutex<Plan>>) {
                 "com.amazon.coral.service#InternalFailure",
                 "injected",
             )),
+            Some(Fault::TransactionConflict) => Some(conflict_answer(&body)),
         };
         let Some(answer) = answer else { return };
         if inbound.get_mut().write_all(&answer).await.is_err() {
@@ -221,6 +243,39 @@ async fn forward(upstream: &str, head: &str, body: &[u8]) -> Option<Vec<u8>> {
     let mut answer = Vec::new();
     moto.read_to_end(&mut answer).await.ok()?;
     Some(answer)
+}
+
+/// A transaction cancelled for a conflict on its first item, as DynamoDB answers it.
+fn conflict_answer(request: &[u8]) -> Vec<u8> {
+    let request: serde_json::Value = serde_json::from_slice(request).unwrap_or_default();
+    let items = request["TransactItems"]
+        .as_array()
+        .map_or(1, Vec::len)
+        .max(1);
+    let mut reasons = vec![
+        serde_json::json!({ "Code": "TransactionConflict", "Message": "Transaction is ongoing for the item" }),
+    ];
+    reasons.extend((1..items).map(|_| serde_json::json!({ "Code": "None" })));
+    let codes: Vec<&str> = (0..items)
+        .map(|i| {
+            if i == 0 {
+                "TransactionConflict"
+            } else {
+                "None"
+            }
+        })
+        .collect();
+    let body = serde_json::json!({
+        "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+        "message": format!("Transaction cancelled, please refer cancellation reasons for specific reasons [{}]", codes.join(", ")),
+        "CancellationReasons": reasons,
+    })
+    .to_string();
+    format!(
+        "HTTP/1.1 400 Bad Request\r\ncontent-type: application/x-amz-json-1.0\r\nx-amzn-requestid: injected\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
 }
 
 fn error_answer(status: &str, kind: &str, message: &str) -> Vec<u8> {

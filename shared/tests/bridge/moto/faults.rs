@@ -139,3 +139,30 @@ async fn a_crash_after_dead_lettering_leaves_one_dead_letter() {
     let letters = replay::list(&d.sqs, &d.dlq_url).await.expect("list");
     assert_eq!(letters.len(), 1, "{letters:?}");
 }
+
+/// Two workers recording the same shipment at once: DynamoDB cancels one transaction with
+/// `TransactionConflict` (injected at the proxy, shaped as DynamoDB answers it). That is a
+/// failed record, retried, never "a newer status is stored": were it read so, the shipment's
+/// newest status would stay unwritten and a late, older status would go out after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transaction_conflict_is_retried_never_read_as_a_newer_status_stored() {
+    let (server, fake) = FakeConnectif::start().await;
+    let d = Durable::start(&server.uri(), test_policy()).await;
+    let proxy = FaultyAws::to(&d.moto.endpoint).await;
+    let bridge = d.bridge_where(|c| c.aws = loopback_aws(&proxy.endpoint));
+    let worker = bridge.worker().expect("worker");
+    post_shipment(&d, newer("CONFLICT")).await;
+    proxy.fail_from(&["TransactWriteItems"], 0, Fault::TransactionConflict);
+    d.poll_with(&worker, Ending::Returns).await;
+    assert!(proxy.failed() >= 1, "the record met the conflict");
+    assert_eq!(d.queued().await, 1, "not done: retried");
+    proxy.heal();
+    d.drain_with(&worker, MINUTE).await;
+    post_shipment(&d, older("CONFLICT")).await;
+    d.drain_with(&worker, MINUTE).await;
+    assert_eq!(
+        sent(&fake, "CONFLICT"),
+        ["99"],
+        "sent once, and the older status after it superseded"
+    );
+}
