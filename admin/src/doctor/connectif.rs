@@ -288,3 +288,33 @@ pub fn differs(name: &'static str, e: &Unexpected) -> Step {
     };
     Step::fail(name, detail, fix)
 }
+
+/// `contactFields`: the bridge's three contact fields exist with their types (`GET
+/// /contact-fields/`, read-only).
+pub async fn contact_fields(admin: &ConnectifAdmin, channel: &str) -> Step {
+    use bridge_core::connectif::contact::FIELDS;
+    const NAME: &str = "connectif contact fields";
+    let have = match admin.contact_fields().await {
+        Ok(have) => have,
+        Err(e) => {
+            let fix = "Connectif did not list the contact fields as documented: report the call and the answer (docs/contracts.md)";
+            return Step::fail(NAME, format!("Connectif answered unexpectedly: {e}"), fix);
+        }
+    };
+    let mut wrong = Vec::new();
+    for field in FIELDS {
+        match have.iter().find(|h| h.id == field.id) {
+            Some(h) if h.kind == field.kind => {}
+            Some(h) => wrong.push(format!("`{}` is {}, not {}", field.id, h.kind, field.kind)),
+            None => wrong.push(format!("`{}` ({}) is missing", field.id, field.kind)),
+        }
+    }
+    if wrong.is_empty() {
+        let ids: Vec<&str> = FIELDS.iter().map(|f| f.id).collect();
+        return Step::pass(NAME, format!("{} exist with their types", ids.join(", ")));
+    }
+    let fix = format!(
+        "run `bridge-admin setup {channel} --contact-fields` (it creates what is missing; a field of another type must be deleted in Connectif first): until then every contact update is refused and dead-lettered"
+    );
+    Step::fail(NAME, wrong.join("; "), fix)
+}

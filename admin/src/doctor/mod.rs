@@ -89,6 +89,11 @@ pub async fn doctor(clients: &Clients, stack: &Stack, channel: &ChannelId, args:
     let wanted = connectif::wanted(&settings);
     let steps = connectif::checks(&admin, receive_type, &wanted).await;
     report.steps.extend(steps);
+    if settings.contact_fields {
+        report
+            .steps
+            .push(connectif::contact_fields(&admin, &args.channel).await);
+    }
     report
 }
 

@@ -741,6 +741,14 @@ async fn setup_creates_the_contact_fields_and_the_estimate_fields_once() {
         line(&out, "contact fields").contains("qaplaLastStatusAt exists"),
         "{out}"
     );
+    // `doctor` reads them back.
+    let connectif = world.connectif.uri();
+    let doctor = ["doctor", CHANNEL, "--connectif-url", &connectif];
+    let (_, out, _) = run(&world.moto, &world.cw, &doctor).await;
+    assert!(
+        line(&out, "connectif contact fields").starts_with('✓'),
+        "{out}"
+    );
     assert_eq!(world.connectif.writes(), writes, "nothing created twice");
 }
 
