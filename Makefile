@@ -20,7 +20,7 @@ export PATH := $(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 export MOTO_SERVER := $(VENV)/bin/moto_server
 
-.PHONY: help tools browser admin deploy deploy-permissions release demo bench bench-backfill check test fmt lint structure unit code-checks stack-checks local-invoke sam-validate security-scan sam-build fuzz flood chaos clean
+.PHONY: help tools browser admin deploy deploy-permissions release demo bench bench-backfill check test fmt lint structure unit code-checks stack-checks local-invoke sam-validate security-scan sam-build fuzz flood chaos soak clean
 
 help:
 	@echo "make demo   run the three functions locally on every sample event (no AWS, no internet)"
@@ -33,6 +33,7 @@ help:
 	@echo "make fuzz   cargo fuzz on every parser, FUZZ_SECONDS each (default 60); executions and crashes per target"
 	@echo "make chaos  the real worker and webhook binaries under crashes, throttled and conflicting state writes, cut connections, a deploy halfway and a failing Connectif"
 	@echo "make flood  the webhook handler under a 60 s mixed flood, in-memory queue then moto_server (loopback)"
+	@echo "make soak   an hour at 50 posts/s through the release webhook and workers: warm p99, queue age, memory per minute"
 	@echo "make bench  performance goals, PASS/FAIL: cold start, warm CPU, memory, sizes, worker throughput (minutes)"
 
 $(STAMP): requirements-dev.txt
@@ -259,6 +260,15 @@ chaos: tools
 	cargo build --release -p shipment-webhook -p delivery-worker
 	cargo build --release -p bridge-bench --bin chaos
 	target/release/chaos
+
+# An hour's soak (`bench/src/bin/soak.rs`): the release webhook and SOAK_WORKERS (16) worker
+# processes under the Runtime API on loopback, SOAK_RATE (50) posts a second for
+# SOAK_SECONDS (3600), Connectif answering in 50-300 ms; prints each minute's figures and
+# PASS/FAIL for no error and flat memory. Not part of `make test`.
+soak:
+	cargo build --release -p shipment-webhook -p delivery-worker
+	cargo build --release -p bridge-bench --bin soak
+	target/release/soak
 
 # The webhook handler under a mixed flood (well-formed posts, wrong keys, made-up channels)
 # for FLOOD_SECONDS per phase, against the in-memory queue and then moto_server on loopback:
