@@ -8,3 +8,16 @@ pub mod limits;
 pub mod measure;
 pub mod stands;
 pub mod worker;
+
+/// Print each check as `PASS`/`FAIL` with its text; success only if all passed.
+pub fn verdicts(checks: impl IntoIterator<Item = (bool, String)>) -> std::process::ExitCode {
+    let mut ok = true;
+    for (pass, text) in checks {
+        println!("{} {text}", if pass { "PASS" } else { "FAIL" });
+        ok &= pass;
+    }
+    match ok {
+        true => std::process::ExitCode::SUCCESS,
+        false => std::process::ExitCode::FAILURE,
+    }
+}

@@ -651,14 +651,5 @@ fn report(
     for line in &stepped_back {
         println!("stepped back: {line}");
     }
-    let mut ok = true;
-    for (pass, text) in checks {
-        println!("{} {text}", if pass { "PASS" } else { "FAIL" });
-        ok &= pass;
-    }
-    if ok {
-        std::process::ExitCode::SUCCESS
-    } else {
-        std::process::ExitCode::FAILURE
-    }
+    bridge_bench::verdicts(checks)
 }

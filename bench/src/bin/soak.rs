@@ -306,14 +306,5 @@ async fn main() -> std::process::ExitCode {
             format!("flat memory: {growth} kB of growth (at most {growth_kb})"),
         ),
     ];
-    let mut ok = true;
-    for (pass, text) in checks {
-        println!("{} {text}", if pass { "PASS" } else { "FAIL" });
-        ok &= pass;
-    }
-    if ok {
-        std::process::ExitCode::SUCCESS
-    } else {
-        std::process::ExitCode::FAILURE
-    }
+    bridge_bench::verdicts(checks)
 }

@@ -186,25 +186,29 @@ async fn a_busy_qapla_gives_no_date_and_never_holds_the_event_back() {
     assert!(shop.durable.queue.dead_letters().is_empty());
 }
 
+/// The contact fields `setup --contact-fields` creates, in the strict Connectif at `uri`.
+async fn create_contact_fields(uri: &str) {
+    let http = bridge_core::http::tls::client_builder()
+        .build()
+        .expect("client");
+    for f in bridge_core::connectif::contact::FIELDS {
+        let body = json!({ "id": f.id, "name": f.name, "type": f.kind, "required": false });
+        let answer = (http.post(format!("{uri}/contact-fields/")))
+            .header("Authorization", format!("apiKey {CONNECTIF_API_KEY}"))
+            .header("Content-Type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("answer");
+        assert_eq!(answer.status(), 201);
+    }
+}
+
 mod contact {
     use super::*;
 
-    /// The contact fields `setup --contact-fields` creates, in the strict Connectif.
     async fn with_contact_fields(shop: &Shop) {
-        let http = bridge_core::http::tls::client_builder()
-            .build()
-            .expect("client");
-        for f in bridge_core::connectif::contact::FIELDS {
-            let body = json!({ "id": f.id, "name": f.name, "type": f.kind, "required": false });
-            let answer = (http.post(format!("{}/contact-fields/", shop.connectif.uri())))
-                .header("Authorization", format!("apiKey {CONNECTIF_API_KEY}"))
-                .header("Content-Type", "application/json")
-                .body(body.to_string())
-                .send()
-                .await
-                .expect("answer");
-            assert_eq!(answer.status(), 201);
-        }
+        create_contact_fields(&shop.connectif.uri()).await;
     }
 
     #[tokio::test]
@@ -282,20 +286,7 @@ mod moto {
         let mut secret = secret(Mode::Api, &connectif.uri(), IT_KEY, "it");
         secret["contactFields"] = json!(true);
         durable.channels.put(channel("it"), secret.to_string());
-        let http = bridge_core::http::tls::client_builder()
-            .build()
-            .expect("client");
-        for f in bridge_core::connectif::contact::FIELDS {
-            let body = json!({ "id": f.id, "name": f.name, "type": f.kind, "required": false });
-            let answer = (http.post(format!("{}/contact-fields/", connectif.uri())))
-                .header("Authorization", format!("apiKey {CONNECTIF_API_KEY}"))
-                .header("Content-Type", "application/json")
-                .body(body.to_string())
-                .send()
-                .await
-                .expect("answer");
-            assert_eq!(answer.status(), 201);
-        }
+        create_contact_fields(&connectif.uri()).await;
         let answer = send::<bridge_core::qapla::ShipmentPayload>(
             &durable.deps,
             post("/qapla/it/shipments", post_at("3")),

@@ -35,22 +35,26 @@ const LIFE: [(&str, i64); 4] = [
     ("99", 2 * 86_400 + 4 * 3600),
 ];
 
+/// A `trackingByTimeFrame` request's window (`from`, `to`) and the shipments that may have
+/// a status in it: those born from three days before it to its end (`lo..hi`).
+fn window(req: &Request) -> (i64, i64, i64, i64) {
+    let q = |k: &str| query(req, k);
+    let (from, to) = (
+        parse_time(&q("dateFrom")).unwrap_or(0),
+        parse_time(&q("dateTo")).unwrap_or(0),
+    );
+    let first = parse_time(FIRST_DAY).unwrap_or(0);
+    let lo = ((from - first - 3 * 86_400) / 86_400 * PER_DAY).max(0);
+    (from, to, lo, ((to - first) / 86_400 + 1) * PER_DAY)
+}
+
 struct Shop;
 
 impl Respond for Shop {
     fn respond(&self, req: &Request) -> ResponseTemplate {
-        let q = |k: &str| query(req, k);
-        let (from, to) = (
-            parse_time(&q("dateFrom")).unwrap_or(0),
-            parse_time(&q("dateTo")).unwrap_or(0),
-        );
+        let (from, to, lo, hi) = window(req);
         let first = parse_time(FIRST_DAY).unwrap_or(0);
         let mut shipments = Vec::new();
-        // Shipments born from three days before the window to its end.
-        let (lo, hi) = (
-            ((from - first - 3 * 86_400) / 86_400 * PER_DAY).max(0),
-            ((to - first) / 86_400 + 1) * PER_DAY,
-        );
         for n in lo..hi {
             let born = first + n / PER_DAY * 86_400 + (n % PER_DAY) * 86_400 / PER_DAY;
             for (status, after) in LIFE {
@@ -90,16 +94,7 @@ fn status_json(status: &str, at: i64) -> serde_json::Value {
 
 impl Respond for Histories {
     fn respond(&self, req: &Request) -> ResponseTemplate {
-        let q = |k: &str| query(req, k);
-        let (from, to) = (
-            parse_time(&q("dateFrom")).unwrap_or(0),
-            parse_time(&q("dateTo")).unwrap_or(0),
-        );
-        let first = parse_time(FIRST_DAY).unwrap_or(0);
-        let (lo, hi) = (
-            ((from - first - 3 * 86_400) / 86_400 * PER_DAY).max(0),
-            ((to - first) / 86_400 + 1) * PER_DAY,
-        );
+        let (from, to, lo, hi) = window(req);
         let shipments: Vec<_> = (lo..hi)
             .filter(|n| Histories::life(*n).iter().any(|(_, at)| (from..=to).contains(at)))
             .map(|n| {
